@@ -1,0 +1,96 @@
+package kernels
+
+import "math"
+
+// SgemmRef computes C = alpha·op(A)·op(B) + beta·C, the plain-Go reference.
+//
+// op(A) is M×K: A is M×K with row stride lda, or K×M when transA.
+// op(B) is K×N: B is K×N with row stride ldb, or N×K when transB.
+// C is M×N with row stride ldc. When beta == 0, C is not read (NaNs in C
+// do not propagate), as in BLAS.
+func SgemmRef(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float32
+			for p := 0; p < k; p++ {
+				var av, bv float32
+				if transA {
+					av = a[p*lda+i]
+				} else {
+					av = a[i*lda+p]
+				}
+				if transB {
+					bv = b[j*ldb+p]
+				} else {
+					bv = b[p*ldb+j]
+				}
+				s += av * bv
+			}
+			if beta == 0 {
+				c[i*ldc+j] = alpha * s
+			} else {
+				c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
+			}
+		}
+	}
+}
+
+// DotRef returns Σ x[i]·y[i] over len(x) elements.
+func DotRef(x, y []float32) float32 {
+	var s float32
+	for i, v := range x {
+		s += v * y[i]
+	}
+	return s
+}
+
+// AxpyRef computes y[i] += alpha·x[i] over len(x) elements.
+func AxpyRef(alpha float32, x, y []float32) {
+	for i, v := range x {
+		y[i] += alpha * v
+	}
+}
+
+// ScaleRef computes x[i] *= alpha.
+func ScaleRef(alpha float32, x []float32) {
+	for i := range x {
+		x[i] *= alpha
+	}
+}
+
+// ExpRef computes dst[i] = exp(src[i]).
+func ExpRef(dst, src []float32) {
+	for i, v := range src {
+		dst[i] = float32(math.Exp(float64(v)))
+	}
+}
+
+// TanhRef computes dst[i] = tanh(src[i]).
+func TanhRef(dst, src []float32) {
+	for i, v := range src {
+		dst[i] = float32(math.Tanh(float64(v)))
+	}
+}
+
+// MaxRef returns the largest element of x (-Inf for an empty x).
+func MaxRef(x []float32) float32 {
+	m := float32(math.Inf(-1))
+	for _, v := range x {
+		if v > m {
+			m = v
+		}
+	}
+	return m
+}
+
+// ExpShiftSumRef computes x[i] = exp(x[i] - shift) in place and returns
+// Σ x[i] afterwards: the body of a numerically stable softmax.
+func ExpShiftSumRef(x []float32, shift float32) float32 {
+	var s float32
+	for i, v := range x {
+		e := float32(math.Exp(float64(v - shift)))
+		x[i] = e
+		s += e
+	}
+	return s
+}
