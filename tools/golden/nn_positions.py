@@ -1,0 +1,69 @@
+"""Golden fixtures for nn's positional encodings.
+
+Run: /usr/bin/python3 tools/golden/nn_positions.py
+Writes testdata/nn/positions.safetensors:
+  sinusoidal.interleaved  [T, C]  Vaswani et al.: PE[p, 2i] = sin(p / 10000^(2i/C)),
+                                  PE[p, 2i+1] = cos(same angle)
+  sinusoidal.half         [T, C]  the Marian / fairseq-style layout: the C/2 sines
+                                  first, then the C/2 cosines, same angles
+  rope.<layout>.<case>.{x, out, loss_weight, grad.x}   rotary embedding applied to
+        x [B, NH, T, HS] at positions start..start+T-1, and dLoss/dx for the loss
+        sum(out * loss_weight); layout "interleaved" rotates pairs (2i, 2i+1) (GPT-J),
+        "half" rotates (i, i + R/2) (GPT-NeoX / Llama); only the first R features
+        (rotary_dim) rotate, the rest pass through.
+"""
+import os
+
+import torch
+
+from nn_safetensors import save
+
+OUT = os.path.join(os.path.dirname(__file__), "..", "..", "testdata", "nn")
+
+
+def angles(t, dim, base, start=0):
+    inv = 1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.float64) / dim))
+    pos = torch.arange(start, start + t, dtype=torch.float64)
+    return pos[:, None] * inv[None, :]  # [T, dim/2]
+
+
+def sinusoidal(t, c):
+    a = angles(t, c, 10000.0)
+    inter = torch.zeros(t, c, dtype=torch.float64)
+    inter[:, 0::2], inter[:, 1::2] = a.sin(), a.cos()
+    half = torch.cat([a.sin(), a.cos()], dim=1)
+    return inter.float(), half.float()
+
+
+def rope(x, layout, rdim, base, start):
+    t = x.shape[2]
+    a = angles(t, rdim, base, start).float()
+    cos, sin = a.cos(), a.sin()  # [T, R/2]
+    xr, xp = x[..., :rdim], x[..., rdim:]
+    if layout == "interleaved":
+        x1, x2 = xr[..., 0::2], xr[..., 1::2]
+        o1, o2 = x1 * cos - x2 * sin, x2 * cos + x1 * sin
+        out = torch.stack([o1, o2], dim=-1).flatten(-2)
+    else:
+        x1, x2 = xr[..., :rdim // 2], xr[..., rdim // 2:]
+        out = torch.cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], dim=-1)
+    return torch.cat([out, xp], dim=-1)
+
+
+if __name__ == "__main__":
+    gen = torch.Generator().manual_seed(11)
+    tensors = {}
+    tensors["sinusoidal.interleaved"], tensors["sinusoidal.half"] = sinusoidal(7, 10)
+    cases = {"full": (8, 10000.0, 0), "partial_offset": (4, 500.0, 3)}
+    for layout in ("interleaved", "half"):
+        for name, (rdim, base, start) in cases.items():
+            x = torch.randn(2, 2, 3, 8, generator=gen).requires_grad_(True)
+            out = rope(x, layout, rdim, base, start)
+            w = torch.randn(out.shape, generator=gen)
+            (out * w).sum().backward()
+            p = f"rope.{layout}.{name}."
+            tensors.update({p + "x": x, p + "out": out, p + "loss_weight": w,
+                            p + "grad.x": x.grad})
+    save(os.path.join(OUT, "positions.safetensors"), tensors,
+         {"generator": "tools/golden/nn_positions.py", "rope_cases":
+          "full: rotary_dim 8 base 10000 start 0; partial_offset: rotary_dim 4 base 500 start 3"})

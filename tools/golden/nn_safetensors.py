@@ -1,0 +1,39 @@
+"""Minimal safetensors writer shared by the nn and optim golden scripts.
+
+Layout: 8-byte little-endian header length, a JSON header mapping each
+tensor name to {dtype, shape, data_offsets} plus "__metadata__", then the raw
+little-endian bytes of every tensor in header order.
+"""
+import json
+import struct
+
+import numpy as np
+
+_DTYPES = {np.dtype("float32"): "F32", np.dtype("int64"): "I64"}
+
+
+def save(path, tensors, metadata=None):
+    """Write tensors (name -> numpy array or torch tensor) to path."""
+    header, blobs, offset = {}, [], 0
+    for name in sorted(tensors):
+        arr = tensors[name]
+        if hasattr(arr, "detach"):
+            arr = arr.detach().cpu().numpy()
+        arr = np.ascontiguousarray(arr)
+        if arr.dtype == np.bool_:
+            arr = arr.astype(np.int64)
+        if arr.dtype not in _DTYPES:
+            raise ValueError(f"{name}: unsupported dtype {arr.dtype}")
+        raw = arr.astype(arr.dtype.newbyteorder("<")).tobytes()
+        header[name] = {"dtype": _DTYPES[arr.dtype], "shape": list(arr.shape),
+                        "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    header["__metadata__"] = {k: str(v) for k, v in (metadata or {}).items()}
+    hdr = json.dumps(header, separators=(",", ":")).encode()
+    hdr += b" " * (-len(hdr) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(hdr)))
+        f.write(hdr)
+        for raw in blobs:
+            f.write(raw)
