@@ -1,0 +1,170 @@
+package safetensors
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/bits"
+	"os"
+	"path/filepath"
+	"sort"
+)
+
+// Tensor is one tensor to write: Data holds product(Shape)×DType.Size()
+// little-endian bytes, row-major.
+type Tensor struct {
+	Name  string
+	DType DType
+	Shape []int
+	Data  []byte
+}
+
+// F32 makes an F32 tensor from row-major values.
+func F32(name string, shape []int, values []float32) Tensor {
+	b := make([]byte, 4*len(values))
+	for i, v := range values {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+	}
+	return Tensor{Name: name, DType: DTypeF32, Shape: append([]int(nil), shape...), Data: b}
+}
+
+// I64 makes an I64 tensor from row-major values.
+func I64(name string, shape []int, values []int64) Tensor {
+	b := make([]byte, 8*len(values))
+	for i, v := range values {
+		binary.LittleEndian.PutUint64(b[8*i:], uint64(v))
+	}
+	return Tensor{Name: name, DType: DTypeI64, Shape: append([]int(nil), shape...), Data: b}
+}
+
+// Encode returns the complete file image of tensors and metadata (see Write
+// for the layout).
+func Encode(tensors []Tensor, metadata map[string]string) ([]byte, error) {
+	order, err := checkTensors(tensors)
+	if err != nil {
+		return nil, err
+	}
+	var hb bytes.Buffer
+	hb.WriteByte('{')
+	if len(metadata) > 0 {
+		md, err := json.Marshal(metadata) // keys sorted
+		if err != nil {
+			return nil, fmt.Errorf("safetensors: metadata: %w", err)
+		}
+		hb.WriteString(`"` + metadataKey + `":`)
+		hb.Write(md)
+	}
+	var off int64
+	for i, t := range order {
+		if i > 0 || len(metadata) > 0 {
+			hb.WriteByte(',')
+		}
+		name, _ := json.Marshal(t.Name)
+		shape := t.Shape
+		if shape == nil {
+			shape = []int{}
+		}
+		sh, _ := json.Marshal(shape)
+		end := off + int64(len(t.Data))
+		fmt.Fprintf(&hb, `%s:{"dtype":"%s","shape":%s,"data_offsets":[%d,%d]}`, name, t.DType, sh, off, end)
+		off = end
+	}
+	hb.WriteByte('}')
+	for hb.Len()%8 != 0 {
+		hb.WriteByte(' ')
+	}
+	out := make([]byte, 8, 8+int64(hb.Len())+off)
+	binary.LittleEndian.PutUint64(out, uint64(hb.Len()))
+	out = append(out, hb.Bytes()...)
+	for _, t := range order {
+		out = append(out, t.Data...)
+	}
+	return out, nil
+}
+
+// Write writes tensors and metadata to path as a safetensors file,
+// atomically: the bytes go to a temporary file in the same directory, are
+// synced, and the temporary file is renamed over path. Tensors are laid out
+// by decreasing element size, then by name, which keeps every tensor aligned
+// to its element size; the header is padded with spaces to a multiple of 8.
+func Write(path string, tensors []Tensor, metadata map[string]string) (err error) {
+	img, err := Encode(tensors, metadata)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("safetensors: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(img); err != nil {
+		return fmt.Errorf("safetensors: writing %s: %w", path, err)
+	}
+	if err = tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("safetensors: writing %s: %w", path, err)
+	}
+	if err = tmp.Sync(); err != nil {
+		return fmt.Errorf("safetensors: syncing %s: %w", path, err)
+	}
+	if err = tmp.Close(); err != nil {
+		return fmt.Errorf("safetensors: writing %s: %w", path, err)
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("safetensors: %w", err)
+	}
+	if d, derr := os.Open(dir); derr == nil { // make the rename durable; best effort
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// checkTensors validates tensors for writing and returns them in file order.
+func checkTensors(tensors []Tensor) ([]Tensor, error) {
+	seen := make(map[string]bool, len(tensors))
+	for _, t := range tensors {
+		switch {
+		case t.Name == "":
+			return nil, errors.New("safetensors: tensor with an empty name")
+		case t.Name == metadataKey:
+			return nil, fmt.Errorf("safetensors: tensor %q: name is reserved", t.Name)
+		case seen[t.Name]:
+			return nil, fmt.Errorf("safetensors: tensor %q: duplicate name", t.Name)
+		case !t.DType.Valid():
+			return nil, fmt.Errorf("safetensors: tensor %q: unknown dtype %q", t.Name, t.DType)
+		}
+		seen[t.Name] = true
+		n := uint64(t.DType.Size())
+		for _, d := range t.Shape {
+			if d < 0 {
+				return nil, fmt.Errorf("safetensors: tensor %q: negative dimension in shape %v", t.Name, t.Shape)
+			}
+			hi, lo := bits.Mul64(n, uint64(d))
+			if hi != 0 || lo > 1<<62 {
+				return nil, fmt.Errorf("safetensors: tensor %q: shape %v overflows", t.Name, t.Shape)
+			}
+			n = lo
+		}
+		if uint64(len(t.Data)) != n {
+			return nil, fmt.Errorf("safetensors: tensor %q: shape %v of %s needs %d bytes, got %d", t.Name, t.Shape, t.DType, n, len(t.Data))
+		}
+	}
+	order := append([]Tensor(nil), tensors...)
+	sort.SliceStable(order, func(i, j int) bool {
+		a, b := order[i], order[j]
+		if a.DType.Size() != b.DType.Size() {
+			return a.DType.Size() > b.DType.Size()
+		}
+		return a.Name < b.Name
+	})
+	return order, nil
+}
