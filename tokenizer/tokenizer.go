@@ -1,0 +1,104 @@
+// Package tokenizer turns text into token ids and back, exactly as the
+// reference implementations do for the model families attn runs:
+//
+//   - byte-level BPE as GPT-2 defines it (BPE): vocab.json + merges.txt,
+//     OpenAI's encoder.json + vocab.bpe, or tokenizer.json;
+//   - WordPiece as BERT defines it (WordPiece): vocab.txt or tokenizer.json;
+//   - SentencePiece Unigram and BPE models (SentencePiece), read from .model
+//     or .spm protobuf files, and Marian's pair of .spm files plus vocab.json
+//     (Marian);
+//   - a character-level tokenizer for tiny models (Char), and training of a
+//     byte-level BPE from a corpus (TrainBPE).
+//
+// Load detects which of these a model directory holds. Every tokenizer is
+// safe for concurrent use; EncodeBatch spreads a batch over all cores.
+//
+// The package deliberately has no regular expressions: the GPT-2
+// pre-tokenizer is a hand-written scanner over Unicode categories (its
+// pattern needs a look-ahead Go's regexp cannot express), which is also what
+// makes it fast.
+package tokenizer
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+)
+
+// Tokenizer is what every tokenizer in this package provides.
+type Tokenizer interface {
+	// Encode returns the ids of text. With addSpecial the special tokens
+	// the model expects around a sequence are added, as Hugging Face's
+	// add_special_tokens=True adds them (BERT: [CLS] ... [SEP]; GPT-2: none;
+	// Marian: ... </s>).
+	Encode(text string, addSpecial bool) ([]int, error)
+	// Decode turns ids back into text; skipSpecial drops special tokens.
+	Decode(ids []int, skipSpecial bool) (string, error)
+	// VocabSize is the number of ids (the largest id plus one).
+	VocabSize() int
+	// TokenToID returns the id of a token string as the vocabulary spells it.
+	TokenToID(token string) (int, bool)
+	// IDToToken returns the vocabulary spelling of an id.
+	IDToToken(id int) (string, bool)
+}
+
+// Encoding is the model input for one sequence (or a pair), the fields named
+// as Hugging Face names them. All slices have the same length T.
+type Encoding struct {
+	IDs           []int    // input_ids [T]
+	Tokens        []string // the vocabulary spelling of each id [T]
+	TypeIDs       []int    // token_type_ids [T]: 0 for the first sequence, 1 for the second
+	AttentionMask []int    // attention_mask [T]: 1 for real tokens, 0 for padding
+}
+
+// ErrUnknownID is wrapped by Decode when an id is outside the vocabulary.
+var ErrUnknownID = errors.New("token id outside the vocabulary")
+
+// Tokens spells ids with tok's vocabulary; an id without a spelling is an
+// error naming its position.
+func Tokens(tok Tokenizer, ids []int) ([]string, error) {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		s, ok := tok.IDToToken(id)
+		if !ok {
+			return nil, fmt.Errorf("position %d: id %d: %w", i, id, ErrUnknownID)
+		}
+		out[i] = s
+	}
+	return out, nil
+}
+
+// EncodeBatch encodes every text with tok, spreading the texts over
+// GOMAXPROCS goroutines. The result is in input order.
+func EncodeBatch(tok Tokenizer, texts []string, addSpecial bool) ([][]int, error) {
+	out := make([][]int, len(texts))
+	errs := make([]error, len(texts))
+	workers := min(runtime.GOMAXPROCS(0), len(texts))
+	var next sync.Mutex
+	i := 0
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				next.Lock()
+				j := i
+				i++
+				next.Unlock()
+				if j >= len(texts) {
+					return
+				}
+				out[j], errs[j] = tok.Encode(texts[j], addSpecial)
+			}
+		}()
+	}
+	wg.Wait()
+	for j, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("text %d: %w", j, err)
+		}
+	}
+	return out, nil
+}
