@@ -1,0 +1,339 @@
+package autograd
+
+import (
+	"github.com/attn-dev/attn/tensor"
+)
+
+// elemGrain is the number of elements below which an element-wise loop
+// stays on one core.
+const elemGrain = 1 << 14
+
+const (
+	opAdd = iota
+	opSub
+	opMul
+)
+
+var binaryNames = [...]string{"autograd.Add", "autograd.Sub", "autograd.Mul"}
+
+// Add returns a + b with numpy/torch broadcasting (shapes aligned on the
+// right, dimensions of size 1 or missing stretched): the residual
+// connection when the shapes are equal, a bias add when b is [C] and a
+// is [..., C]. Backward sums the gradient over the broadcast dimensions.
+func (g *Graph) Add(a, b *Var) *Var { return g.binary(opAdd, a, b) }
+
+// Sub returns a − b with broadcasting (see Add).
+func (g *Graph) Sub(a, b *Var) *Var { return g.binary(opSub, a, b) }
+
+// Mul returns a ⊙ b with broadcasting (see Add); da = dy ⊙ b, db = dy ⊙ a,
+// each summed over its broadcast dimensions.
+func (g *Graph) Mul(a, b *Var) *Var { return g.binary(opMul, a, b) }
+
+// broadcast writes into g's int pool: the output shape of broadcasting as
+// with bs, and the strides of a and b over that shape (0 where
+// broadcast). It returns the three slices.
+func (g *Graph) broadcast(op string, as, bs []int) (shape, sa, sb []int) {
+	r := max(len(as), len(bs))
+	var buf [24]int
+	all := buf[:0]
+	if 3*r > len(buf) {
+		all = make([]int, 0, 3*r)
+	}
+	all = all[:3*r]
+	shape, sa, sb = all[:r], all[r:2*r], all[2*r:]
+	ma, mb := 1, 1
+	for i := r - 1; i >= 0; i-- {
+		da, db := 1, 1
+		if j := i - (r - len(as)); j >= 0 {
+			da = as[j]
+		}
+		if j := i - (r - len(bs)); j >= 0 {
+			db = bs[j]
+		}
+		switch {
+		case da == db:
+			shape[i] = da
+		case da == 1:
+			shape[i] = db
+		case db == 1:
+			shape[i] = da
+		default:
+			tensor.Panicf(op, "shapes %v and %v do not broadcast", as, bs)
+		}
+		sa[i], sb[i] = 0, 0
+		if da != 1 || shape[i] == 1 {
+			sa[i] = ma
+		}
+		if db != 1 || shape[i] == 1 {
+			sb[i] = mb
+		}
+		ma *= da
+		mb *= db
+	}
+	all = g.saveInts(all)
+	return all[:r], all[r : 2*r], all[2*r:]
+}
+
+// walkBroadcast calls row once per innermost row of the contiguous output
+// shape, with the output offset o and the offsets of the two operands.
+func walkBroadcast(shape, sa, sb []int, row func(o, oa, ob, n, ia, ib int)) {
+	r := len(shape)
+	if r == 0 {
+		row(0, 0, 0, 1, 0, 0)
+		return
+	}
+	total := 1
+	for _, d := range shape {
+		total *= d
+	}
+	if total == 0 {
+		return
+	}
+	n := shape[r-1]
+	var idx [16]int
+	if r > len(idx) {
+		tensor.Panicf("autograd.broadcast", "rank %d above 16", r)
+	}
+	oa, ob := 0, 0
+	for o := 0; o < total; o += n {
+		row(o, oa, ob, n, sa[r-1], sb[r-1])
+		for d := r - 2; d >= 0; d-- {
+			idx[d]++
+			oa += sa[d]
+			ob += sb[d]
+			if idx[d] < shape[d] {
+				break
+			}
+			oa -= idx[d] * sa[d]
+			ob -= idx[d] * sb[d]
+			idx[d] = 0
+		}
+	}
+}
+
+func (g *Graph) binary(kind int, a, b *Var) *Var {
+	op := binaryNames[kind]
+	av, bv := g.contig(a), g.contig(b)
+	ad, bd := av.Data(), bv.Data()
+	if tensor.SameShape(av, bv) {
+		out := g.arena.Empty(av.Shape...)
+		g.forRows(len(ad), elemGrain, task{fn: binarySame, x: ad, y: bd, z: out.Data(), i: [8]int{kind}})
+		y := g.newVar(out)
+		if nd := g.record(binaryBackward, y, a, b); nd != nil {
+			nd.saved[0], nd.saved[1] = av, bv
+			nd.i[0] = kind
+		}
+		return y
+	}
+	shape, sa, sb := g.broadcast(op, av.Shape, bv.Shape)
+	out := g.arena.Empty(shape...)
+	od := out.Data()
+	walkBroadcast(shape, sa, sb, func(o, oa, ob, n, ia, ib int) {
+		dst := od[o : o+n]
+		switch kind {
+		case opAdd:
+			for k := range dst {
+				dst[k] = ad[oa+k*ia] + bd[ob+k*ib]
+			}
+		case opSub:
+			for k := range dst {
+				dst[k] = ad[oa+k*ia] - bd[ob+k*ib]
+			}
+		default:
+			for k := range dst {
+				dst[k] = ad[oa+k*ia] * bd[ob+k*ib]
+			}
+		}
+	})
+	y := g.newVar(out)
+	if nd := g.record(binaryBackward, y, a, b); nd != nil {
+		nd.saved[0], nd.saved[1] = av, bv
+		nd.i[0] = kind
+		nd.flag[0] = true
+		nd.ints = shape[: len(shape)*3 : len(shape)*3]
+		nd.i[1] = len(shape)
+	}
+	return y
+}
+
+func binarySame(t *task, lo, hi int) {
+	x, y, z := t.x[lo:hi], t.y[lo:hi], t.z[lo:hi]
+	switch t.i[0] {
+	case opAdd:
+		for k := range z {
+			z[k] = x[k] + y[k]
+		}
+	case opSub:
+		for k := range z {
+			z[k] = x[k] - y[k]
+		}
+	default:
+		for k := range z {
+			z[k] = x[k] * y[k]
+		}
+	}
+}
+
+// binaryGradSame accumulates the gradients of an equal-shape binary op:
+// x = dy, y = the other operand (mul only), z = the gradient, f[0] = sign.
+func binaryGradSame(t *task, lo, hi int) {
+	dy, dst := t.x[lo:hi], t.z[lo:hi]
+	if t.y != nil {
+		o := t.y[lo:hi]
+		for k := range dst {
+			dst[k] += dy[k] * o[k]
+		}
+		return
+	}
+	s := t.f[0]
+	for k := range dst {
+		dst[k] += s * dy[k]
+	}
+}
+
+func binaryBackward(g *Graph, nd *node) {
+	a, b := nd.in[0], nd.in[1]
+	kind := nd.i[0]
+	dy := nd.out.Grad.Data()
+	ad, bd := nd.saved[0].Data(), nd.saved[1].Data()
+	if !nd.flag[0] {
+		if needs(a) {
+			t := task{fn: binaryGradSame, x: dy, z: g.grad(a).Data(), f: [2]float32{1}}
+			if kind == opMul {
+				t.y = bd
+			}
+			g.forRows(len(dy), elemGrain, t)
+		}
+		if needs(b) {
+			t := task{fn: binaryGradSame, x: dy, z: g.grad(b).Data(), f: [2]float32{1}}
+			switch kind {
+			case opMul:
+				t.y = ad
+			case opSub:
+				t.f[0] = -1
+			}
+			g.forRows(len(dy), elemGrain, t)
+		}
+		return
+	}
+	r := nd.i[1]
+	shape, sa, sb := nd.ints[:r], nd.ints[r:2*r], nd.ints[2*r:3*r]
+	var ga, gb []float32
+	if needs(a) {
+		ga = g.grad(a).Data()
+	}
+	if needs(b) {
+		gb = g.grad(b).Data()
+	}
+	walkBroadcast(shape, sa, sb, func(o, oa, ob, n, ia, ib int) {
+		d := dy[o : o+n]
+		switch kind {
+		case opMul:
+			if ga != nil {
+				for k, v := range d {
+					ga[oa+k*ia] += v * bd[ob+k*ib]
+				}
+			}
+			if gb != nil {
+				for k, v := range d {
+					gb[ob+k*ib] += v * ad[oa+k*ia]
+				}
+			}
+		default:
+			s := float32(1)
+			if kind == opSub {
+				s = -1
+			}
+			if ga != nil {
+				for k, v := range d {
+					ga[oa+k*ia] += v
+				}
+			}
+			if gb != nil {
+				for k, v := range d {
+					gb[ob+k*ib] += s * v
+				}
+			}
+		}
+	})
+}
+
+// Scale returns s·x.
+func (g *Graph) Scale(x *Var, s float32) *Var { return g.affine(x, s, 0) }
+
+// AddScalar returns x + c.
+func (g *Graph) AddScalar(x *Var, c float32) *Var { return g.affine(x, 1, c) }
+
+// affine returns s·x + c element-wise; dx = s·dy.
+func (g *Graph) affine(x *Var, s, c float32) *Var {
+	xv := g.contig(x)
+	out := g.arena.Empty(xv.Shape...)
+	g.forRows(xv.Len(), elemGrain, task{fn: affineRows, x: xv.Data(), z: out.Data(), f: [2]float32{s, c}})
+	y := g.newVar(out)
+	if nd := g.record(affineBackward, y, x); nd != nil {
+		nd.f[0] = s
+	}
+	return y
+}
+
+func affineRows(t *task, lo, hi int) {
+	x, z := t.x[lo:hi], t.z[lo:hi]
+	s, c := t.f[0], t.f[1]
+	for k := range z {
+		z[k] = s*x[k] + c
+	}
+}
+
+func affineBackward(g *Graph, nd *node) {
+	dy := nd.out.Grad.Data()
+	g.forRows(len(dy), elemGrain, task{fn: binaryGradSame, x: dy, z: g.grad(nd.in[0]).Data(), f: [2]float32{nd.f[0]}})
+}
+
+// Sum returns Σ x over all elements as a scalar (shape []), accumulated
+// in float64; dx = dy everywhere.
+func (g *Graph) Sum(x *Var) *Var { return g.sum(x, 1) }
+
+// Mean returns the mean of all elements of x as a scalar (shape []).
+func (g *Graph) Mean(x *Var) *Var {
+	n := x.Value.Len()
+	if n == 0 {
+		tensor.Panicf("autograd.Mean", "empty tensor of shape %v", x.Value.Shape)
+	}
+	return g.sum(x, 1/float32(n))
+}
+
+func (g *Graph) sum(x *Var, scale float32) *Var {
+	xv := g.contig(x)
+	var s float64
+	for _, v := range xv.Data() {
+		s += float64(v)
+	}
+	out := g.arena.Empty()
+	out.Data()[0] = float32(s) * scale
+	y := g.newVar(out)
+	if nd := g.record(sumBackward, y, x); nd != nil {
+		nd.f[0] = scale
+	}
+	return y
+}
+
+func sumBackward(g *Graph, nd *node) {
+	d := nd.out.Grad.Data()[0] * nd.f[0]
+	gx := g.grad(nd.in[0]).Data()
+	for i := range gx {
+		gx[i] += d
+	}
+}
+
+// Reshape returns x viewed with a new shape of the same size (one
+// dimension may be -1); no copy when x is contiguous.
+func (g *Graph) Reshape(x *Var, shape ...int) *Var {
+	y := g.newVar(g.arena.Reshape(g.contig(x), shape...))
+	g.record(reshapeBackward, y, x)
+	return y
+}
+
+func reshapeBackward(g *Graph, nd *node) {
+	dy := nd.out.Grad.Data()
+	g.forRows(len(dy), elemGrain, task{fn: binaryGradSame, x: dy, z: g.grad(nd.in[0]).Data(), f: [2]float32{1}})
+}

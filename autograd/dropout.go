@@ -1,0 +1,64 @@
+package autograd
+
+import (
+	"github.com/attn-dev/attn/tensor"
+)
+
+// Dropout zeroes each element of x with probability p and scales the rest
+// by 1/(1−p) (inverted dropout, as torch), in a training graph; otherwise,
+// or when p == 0, it returns x itself. p == 1 gives zeros. The keep mask
+// is a counter-based hash of the graph's seed stream (SetSeed) and the
+// element index, so the same seed and op sequence reproduce it exactly,
+// whatever the number of threads. Backward: dx = dy ⊙ mask/(1−p).
+func (g *Graph) Dropout(x *Var, p float32) *Var {
+	if !(p >= 0 && p <= 1) {
+		tensor.Panicf("autograd.Dropout", "probability %v outside [0, 1] for x %v", p, x.Value.Shape)
+	}
+	if !g.train || p == 0 {
+		return x
+	}
+	xv := g.contig(x)
+	out := g.arena.Empty(xv.Shape...)
+	mask := g.arena.Empty(xv.Shape...)
+	base := g.next()
+	var scale float32
+	if p < 1 {
+		scale = 1 / (1 - p)
+	}
+	// Keep iff the top 24 bits of the hash, as a uniform in [0, 1), are ≥ p.
+	thresh := uint64(float64(p) * (1 << 24))
+	if p == 1 {
+		thresh = 1 << 24
+	}
+	g.forRows(xv.Len(), elemGrain, task{fn: dropoutRows, x: xv.Data(), z: out.Data(), u: mask.Data(),
+		i: [8]int{int(base >> 1), int(thresh)}, f: [2]float32{scale}})
+	y := g.newVar(out)
+	if nd := g.record(dropoutBackward, y, x); nd != nil {
+		nd.saved[0] = mask
+	}
+	return y
+}
+
+// mix64 is the splitmix64 finaliser: a bijective 64-bit hash.
+func mix64(z uint64) uint64 {
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+func dropoutRows(t *task, lo, hi int) {
+	base, thresh, scale := uint64(t.i[0]), uint64(t.i[1]), t.f[0]
+	for i := lo; i < hi; i++ {
+		m := float32(0)
+		if mix64(base+uint64(i)*0x9e3779b97f4a7c15)>>40 >= thresh {
+			m = scale
+		}
+		t.u[i] = m
+		t.z[i] = t.x[i] * m
+	}
+}
+
+func dropoutBackward(g *Graph, nd *node) {
+	dy := nd.out.Grad.Data()
+	g.forRows(len(dy), elemGrain, task{fn: binaryGradSame, x: dy, y: nd.saved[0].Data(), z: g.grad(nd.in[0]).Data()})
+}

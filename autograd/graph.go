@@ -1,0 +1,296 @@
+// Package autograd records a tape of coarse tensor operations (matmul,
+// layer norm, attention, …, never single elements) and runs it backwards
+// to accumulate gradients.
+//
+// Every op is a method on *Graph with its forward and its backward side by
+// side in the file of its family. A Graph made with train=false records
+// nothing: inference runs exactly the same forward code with no tape, and
+// dropout is the identity. All intermediate tensors (values, saved
+// activations, gradients) come from the Graph's arena and are taken back
+// by Reset, so a step repeated through one Graph allocates nothing once it
+// has run once.
+//
+// Shape mismatches are programming errors: ops panic with a
+// *tensor.ShapeError naming the op and every shape involved (see
+// tensor.Recover). Backward, which runs at the end of a user's step,
+// returns errors.
+//
+// A Graph, and the Vars it makes, belong to one goroutine at a time.
+package autograd
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/attn-dev/attn/internal/parallel"
+	"github.com/attn-dev/attn/tensor"
+)
+
+// Var is a tensor in a computation: its Value and, once Backward has
+// reached it, the gradient of the loss with respect to it in Grad (same
+// shape as Value, contiguous).
+//
+// Vars made by Param, Const or Input are leaves owned by the caller; their
+// Grad is allocated on first use, survives Graph.Reset and accumulates
+// across Backward calls until ZeroGrad. Vars returned by ops belong to the
+// Graph and are invalid after Reset.
+type Var struct {
+	Value *tensor.Tensor
+	Grad  *tensor.Tensor
+
+	requiresGrad bool
+	leaf         bool
+}
+
+// Param returns a trainable leaf: Backward accumulates into its Grad.
+func Param(t *tensor.Tensor) *Var { return &Var{Value: t, requiresGrad: true, leaf: true} }
+
+// Const returns a non-trainable leaf (an input, a mask, a target).
+func Const(t *tensor.Tensor) *Var { return &Var{Value: t, leaf: true} }
+
+// RequiresGrad reports whether Backward will compute v's gradient.
+func (v *Var) RequiresGrad() bool { return v.requiresGrad }
+
+// SetRequiresGrad makes a leaf (for example an input, to test input
+// gradients) require a gradient or not, and returns v. It panics on a Var
+// made by an op, whose requirement follows from its inputs.
+func (v *Var) SetRequiresGrad(on bool) *Var {
+	if !v.leaf {
+		panic(&tensor.ShapeError{Op: "autograd.SetRequiresGrad", Msg: "only a leaf (Param, Const, Input) can change whether it requires a gradient"})
+	}
+	v.requiresGrad = on
+	return v
+}
+
+// ZeroGrad clears v's accumulated gradient (keeping its buffer).
+func (v *Var) ZeroGrad() {
+	if v.Grad != nil {
+		v.Grad.Zero()
+	}
+}
+
+// Shape is v.Value.Shape.
+func (v *Var) Shape() []int { return v.Value.Shape }
+
+// node is one recorded op: back reads out.Grad and accumulates into the
+// gradients of in (those that require one), using what forward saved.
+// back is a plain function, not a closure, so recording allocates nothing.
+type node struct {
+	back  func(g *Graph, n *node)
+	elem  func(t *task, lo, hi int) // element-wise backward, for unary ops
+	out   *Var
+	in    [3]*Var
+	saved [3]*tensor.Tensor
+	ints  []int
+	vars  []*Var
+	i     [6]int
+	f     [2]float32
+	flag  [4]bool
+	attn  attnSaved
+}
+
+// task is the argument block of a parallel loop. The Graph owns one task
+// and one closure (runTask) reading it, so that handing a loop body to
+// parallel.For allocates nothing.
+type task struct {
+	fn         func(t *task, lo, hi int)
+	x, y, z, w []float32
+	u, v       []float32
+	i          [8]int
+	f          [2]float32
+	b          [2]bool
+	ints       []int
+}
+
+// Graph records one forward computation for Backward. See the package
+// comment.
+type Graph struct {
+	train bool
+	arena *tensor.Arena
+
+	nodes []node
+	vars  []*Var
+	nv    int
+	ints  []int
+	vlist []*Var
+
+	backwardDone bool
+	seed, rng    uint64
+
+	task    task
+	runTask func(lo, hi int)
+}
+
+// NewGraph returns an empty graph. With train=false it records no tape
+// and dropout is off.
+func NewGraph(train bool) *Graph {
+	g := &Graph{train: train, arena: tensor.NewArena()}
+	g.runTask = func(lo, hi int) { g.task.fn(&g.task, lo, hi) }
+	g.SetSeed(0x5eed)
+	return g
+}
+
+// Train reports whether the graph records a tape (and applies dropout).
+func (g *Graph) Train() bool { return g.train }
+
+// SetSeed re-seeds the graph's random stream (used by Dropout): the same
+// seed and the same sequence of ops give the same masks. Reset does not
+// rewind the stream; call SetSeed again to replay.
+func (g *Graph) SetSeed(seed uint64) {
+	g.seed = seed
+	g.rng = seed
+}
+
+// next returns the next 64 random bits (splitmix64).
+func (g *Graph) next() uint64 {
+	g.rng += 0x9e3779b97f4a7c15
+	z := g.rng
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// Arena is the graph's buffer pool (reset by Reset).
+func (g *Graph) Arena() *tensor.Arena { return g.arena }
+
+// Reset forgets the tape and every Var the graph made, and takes back all
+// their buffers for the next step. Leaves (Param, Const) keep their
+// values and gradients.
+func (g *Graph) Reset() {
+	for i := range g.nodes {
+		g.nodes[i] = node{}
+	}
+	g.nodes = g.nodes[:0]
+	for _, v := range g.vars[:g.nv] {
+		*v = Var{}
+	}
+	g.nv = 0
+	g.ints = g.ints[:0]
+	clear(g.vlist)
+	g.vlist = g.vlist[:0]
+	g.backwardDone = false
+	g.arena.Reset()
+}
+
+// Input returns a graph-owned leaf wrapping t (valid until Reset); unlike
+// Const it allocates nothing in steady state. It requires a gradient when
+// requiresGrad is set (its Grad then comes from the arena too).
+func (g *Graph) Input(t *tensor.Tensor, requiresGrad bool) *Var {
+	v := g.newVar(t)
+	v.requiresGrad = requiresGrad
+	return v
+}
+
+// newVar returns a graph-owned Var holding t.
+func (g *Graph) newVar(t *tensor.Tensor) *Var {
+	if g.nv == len(g.vars) {
+		g.vars = append(g.vars, &Var{})
+	}
+	v := g.vars[g.nv]
+	g.nv++
+	v.Value = t
+	return v
+}
+
+// saveInts returns a graph-owned copy of x, valid until Reset.
+func (g *Graph) saveInts(x []int) []int {
+	if cap(g.ints)-len(g.ints) < len(x) {
+		g.ints = make([]int, 0, 2*cap(g.ints)+len(x))
+	}
+	s := len(g.ints)
+	g.ints = append(g.ints, x...)
+	return g.ints[s:len(g.ints):len(g.ints)]
+}
+
+// varList returns a graph-owned []*Var of length n, valid until Reset.
+func (g *Graph) varList(n int) []*Var {
+	if cap(g.vlist)-len(g.vlist) < n {
+		g.vlist = make([]*Var, 0, 2*cap(g.vlist)+n)
+	}
+	s := len(g.vlist)
+	g.vlist = g.vlist[:s+n]
+	return g.vlist[s : s+n : s+n]
+}
+
+// record returns a new tape node for an op with output out and inputs
+// in, or nil when the graph is not training or no input requires a
+// gradient (then nothing is recorded and out requires none).
+func (g *Graph) record(back func(*Graph, *node), out *Var, in ...*Var) *node {
+	if !g.train {
+		return nil
+	}
+	need := false
+	for _, v := range in {
+		if v != nil && v.requiresGrad {
+			need = true
+		}
+	}
+	if !need {
+		return nil
+	}
+	out.requiresGrad = true
+	g.nodes = append(g.nodes, node{back: back, out: out})
+	n := &g.nodes[len(g.nodes)-1]
+	copy(n.in[:], in)
+	return n
+}
+
+// grad returns v's gradient buffer, making it (zeroed) on first use: in
+// the arena for graph-owned Vars, on the heap for leaves.
+func (g *Graph) grad(v *Var) *tensor.Tensor {
+	if v.Grad == nil {
+		if v.leaf {
+			v.Grad = tensor.New(v.Value.Shape...)
+		} else {
+			v.Grad = g.arena.New(v.Value.Shape...)
+		}
+	}
+	return v.Grad
+}
+
+// needs reports whether backward must produce a gradient for v.
+func needs(v *Var) bool { return v != nil && v.requiresGrad }
+
+// Backward runs the tape from loss, a Var holding one element, seeding
+// dloss/dloss = 1, and accumulates the gradient of loss into the Grad of
+// every Var that requires one. It may run once per Reset.
+func (g *Graph) Backward(loss *Var) error {
+	switch {
+	case !g.train:
+		return errors.New("autograd.Backward: graph was made with train=false and recorded no tape")
+	case loss == nil:
+		return errors.New("autograd.Backward: nil loss")
+	case loss.Value.Len() != 1:
+		return fmt.Errorf("autograd.Backward: loss has shape %v, want a single element", loss.Value.Shape)
+	case !loss.requiresGrad:
+		return errors.New("autograd.Backward: loss does not depend on anything that requires a gradient")
+	case g.backwardDone:
+		return errors.New("autograd.Backward: already run on this tape; call Reset before the next step")
+	}
+	g.backwardDone = true
+	gl := g.grad(loss)
+	gl.Data()[0]++
+	for i := len(g.nodes) - 1; i >= 0; i-- {
+		n := &g.nodes[i]
+		if n.out.Grad == nil {
+			continue // nothing flowed into this op's output
+		}
+		n.back(g, n)
+	}
+	return nil
+}
+
+// contig returns v's value as a contiguous tensor, copying into the arena
+// when it is a strided view.
+func (g *Graph) contig(v *Var) *tensor.Tensor { return g.arena.Contiguous(v.Value) }
+
+// forRows runs fn over [0, n) in parallel with the given grain, through
+// the graph's preallocated task.
+func (g *Graph) forRows(n, grain int, t task) {
+	g.task = t
+	parallel.For(n, grain, g.runTask)
+	g.task = task{}
+}
+
+// shapeStr formats a shape for messages.
+func shapeStr(s []int) string { return fmt.Sprint(s) }

@@ -1,0 +1,206 @@
+package autograd
+
+import (
+	"github.com/attn-dev/attn/internal/kernels"
+	"github.com/attn-dev/attn/internal/parallel"
+	"github.com/attn-dev/attn/tensor"
+)
+
+// gemmBatched computes, for each of nb batches, C_i = op(A_i)·op(B_i) +
+// beta·C_i (see kernels.Sgemm), where batch i of X starts at i·sX in its
+// slice. A stride of 0 shares one matrix across batches; sc == 0 (one C
+// summed over all batches) runs the batches in order, each with the
+// parallel kernel. Otherwise many batches run in parallel, one serial
+// GEMM each, and few batches run in order with the parallel kernel.
+func (g *Graph) gemmBatched(nb int, transA, transB bool, m, n, k int, a []float32, sa int, b []float32, sb int, beta float32, c []float32, sc int) {
+	lda, ldb := k, n
+	if transA {
+		lda = m
+	}
+	if transB {
+		ldb = k
+	}
+	if sc != 0 && nb >= parallel.Workers() && nb > 1 {
+		g.forRows(nb, 1, task{fn: gemmRows, x: a, y: b, z: c,
+			i: [8]int{m, n, k, sa, sb, sc, lda, ldb}, b: [2]bool{transA, transB}, f: [2]float32{beta}})
+		return
+	}
+	for i := 0; i < nb; i++ {
+		kernels.Sgemm(transA, transB, m, n, k, 1, a[i*sa:], lda, b[i*sb:], ldb, beta, c[i*sc:], n)
+		if sc == 0 {
+			beta = 1
+		}
+	}
+}
+
+func gemmRows(t *task, lo, hi int) {
+	m, n, k, sa, sb, sc, lda, ldb := t.i[0], t.i[1], t.i[2], t.i[3], t.i[4], t.i[5], t.i[6], t.i[7]
+	for i := lo; i < hi; i++ {
+		kernels.SgemmSerial(t.b[0], t.b[1], m, n, k, 1, t.x[i*sa:], lda, t.y[i*sb:], ldb, t.f[0], t.z[i*sc:], n)
+	}
+}
+
+// MatMul returns op(a)·op(b), batched over leading dimensions: op(a) is
+// [..., M, K] (a stored [..., K, M] when transA), op(b) is [..., K, N] (b
+// stored [..., N, K] when transB), the result [..., M, N]. The leading
+// (batch) dimensions of a and b must be equal, or one operand must be a
+// plain matrix shared by every batch.
+//
+// Backward: dop(a) = dC·op(b)ᵀ, dop(b) = op(a)ᵀ·dC, summed over the
+// batches that share an operand.
+func (g *Graph) MatMul(a, b *Var, transA, transB bool) *Var {
+	const op = "autograd.MatMul"
+	as, bs := a.Value.Shape, b.Value.Shape
+	if len(as) < 2 || len(bs) < 2 {
+		tensor.Panicf(op, "operands must be at least 2-D, got %v and %v", as, bs)
+	}
+	m, ka := as[len(as)-2], as[len(as)-1]
+	if transA {
+		m, ka = ka, m
+	}
+	kb, n := bs[len(bs)-2], bs[len(bs)-1]
+	if transB {
+		kb, n = n, kb
+	}
+	if ka != kb {
+		tensor.Panicf(op, "inner dimensions differ: %v (transA=%v) · %v (transB=%v)", as, transA, bs, transB)
+	}
+	ab, bb := as[:len(as)-2], bs[:len(bs)-2]
+	var lead []int
+	switch {
+	case tensor.EqualShape(ab, bb) || len(bb) == 0:
+		lead = ab
+	case len(ab) == 0:
+		lead = bb
+	default:
+		tensor.Panicf(op, "batch dimensions of %v and %v differ", as, bs)
+	}
+	nb := 1
+	for _, d := range lead {
+		nb *= d
+	}
+	var shapeBuf [8]int
+	shape := append(append(shapeBuf[:0], lead...), m, n)
+	av, bv := g.contig(a), g.contig(b)
+	out := g.arena.Empty(shape...)
+	sa, sb := m*ka, ka*n
+	if len(ab) == 0 {
+		sa = 0
+	}
+	if len(bb) == 0 {
+		sb = 0
+	}
+	if sb == 0 && !transA {
+		// A shared right operand: one GEMM over all rows.
+		g.gemmBatched(1, false, transB, nb*m, n, ka, av.Data(), 0, bv.Data(), 0, 0, out.Data(), 0)
+	} else {
+		g.gemmBatched(nb, transA, transB, m, n, ka, av.Data(), sa, bv.Data(), sb, 0, out.Data(), m*n)
+	}
+	y := g.newVar(out)
+	if nd := g.record(matMulBackward, y, a, b); nd != nil {
+		nd.saved[0], nd.saved[1] = av, bv
+		nd.i[0], nd.i[1], nd.i[2], nd.i[3] = nb, m, n, ka
+		nd.flag = [4]bool{transA, transB, sa == 0, sb == 0}
+	}
+	return y
+}
+
+func matMulBackward(g *Graph, nd *node) {
+	a, b := nd.in[0], nd.in[1]
+	av, bv := nd.saved[0].Data(), nd.saved[1].Data()
+	nb, m, n, k := nd.i[0], nd.i[1], nd.i[2], nd.i[3]
+	transA, transB := nd.flag[0], nd.flag[1]
+	sharedA, sharedB := nd.flag[2], nd.flag[3]
+	sa, sb := m*k, k*n
+	if sharedA {
+		sa = 0
+	}
+	if sharedB {
+		sb = 0
+	}
+	dc := nd.out.Grad.Data()
+	if needs(a) {
+		da := g.grad(a).Data()
+		// dop(A) [M,K] = dC [M,N] · op(B)ᵀ; stored A is op(A)ᵀ when transA.
+		switch {
+		case sharedB && !transA:
+			g.gemmBatched(1, false, !transB, nb*m, k, n, dc, 0, bv, 0, 1, da, 0)
+		case !transA:
+			g.gemmBatched(nb, false, !transB, m, k, n, dc, m*n, bv, sb, 1, da, sa)
+		default: // A [K,M]: dA = op(B)·dCᵀ
+			g.gemmBatched(nb, transB, true, k, m, n, bv, sb, dc, m*n, 1, da, sa)
+		}
+	}
+	if needs(b) {
+		db := g.grad(b).Data()
+		switch {
+		case sharedB && !transA && !transB: // dB [K,N] = A_flatᵀ · dC_flat
+			g.gemmBatched(1, true, false, k, n, nb*m, av, 0, dc, 0, 1, db, 0)
+		case sharedB && !transA: // dB [N,K] = dC_flatᵀ · A_flat
+			g.gemmBatched(1, true, false, n, k, nb*m, dc, 0, av, 0, 1, db, 0)
+		case !transB: // dB [K,N] = op(A)ᵀ · dC
+			g.gemmBatched(nb, !transA, false, k, n, m, av, sa, dc, m*n, 1, db, sb)
+		default: // dB [N,K] = dCᵀ · op(A)
+			g.gemmBatched(nb, true, transA, n, k, m, dc, m*n, av, sa, 1, db, sb)
+		}
+	}
+}
+
+// Linear returns y = x·Wᵀ + b for x [..., in], w [out, in] (the layout
+// torch stores) and b [out] or nil; y is [..., out].
+//
+// Backward: dx = dy·W, dW += dyᵀ·x, db += Σ_rows dy.
+func (g *Graph) Linear(x, w, b *Var) *Var {
+	const op = "autograd.Linear"
+	xs, ws := x.Value.Shape, w.Value.Shape
+	if len(ws) != 2 || len(xs) < 1 || xs[len(xs)-1] != ws[1] {
+		tensor.Panicf(op, "x %v does not match weight %v (want x [..., in], W [out, in])", xs, ws)
+	}
+	out, in := ws[0], ws[1]
+	if b != nil && (b.Value.Rank() != 1 || b.Value.Shape[0] != out) {
+		tensor.Panicf(op, "bias %v does not match weight %v (want [%d])", b.Value.Shape, ws, out)
+	}
+	rows := 1
+	for _, d := range xs[:len(xs)-1] {
+		rows *= d
+	}
+	var shapeBuf [8]int
+	shape := append(append(shapeBuf[:0], xs[:len(xs)-1]...), out)
+	xv, wv := g.contig(x), g.contig(w)
+	y := g.arena.Empty(shape...)
+	yd := y.Data()
+	kernels.Sgemm(false, true, rows, out, in, 1, xv.Data(), in, wv.Data(), in, 0, yd, out)
+	if b != nil {
+		bd := g.contig(b).Data()
+		for r := 0; r < rows; r++ {
+			row := yd[r*out : (r+1)*out]
+			for j, v := range bd[:out] {
+				row[j] += v
+			}
+		}
+	}
+	yv := g.newVar(y)
+	if nd := g.record(linearBackward, yv, x, w, b); nd != nil {
+		nd.saved[0], nd.saved[1] = xv, wv
+		nd.i[0], nd.i[1], nd.i[2] = rows, in, out
+	}
+	return yv
+}
+
+func linearBackward(g *Graph, nd *node) {
+	x, w, b := nd.in[0], nd.in[1], nd.in[2]
+	rows, in, out := nd.i[0], nd.i[1], nd.i[2]
+	dy := nd.out.Grad.Data()
+	if needs(x) {
+		kernels.Sgemm(false, false, rows, in, out, 1, dy, out, nd.saved[1].Data(), in, 1, g.grad(x).Data(), in)
+	}
+	if needs(w) {
+		kernels.Sgemm(true, false, out, in, rows, 1, dy, out, nd.saved[0].Data(), in, 1, g.grad(w).Data(), in)
+	}
+	if needs(b) {
+		db := g.grad(b).Data()[:out]
+		for r := 0; r < rows; r++ {
+			kernels.Axpy(1, dy[r*out:(r+1)*out], db)
+		}
+	}
+}

@@ -1,0 +1,243 @@
+package autograd
+
+import (
+	"github.com/attn-dev/attn/tensor"
+)
+
+// SplitHeads rearranges x [B, T, NH·HS] into [B, NH, T, HS] (a copy), the
+// layout attention works on: head h of token t is x[b, t, h·HS:(h+1)·HS].
+// Backward is MergeHeads of the gradient.
+func (g *Graph) SplitHeads(x *Var, nh int) *Var {
+	xs := x.Value.Shape
+	if len(xs) != 3 || nh < 1 || xs[2]%nh != 0 {
+		tensor.Panicf("autograd.SplitHeads", "x %v is not [B, T, NH·HS] with NH=%d", xs, nh)
+	}
+	b, t, hs := xs[0], xs[1], xs[2]/nh
+	xv := g.contig(x)
+	out := g.arena.Empty(b, nh, t, hs)
+	heads(xv.Data(), out.Data(), b, t, nh, hs, true, false)
+	y := g.newVar(out)
+	if nd := g.record(splitHeadsBackward, y, x); nd != nil {
+		nd.i = [6]int{b, t, nh, hs}
+	}
+	return y
+}
+
+func splitHeadsBackward(g *Graph, nd *node) {
+	b, t, nh, hs := nd.i[0], nd.i[1], nd.i[2], nd.i[3]
+	heads(nd.out.Grad.Data(), g.grad(nd.in[0]).Data(), b, t, nh, hs, false, true)
+}
+
+// MergeHeads is the inverse of SplitHeads: x [B, NH, T, HS] becomes
+// [B, T, NH·HS] (a copy).
+func (g *Graph) MergeHeads(x *Var) *Var {
+	xs := x.Value.Shape
+	if len(xs) != 4 {
+		tensor.Panicf("autograd.MergeHeads", "x %v is not [B, NH, T, HS]", xs)
+	}
+	b, nh, t, hs := xs[0], xs[1], xs[2], xs[3]
+	xv := g.contig(x)
+	out := g.arena.Empty(b, t, nh*hs)
+	heads(out.Data(), xv.Data(), b, t, nh, hs, false, false)
+	y := g.newVar(out)
+	if nd := g.record(mergeHeadsBackward, y, x); nd != nil {
+		nd.i = [6]int{b, t, nh, hs}
+	}
+	return y
+}
+
+func mergeHeadsBackward(g *Graph, nd *node) {
+	b, t, nh, hs := nd.i[0], nd.i[1], nd.i[2], nd.i[3]
+	heads(g.grad(nd.in[0]).Data(), nd.out.Grad.Data(), b, t, nh, hs, true, true)
+}
+
+// heads moves rows of HS between the merged layout m [B, T, NH·HS] and
+// the split layout s [B, NH, T, HS]: toSplit copies m into s, otherwise s
+// into m; acc adds instead of overwriting.
+func heads(m, s []float32, b, t, nh, hs int, toSplit, acc bool) {
+	for bi := 0; bi < b; bi++ {
+		for ti := 0; ti < t; ti++ {
+			for h := 0; h < nh; h++ {
+				mo := ((bi*t+ti)*nh + h) * hs
+				so := ((bi*nh+h)*t + ti) * hs
+				src, dst := s[so:so+hs], m[mo:mo+hs]
+				if toSplit {
+					src, dst = dst, src
+				}
+				if acc {
+					for i, v := range src {
+						dst[i] += v
+					}
+				} else {
+					copy(dst, src)
+				}
+			}
+		}
+	}
+}
+
+// blocks views a shape around axis as [outer, shape[axis], inner].
+func blocks(shape []int, axis int) (outer, inner int) {
+	outer, inner = 1, 1
+	for _, d := range shape[:axis] {
+		outer *= d
+	}
+	for _, d := range shape[axis+1:] {
+		inner *= d
+	}
+	return outer, inner
+}
+
+func normAxis(op string, shape []int, axis int) int {
+	if axis < 0 {
+		axis += len(shape)
+	}
+	if axis < 0 || axis >= len(shape) {
+		tensor.Panicf(op, "axis %d out of range for shape %v", axis, shape)
+	}
+	return axis
+}
+
+// Concat joins xs along axis (negative counts from the end); all other
+// dimensions must agree. Backward hands each input its slice of the
+// gradient.
+func (g *Graph) Concat(axis int, xs ...*Var) *Var {
+	const op = "autograd.Concat"
+	if len(xs) == 0 {
+		tensor.Panicf(op, "no inputs")
+	}
+	s0 := xs[0].Value.Shape
+	axis = normAxis(op, s0, axis)
+	total := 0
+	for _, x := range xs {
+		s := x.Value.Shape
+		ok := len(s) == len(s0)
+		for d := 0; ok && d < len(s); d++ {
+			ok = d == axis || s[d] == s0[d]
+		}
+		if !ok {
+			tensor.Panicf(op, "shape %v does not match %v outside axis %d", s, s0, axis)
+		}
+		total += s[axis]
+	}
+	var shapeBuf [8]int
+	shape := append(shapeBuf[:0], s0...)
+	shape[axis] = total
+	out := g.arena.Empty(shape...)
+	outer, inner := blocks(shape, axis)
+	od := out.Data()
+	ins := g.varList(len(xs))
+	lo := 0
+	requires := false
+	for i, x := range xs {
+		ins[i] = x
+		requires = requires || x.requiresGrad
+		xd := g.contig(x).Data()
+		w := x.Value.Shape[axis] * inner
+		for o := 0; o < outer; o++ {
+			copy(od[o*total*inner+lo*inner:], xd[o*w:(o+1)*w])
+		}
+		lo += x.Value.Shape[axis]
+	}
+	y := g.newVar(out)
+	var probe *Var
+	if requires {
+		probe = xs[0]
+		for _, x := range xs {
+			if x.requiresGrad {
+				probe = x
+			}
+		}
+	}
+	if nd := g.record(concatBackward, y, probe); nd != nil {
+		nd.vars = ins
+		nd.i[0], nd.i[1], nd.i[2], nd.i[3] = axis, outer, inner, total
+	}
+	return y
+}
+
+func concatBackward(g *Graph, nd *node) {
+	axis, outer, inner, total := nd.i[0], nd.i[1], nd.i[2], nd.i[3]
+	dy := nd.out.Grad.Data()
+	lo := 0
+	for _, x := range nd.vars {
+		n := x.Value.Shape[axis]
+		if needs(x) {
+			dx := g.grad(x).Data()
+			w := n * inner
+			for o := 0; o < outer; o++ {
+				src := dy[o*total*inner+lo*inner : o*total*inner+lo*inner+w]
+				dst := dx[o*w : (o+1)*w]
+				for i, v := range src {
+					dst[i] += v
+				}
+			}
+		}
+		lo += n
+	}
+}
+
+// Narrow returns the slice [lo, hi) of x along axis, as a new contiguous
+// tensor. Backward adds the gradient into that slice of dx.
+func (g *Graph) Narrow(x *Var, axis, lo, hi int) *Var {
+	const op = "autograd.Narrow"
+	xs := x.Value.Shape
+	axis = normAxis(op, xs, axis)
+	if lo < 0 || hi < lo || hi > xs[axis] {
+		tensor.Panicf(op, "range [%d, %d) out of bounds for axis %d of %v", lo, hi, axis, xs)
+	}
+	var shapeBuf [8]int
+	shape := append(shapeBuf[:0], xs...)
+	shape[axis] = hi - lo
+	out := g.arena.Empty(shape...)
+	outer, inner := blocks(xs, axis)
+	xd, od := g.contig(x).Data(), out.Data()
+	n, w := xs[axis], (hi-lo)*inner
+	for o := 0; o < outer; o++ {
+		copy(od[o*w:(o+1)*w], xd[(o*n+lo)*inner:])
+	}
+	y := g.newVar(out)
+	if nd := g.record(narrowBackward, y, x); nd != nil {
+		nd.i[0], nd.i[1], nd.i[2], nd.i[3] = outer, inner, n, lo
+		nd.i[4] = hi - lo
+	}
+	return y
+}
+
+func narrowBackward(g *Graph, nd *node) {
+	outer, inner, n, lo, m := nd.i[0], nd.i[1], nd.i[2], nd.i[3], nd.i[4]
+	dy, dx := nd.out.Grad.Data(), g.grad(nd.in[0]).Data()
+	w := m * inner
+	for o := 0; o < outer; o++ {
+		dst := dx[(o*n+lo)*inner : (o*n+lo)*inner+w]
+		for i, v := range dy[o*w : (o+1)*w] {
+			dst[i] += v
+		}
+	}
+}
+
+// Split cuts x along axis into pieces of the given sizes (which must sum
+// to the axis length) and returns them in a graph-owned slice valid until
+// Reset; each piece is a Narrow.
+func (g *Graph) Split(x *Var, axis int, sizes ...int) []*Var {
+	const op = "autograd.Split"
+	xs := x.Value.Shape
+	axis = normAxis(op, xs, axis)
+	sum := 0
+	for _, s := range sizes {
+		if s < 0 {
+			tensor.Panicf(op, "negative size in %v", sizes)
+		}
+		sum += s
+	}
+	if sum != xs[axis] {
+		tensor.Panicf(op, "sizes %v sum to %d, axis %d of %v is %d", sizes, sum, axis, xs, xs[axis])
+	}
+	out := g.varList(len(sizes))
+	lo := 0
+	for i, s := range sizes {
+		out[i] = g.Narrow(x, axis, lo, lo+s)
+		lo += s
+	}
+	return out
+}

@@ -1,0 +1,121 @@
+package tensor
+
+// Arena hands out tensors whose storage and headers it takes back all at
+// once with Reset, so that a step that asks for the same sequence of
+// shapes every time allocates nothing after the first. Buffers are kept
+// in free lists by exact length, which is what a repeated step needs.
+//
+// Tensors from an Arena are valid until the next Reset; keep (Clone) any
+// result needed afterwards. An Arena is not safe for concurrent use.
+type Arena struct {
+	free map[int][][]float32 // released buffers by length
+	used [][]float32         // buffers handed out since the last Reset
+	hdrs []*Tensor           // tensor headers, reused across steps
+	nh   int                 // headers handed out since the last Reset
+
+	// allocated counts the float32s ever allocated, for tests and stats.
+	allocated int
+}
+
+// NewArena returns an empty arena.
+func NewArena() *Arena {
+	return &Arena{free: make(map[int][][]float32)}
+}
+
+// header returns an unused tensor header.
+func (a *Arena) header() *Tensor {
+	if a.nh == len(a.hdrs) {
+		a.hdrs = append(a.hdrs, &Tensor{})
+	}
+	t := a.hdrs[a.nh]
+	a.nh++
+	return t
+}
+
+// buffer returns a buffer of length n with unspecified contents.
+func (a *Arena) buffer(n int) []float32 {
+	if l := a.free[n]; len(l) > 0 {
+		b := l[len(l)-1]
+		a.free[n] = l[:len(l)-1]
+		a.used = append(a.used, b)
+		return b
+	}
+	b := make([]float32, n)
+	a.allocated += n
+	a.used = append(a.used, b)
+	return b
+}
+
+// New returns a contiguous tensor of zeros with the given shape.
+func (a *Arena) New(shape ...int) *Tensor {
+	t := a.Empty(shape...)
+	clear(t.data)
+	return t
+}
+
+// Empty returns a contiguous tensor with the given shape whose contents
+// are unspecified (left over from an earlier step): for outputs that are
+// about to be overwritten completely.
+func (a *Arena) Empty(shape ...int) *Tensor {
+	n := checkShape("tensor.Arena.New", shape)
+	t := a.header()
+	t.setShape(shape)
+	t.data = a.buffer(n)
+	return t
+}
+
+// NewLike returns a tensor of zeros shaped like t.
+func (a *Arena) NewLike(t *Tensor) *Tensor { return a.New(t.Shape...) }
+
+// EmptyLike returns a tensor of unspecified contents shaped like t.
+func (a *Arena) EmptyLike(t *Tensor) *Tensor { return a.Empty(t.Shape...) }
+
+// View returns a new arena-owned header over the same storage as t, with
+// t's shape, strides and offset.
+func (a *Arena) View(t *Tensor) *Tensor {
+	v := a.header()
+	v.setView(t)
+	return v
+}
+
+// Reshape is t.Reshape with an arena-owned header.
+func (a *Arena) Reshape(t *Tensor, shape ...int) *Tensor {
+	v := a.header()
+	t.reshapeInto(v, shape)
+	return v
+}
+
+// Contiguous returns t when it is contiguous, otherwise an arena-owned
+// contiguous copy.
+func (a *Arena) Contiguous(t *Tensor) *Tensor {
+	if t.IsContiguous() {
+		return t
+	}
+	c := a.Empty(t.Shape...)
+	c.CopyFrom(t)
+	return c
+}
+
+// Clone returns an arena-owned contiguous copy of t.
+func (a *Arena) Clone(t *Tensor) *Tensor {
+	c := a.Empty(t.Shape...)
+	c.CopyFrom(t)
+	return c
+}
+
+// Reset takes back every tensor handed out since the previous Reset.
+func (a *Arena) Reset() {
+	for i, b := range a.used {
+		a.free[len(b)] = append(a.free[len(b)], b)
+		a.used[i] = nil
+	}
+	a.used = a.used[:0]
+	for _, h := range a.hdrs[:a.nh] {
+		h.data = nil
+	}
+	a.nh = 0
+}
+
+// Allocated returns how many float32s the arena has allocated over its
+// lifetime (not counting reuse): flat across steps in steady state.
+func (a *Arena) Allocated() int { return a.allocated }
