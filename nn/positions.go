@@ -1,0 +1,150 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/attn-dev/attn/tensor"
+)
+
+// SinusoidLayout says where the sine and cosine of each frequency go in a
+// sinusoidal position table.
+type SinusoidLayout int
+
+const (
+	// Interleaved is Vaswani et al.'s layout: PE[p, 2i] = sin(p·ωᵢ) and
+	// PE[p, 2i+1] = cos(p·ωᵢ).
+	Interleaved SinusoidLayout = iota
+	// HalfSplit puts the C/2 sines first and the C/2 cosines after them:
+	// PE[p, i] = sin(p·ωᵢ), PE[p, C/2+i] = cos(p·ωᵢ), as Marian (and, up to
+	// its frequency spacing, fairseq) store them.
+	HalfSplit
+)
+
+// Sinusoidal returns the [T, C] table of fixed sinusoidal position
+// encodings for positions start … start+T−1, with frequencies
+// ωᵢ = 10000^(−2i/C) for i in [0, C/2). C must be even. Angles are
+// computed in float64 and rounded once to float32.
+func Sinusoidal(t, c, start int, layout SinusoidLayout) (*tensor.Tensor, error) {
+	switch {
+	case t <= 0 || c <= 0:
+		return nil, fmt.Errorf("nn.Sinusoidal: T=%d and C=%d must be positive", t, c)
+	case c%2 != 0:
+		return nil, fmt.Errorf("nn.Sinusoidal: C=%d must be even", c)
+	case start < 0:
+		return nil, fmt.Errorf("nn.Sinusoidal: start position %d is negative", start)
+	case layout != Interleaved && layout != HalfSplit:
+		return nil, fmt.Errorf("nn.Sinusoidal: unknown layout %d", layout)
+	}
+	out := tensor.New(t, c)
+	d := out.Data()
+	half := c / 2
+	for p := 0; p < t; p++ {
+		row := d[p*c : (p+1)*c]
+		for i := 0; i < half; i++ {
+			a := float64(start+p) / math.Pow(10000, float64(2*i)/float64(c))
+			s, co := math.Sincos(a)
+			if layout == Interleaved {
+				row[2*i], row[2*i+1] = float32(s), float32(co)
+			} else {
+				row[i], row[half+i] = float32(s), float32(co)
+			}
+		}
+	}
+	return out, nil
+}
+
+// RotaryLayout says which features rotary position embedding pairs up.
+type RotaryLayout int
+
+const (
+	// RotaryInterleaved rotates adjacent pairs (x[2i], x[2i+1]), as the
+	// RoFormer paper and GPT-J do.
+	RotaryInterleaved RotaryLayout = iota
+	// RotaryHalf rotates (x[i], x[i+R/2]), the "rotate_half" form of
+	// GPT-NeoX and Llama.
+	RotaryHalf
+)
+
+// Rotary is rotary position embedding (RoPE, Su et al.): at position p,
+// each pair (a, b) of the first Dim features of a head is rotated by the
+// angle p·ωᵢ, ωᵢ = Base^(−2i/Dim):
+//
+//	a' = a·cos − b·sin
+//	b' = b·cos + a·sin
+//
+// Features Dim … HS−1 pass through unchanged (partial rotary, as GPT-J and
+// GPT-NeoX use). Because a rotation is orthogonal, the backward pass is the
+// same rotation by −p·ωᵢ.
+type Rotary struct {
+	Dim    int     // R, the number of rotated features per head (even, ≤ HS)
+	Base   float64 // 10000 in most models
+	Layout RotaryLayout
+}
+
+// rotate applies the rotation at positions start … start+T−1 to x, laid
+// out [B, NH, T, HS] contiguous, in place; sign −1 rotates backwards.
+func (r Rotary) rotate(x []float32, shape []int, start int, sign float64) error {
+	if len(shape) != 4 {
+		return fmt.Errorf("nn.Rotary: want x of shape [B, NH, T, HS], got %v", shape)
+	}
+	bnh, t, hs := shape[0]*shape[1], shape[2], shape[3]
+	switch {
+	case bnh*t*hs != len(x):
+		return fmt.Errorf("nn.Rotary: shape %v does not match %d elements", shape, len(x))
+	case r.Dim <= 0 || r.Dim%2 != 0 || r.Dim > hs:
+		return fmt.Errorf("nn.Rotary: Dim=%d must be even, positive and at most HS=%d", r.Dim, hs)
+	case r.Base <= 0:
+		return fmt.Errorf("nn.Rotary: Base=%g must be positive", r.Base)
+	case start < 0:
+		return fmt.Errorf("nn.Rotary: start position %d is negative", start)
+	case r.Layout != RotaryInterleaved && r.Layout != RotaryHalf:
+		return fmt.Errorf("nn.Rotary: unknown layout %d", r.Layout)
+	}
+	half := r.Dim / 2
+	cos := make([]float32, t*half)
+	sin := make([]float32, t*half)
+	for p := 0; p < t; p++ {
+		for i := 0; i < half; i++ {
+			// Round the frequency to float32 first, as the reference
+			// implementations keep inv_freq in float32.
+			w := float64(float32(1 / math.Pow(r.Base, float64(2*i)/float64(r.Dim))))
+			s, c := math.Sincos(float64(start+p) * w)
+			cos[p*half+i], sin[p*half+i] = float32(c), float32(sign*s)
+		}
+	}
+	for h := 0; h < bnh; h++ {
+		for p := 0; p < t; p++ {
+			row := x[(h*t+p)*hs : (h*t+p+1)*hs]
+			cs, sn := cos[p*half:(p+1)*half], sin[p*half:(p+1)*half]
+			for i := 0; i < half; i++ {
+				ia, ib := i, i+half
+				if r.Layout == RotaryInterleaved {
+					ia, ib = 2*i, 2*i+1
+				}
+				a, b := row[ia], row[ib]
+				row[ia] = a*cs[i] - b*sn[i]
+				row[ib] = b*cs[i] + a*sn[i]
+			}
+		}
+	}
+	return nil
+}
+
+// Apply rotates x [B, NH, T, HS] (contiguous) in place for positions
+// start … start+T−1; start > 0 is the position of the first new token when
+// decoding with a KV cache.
+func (r Rotary) Apply(x *tensor.Tensor, start int) error {
+	if !x.IsContiguous() {
+		return fmt.Errorf("nn.Rotary.Apply: x of shape %v is not contiguous", x.Shape)
+	}
+	return r.rotate(x.Data(), x.Shape, start, 1)
+}
+
+// Backward turns dL/d(Apply(x)) into dL/dx in place: the inverse rotation.
+func (r Rotary) Backward(dx *tensor.Tensor, start int) error {
+	if !dx.IsContiguous() {
+		return fmt.Errorf("nn.Rotary.Backward: dx of shape %v is not contiguous", dx.Shape)
+	}
+	return r.rotate(dx.Data(), dx.Shape, start, -1)
+}

@@ -1,0 +1,100 @@
+package nn
+
+import (
+	"testing"
+
+	"github.com/attn-dev/attn/tensor"
+)
+
+func TestSinusoidalGolden(t *testing.T) {
+	fx := openFixture(t, "positions")
+	for _, tc := range []struct {
+		name   string
+		layout SinusoidLayout
+	}{
+		{"sinusoidal.interleaved", Interleaved},
+		{"sinusoidal.half", HalfSplit},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := fx.tensor(tc.name)
+			got, err := Sinusoidal(want.Shape[0], want.Shape[1], 0, tc.layout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			expectClose(t, tc.name, got, want, fwdAtol, fwdRtol)
+			// A table started at position 2 is the tail of the full one.
+			tail, err := Sinusoidal(want.Shape[0]-2, want.Shape[1], 2, tc.layout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			expectClose(t, tc.name+" from position 2", tail, want.Slice(0, 2, want.Shape[0]), fwdAtol, fwdRtol)
+		})
+	}
+}
+
+func TestSinusoidalErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		t, c, start int
+		layout      SinusoidLayout
+	}{
+		{"odd channels", 3, 5, 0, Interleaved},
+		{"zero length", 0, 4, 0, HalfSplit},
+		{"negative start", 3, 4, -1, Interleaved},
+		{"unknown layout", 3, 4, 0, SinusoidLayout(9)},
+	} {
+		if _, err := Sinusoidal(tc.t, tc.c, tc.start, tc.layout); err == nil {
+			t.Errorf("%s: no error", tc.name)
+		}
+	}
+}
+
+func TestRotaryGolden(t *testing.T) {
+	fx := openFixture(t, "positions")
+	cases := []struct {
+		name  string
+		rot   Rotary
+		start int
+	}{
+		{"interleaved.full", Rotary{Dim: 8, Base: 10000, Layout: RotaryInterleaved}, 0},
+		{"interleaved.partial_offset", Rotary{Dim: 4, Base: 500, Layout: RotaryInterleaved}, 3},
+		{"half.full", Rotary{Dim: 8, Base: 10000, Layout: RotaryHalf}, 0},
+		{"half.partial_offset", Rotary{Dim: 4, Base: 500, Layout: RotaryHalf}, 3},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := "rope." + tc.name + "."
+			x := fx.tensor(p + "x")
+			if err := tc.rot.Apply(x, tc.start); err != nil {
+				t.Fatal(err)
+			}
+			expectClose(t, "out", x, fx.tensor(p+"out"), fwdAtol, fwdRtol)
+			dx := fx.tensor(p + "loss_weight")
+			if err := tc.rot.Backward(dx, tc.start); err != nil {
+				t.Fatal(err)
+			}
+			expectClose(t, "grad.x", dx, fx.tensor(p+"grad.x"), gradAtol, gradRtol)
+		})
+	}
+}
+
+func TestRotaryErrors(t *testing.T) {
+	x := tensor.New(1, 2, 3, 8)
+	for _, tc := range []struct {
+		name  string
+		rot   Rotary
+		x     *tensor.Tensor
+		start int
+	}{
+		{"odd dim", Rotary{Dim: 3, Base: 10000}, x, 0},
+		{"dim above head size", Rotary{Dim: 10, Base: 10000}, x, 0},
+		{"zero base", Rotary{Dim: 8}, x, 0},
+		{"rank 3", Rotary{Dim: 8, Base: 10000}, tensor.New(2, 3, 8), 0},
+		{"negative start", Rotary{Dim: 8, Base: 10000}, x, -2},
+		{"not contiguous", Rotary{Dim: 2, Base: 10000}, tensor.New(1, 2, 8, 3).Transpose(2, 3), 0},
+	} {
+		if err := tc.rot.Apply(tc.x, tc.start); err == nil {
+			t.Errorf("%s: no error", tc.name)
+		}
+	}
+}

@@ -1,0 +1,44 @@
+package train
+
+import "math"
+
+// adamwMoments holds the optimizer state of one parameter: the running
+// first moment m, the running second moment v and the number of steps
+// taken (torch keeps the step per parameter too).
+type adamwMoments struct {
+	m, v []float32
+	step int
+}
+
+// adamwUpdate applies one AdamW step to p in place, in torch's
+// _single_tensor_adamw order and float32 arithmetic:
+//
+//	t  += 1
+//	p  *= 1 − lr·wd                      (decoupled weight decay)
+//	m   = β1·m + (1−β1)·g
+//	v   = β2·v + (1−β2)·g²
+//	p  −= lr/(1−β1ᵗ) · m / (√v / √(1−β2ᵗ) + ε)
+//
+// The scalars are computed in float64 and rounded once to float32, as torch
+// does with Python floats applied to float32 tensors.
+func adamwUpdate(p, g []float32, st *adamwMoments, lr, wd, beta1, beta2, eps float64) {
+	st.step++
+	bc1 := 1 - math.Pow(beta1, float64(st.step))
+	bc2 := 1 - math.Pow(beta2, float64(st.step))
+	decay := float32(1 - lr*wd)
+	b1, c1 := float32(beta1), float32(1-beta1)
+	b2, c2 := float32(beta2), float32(1-beta2)
+	bc2sqrt := float32(math.Sqrt(bc2))
+	negStep := float32(-lr / bc1)
+	e := float32(eps)
+	m, v := st.m[:len(p)], st.v[:len(p)]
+	g = g[:len(p)]
+	for i := range p {
+		gi := g[i]
+		mi := m[i]*b1 + c1*gi
+		vi := v[i]*b2 + c2*gi*gi
+		m[i], v[i] = mi, vi
+		denom := float32(math.Sqrt(float64(vi)))/bc2sqrt + e
+		p[i] = p[i]*decay + negStep*(mi/denom)
+	}
+}
