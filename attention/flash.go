@@ -1,0 +1,190 @@
+package attention
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+
+	"github.com/attn-dev/attn/internal/kernels"
+	"github.com/attn-dev/attn/internal/parallel"
+)
+
+// tiles are the query-block (br) and key-block (bc) sizes of the tiled
+// kernels. With HS = 64, a 64×64 tile keeps Q, K, V and the score and
+// output accumulators (16 KiB each) inside Zen 3's 512 KiB L2 with room to
+// spare, and the score tile itself (16 KiB) inside the 32 KiB L1.
+type tiles struct{ br, bc int }
+
+// tileSizes picks tiles for a kernel: block-sparse layouts use their own
+// block size (up to 128) so that tiles are all-or-nothing.
+func tileSizes(pl *plan, kern Kernel) tiles {
+	t := tiles{br: 64, bc: 64}
+	if kern == Sparse && pl.layout != nil && pl.bs <= 128 {
+		t.br, t.bc = pl.bs, pl.bs
+	}
+	return t
+}
+
+// workspace is one worker's tile buffers: O(br·(bc+HS)) floats, never L².
+type workspace struct {
+	s, p2, o []float32 // score tile, second tile (backward), output accumulator
+	m, l     []float32 // running max and running sum per row
+}
+
+var workspaces sync.Pool
+
+func getWorkspace(rows, cols, hs int) *workspace {
+	ws, _ := workspaces.Get().(*workspace)
+	if ws == nil {
+		ws = &workspace{}
+	}
+	grow := func(b []float32, n int) []float32 {
+		if cap(b) < n {
+			return make([]float32, n)
+		}
+		return b[:n]
+	}
+	ws.s = grow(ws.s, rows*cols)
+	ws.p2 = grow(ws.p2, rows*cols)
+	ws.o = grow(ws.o, rows*hs)
+	ws.m = grow(ws.m, rows)
+	ws.l = grow(ws.l, rows)
+	return ws
+}
+
+// forEachDynamic runs fn(item) for item in [0, n) on every worker, handing
+// out items one at a time from a shared counter so uneven items (causal
+// tiles) balance across cores.
+func forEachDynamic(n int, fn func(item int)) {
+	var next atomic.Int64
+	parallel.For(min(parallel.Workers(), n), 1, func(lo, hi int) {
+		for w := lo; w < hi; w++ {
+			for {
+				it := int(next.Add(1) - 1)
+				if it >= n {
+					break
+				}
+				fn(it)
+			}
+		}
+	})
+}
+
+// rowState starts the online softmax for rows rows: m = −∞, l = 0, O = 0.
+func (ws *workspace) reset(rows, hs int) {
+	ninf := float32(math.Inf(-1))
+	for r := 0; r < rows; r++ {
+		ws.m[r], ws.l[r] = ninf, 0
+	}
+	clear(ws.o[:rows*hs])
+}
+
+// onlineTile folds keys [j0, j1) of one KV head (kk, vv: [Tk,HS]) into the
+// running softmax state of rows query rows qr ([rows,HS]); row r is query
+// (h0 + (i0+r)/Tq, (i0+r) mod Tq) of batch b. With S = Scale·Q·Kᵀ + masks
+// over the tile and m' = max(m, rowmax S):
+//
+//	l ← l·e^{m−m'} + Σ_j e^{S_j−m'},  O ← O·e^{m−m'} + (e^{S−m'}∘Z)·V,  m ← m'
+//
+// cls is the tile's structural class (tileFull or tilePartial).
+func (pl *plan) onlineTile(ws *workspace, bc int, b, h0, i0, rows int, qr, kk, vv []float32, j0, j1, cls int) {
+	hs := pl.HS
+	cols := j1 - j0
+	s := ws.s
+	kernels.SgemmSerial(false, true, rows, cols, hs, pl.scale, qr, hs, kk[j0*hs:], hs, 0, s, bc)
+	needMask := cls == tilePartial || pl.mask != nil || pl.pad != nil
+	ninf := float32(math.Inf(-1))
+	for r := 0; r < rows; r++ {
+		row := s[r*bc : r*bc+cols]
+		h, i := h0+(i0+r)/pl.Tq, (i0+r)%pl.Tq
+		if needMask {
+			pl.maskRow(b, h, i, j0, row, cls == tilePartial)
+		}
+		mOld := ws.m[r]
+		mNew := max(mOld, kernels.Max(row))
+		if mNew == ninf {
+			clear(row)
+			continue
+		}
+		sum := kernels.ExpShiftSum(row, mNew)
+		if mOld != mNew {
+			alpha := float32(math.Exp(float64(mOld - mNew)))
+			ws.l[r] *= alpha
+			kernels.Scale(alpha, ws.o[r*hs:(r+1)*hs])
+			ws.m[r] = mNew
+		}
+		ws.l[r] += sum
+		if pl.dropP > 0 {
+			pl.dropRow(b, h, i, j0, row)
+		}
+	}
+	kernels.SgemmSerial(false, false, rows, hs, cols, 1, s, bc, vv[j0*hs:], hs, 1, ws.o, hs)
+}
+
+// tiledForward is FlashAttention's forward pass: one work item per
+// (b, h, query block of br rows); each walks the key blocks the masks leave
+// visible, folding them in with onlineTile, then writes out = O/l and
+// lse = m + log l. Causal and sparse patterns skip invisible tiles, so the
+// cost is proportional to the visible tiles and the extra memory is one
+// workspace per worker.
+func tiledForward(pl *plan, t tiles, q, k, v, out, lse []float32) {
+	hs := pl.HS
+	nqb := (pl.Tq + t.br - 1) / t.br
+	nbh := pl.B * pl.NH
+	forEachDynamic(nbh*nqb, func(it int) {
+		// Later query blocks see more keys under a causal mask: start them
+		// first so the tail of the schedule is short.
+		bh, qb := it%nbh, nqb-1-it/nbh
+		b, h := bh/pl.NH, bh%pl.NH
+		i0 := qb * t.br
+		i1 := min(i0+t.br, pl.Tq)
+		rows := i1 - i0
+		ws := getWorkspace(t.br, t.bc, hs)
+		defer workspaces.Put(ws)
+		ws.reset(rows, hs)
+		qr := q[(bh*pl.Tq+i0)*hs : (bh*pl.Tq+i1)*hs]
+		kvBase := (b*pl.NKV + h/pl.group) * pl.Tk * hs
+		kk, vv := k[kvBase:kvBase+pl.Tk*hs], v[kvBase:kvBase+pl.Tk*hs]
+		for j0 := 0; j0 < pl.Tk; j0 += t.bc {
+			j1 := min(j0+t.bc, pl.Tk)
+			cls := tileFull
+			if pl.structural {
+				if cls = pl.classify(i0, i1, j0, j1); cls == tileNone {
+					continue
+				}
+			}
+			pl.onlineTile(ws, t.bc, b, h, i0, rows, qr, kk, vv, j0, j1, cls)
+		}
+		finishRows(ws, rows, hs, out[(bh*pl.Tq+i0)*hs:], lseSlice(lse, bh*pl.Tq+i0))
+	})
+}
+
+func lseSlice(lse []float32, at int) []float32 {
+	if lse == nil {
+		return nil
+	}
+	return lse[at:]
+}
+
+// finishRows writes out[r] = O[r]/l[r] and lse[r] = m[r] + log l[r] (lse may
+// be nil); rows that saw no visible key get out = 0, lse = −∞.
+func finishRows(ws *workspace, rows, hs int, out, lse []float32) {
+	ninf := float32(math.Inf(-1))
+	for r := 0; r < rows; r++ {
+		o := out[r*hs : (r+1)*hs]
+		if ws.l[r] == 0 {
+			clear(o)
+			if lse != nil {
+				lse[r] = ninf
+			}
+			continue
+		}
+		inv := 1 / ws.l[r]
+		for x, a := range ws.o[r*hs : (r+1)*hs] {
+			o[x] = a * inv
+		}
+		if lse != nil {
+			lse[r] = ws.m[r] + float32(math.Log(float64(ws.l[r])))
+		}
+	}
+}

@@ -1,0 +1,134 @@
+package attention
+
+import (
+	"math"
+
+	"github.com/attn-dev/attn/internal/kernels"
+	"github.com/attn-dev/attn/internal/parallel"
+)
+
+// tiledBackward is FlashAttention-2's backward pass. It never stores P:
+// each tile's probabilities are recomputed from the saved lse,
+// P = exp(Scale·Q·Kᵀ + masks − lse), and with D = rowsum(dout∘out),
+//
+//	dV_j += (P∘Z)ᵀ·dO_i,  dS = P∘(Z∘(dO_i·V_jᵀ) − D),
+//	dK_j += Scale·dSᵀ·Q_i,  dQ_i += Scale·dS·K_j.
+//
+// A work unit is (b, KV head, split): it walks its key blocks (split s
+// takes key blocks s, s+nsplit, …, which balances causal work) and, for
+// every query head of the group and every visible query block, does the
+// five tile products above. The unit owns the dk, dv rows of its key blocks;
+// dq rows are owned by split 0, other splits accumulate into private
+// copies that are summed at the end (only when B·NKV is too small to keep
+// the cores busy otherwise).
+func tiledBackward(pl *plan, t tiles, q, k, v, out, lse, dout, dq, dk, dv []float32) {
+	hs := pl.HS
+	nq := pl.B * pl.NH * pl.Tq
+	// D_i = dout_i · out_i: one float per query row.
+	dD := make([]float32, nq)
+	parallel.For(nq, 256, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			dD[r] = kernels.Dot(dout[r*hs:(r+1)*hs], out[r*hs:(r+1)*hs])
+		}
+	})
+	nkb := (pl.Tk + t.bc - 1) / t.bc
+	units := pl.B * pl.NKV
+	nsplit := 1
+	if w := parallel.Workers(); units < 4*w {
+		nsplit = min((4*w+units-1)/units, nkb)
+	}
+	dqPart := make([][]float32, nsplit)
+	dqPart[0] = dq
+	for s := 1; s < nsplit; s++ {
+		dqPart[s] = make([]float32, len(dq))
+	}
+	forEachDynamic(units*nsplit, func(it int) {
+		u, sp := it%units, it/units
+		b, kvh := u/pl.NKV, u%pl.NKV
+		kvBase := u * pl.Tk * hs
+		kk, vv := k[kvBase:kvBase+pl.Tk*hs], v[kvBase:kvBase+pl.Tk*hs]
+		dkk, dvv := dk[kvBase:kvBase+pl.Tk*hs], dv[kvBase:kvBase+pl.Tk*hs]
+		dqs := dqPart[sp]
+		h0 := kvh * pl.group
+		qlo, qhi := (b*pl.NH+h0)*pl.Tq*hs, (b*pl.NH+h0+pl.group)*pl.Tq*hs
+		clear(dqs[qlo:qhi])
+		ws := getWorkspace(t.br, t.bc, hs)
+		defer workspaces.Put(ws)
+		for kb := sp; kb < nkb; kb += nsplit {
+			j0 := kb * t.bc
+			j1 := min(j0+t.bc, pl.Tk)
+			clear(dkk[j0*hs : j1*hs])
+			clear(dvv[j0*hs : j1*hs])
+			for h := h0; h < h0+pl.group; h++ {
+				bh := b*pl.NH + h
+				for i0 := 0; i0 < pl.Tq; i0 += t.br {
+					i1 := min(i0+t.br, pl.Tq)
+					cls := tileFull
+					if pl.structural {
+						if cls = pl.classify(i0, i1, j0, j1); cls == tileNone {
+							continue
+						}
+					}
+					r0 := bh*pl.Tq + i0
+					pl.backwardTile(ws, t.bc, b, h, i0, i1-i0, j0, j1, cls,
+						q[r0*hs:], kk, vv, dout[r0*hs:], lse[r0:], dD[r0:],
+						dqs[r0*hs:], dkk, dvv)
+				}
+			}
+		}
+	})
+	for s := 1; s < nsplit; s++ {
+		part := dqPart[s]
+		parallel.For(len(dq)/hs, 256, func(lo, hi int) {
+			kernels.Axpy(1, part[lo*hs:hi*hs], dq[lo*hs:hi*hs])
+		})
+	}
+}
+
+// backwardTile does the five products of one (query block, key block)
+// tile; qi, doi, lsei, di and dqi start at the block's first row.
+func (pl *plan) backwardTile(ws *workspace, bc, b, h, i0, rows, j0, j1, cls int,
+	qi, kk, vv, doi, lsei, di, dqi, dkk, dvv []float32) {
+	hs := pl.HS
+	cols := j1 - j0
+	p, dp := ws.s, ws.p2
+	kj, vj := kk[j0*hs:], vv[j0*hs:]
+	kernels.SgemmSerial(false, true, rows, cols, hs, pl.scale, qi, hs, kj, hs, 0, p, bc)
+	needMask := cls == tilePartial || pl.mask != nil || pl.pad != nil
+	ninf := float32(math.Inf(-1))
+	for r := 0; r < rows; r++ {
+		row := p[r*bc : r*bc+cols]
+		if lsei[r] == ninf {
+			clear(row)
+			continue
+		}
+		if needMask {
+			pl.maskRow(b, h, i0+r, j0, row, cls == tilePartial)
+		}
+		kernels.ExpShiftSum(row, lsei[r])
+	}
+	kernels.SgemmSerial(false, true, rows, cols, hs, 1, doi, hs, vj, hs, 0, dp, bc)
+	if pl.dropP > 0 {
+		// dS needs Z∘dP̃ and dV needs P∘Z: apply Z to dP̃ now and to P
+		// once dS is formed.
+		for r := 0; r < rows; r++ {
+			pl.dropRow(b, h, i0+r, j0, dp[r*bc:r*bc+cols])
+		}
+	}
+	// dS = P∘(Z∘dP̃ − D), in place in dp, keeping P in p.
+	for r := 0; r < rows; r++ {
+		d := di[r]
+		pr, dr := p[r*bc:r*bc+cols], dp[r*bc:r*bc+cols]
+		for x, pv := range pr {
+			dr[x] = pv * (dr[x] - d)
+		}
+	}
+	if pl.dropP > 0 {
+		for r := 0; r < rows; r++ {
+			pl.dropRow(b, h, i0+r, j0, p[r*bc:r*bc+cols])
+		}
+	}
+	kernels.SgemmSerial(true, false, cols, hs, rows, 1, p, bc, doi, hs, 1, dvv[j0*hs:], hs)
+	kernels.SgemmSerial(true, false, cols, hs, rows, pl.scale, dp, bc, qi, hs, 1, dkk[j0*hs:], hs)
+	kernels.SgemmSerial(false, false, rows, hs, cols, pl.scale, dp, bc, kj, hs, 1, dqi, hs)
+}
