@@ -25,7 +25,7 @@ func (g *Graph) SplitHeads(x *Var, nh int) *Var {
 
 func splitHeadsBackward(g *Graph, nd *node) {
 	b, t, nh, hs := nd.i[0], nd.i[1], nd.i[2], nd.i[3]
-	heads(nd.out.Grad.Data(), g.grad(nd.in[0]).Data(), b, t, nh, hs, false, true)
+	heads(g.grad(nd.in[0]).Data(), nd.out.Grad.Data(), b, t, nh, hs, false, true)
 }
 
 // MergeHeads is the inverse of SplitHeads: x [B, NH, T, HS] becomes
@@ -48,7 +48,7 @@ func (g *Graph) MergeHeads(x *Var) *Var {
 
 func mergeHeadsBackward(g *Graph, nd *node) {
 	b, t, nh, hs := nd.i[0], nd.i[1], nd.i[2], nd.i[3]
-	heads(g.grad(nd.in[0]).Data(), nd.out.Grad.Data(), b, t, nh, hs, true, true)
+	heads(nd.out.Grad.Data(), g.grad(nd.in[0]).Data(), b, t, nh, hs, true, true)
 }
 
 // heads moves rows of HS between the merged layout m [B, T, NH·HS] and
