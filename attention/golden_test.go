@@ -1,19 +1,17 @@
 package attention
 
 import (
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/attn-dev/attn/safetensors"
 )
 
 // fixture is one testdata/attention file: tensors by name plus metadata.
-// (A private reader until the safetensors package is committed.)
 type fixture struct {
 	f32  map[string][]float32
 	i64  map[string][]int64
@@ -21,57 +19,27 @@ type fixture struct {
 }
 
 func readFixture(path string) (*fixture, error) {
-	raw, err := os.ReadFile(path)
+	f, err := safetensors.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	if len(raw) < 8 {
-		return nil, fmt.Errorf("%s: too short", path)
-	}
-	n := binary.LittleEndian.Uint64(raw)
-	if n > uint64(len(raw)-8) {
-		return nil, fmt.Errorf("%s: header length %d beyond file", path, n)
-	}
-	var hdr map[string]json.RawMessage
-	if err := json.Unmarshal(raw[8:8+n], &hdr); err != nil {
-		return nil, fmt.Errorf("%s: header: %w", path, err)
-	}
-	data := raw[8+n:]
-	fx := &fixture{f32: map[string][]float32{}, i64: map[string][]int64{}}
-	for name, msg := range hdr {
-		if name == "__metadata__" {
-			if err := json.Unmarshal(msg, &fx.meta); err != nil {
-				return nil, fmt.Errorf("%s: metadata: %w", path, err)
-			}
-			continue
-		}
-		var e struct {
-			Dtype   string `json:"dtype"`
-			Offsets [2]int `json:"data_offsets"`
-		}
-		if err := json.Unmarshal(msg, &e); err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", path, name, err)
-		}
-		if e.Offsets[0] < 0 || e.Offsets[1] > len(data) || e.Offsets[0] > e.Offsets[1] {
-			return nil, fmt.Errorf("%s: %s: bad offsets %v", path, name, e.Offsets)
-		}
-		b := data[e.Offsets[0]:e.Offsets[1]]
-		switch e.Dtype {
-		case "F32":
-			v := make([]float32, len(b)/4)
-			for i := range v {
-				v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-			}
-			fx.f32[name] = v
-		case "I64":
-			v := make([]int64, len(b)/8)
-			for i := range v {
-				v[i] = int64(binary.LittleEndian.Uint64(b[8*i:]))
+	defer f.Close()
+	fx := &fixture{f32: map[string][]float32{}, i64: map[string][]int64{}, meta: f.Metadata()}
+	for _, name := range f.Names() {
+		info, _ := f.Info(name)
+		if info.DType == safetensors.DTypeI64 {
+			v, _, err := f.Int64(name)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
 			}
 			fx.i64[name] = v
-		default:
-			return nil, fmt.Errorf("%s: %s: dtype %s", path, name, e.Dtype)
+			continue
 		}
+		v, _, err := f.Float32(name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		fx.f32[name] = v
 	}
 	return fx, nil
 }

@@ -68,7 +68,7 @@ func naive64(p *Params, q, k, v []float64) (out, lse, probs []float64) {
 				}
 				lse[r] = m + math.Log(sum)
 				for j := range s {
-					pr := math.Exp(s[j] - m) / sum
+					pr := math.Exp(s[j]-m) / sum
 					probs[r*p.Tk+j] = pr
 					if p.DropoutP > 0 {
 						if keepHash(p.Seed, uint64(r*p.Tk+j), thresh) {
@@ -141,10 +141,7 @@ func TestReferenceGradFiniteDiff(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(ci), 17))
 			p := c.params(rng)
-			nkv := max(c.NKV, 0)
-			if nkv == 0 {
-				nkv = c.NH
-			}
+			nkv := c.nkv()
 			q := randn(rng, c.B*c.NH*c.Tq*c.HS, 1)
 			k := randn(rng, c.B*nkv*c.Tk*c.HS, 1)
 			v := randn(rng, c.B*nkv*c.Tk*c.HS, 1)
