@@ -1,45 +1,139 @@
 package kernels
 
-import "github.com/attn-dev/attn/internal/parallel"
+import (
+	"fmt"
+	"os"
+)
+
+// impl is one complete set of kernels: a SGEMM microkernel with its tile
+// shape and the vector kernels. The exported functions call through cur,
+// chosen once at init (see selectImpl in dispatch_*.go), so dispatch costs
+// one indirect call per kernel call, never a test per element.
+type impl struct {
+	name string
+	// mr×nr is the register tile of kernel.
+	mr, nr int
+	// kernel computes the mr×nr tile C = alpha·Ap·Bp + beta·C from a packed
+	// mr×k sliver of A (column p at a[p·mr:]) and a packed k×nr sliver of B
+	// (row p at b[p·nr:]); C has row stride ldc; beta == 0 means C is not
+	// read.
+	kernel func(k int, a, b, c []float32, ldc int, alpha, beta float32)
+	// gemvN computes y[j] += Σ_p x[p]·b[p·ldb+j] for j < len(y), p < len(x).
+	gemvN       func(x, b []float32, ldb int, y []float32)
+	dot         func(x, y []float32) float32
+	axpy        func(alpha float32, x, y []float32)
+	scale       func(alpha float32, x []float32)
+	max         func(x []float32) float32
+	exp         func(dst, src []float32)
+	tanh        func(dst, src []float32)
+	expShiftSum func(x []float32, shift float32) float32
+}
+
+// cur is the implementation the exported kernels use.
+var cur = selectImpl(os.Getenv("ATTN_PUREGO") == "1")
+
+// Implementation names the kernel set chosen at init: "avx512", "avx2" or
+// "go".
+func Implementation() string { return cur.name }
 
 // Sgemm computes C = alpha·op(A)·op(B) + beta·C (see SgemmRef for the
-// layout), in parallel over all cores.
+// layout), in parallel over all cores (parallel.Workers()).
+//
+// op(A) is M×K: A is M×K with row stride lda, or K×M when transA.
+// op(B) is K×N: B is K×N with row stride ldb, or N×K when transB.
+// C is M×N with row stride ldc. beta == 0 means C is not read.
+//
+// Arguments that do not fit (negative sizes, strides too small, slices too
+// short) are a programming error: Sgemm panics with the message of
+// SgemmCheck. Callers taking sizes from outside should call SgemmCheck first.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	parallel.For(m, 16, func(lo, hi int) {
-		var aa []float32
-		if transA {
-			aa = a[lo:]
-		} else {
-			aa = a[lo*lda:]
-		}
-		SgemmRef(transA, transB, hi-lo, n, k, alpha, aa, lda, b, ldb, beta, c[lo*ldc:], ldc)
-	})
+	if err := SgemmCheck(transA, transB, m, n, k, a, lda, b, ldb, c, ldc); err != nil {
+		panic(err)
+	}
+	gemmParallel(cur, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // SgemmSerial is Sgemm on the calling goroutine only, for callers that
 // already parallelise over an outer loop (attention heads, batches).
 func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	SgemmRef(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	if err := SgemmCheck(transA, transB, m, n, k, a, lda, b, ldb, c, ldc); err != nil {
+		panic(err)
+	}
+	gemmSerial(cur, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-// Dot returns Σ x[i]·y[i] over len(x) elements.
-func Dot(x, y []float32) float32 { return DotRef(x, y) }
+// SgemmCheck reports whether the arguments describe matrices that fit their
+// slices (see Sgemm for the layout); the error names the first problem.
+func SgemmCheck(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) error {
+	if m < 0 || n < 0 || k < 0 {
+		return fmt.Errorf("kernels: sgemm: negative size m=%d n=%d k=%d", m, n, k)
+	}
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	if err := checkMatrix("A", ar, ac, a, lda); err != nil {
+		return err
+	}
+	if err := checkMatrix("B", br, bc, b, ldb); err != nil {
+		return err
+	}
+	return checkMatrix("C", m, n, c, ldc)
+}
 
-// Axpy computes y[i] += alpha·x[i] over len(x) elements.
-func Axpy(alpha float32, x, y []float32) { AxpyRef(alpha, x, y) }
+func checkMatrix(name string, rows, cols int, s []float32, ld int) error {
+	if ld < cols || ld < 0 {
+		return fmt.Errorf("kernels: sgemm: %s is %d×%d but its row stride is %d", name, rows, cols, ld)
+	}
+	if rows == 0 || cols == 0 {
+		return nil
+	}
+	if need := (rows-1)*ld + cols; len(s) < need {
+		return fmt.Errorf("kernels: sgemm: %s is %d×%d with row stride %d: needs %d elements, slice has %d", name, rows, cols, ld, need, len(s))
+	}
+	return nil
+}
+
+// Dot returns Σ x[i]·y[i] over len(x) elements; len(y) must be >= len(x).
+func Dot(x, y []float32) float32 {
+	_ = y[:len(x)]
+	return cur.dot(x, y)
+}
+
+// Axpy computes y[i] += alpha·x[i] over len(x) elements; len(y) must be >=
+// len(x).
+func Axpy(alpha float32, x, y []float32) {
+	_ = y[:len(x)]
+	cur.axpy(alpha, x, y)
+}
 
 // Scale computes x[i] *= alpha.
-func Scale(alpha float32, x []float32) { ScaleRef(alpha, x) }
+func Scale(alpha float32, x []float32) { cur.scale(alpha, x) }
 
-// Exp computes dst[i] = exp(src[i]); dst and src may be the same slice.
-func Exp(dst, src []float32) { ExpRef(dst, src) }
+// Exp computes dst[i] = exp(src[i]) for i < len(src); dst and src may be the
+// same slice. Max relative error about 1.2e-7 (2 ulp); exp(-Inf) = 0,
+// overflow gives +Inf, NaN gives NaN, results below 2^-126 are subnormal.
+func Exp(dst, src []float32) {
+	_ = dst[:len(src)]
+	cur.exp(dst, src)
+}
 
-// Tanh computes dst[i] = tanh(src[i]); dst and src may be the same slice.
-func Tanh(dst, src []float32) { TanhRef(dst, src) }
+// Tanh computes dst[i] = tanh(src[i]) for i < len(src); dst and src may be
+// the same slice. Max error about 2e-7 relative (|x| < 0.625) or absolute
+// (larger |x|); tanh(±Inf) = ±1, NaN gives NaN.
+func Tanh(dst, src []float32) {
+	_ = dst[:len(src)]
+	cur.tanh(dst, src)
+}
 
-// Max returns the largest element of x (-Inf for an empty x).
-func Max(x []float32) float32 { return MaxRef(x) }
+// Max returns the largest element of x (-Inf for an empty x); NaNs are
+// skipped.
+func Max(x []float32) float32 { return cur.max(x) }
 
 // ExpShiftSum computes x[i] = exp(x[i] - shift) in place and returns their
-// sum.
-func ExpShiftSum(x []float32, shift float32) float32 { return ExpShiftSumRef(x, shift) }
+// sum: the body of a numerically stable softmax.
+func ExpShiftSum(x []float32, shift float32) float32 { return cur.expShiftSum(x, shift) }

@@ -1,0 +1,648 @@
+// Command _asm generates the amd64 assembly of package kernels with avo:
+// the SGEMM microkernels (AVX2+FMA 6×16, AVX-512 12×32), the GEMV inner
+// loop and the vector kernels (dot, axpy, scale, max, exp, exp-shift-sum,
+// tanh).
+//
+// Run it through go generate in the parent directory; it writes
+// ../asm_amd64.s and the Go declarations ../asm_amd64.go.
+//
+// Conventions of every vector kernel generated here: it processes only
+// whole vectors of 8 float32 (the length it is given must be a multiple of
+// 8); the Go wrappers in dispatch_amd64.go handle tails. This keeps the
+// assembly free of scalar tail loops.
+package main
+
+import (
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+func main() {
+	ConstraintExpr("!purego")
+	consts()
+	sgemmKernelAVX2()
+	sgemmKernelAVX512()
+	gemvN()
+	dot()
+	axpy()
+	scale()
+	maxKernel()
+	expKernel()
+	expShiftSum()
+	tanhKernel()
+	Generate()
+}
+
+// c8 holds each constant replicated over 8 lanes (32 bytes), so it can be a
+// 256-bit memory operand.
+var (
+	c8     Mem
+	cIndex = map[string]int{}
+)
+
+func consts() {
+	c8 = GLOBL("c8", RODATA|NOPTR)
+	list := []struct {
+		name string
+		bits uint32
+	}{
+		{"expHi", math.Float32bits(89)},
+		{"expLo", math.Float32bits(-104)},
+		{"log2e", math.Float32bits(1.44269504088896341)},
+		{"ln2hi", math.Float32bits(0.693359375)},
+		{"ln2lo", math.Float32bits(-2.12194440e-4)},
+		{"p0", math.Float32bits(1.9875691500e-4)},
+		{"p1", math.Float32bits(1.3981999507e-3)},
+		{"p2", math.Float32bits(8.3334519073e-3)},
+		{"p3", math.Float32bits(4.1665795894e-2)},
+		{"p4", math.Float32bits(1.6666665459e-1)},
+		{"p5", math.Float32bits(5.0000001201e-1)},
+		{"one", math.Float32bits(1)},
+		{"two", math.Float32bits(2)},
+		{"bias", 127},
+		{"abs", 0x7fffffff},
+		{"sign", 0x80000000},
+		{"tanhSmall", math.Float32bits(0.625)},
+		{"t0", math.Float32bits(-5.70498872745e-3)},
+		{"t1", math.Float32bits(2.06390887954e-2)},
+		{"t2", math.Float32bits(-5.37397155531e-2)},
+		{"t3", math.Float32bits(1.33314422036e-1)},
+		{"t4", math.Float32bits(-3.33332819422e-1)},
+		{"negInf", math.Float32bits(float32(math.Inf(-1)))},
+	}
+	for i, c := range list {
+		cIndex[c.name] = i
+		for l := 0; l < 8; l++ {
+			DATA(32*i+4*l, U32(c.bits))
+		}
+	}
+}
+
+func k(name string) Mem {
+	i, ok := cIndex[name]
+	if !ok {
+		panic("unknown constant " + name)
+	}
+	return c8.Offset(32 * i)
+}
+
+func sgemmKernelAVX2() {
+	TEXT("sgemmKernel6x16AVX2", NOSPLIT, "func(k int, a, b, c *float32, ldc int, alpha, beta float32)")
+	Pragma("noescape")
+	Doc("sgemmKernel6x16AVX2 computes the 6×16 tile C = alpha·Ap·Bp + beta·C, where",
+		"Ap is a packed 6×k sliver of A (column p at a[6p:6p+6]) and Bp a packed",
+		"k×16 sliver of B (row p at b[16p:16p+16]); C has row stride ldc. beta == 0",
+		"means C is not read. k must be >= 1.")
+	kk := Load(Param("k"), GP64())
+	a := Load(Param("a"), GP64())
+	b := Load(Param("b"), GP64())
+	c := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	acc := [6][2]VecPhysical{}
+	regs := []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11}
+	for i := 0; i < 6; i++ {
+		acc[i][0], acc[i][1] = regs[2*i], regs[2*i+1]
+		VXORPS(acc[i][0], acc[i][0], acc[i][0])
+		VXORPS(acc[i][1], acc[i][1], acc[i][1])
+	}
+	b0, b1, av, av2 := Y12, Y13, Y14, Y15
+	step := func(off int) {
+		VMOVUPS(Mem{Base: b, Disp: 64 * off}, b0)
+		VMOVUPS(Mem{Base: b, Disp: 64*off + 32}, b1)
+		for i := 0; i < 6; i++ {
+			r := av
+			if i%2 == 1 {
+				r = av2
+			}
+			VBROADCASTSS(Mem{Base: a, Disp: 24*off + 4*i}, r)
+			VFMADD231PS(b0, r, acc[i][0])
+			VFMADD231PS(b1, r, acc[i][1])
+		}
+	}
+	Label("k4")
+	CMPQ(kk, U8(4))
+	JL(LabelRef("k1"))
+	for u := 0; u < 4; u++ {
+		step(u)
+	}
+	ADDQ(U8(96), a)
+	ADDQ(U32(256), b)
+	SUBQ(U8(4), kk)
+	JMP(LabelRef("k4"))
+	Label("k1")
+	TESTQ(kk, kk)
+	JE(LabelRef("store"))
+	step(0)
+	ADDQ(U8(24), a)
+	ADDQ(U8(64), b)
+	DECQ(kk)
+	JMP(LabelRef("k1"))
+
+	Label("store")
+	SHLQ(U8(2), ldc)
+	VBROADCASTSS(NewParamAddr("alpha", 40), Y12)
+	betaBits := GP32()
+	MOVL(NewParamAddr("beta", 44), betaBits)
+	ANDL(U32(0x7fffffff), betaBits)
+	JNZ(LabelRef("withBeta"))
+	for i := 0; i < 6; i++ {
+		VMULPS(Y12, acc[i][0], acc[i][0])
+		VMULPS(Y12, acc[i][1], acc[i][1])
+		VMOVUPS(acc[i][0], Mem{Base: c})
+		VMOVUPS(acc[i][1], Mem{Base: c, Disp: 32})
+		if i < 5 {
+			ADDQ(ldc, c)
+		}
+	}
+	VZEROUPPER()
+	RET()
+	Label("withBeta")
+	VBROADCASTSS(NewParamAddr("beta", 44), Y13)
+	for i := 0; i < 6; i++ {
+		VMULPS(Mem{Base: c}, Y13, Y14)
+		VMULPS(Mem{Base: c, Disp: 32}, Y13, Y15)
+		VFMADD231PS(Y12, acc[i][0], Y14)
+		VFMADD231PS(Y12, acc[i][1], Y15)
+		VMOVUPS(Y14, Mem{Base: c})
+		VMOVUPS(Y15, Mem{Base: c, Disp: 32})
+		if i < 5 {
+			ADDQ(ldc, c)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+func sgemmKernelAVX512() {
+	TEXT("sgemmKernel12x32AVX512", NOSPLIT, "func(k int, a, b, c *float32, ldc int, alpha, beta float32)")
+	Pragma("noescape")
+	Doc("sgemmKernel12x32AVX512 is sgemmKernel6x16AVX2 for a 12×32 tile in zmm",
+		"registers (AVX-512F): Ap column p at a[12p:12p+12], Bp row p at b[32p:32p+32].")
+	kk := Load(Param("k"), GP64())
+	a := Load(Param("a"), GP64())
+	b := Load(Param("b"), GP64())
+	c := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	zr := []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15,
+		Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23}
+	acc := [12][2]VecPhysical{}
+	for i := 0; i < 12; i++ {
+		acc[i][0], acc[i][1] = zr[2*i], zr[2*i+1]
+		VPXORD(acc[i][0], acc[i][0], acc[i][0])
+		VPXORD(acc[i][1], acc[i][1], acc[i][1])
+	}
+	b0, b1, av, av2 := Z24, Z25, Z26, Z27
+	step := func(off int) {
+		VMOVUPS(Mem{Base: b, Disp: 128 * off}, b0)
+		VMOVUPS(Mem{Base: b, Disp: 128*off + 64}, b1)
+		for i := 0; i < 12; i++ {
+			r := av
+			if i%2 == 1 {
+				r = av2
+			}
+			VBROADCASTSS(Mem{Base: a, Disp: 48*off + 4*i}, r)
+			VFMADD231PS(b0, r, acc[i][0])
+			VFMADD231PS(b1, r, acc[i][1])
+		}
+	}
+	Label("k2")
+	CMPQ(kk, U8(2))
+	JL(LabelRef("k1"))
+	step(0)
+	step(1)
+	ADDQ(U8(96), a)
+	ADDQ(U32(256), b)
+	SUBQ(U8(2), kk)
+	JMP(LabelRef("k2"))
+	Label("k1")
+	TESTQ(kk, kk)
+	JE(LabelRef("store"))
+	step(0)
+	ADDQ(U8(48), a)
+	ADDQ(U32(128), b)
+	DECQ(kk)
+	JMP(LabelRef("k1"))
+
+	Label("store")
+	SHLQ(U8(2), ldc)
+	VBROADCASTSS(NewParamAddr("alpha", 40), Z28)
+	betaBits := GP32()
+	MOVL(NewParamAddr("beta", 44), betaBits)
+	ANDL(U32(0x7fffffff), betaBits)
+	JNZ(LabelRef("withBeta"))
+	for i := 0; i < 12; i++ {
+		VMULPS(Z28, acc[i][0], acc[i][0])
+		VMULPS(Z28, acc[i][1], acc[i][1])
+		VMOVUPS(acc[i][0], Mem{Base: c})
+		VMOVUPS(acc[i][1], Mem{Base: c, Disp: 64})
+		if i < 11 {
+			ADDQ(ldc, c)
+		}
+	}
+	VZEROUPPER()
+	RET()
+	Label("withBeta")
+	VBROADCASTSS(NewParamAddr("beta", 44), Z29)
+	for i := 0; i < 12; i++ {
+		VMULPS(Mem{Base: c}, Z29, Z30)
+		VMULPS(Mem{Base: c, Disp: 64}, Z29, Z31)
+		VFMADD231PS(Z28, acc[i][0], Z30)
+		VFMADD231PS(Z28, acc[i][1], Z31)
+		VMOVUPS(Z30, Mem{Base: c})
+		VMOVUPS(Z31, Mem{Base: c, Disp: 64})
+		if i < 11 {
+			ADDQ(ldc, c)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+func gemvN() {
+	TEXT("gemvNAVX2", NOSPLIT, "func(x, b []float32, ldb int, y []float32)")
+	Pragma("noescape")
+	Doc("gemvNAVX2 computes y[j] += Σ_p x[p]·b[p·ldb+j] for j < len(y), p < len(x):",
+		"y += xᵀ·B with B row-major (len(x) rows, row stride ldb). len(y) must be a",
+		"multiple of 8. Rows are taken four at a time so y is read and written once",
+		"per four rows of B.")
+	xp := Load(Param("x").Base(), GP64())
+	kk := Load(Param("x").Len(), GP64())
+	bp := Load(Param("b").Base(), GP64())
+	ldb := Load(Param("ldb"), GP64())
+	yp := Load(Param("y").Base(), GP64())
+	n := Load(Param("y").Len(), GP64())
+	SHLQ(U8(2), ldb)
+	ld3 := GP64()
+	LEAQ(Mem{Base: ldb, Index: ldb, Scale: 2}, ld3)
+	x0, x1, x2, x3 := YMM(), YMM(), YMM(), YMM()
+	j := GP64()
+
+	Label("rows4")
+	CMPQ(kk, U8(4))
+	JL(LabelRef("rows1"))
+	VBROADCASTSS(Mem{Base: xp}, x0)
+	VBROADCASTSS(Mem{Base: xp, Disp: 4}, x1)
+	VBROADCASTSS(Mem{Base: xp, Disp: 8}, x2)
+	VBROADCASTSS(Mem{Base: xp, Disp: 12}, x3)
+	XORQ(j, j)
+	b1, b2, b3 := GP64(), GP64(), GP64()
+	LEAQ(Mem{Base: bp, Index: ldb, Scale: 1}, b1)
+	LEAQ(Mem{Base: bp, Index: ldb, Scale: 2}, b2)
+	LEAQ(Mem{Base: bp, Index: ld3, Scale: 1}, b3)
+	Label("cols4")
+	CMPQ(j, n)
+	JGE(LabelRef("next4"))
+	y0 := YMM()
+	VMOVUPS(Mem{Base: yp, Index: j, Scale: 4}, y0)
+	VFMADD231PS(Mem{Base: bp, Index: j, Scale: 4}, x0, y0)
+	VFMADD231PS(Mem{Base: b1, Index: j, Scale: 4}, x1, y0)
+	VFMADD231PS(Mem{Base: b2, Index: j, Scale: 4}, x2, y0)
+	VFMADD231PS(Mem{Base: b3, Index: j, Scale: 4}, x3, y0)
+	VMOVUPS(y0, Mem{Base: yp, Index: j, Scale: 4})
+	ADDQ(U8(8), j)
+	JMP(LabelRef("cols4"))
+	Label("next4")
+	ADDQ(U8(16), xp)
+	LEAQ(Mem{Base: bp, Index: ldb, Scale: 4}, bp)
+	SUBQ(U8(4), kk)
+	JMP(LabelRef("rows4"))
+
+	Label("rows1")
+	TESTQ(kk, kk)
+	JE(LabelRef("done"))
+	VBROADCASTSS(Mem{Base: xp}, x0)
+	XORQ(j, j)
+	Label("cols1")
+	CMPQ(j, n)
+	JGE(LabelRef("next1"))
+	y1 := YMM()
+	VMOVUPS(Mem{Base: yp, Index: j, Scale: 4}, y1)
+	VFMADD231PS(Mem{Base: bp, Index: j, Scale: 4}, x0, y1)
+	VMOVUPS(y1, Mem{Base: yp, Index: j, Scale: 4})
+	ADDQ(U8(8), j)
+	JMP(LabelRef("cols1"))
+	Label("next1")
+	ADDQ(U8(4), xp)
+	ADDQ(ldb, bp)
+	DECQ(kk)
+	JMP(LabelRef("rows1"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// reduceSum leaves the horizontal sum of the 8 lanes of v in v.AsX() lane 0.
+func reduceSum(v VecVirtual) {
+	hi := XMM()
+	VEXTRACTF128(U8(1), v, hi)
+	VADDPS(v.AsX(), hi, v.AsX())
+	VHADDPS(v.AsX(), v.AsX(), v.AsX())
+	VHADDPS(v.AsX(), v.AsX(), v.AsX())
+}
+
+func dot() {
+	TEXT("dotAVX2", NOSPLIT, "func(x, y []float32) float32")
+	Pragma("noescape")
+	Doc("dotAVX2 returns Σ x[i]·y[i] for i < len(x); len(x) must be a multiple of 8",
+		"and len(y) >= len(x).")
+	x := Load(Param("x").Base(), GP64())
+	y := Load(Param("y").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	acc := []VecVirtual{YMM(), YMM(), YMM(), YMM()}
+	for _, r := range acc {
+		VXORPS(r, r, r)
+	}
+	Label("loop32")
+	CMPQ(n, U8(32))
+	JL(LabelRef("loop8"))
+	for i, r := range acc {
+		t := YMM()
+		VMOVUPS(Mem{Base: x, Disp: 32 * i}, t)
+		VFMADD231PS(Mem{Base: y, Disp: 32 * i}, t, r)
+	}
+	ADDQ(U8(128), x)
+	ADDQ(U8(128), y)
+	SUBQ(U8(32), n)
+	JMP(LabelRef("loop32"))
+	Label("loop8")
+	TESTQ(n, n)
+	JE(LabelRef("done"))
+	t := YMM()
+	VMOVUPS(Mem{Base: x}, t)
+	VFMADD231PS(Mem{Base: y}, t, acc[0])
+	ADDQ(U8(32), x)
+	ADDQ(U8(32), y)
+	SUBQ(U8(8), n)
+	JMP(LabelRef("loop8"))
+	Label("done")
+	VADDPS(acc[1], acc[0], acc[0])
+	VADDPS(acc[3], acc[2], acc[2])
+	VADDPS(acc[2], acc[0], acc[0])
+	reduceSum(acc[0])
+	VZEROUPPER()
+	Store(acc[0].AsX(), ReturnIndex(0))
+	RET()
+}
+
+func axpy() {
+	TEXT("axpyAVX2", NOSPLIT, "func(alpha float32, x, y []float32)")
+	Pragma("noescape")
+	Doc("axpyAVX2 computes y[i] += alpha·x[i] for i < len(x); len(x) must be a",
+		"multiple of 8 and len(y) >= len(x).")
+	al := YMM()
+	VBROADCASTSS(NewParamAddr("alpha", 0), al)
+	x := Load(Param("x").Base(), GP64())
+	y := Load(Param("y").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	Label("loop32")
+	CMPQ(n, U8(32))
+	JL(LabelRef("loop8"))
+	for i := 0; i < 4; i++ {
+		t := YMM()
+		VMOVUPS(Mem{Base: y, Disp: 32 * i}, t)
+		VFMADD231PS(Mem{Base: x, Disp: 32 * i}, al, t)
+		VMOVUPS(t, Mem{Base: y, Disp: 32 * i})
+	}
+	ADDQ(U8(128), x)
+	ADDQ(U8(128), y)
+	SUBQ(U8(32), n)
+	JMP(LabelRef("loop32"))
+	Label("loop8")
+	TESTQ(n, n)
+	JE(LabelRef("done"))
+	t := YMM()
+	VMOVUPS(Mem{Base: y}, t)
+	VFMADD231PS(Mem{Base: x}, al, t)
+	VMOVUPS(t, Mem{Base: y})
+	ADDQ(U8(32), x)
+	ADDQ(U8(32), y)
+	SUBQ(U8(8), n)
+	JMP(LabelRef("loop8"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+func scale() {
+	TEXT("scaleAVX2", NOSPLIT, "func(alpha float32, x []float32)")
+	Pragma("noescape")
+	Doc("scaleAVX2 computes x[i] *= alpha; len(x) must be a multiple of 8.")
+	al := YMM()
+	VBROADCASTSS(NewParamAddr("alpha", 0), al)
+	x := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	Label("loop32")
+	CMPQ(n, U8(32))
+	JL(LabelRef("loop8"))
+	for i := 0; i < 4; i++ {
+		t := YMM()
+		VMULPS(Mem{Base: x, Disp: 32 * i}, al, t)
+		VMOVUPS(t, Mem{Base: x, Disp: 32 * i})
+	}
+	ADDQ(U8(128), x)
+	SUBQ(U8(32), n)
+	JMP(LabelRef("loop32"))
+	Label("loop8")
+	TESTQ(n, n)
+	JE(LabelRef("done"))
+	t := YMM()
+	VMULPS(Mem{Base: x}, al, t)
+	VMOVUPS(t, Mem{Base: x})
+	ADDQ(U8(32), x)
+	SUBQ(U8(8), n)
+	JMP(LabelRef("loop8"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+func maxKernel() {
+	TEXT("maxAVX2", NOSPLIT, "func(x []float32) float32")
+	Pragma("noescape")
+	Doc("maxAVX2 returns the largest element of x, ignoring NaNs (as MaxRef does:",
+		"a NaN never compares greater); -Inf when all are NaN. len(x) must be a",
+		"positive multiple of 8.")
+	x := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	acc := []VecVirtual{YMM(), YMM(), YMM(), YMM()}
+	for _, r := range acc {
+		VMOVUPS(k("negInf"), r)
+	}
+	// VMAXPS returns its second source (the first Go operand) when either
+	// is NaN, so the element is put second: a NaN element leaves the
+	// running maximum unchanged.
+	Label("loop32")
+	CMPQ(n, U8(32))
+	JL(LabelRef("loop8"))
+	for i, r := range acc {
+		t := YMM()
+		VMOVUPS(Mem{Base: x, Disp: 32 * i}, t)
+		VMAXPS(r, t, r)
+	}
+	ADDQ(U8(128), x)
+	SUBQ(U8(32), n)
+	JMP(LabelRef("loop32"))
+	Label("loop8")
+	TESTQ(n, n)
+	JE(LabelRef("done"))
+	t := YMM()
+	VMOVUPS(Mem{Base: x}, t)
+	VMAXPS(acc[0], t, acc[0])
+	ADDQ(U8(32), x)
+	SUBQ(U8(8), n)
+	JMP(LabelRef("loop8"))
+	Label("done")
+	VMAXPS(acc[1], acc[0], acc[0])
+	VMAXPS(acc[3], acc[2], acc[2])
+	VMAXPS(acc[2], acc[0], acc[0])
+	hi := XMM()
+	VEXTRACTF128(U8(1), acc[0], hi)
+	VMAXPS(hi, acc[0].AsX(), acc[0].AsX())
+	VPERMILPS(U8(0x4e), acc[0].AsX(), hi)
+	VMAXPS(hi, acc[0].AsX(), acc[0].AsX())
+	VPERMILPS(U8(0xb1), acc[0].AsX(), hi)
+	VMAXPS(hi, acc[0].AsX(), acc[0].AsX())
+	VZEROUPPER()
+	Store(acc[0].AsX(), ReturnIndex(0))
+	RET()
+}
+
+// expVec computes out = exp(x) for 8 lanes (x is left unchanged):
+// clamp to [-104, 89], n = round(x·log2e), r = x - n·ln2 (in two parts),
+// exp(r) by the Cephes degree-6 polynomial, then scale by 2^n as two
+// factors 2^(n>>1)·2^(n-(n>>1)) so that results down to the subnormal range
+// and up to overflow come out right. NaN lanes are passed through.
+func expVec(x, out VecVirtual) {
+	xc, n, r, t := YMM(), YMM(), YMM(), YMM()
+	VMINPS(k("expHi"), x, xc)
+	VMAXPS(k("expLo"), xc, xc)
+	VMULPS(k("log2e"), xc, n)
+	VROUNDPS(U8(0), n, n)
+	VFNMADD231PS(k("ln2hi"), n, xc)
+	VFNMADD231PS(k("ln2lo"), n, xc)
+	// xc now holds r.
+	VMOVUPS(k("p0"), out)
+	VFMADD213PS(k("p1"), xc, out)
+	VFMADD213PS(k("p2"), xc, out)
+	VFMADD213PS(k("p3"), xc, out)
+	VFMADD213PS(k("p4"), xc, out)
+	VFMADD213PS(k("p5"), xc, out)
+	VMULPS(xc, xc, r)
+	VFMADD213PS(xc, r, out) // out = r²·p + r
+	VADDPS(k("one"), out, out)
+	VCVTPS2DQ(n, n)
+	VPSRAD(U8(1), n, t)
+	VPSUBD(t, n, n)
+	VPADDD(k("bias"), t, t)
+	VPADDD(k("bias"), n, n)
+	VPSLLD(U8(23), t, t)
+	VPSLLD(U8(23), n, n)
+	VMULPS(t, out, out)
+	VMULPS(n, out, out)
+	VCMPPS(U8(3), x, x, t) // unordered: x is NaN
+	VBLENDVPS(t, x, out, out)
+}
+
+func expKernel() {
+	TEXT("expAVX2", NOSPLIT, "func(dst, src []float32)")
+	Pragma("noescape")
+	Doc("expAVX2 computes dst[i] = exp(src[i]) for i < len(src); len(src) must be",
+		"a multiple of 8 and len(dst) >= len(src). See expVec in the generator",
+		"for the method (max relative error about 1.2e-7).")
+	d := Load(Param("dst").Base(), GP64())
+	s := Load(Param("src").Base(), GP64())
+	n := Load(Param("src").Len(), GP64())
+	Label("loop")
+	TESTQ(n, n)
+	JE(LabelRef("done"))
+	x, o := YMM(), YMM()
+	VMOVUPS(Mem{Base: s}, x)
+	expVec(x, o)
+	VMOVUPS(o, Mem{Base: d})
+	ADDQ(U8(32), s)
+	ADDQ(U8(32), d)
+	SUBQ(U8(8), n)
+	JMP(LabelRef("loop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+func expShiftSum() {
+	TEXT("expShiftSumAVX2", NOSPLIT, "func(x []float32, shift float32) float32")
+	Pragma("noescape")
+	Doc("expShiftSumAVX2 computes x[i] = exp(x[i] - shift) in place and returns",
+		"their sum; len(x) must be a multiple of 8.")
+	p := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	sh, acc := YMM(), YMM()
+	VBROADCASTSS(NewParamAddr("shift", 24), sh)
+	VXORPS(acc, acc, acc)
+	Label("loop")
+	TESTQ(n, n)
+	JE(LabelRef("done"))
+	x, o := YMM(), YMM()
+	VMOVUPS(Mem{Base: p}, x)
+	VSUBPS(sh, x, x)
+	expVec(x, o)
+	VMOVUPS(o, Mem{Base: p})
+	VADDPS(o, acc, acc)
+	ADDQ(U8(32), p)
+	SUBQ(U8(8), n)
+	JMP(LabelRef("loop"))
+	Label("done")
+	reduceSum(acc)
+	VZEROUPPER()
+	Store(acc.AsX(), ReturnIndex(0))
+	RET()
+}
+
+func tanhKernel() {
+	TEXT("tanhAVX2", NOSPLIT, "func(dst, src []float32)")
+	Pragma("noescape")
+	Doc("tanhAVX2 computes dst[i] = tanh(src[i]) for i < len(src); len(src) must be",
+		"a multiple of 8 and len(dst) >= len(src). |x| < 0.625 uses the Cephes odd",
+		"polynomial x + x·z·P(z), z = x²; larger |x| uses sign(x)·(1 - 2/(exp(2|x|)+1)),",
+		"which tends to ±1 as exp overflows.")
+	d := Load(Param("dst").Base(), GP64())
+	s := Load(Param("src").Base(), GP64())
+	n := Load(Param("src").Len(), GP64())
+	Label("loop")
+	TESTQ(n, n)
+	JE(LabelRef("done"))
+	x, ax, e, small, z := YMM(), YMM(), YMM(), YMM(), YMM()
+	VMOVUPS(Mem{Base: s}, x)
+	VANDPS(k("abs"), x, ax)
+	// large: 1 - 2/(exp(2|x|)+1), sign restored
+	VADDPS(ax, ax, z)
+	expVec(z, e)
+	VADDPS(k("one"), e, e)
+	VMOVUPS(k("two"), z)
+	VDIVPS(e, z, e)
+	VMOVUPS(k("one"), z)
+	VSUBPS(e, z, e)
+	VANDPS(k("sign"), x, z)
+	VXORPS(z, e, e)
+	// small: x + x·z·P(z)
+	VMULPS(x, x, z)
+	VMOVUPS(k("t0"), small)
+	VFMADD213PS(k("t1"), z, small)
+	VFMADD213PS(k("t2"), z, small)
+	VFMADD213PS(k("t3"), z, small)
+	VFMADD213PS(k("t4"), z, small)
+	VMULPS(z, small, small)
+	VFMADD213PS(x, x, small) // small = x·small + x
+	VCMPPS(U8(1), k("tanhSmall"), ax, z) // |x| < 0.625
+	VBLENDVPS(z, small, e, e)
+	VMOVUPS(e, Mem{Base: d})
+	ADDQ(U8(32), s)
+	ADDQ(U8(32), d)
+	SUBQ(U8(8), n)
+	JMP(LabelRef("loop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}

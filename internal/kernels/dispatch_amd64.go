@@ -1,0 +1,199 @@
+//go:build !purego
+
+package kernels
+
+import (
+	"log/slog"
+	"math"
+
+	"golang.org/x/sys/cpu"
+)
+
+var (
+	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+	hasAVX512 = hasAVX2 && cpu.X86.HasAVX512F
+)
+
+// implAVX2 uses the 6×16 AVX2+FMA microkernel and the AVX2 vector kernels.
+var implAVX2 = &impl{
+	name:        "avx2",
+	mr:          6,
+	nr:          16,
+	kernel:      kernelAVX2,
+	gemvN:       gemvNAsm,
+	dot:         dotAsm,
+	axpy:        axpyAsm,
+	scale:       scaleAsm,
+	max:         maxAsm,
+	exp:         expAsm,
+	tanh:        tanhAsm,
+	expShiftSum: expShiftSumAsm,
+}
+
+// implAVX512 differs from implAVX2 only in the SGEMM microkernel (12×32 in
+// zmm registers); the vector kernels are memory-bound and stay AVX2.
+var implAVX512 = &impl{
+	name:        "avx512",
+	mr:          12,
+	nr:          32,
+	kernel:      kernelAVX512,
+	gemvN:       gemvNAsm,
+	dot:         dotAsm,
+	axpy:        axpyAsm,
+	scale:       scaleAsm,
+	max:         maxAsm,
+	exp:         expAsm,
+	tanh:        tanhAsm,
+	expShiftSum: expShiftSumAsm,
+}
+
+func selectImpl(pureGo bool) *impl {
+	switch {
+	case pureGo:
+		slog.Debug("kernels: ATTN_PUREGO=1, using pure Go")
+		return implGo
+	case hasAVX512:
+		return implAVX512
+	case hasAVX2:
+		return implAVX2
+	}
+	return implGo
+}
+
+func allImpls() (avail []*impl, missing map[string]string) {
+	avail = []*impl{implGo}
+	missing = map[string]string{}
+	if hasAVX2 {
+		avail = append(avail, implAVX2)
+	} else {
+		missing["avx2"] = "CPU lacks AVX2+FMA"
+	}
+	if hasAVX512 {
+		avail = append(avail, implAVX512)
+	} else {
+		missing["avx512"] = "CPU lacks AVX-512F (the kernel is built and assembled but cannot run here)"
+	}
+	return avail, missing
+}
+
+func kernelAVX2(k int, a, b, c []float32, ldc int, alpha, beta float32) {
+	_, _ = a[6*k-1], b[16*k-1]
+	_ = c[5*ldc+15]
+	sgemmKernel6x16AVX2(k, &a[0], &b[0], &c[0], ldc, alpha, beta)
+}
+
+func kernelAVX512(k int, a, b, c []float32, ldc int, alpha, beta float32) {
+	_, _ = a[12*k-1], b[32*k-1]
+	_ = c[11*ldc+31]
+	sgemmKernel12x32AVX512(k, &a[0], &b[0], &c[0], ldc, alpha, beta)
+}
+
+func gemvNAsm(x, b []float32, ldb int, y []float32) {
+	n := len(y) &^ 7
+	if len(x) > 0 && n > 0 {
+		_ = b[(len(x)-1)*ldb+n-1]
+		gemvNAVX2(x, b, ldb, y[:n])
+	}
+	if n < len(y) {
+		gemvNGo(x, b[n:], ldb, y[n:])
+	}
+}
+
+func dotAsm(x, y []float32) float32 {
+	n := len(x) &^ 7
+	y = y[:len(x)]
+	var s float32
+	if n > 0 {
+		s = dotAVX2(x[:n], y[:n])
+	}
+	for i := n; i < len(x); i++ {
+		s += x[i] * y[i]
+	}
+	return s
+}
+
+func axpyAsm(alpha float32, x, y []float32) {
+	n := len(x) &^ 7
+	y = y[:len(x)]
+	if n > 0 {
+		axpyAVX2(alpha, x[:n], y[:n])
+	}
+	for i := n; i < len(x); i++ {
+		y[i] += alpha * x[i]
+	}
+}
+
+func scaleAsm(alpha float32, x []float32) {
+	n := len(x) &^ 7
+	if n > 0 {
+		scaleAVX2(alpha, x[:n])
+	}
+	for i := n; i < len(x); i++ {
+		x[i] *= alpha
+	}
+}
+
+func maxAsm(x []float32) float32 {
+	n := len(x) &^ 7
+	m := float32(math.Inf(-1))
+	if n > 0 {
+		m = maxAVX2(x[:n])
+	}
+	for _, v := range x[n:] {
+		if v > m {
+			m = v
+		}
+	}
+	return m
+}
+
+// expAsm runs the vector exp on whole vectors and on a zero-padded copy of
+// the tail, so every element goes through the same code.
+func expAsm(dst, src []float32) {
+	n := len(src) &^ 7
+	dst = dst[:len(src)]
+	if n > 0 {
+		expAVX2(dst[:n], src[:n])
+	}
+	if n < len(src) {
+		var buf [8]float32
+		copy(buf[:], src[n:])
+		expAVX2(buf[:], buf[:])
+		copy(dst[n:], buf[:])
+	}
+}
+
+func tanhAsm(dst, src []float32) {
+	n := len(src) &^ 7
+	dst = dst[:len(src)]
+	if n > 0 {
+		tanhAVX2(dst[:n], src[:n])
+	}
+	if n < len(src) {
+		var buf [8]float32
+		copy(buf[:], src[n:])
+		tanhAVX2(buf[:], buf[:])
+		copy(dst[n:], buf[:])
+	}
+}
+
+func expShiftSumAsm(x []float32, shift float32) float32 {
+	n := len(x) &^ 7
+	var s float32
+	if n > 0 {
+		s = expShiftSumAVX2(x[:n], shift)
+	}
+	if n < len(x) {
+		var buf [8]float32
+		t := len(x) - n
+		for i, v := range x[n:] {
+			buf[i] = v - shift
+		}
+		expAVX2(buf[:], buf[:])
+		for i := 0; i < t; i++ {
+			x[n+i] = buf[i]
+			s += buf[i]
+		}
+	}
+	return s
+}

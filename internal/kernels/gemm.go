@@ -1,0 +1,368 @@
+package kernels
+
+import (
+	"sync"
+
+	"github.com/attn-dev/attn/internal/parallel"
+)
+
+// Cache blocking of the packed SGEMM (Goto/BLIS loop order): a kcBlock×nr
+// sliver of B (16 KiB for the AVX2 tile) stays in L1 while the mcBlock×kcBlock
+// block of packed A (144 KiB) streams from L2; the kcBlock×ncBlock panel of
+// packed B (3 MiB) lives in L3. mcBlock is a multiple of every mr (4, 6, 12)
+// and ncBlock of every nr (4, 16, 32).
+const (
+	kcBlock = 256
+	mcBlock = 144
+	ncBlock = 3072
+	// serialFlops is the work (m·n·k) below which Sgemm does not fan out.
+	serialFlops = 64 * 64 * 64
+)
+
+// gemmBufs is the per-goroutine scratch of one SGEMM call, recycled through
+// bufPool so that steady-state calls allocate nothing.
+type gemmBufs struct {
+	a, b []float32        // packed A block, packed B panel
+	x, y []float32        // GEMV: gathered or scaled vector, strided output
+	tmp  [12 * 32]float32 // edge tile
+}
+
+var bufPool = sync.Pool{New: func() any { return new(gemmBufs) }}
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+func roundUp(x, m int) int { return (x + m - 1) / m * m }
+
+// scaleMatrix sets C = beta·C (C = 0 when beta == 0, without reading C).
+func scaleMatrix(m, n int, beta float32, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		switch beta {
+		case 0:
+			clear(row)
+		case 1:
+		default:
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+	}
+}
+
+// gemmSerial is the single-goroutine SGEMM on kernel set im; arguments are
+// already checked.
+func gemmSerial(im *impl, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleMatrix(m, n, beta, c, ldc)
+		return
+	}
+	bufs := bufPool.Get().(*gemmBufs)
+	defer bufPool.Put(bufs)
+	if m == 1 || n == 1 {
+		gemv(im, bufs, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	mr, nr := im.mr, im.nr
+	kb := min(k, kcBlock)
+	bufs.a = grow(bufs.a, min(roundUp(m, mr), mcBlock)*kb)
+	bufs.b = grow(bufs.b, min(roundUp(n, nr), ncBlock)*kb)
+	for jc := 0; jc < n; jc += ncBlock {
+		nc := min(ncBlock, n-jc)
+		for pc := 0; pc < k; pc += kcBlock {
+			kc := min(kcBlock, k-pc)
+			bet := beta
+			if pc > 0 {
+				bet = 1
+			}
+			packB(nr, transB, b, ldb, pc, jc, kc, nc, bufs.b)
+			for ic := 0; ic < m; ic += mcBlock {
+				mc := min(mcBlock, m-ic)
+				packA(mr, transA, a, lda, ic, pc, mc, kc, bufs.a)
+				macroKernel(im, bufs, mc, nc, kc, alpha, c[ic*ldc+jc:], ldc, bet)
+			}
+		}
+	}
+}
+
+// macroKernel runs the microkernel over an mc×nc block of C from the packed
+// A block and B panel in bufs. Edge tiles are computed into bufs.tmp and
+// merged, so the microkernel only ever sees whole tiles.
+func macroKernel(im *impl, bufs *gemmBufs, mc, nc, kc int, alpha float32, c []float32, ldc int, beta float32) {
+	mr, nr := im.mr, im.nr
+	pa, pb := bufs.a, bufs.b
+	for jr := 0; jr < nc; jr += nr {
+		nrr := min(nr, nc-jr)
+		bp := pb[jr*kc : (jr+nr)*kc]
+		for ir := 0; ir < mc; ir += mr {
+			mrr := min(mr, mc-ir)
+			ap := pa[ir*kc : (ir+mr)*kc]
+			if mrr == mr && nrr == nr {
+				im.kernel(kc, ap, bp, c[ir*ldc+jr:(ir+mr-1)*ldc+jr+nr], ldc, alpha, beta)
+				continue
+			}
+			tmp := bufs.tmp[:mr*nr]
+			im.kernel(kc, ap, bp, tmp, nr, 1, 0)
+			for i := 0; i < mrr; i++ {
+				row := c[(ir+i)*ldc+jr : (ir+i)*ldc+jr+nrr]
+				t := tmp[i*nr : i*nr+nrr]
+				if beta == 0 {
+					for j := range row {
+						row[j] = alpha * t[j]
+					}
+				} else {
+					for j := range row {
+						row[j] = alpha*t[j] + beta*row[j]
+					}
+				}
+			}
+		}
+	}
+}
+
+// packA copies the mc×kc block of op(A) at (ic, pc) into dst as slivers of
+// mr rows: sliver s holds column p of its rows at dst[s·kc + p·mr:][:mr].
+// Rows past mc are zero.
+func packA(mr int, transA bool, a []float32, lda, ic, pc, mc, kc int, dst []float32) {
+	for s := 0; s < mc; s += mr {
+		rows := min(mr, mc-s)
+		d := dst[s*kc : s*kc+mr*kc]
+		if transA {
+			// op(A)(i, p) = a[p·lda + i]: each column is contiguous.
+			for p := 0; p < kc; p++ {
+				src := a[(pc+p)*lda+ic+s : (pc+p)*lda+ic+s+rows]
+				dp := d[p*mr : p*mr+mr]
+				copy(dp, src)
+				clear(dp[rows:])
+			}
+			continue
+		}
+		// op(A)(i, p) = a[i·lda + p]: gather mr rows into columns.
+		if rows == mr && mr == 6 {
+			base := (ic+s)*lda + pc
+			r0 := a[base : base+kc]
+			r1 := a[base+lda : base+lda+kc]
+			r2 := a[base+2*lda : base+2*lda+kc]
+			r3 := a[base+3*lda : base+3*lda+kc]
+			r4 := a[base+4*lda : base+4*lda+kc]
+			r5 := a[base+5*lda : base+5*lda+kc]
+			for p := range r0 {
+				dp := d[p*6 : p*6+6 : p*6+6]
+				dp[0], dp[1], dp[2], dp[3], dp[4], dp[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+			}
+			continue
+		}
+		for i := 0; i < rows; i++ {
+			src := a[(ic+s+i)*lda+pc : (ic+s+i)*lda+pc+kc]
+			for p, v := range src {
+				d[p*mr+i] = v
+			}
+		}
+		for i := rows; i < mr; i++ {
+			for p := 0; p < kc; p++ {
+				d[p*mr+i] = 0
+			}
+		}
+	}
+}
+
+// packB copies the kc×nc panel of op(B) at (pc, jc) into dst as slivers of
+// nr columns: sliver s holds row p of its columns at dst[s·kc + p·nr:][:nr].
+// Columns past nc are zero.
+func packB(nr int, transB bool, b []float32, ldb, pc, jc, kc, nc int, dst []float32) {
+	for s := 0; s < nc; s += nr {
+		cols := min(nr, nc-s)
+		d := dst[s*kc : s*kc+nr*kc]
+		if !transB {
+			// op(B)(p, j) = b[p·ldb + j]: each row is contiguous.
+			for p := 0; p < kc; p++ {
+				src := b[(pc+p)*ldb+jc+s : (pc+p)*ldb+jc+s+cols]
+				dp := d[p*nr : p*nr+nr]
+				copy(dp, src)
+				clear(dp[cols:])
+			}
+			continue
+		}
+		// op(B)(p, j) = b[j·ldb + p]: scatter rows of B into columns.
+		for j := 0; j < cols; j++ {
+			src := b[(jc+s+j)*ldb+pc : (jc+s+j)*ldb+pc+kc]
+			for p, v := range src {
+				d[p*nr+j] = v
+			}
+		}
+		for j := cols; j < nr; j++ {
+			for p := 0; p < kc; p++ {
+				d[p*nr+j] = 0
+			}
+		}
+	}
+}
+
+// gemmTask is one parallel SGEMM, split over blocks of columns (splitN) or
+// rows of C. Tasks are pooled and run holds a method value made once, so
+// fanning out allocates nothing.
+type gemmTask struct {
+	im             *impl
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	a, b, c        []float32
+	lda, ldb, ldc  int
+	splitN         bool
+	unit           int
+	run            func(lo, hi int)
+}
+
+var taskPool = sync.Pool{New: func() any {
+	t := new(gemmTask)
+	t.run = t.do
+	return t
+}}
+
+func (t *gemmTask) do(lo, hi int) {
+	if t.splitN {
+		j0, j1 := lo*t.unit, min(hi*t.unit, t.n)
+		b := t.b[j0:]
+		if t.transB {
+			b = t.b[j0*t.ldb:]
+		}
+		gemmSerial(t.im, t.transA, t.transB, t.m, j1-j0, t.k, t.alpha, t.a, t.lda, b, t.ldb, t.beta, t.c[j0:], t.ldc)
+		return
+	}
+	i0, i1 := lo*t.unit, min(hi*t.unit, t.m)
+	a := t.a[i0*t.lda:]
+	if t.transA {
+		a = t.a[i0:]
+	}
+	gemmSerial(t.im, t.transA, t.transB, i1-i0, t.n, t.k, t.alpha, a, t.lda, t.b, t.ldb, t.beta, t.c[i0*t.ldc:], t.ldc)
+}
+
+// gemmParallel splits C into one contiguous part per worker and runs
+// gemmSerial on each. It splits the columns when n >= m (each worker then
+// packs all of A and its own part of B) and the rows otherwise, so the
+// matrix packed twice is the smaller one.
+func gemmParallel(im *impl, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	w := parallel.Workers()
+	if w < 2 || m == 0 || n == 0 || k == 0 || alpha == 0 || m*n*k < serialFlops {
+		gemmSerial(im, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	t := taskPool.Get().(*gemmTask)
+	t.im, t.transA, t.transB, t.m, t.n, t.k = im, transA, transB, m, n, k
+	t.alpha, t.beta, t.a, t.b, t.c, t.lda, t.ldb, t.ldc = alpha, beta, a, b, c, lda, ldb, ldc
+	t.splitN = n >= m
+	var blocks int
+	switch {
+	case m == 1:
+		t.unit = 64 // GEMV columns: multiples of the 8-wide vector
+	case n == 1:
+		t.unit = 64
+	case t.splitN:
+		t.unit = im.nr
+	default:
+		t.unit = im.mr
+	}
+	if t.splitN {
+		blocks = (n + t.unit - 1) / t.unit
+	} else {
+		blocks = (m + t.unit - 1) / t.unit
+	}
+	parallel.ForChunks(blocks, 1, w, t.run)
+	t.a, t.b, t.c = nil, nil, nil
+	taskPool.Put(t)
+}
+
+// gemv is gemmSerial for m == 1 (a row vector times op(B)) or n == 1
+// (op(A) times a column vector). Both reduce to one of two forms on a
+// row-major matrix: dots (out[j] = x·row j) or a sum of scaled rows
+// (y += Σ_p x[p]·row p), the latter streaming the matrix once.
+func gemv(im *impl, bufs *gemmBufs, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m == 1 {
+		x := a[:k]
+		if transA {
+			x = gather(&bufs.x, a, lda, k)
+		}
+		if transB {
+			gemvDots(im, x, b, ldb, n, alpha, beta, c, 1)
+		} else {
+			gemvRows(im, bufs, x, b, ldb, alpha, beta, c[:n])
+		}
+		return
+	}
+	v := b[:k]
+	if !transB {
+		v = gather(&bufs.x, b, ldb, k)
+	}
+	if !transA {
+		gemvDots(im, v, a, lda, m, alpha, beta, c, ldc)
+		return
+	}
+	if ldc == 1 {
+		gemvRows(im, bufs, v, a, lda, alpha, beta, c[:m])
+		return
+	}
+	y := grow(bufs.y, m)
+	bufs.y = y
+	for i := range y {
+		y[i] = c[i*ldc]
+	}
+	gemvRows(im, bufs, v, a, lda, alpha, beta, y)
+	for i, v := range y {
+		c[i*ldc] = v
+	}
+}
+
+// gather copies n elements of s at stride into *buf and returns them.
+func gather(buf *[]float32, s []float32, stride, n int) []float32 {
+	x := grow(*buf, n)
+	*buf = x
+	for i := range x {
+		x[i] = s[i*stride]
+	}
+	return x
+}
+
+// gemvDots computes out[j·os] = alpha·Σ_p x[p]·mat[j·ld+p] + beta·out[j·os]
+// for j < n.
+func gemvDots(im *impl, x, mat []float32, ld, n int, alpha, beta float32, out []float32, os int) {
+	k := len(x)
+	for j := 0; j < n; j++ {
+		s := alpha * im.dot(x, mat[j*ld:j*ld+k])
+		if beta != 0 {
+			s += beta * out[j*os]
+		}
+		out[j*os] = s
+	}
+}
+
+// gemvRows computes y[j] = alpha·Σ_p x[p]·mat[p·ld+j] + beta·y[j] for
+// j < len(y).
+func gemvRows(im *impl, bufs *gemmBufs, x, mat []float32, ld int, alpha, beta float32, y []float32) {
+	scaleMatrix(1, len(y), beta, y, len(y))
+	if alpha != 1 {
+		xa := grow(bufs.a, len(x))
+		bufs.a = xa
+		for i, v := range x {
+			xa[i] = alpha * v
+		}
+		x = xa
+	}
+	n := len(y)
+	n8 := n &^ 7
+	k := len(x)
+	im.gemvN(x, mat[:(k-1)*ld+n], ld, y[:n8])
+	for j := n8; j < n; j++ {
+		var s float32
+		for p, v := range x {
+			s += v * mat[p*ld+j]
+		}
+		y[j] += s
+	}
+}

@@ -1,0 +1,212 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// forEachImpl runs f for every kernel set this build and CPU can execute and
+// reports (as skipped subtests) the ones it cannot.
+func forEachImpl(t *testing.T, f func(t *testing.T, im *impl)) {
+	avail, missing := allImpls()
+	for _, im := range avail {
+		t.Run(im.name, func(t *testing.T) { f(t, im) })
+	}
+	for name, why := range missing {
+		t.Run(name, func(t *testing.T) { t.Skip(why) })
+	}
+}
+
+func randSlice(r *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(r.NormFloat64())
+	}
+	return s
+}
+
+type gemmCase struct {
+	name           string
+	transA, transB bool
+	m, n, k        int
+	padA, padB     int // extra row stride beyond the minimum
+	padC           int
+	alpha, beta    float32
+}
+
+func gemmCases() []gemmCase {
+	cs := []gemmCase{
+		{name: "1x1x1", m: 1, n: 1, k: 1, alpha: 1},
+		{name: "k0", m: 5, n: 7, k: 0, alpha: 1, beta: 0.5},
+		{name: "alpha0", m: 5, n: 7, k: 3, alpha: 0, beta: 2},
+		{name: "gemv-row", m: 1, n: 77, k: 33, alpha: 1},
+		{name: "gemv-col", m: 77, n: 1, k: 33, alpha: 0.5, beta: -1},
+		{name: "gemv-decode", m: 1, n: 3072, k: 768, alpha: 1},
+		{name: "tile-exact", m: 12, n: 32, k: 16, alpha: 1},
+		{name: "attn-tile", m: 64, n: 64, k: 64, alpha: 0.125},
+		{name: "odd", m: 37, n: 53, k: 29, alpha: 1.5, beta: 0.25},
+		{name: "multi-block", m: 150, n: 70, k: 300, alpha: 1, beta: 1},
+		{name: "wide", m: 7, n: 3100, k: 5, alpha: 1},
+		{name: "strided", m: 19, n: 23, k: 31, padA: 5, padB: 3, padC: 7, alpha: -1, beta: 0.5},
+		{name: "k1", m: 33, n: 65, k: 1, alpha: 1},
+		{name: "m2n2", m: 2, n: 2, k: 2, alpha: 1},
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 12; i++ {
+		cs = append(cs, gemmCase{
+			name: fmt.Sprintf("rand%d", i),
+			m:    1 + r.IntN(90), n: 1 + r.IntN(90), k: 1 + r.IntN(300),
+			padA: r.IntN(3), padB: r.IntN(3), padC: r.IntN(3),
+			alpha: float32(r.NormFloat64()), beta: []float32{0, 1, -0.5}[r.IntN(3)],
+		})
+	}
+	// Every case in all four transpose combinations.
+	var out []gemmCase
+	for _, c := range cs {
+		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+			c2 := c
+			c2.transA, c2.transB = tr[0], tr[1]
+			c2.name = fmt.Sprintf("%s/%s", c.name, map[[2]bool]string{{false, false}: "NN", {true, false}: "TN", {false, true}: "NT", {true, true}: "TT"}[tr])
+			out = append(out, c2)
+		}
+	}
+	return out
+}
+
+// TestSgemmConformance pins every SGEMM variant (serial and parallel) to
+// SgemmRef (computed in float32 with the same operand order). Tolerance:
+// |got - want| <= 1e-5·(|alpha|·Σ_p|a||b| + |beta·c|) + 1e-6, i.e. a few ulps
+// of the magnitude of the terms summed, which covers summation-order and
+// FMA differences.
+func TestSgemmConformance(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im *impl) {
+		for _, tc := range gemmCases() {
+			for _, par := range []bool{false, true} {
+				name := tc.name
+				if par {
+					name += "/parallel"
+				}
+				t.Run(name, func(t *testing.T) { checkGemm(t, im, tc, par) })
+			}
+		}
+	})
+}
+
+func checkGemm(t *testing.T, im *impl, tc gemmCase, par bool) {
+	r := rand.New(rand.NewPCG(uint64(tc.m*1000+tc.n), uint64(tc.k)))
+	ar, ac := tc.m, tc.k
+	if tc.transA {
+		ar, ac = tc.k, tc.m
+	}
+	br, bc := tc.k, tc.n
+	if tc.transB {
+		br, bc = tc.n, tc.k
+	}
+	lda, ldb, ldc := ac+tc.padA, bc+tc.padB, tc.n+tc.padC
+	a := randSlice(r, max(ar*lda, 1))
+	b := randSlice(r, max(br*ldb, 1))
+	c0 := randSlice(r, max(tc.m*ldc, 1))
+	if tc.beta == 0 {
+		for i := range c0 {
+			c0[i] = float32(math.NaN()) // beta == 0: C must not be read
+		}
+	}
+	want := append([]float32(nil), c0...)
+	SgemmRef(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, want, ldc)
+	// Magnitudes for the tolerance.
+	absA, absB := make([]float32, len(a)), make([]float32, len(b))
+	for i, v := range a {
+		absA[i] = float32(math.Abs(float64(v)))
+	}
+	for i, v := range b {
+		absB[i] = float32(math.Abs(float64(v)))
+	}
+	mag := make([]float32, len(c0))
+	SgemmRef(tc.transA, tc.transB, tc.m, tc.n, tc.k, 1, absA, lda, absB, ldb, 0, mag, ldc)
+
+	got := append([]float32(nil), c0...)
+	if err := SgemmCheck(tc.transA, tc.transB, tc.m, tc.n, tc.k, a, lda, b, ldb, got, ldc); err != nil {
+		t.Fatal(err)
+	}
+	if par {
+		gemmParallel(im, tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, got, ldc)
+	} else {
+		gemmSerial(im, tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, got, ldc)
+	}
+	for i := 0; i < tc.m; i++ {
+		for j := 0; j < ldc; j++ {
+			idx := i*ldc + j
+			g, w := got[idx], want[idx]
+			if j >= tc.n { // padding must be untouched
+				if math.Float32bits(g) != math.Float32bits(c0[idx]) {
+					t.Fatalf("C[%d,%d] (padding) changed: %v -> %v", i, j, c0[idx], g)
+				}
+				continue
+			}
+			cterm := float32(0)
+			if tc.beta != 0 {
+				cterm = float32(math.Abs(float64(tc.beta * c0[idx])))
+			}
+			tol := 1e-5*(float32(math.Abs(float64(tc.alpha)))*mag[idx]+cterm) + 1e-6
+			if !(float32(math.Abs(float64(g-w))) <= tol) {
+				t.Fatalf("C[%d,%d] = %v, want %v (tol %g)", i, j, g, w, tol)
+			}
+		}
+	}
+}
+
+func TestSgemmCheck(t *testing.T) {
+	buf := make([]float32, 100)
+	for _, tc := range []struct {
+		name                   string
+		m, n, k, lda, ldb, ldc int
+		a, b, c                []float32
+		ok                     bool
+	}{
+		{"fits", 3, 4, 5, 5, 4, 4, buf, buf, buf, true},
+		{"negative", -1, 4, 5, 5, 4, 4, buf, buf, buf, false},
+		{"lda too small", 3, 4, 5, 4, 4, 4, buf, buf, buf, false},
+		{"A short", 3, 4, 5, 5, 4, 4, buf[:14], buf, buf, false},
+		{"C short", 3, 4, 5, 5, 4, 4, buf, buf, buf[:11], false},
+		{"empty", 0, 0, 0, 1, 1, 1, nil, nil, nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := SgemmCheck(false, false, tc.m, tc.n, tc.k, tc.a, tc.lda, tc.b, tc.ldb, tc.c, tc.ldc)
+			if (err == nil) != tc.ok {
+				t.Fatalf("SgemmCheck = %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+}
+
+func TestSgemmPanicsWithMessage(t *testing.T) {
+	defer func() {
+		if r := recover(); r == nil {
+			t.Fatal("Sgemm with a short C did not panic")
+		} else if _, ok := r.(error); !ok {
+			t.Fatalf("panic value %v is not an error", r)
+		}
+	}()
+	Sgemm(false, false, 2, 2, 2, 1, make([]float32, 4), 2, make([]float32, 4), 2, 0, make([]float32, 3), 2)
+}
+
+// TestSgemmNoAllocs: steady-state Sgemm and SgemmSerial allocate nothing
+// (packing buffers and parallel tasks are pooled).
+func TestSgemmNoAllocs(t *testing.T) {
+	for _, tc := range []struct{ m, n, k int }{{128, 96, 80}, {1, 768, 256}, {64, 64, 64}} {
+		a := make([]float32, tc.m*tc.k)
+		b := make([]float32, tc.k*tc.n)
+		c := make([]float32, tc.m*tc.n)
+		for name, f := range map[string]func(){
+			"Sgemm":       func() { Sgemm(false, true, tc.m, tc.n, tc.k, 1, a, tc.k, b, tc.k, 0, c, tc.n) },
+			"SgemmSerial": func() { SgemmSerial(false, false, tc.m, tc.n, tc.k, 1, a, tc.k, b, tc.n, 0, c, tc.n) },
+		} {
+			f()
+			if n := testing.AllocsPerRun(20, f); n != 0 {
+				t.Errorf("%s %dx%dx%d: %v allocations per call, want 0", name, tc.m, tc.n, tc.k, n)
+			}
+		}
+	}
+}

@@ -1,0 +1,197 @@
+package kernels
+
+import "math"
+
+// implGo is the pure-Go kernel set: the same packed SGEMM driver with a 4×4
+// Go microkernel, and scalar twins of the SIMD vector kernels (same
+// polynomials, so the assembly can be pinned to them).
+var implGo = &impl{
+	name:        "go",
+	mr:          4,
+	nr:          4,
+	kernel:      kernelGo4x4,
+	gemvN:       gemvNGo,
+	dot:         dotGo,
+	axpy:        axpyGo,
+	scale:       ScaleRef,
+	max:         MaxRef,
+	exp:         expGo,
+	tanh:        tanhGo,
+	expShiftSum: expShiftSumGo,
+}
+
+// kernelGo4x4 is the microkernel contract of impl.kernel for a 4×4 tile.
+func kernelGo4x4(k int, a, b, c []float32, ldc int, alpha, beta float32) {
+	var c00, c01, c02, c03, c10, c11, c12, c13 float32
+	var c20, c21, c22, c23, c30, c31, c32, c33 float32
+	a, b = a[:4*k], b[:4*k]
+	for p := 0; p < k; p++ {
+		ap := a[4*p : 4*p+4 : 4*p+4]
+		bp := b[4*p : 4*p+4 : 4*p+4]
+		b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
+		a0 := ap[0]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		a1 := ap[1]
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		a2 := ap[2]
+		c20 += a2 * b0
+		c21 += a2 * b1
+		c22 += a2 * b2
+		c23 += a2 * b3
+		a3 := ap[3]
+		c30 += a3 * b0
+		c31 += a3 * b1
+		c32 += a3 * b2
+		c33 += a3 * b3
+	}
+	acc := [4][4]float32{{c00, c01, c02, c03}, {c10, c11, c12, c13}, {c20, c21, c22, c23}, {c30, c31, c32, c33}}
+	for i := range acc {
+		row := c[i*ldc : i*ldc+4 : i*ldc+4]
+		for j, v := range acc[i] {
+			if beta == 0 {
+				row[j] = alpha * v
+			} else {
+				row[j] = alpha*v + beta*row[j]
+			}
+		}
+	}
+}
+
+// gemvNGo computes y[j] += Σ_p x[p]·b[p·ldb+j] for j < len(y).
+func gemvNGo(x, b []float32, ldb int, y []float32) {
+	for p, xv := range x {
+		axpyGo(xv, b[p*ldb:p*ldb+len(y)], y)
+	}
+}
+
+// dotGo is DotRef with four independent partial sums.
+func dotGo(x, y []float32) float32 {
+	y = y[:len(x)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += x[i] * y[i]
+		s1 += x[i+1] * y[i+1]
+		s2 += x[i+2] * y[i+2]
+		s3 += x[i+3] * y[i+3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * y[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// axpyGo is AxpyRef unrolled by four.
+func axpyGo(alpha float32, x, y []float32) {
+	y = y[:len(x)]
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		y[i] += alpha * x[i]
+		y[i+1] += alpha * x[i+1]
+		y[i+2] += alpha * x[i+2]
+		y[i+3] += alpha * x[i+3]
+	}
+	for ; i < len(x); i++ {
+		y[i] += alpha * x[i]
+	}
+}
+
+// Constants of expf (Cephes): ln 2 split so that n·ln2Hi is exact for the
+// |n| <= 150 used here, and the degree-6 polynomial for exp on
+// [-ln2/2, ln2/2]. The assembly generator uses the same values.
+const (
+	expHi  = 89
+	expLo  = -104
+	log2e  = 1.44269504088896341
+	ln2Hi  = 0.693359375
+	ln2Lo  = -2.12194440e-4
+	expP0  = 1.9875691500e-4
+	expP1  = 1.3981999507e-3
+	expP2  = 8.3334519073e-3
+	expP3  = 4.1665795894e-2
+	expP4  = 1.6666665459e-1
+	expP5  = 5.0000001201e-1
+	tanhT0 = -5.70498872745e-3
+	tanhT1 = 2.06390887954e-2
+	tanhT2 = -5.37397155531e-2
+	tanhT3 = 1.33314422036e-1
+	tanhT4 = -3.33332819422e-1
+)
+
+// expf is the scalar twin of the vector exp: clamp x to [-104, 89], write
+// x = n·ln2 + r with |r| <= ln2/2, exp(r) ≈ 1 + r + r²·P(r), then scale by
+// 2^n as two factors 2^(n>>1)·2^(n-(n>>1)), each a normal float, so the
+// subnormal range and overflow to +Inf come out right.
+func expf(x float32) float32 {
+	if x != x {
+		return x
+	}
+	xc := min(max(x, expLo), expHi)
+	n := float32(math.RoundToEven(float64(xc * log2e)))
+	r := xc - n*ln2Hi
+	r -= n * ln2Lo
+	p := float32(expP0)
+	p = p*r + expP1
+	p = p*r + expP2
+	p = p*r + expP3
+	p = p*r + expP4
+	p = p*r + expP5
+	p = r*r*p + r + 1
+	ni := int32(n)
+	n1 := ni >> 1
+	n2 := ni - n1
+	return p * math.Float32frombits(uint32(n1+127)<<23) * math.Float32frombits(uint32(n2+127)<<23)
+}
+
+// tanhf is the scalar twin of the vector tanh: the Cephes odd polynomial
+// for |x| < 0.625, else sign(x)·(1 - 2/(exp(2|x|)+1)).
+func tanhf(x float32) float32 {
+	ax := float32(math.Abs(float64(x)))
+	if ax < 0.625 {
+		z := x * x
+		p := float32(tanhT0)
+		p = p*z + tanhT1
+		p = p*z + tanhT2
+		p = p*z + tanhT3
+		p = p*z + tanhT4
+		return x + x*z*p
+	}
+	t := 1 - 2/(expf(2*ax)+1)
+	if x < 0 {
+		return -t
+	}
+	if x != x {
+		return x
+	}
+	return t
+}
+
+func expGo(dst, src []float32) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = expf(v)
+	}
+}
+
+func tanhGo(dst, src []float32) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = tanhf(v)
+	}
+}
+
+func expShiftSumGo(x []float32, shift float32) float32 {
+	var s float32
+	for i, v := range x {
+		e := expf(v - shift)
+		x[i] = e
+		s += e
+	}
+	return s
+}
