@@ -32,14 +32,14 @@ func readFixture(path string) (*fixture, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", path, err)
 			}
-			fx.i64[name] = v
+			fx.i64[name] = append([]int64(nil), v...) // v aliases the mapping, gone at Close
 			continue
 		}
 		v, _, err := f.Float32(name)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		fx.f32[name] = v
+		fx.f32[name] = append([]float32(nil), v...)
 	}
 	return fx, nil
 }
