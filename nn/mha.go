@@ -1,0 +1,255 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/attn-dev/attn/attention"
+	"github.com/attn-dev/attn/autograd"
+	"github.com/attn-dev/attn/tensor"
+)
+
+// ProjLayout is how a MultiHeadAttention stores its Q/K/V projections,
+// which fixes their state_dict names.
+type ProjLayout int
+
+const (
+	// ProjFused is torch.nn.MultiheadAttention with kdim == vdim == C:
+	// one "in_proj_weight" [(NH+2·NKV)·HS, C] holding the Q, K and V rows
+	// in that order and one "in_proj_bias".
+	ProjFused ProjLayout = iota
+	// ProjSeparateTorch is torch.nn.MultiheadAttention with kdim or vdim
+	// ≠ C: "q_proj_weight" [NH·HS, C], "k_proj_weight" [NKV·HS, KDim],
+	// "v_proj_weight" [NKV·HS, VDim] and a fused "in_proj_bias".
+	ProjSeparateTorch
+	// ProjSeparate holds three Linear layers "q_proj", "k_proj", "v_proj"
+	// with their own "weight" and "bias" (the Hugging Face BART/Marian
+	// naming).
+	ProjSeparate
+)
+
+// MHAConfig describes a MultiHeadAttention.
+type MHAConfig struct {
+	EmbedDim   int // C, the query (and output) width
+	NumHeads   int // NH
+	NumKVHeads int // NKV, 0 means NH; NH % NKV == 0 (grouped-query attention)
+	KDim, VDim int // widths of key and value inputs, 0 means C
+	Bias       bool
+	Layout     ProjLayout
+	Dropout    float32 // on the attention probabilities, in training graphs
+}
+
+// MultiHeadAttention is torch.nn.MultiheadAttention (batch first):
+//
+//	q = query·Wqᵀ + bq   [B, Tq, NH·HS] → [B, NH, Tq, HS]
+//	k = key·Wkᵀ + bk     [B, Tk, NKV·HS] → [B, NKV, Tk, HS]
+//	v = value·Wvᵀ + bv   likewise
+//	o = softmax(q·kᵀ/√HS + masks)·v → [B, Tq, NH·HS]
+//	out = o·Woᵀ + bo     [B, Tq, C]
+//
+// with HS = C/NH; query head h reads key/value head h/(NH/NKV). The
+// output projection is "out_proj.weight" [C, NH·HS] and "out_proj.bias".
+type MultiHeadAttention struct {
+	Cfg MHAConfig
+	HS  int
+
+	InProjWeight, InProjBias *autograd.Var // ProjFused (bias also in ProjSeparateTorch)
+	QWeight, KWeight, VWeight *autograd.Var // ProjSeparateTorch
+	QProj, KProj, VProj       *Linear       // ProjSeparate
+	OutProj                   *Linear
+
+	seed uint64 // advances per call so attention dropout differs per call
+}
+
+// NewMultiHeadAttention returns an attention block initialised as torch
+// does (Xavier-uniform projections, zero projection biases). rng may be
+// nil (a fixed seed).
+func NewMultiHeadAttention(cfg MHAConfig, rng *rand.Rand) (*MultiHeadAttention, error) {
+	if cfg.NumKVHeads == 0 {
+		cfg.NumKVHeads = cfg.NumHeads
+	}
+	if cfg.KDim == 0 {
+		cfg.KDim = cfg.EmbedDim
+	}
+	if cfg.VDim == 0 {
+		cfg.VDim = cfg.EmbedDim
+	}
+	c, nh, nkv := cfg.EmbedDim, cfg.NumHeads, cfg.NumKVHeads
+	switch {
+	case c <= 0 || nh <= 0 || nkv <= 0 || cfg.KDim <= 0 || cfg.VDim <= 0:
+		return nil, fmt.Errorf("nn.NewMultiHeadAttention: sizes must be positive: %+v", cfg)
+	case c%nh != 0:
+		return nil, fmt.Errorf("nn.NewMultiHeadAttention: embed dim %d is not divisible by %d heads", c, nh)
+	case nh%nkv != 0:
+		return nil, fmt.Errorf("nn.NewMultiHeadAttention: %d heads are not divisible by %d key/value heads", nh, nkv)
+	case cfg.Layout == ProjFused && (cfg.KDim != c || cfg.VDim != c):
+		return nil, fmt.Errorf("nn.NewMultiHeadAttention: a fused in_proj needs kdim = vdim = embed dim %d, got %d, %d", c, cfg.KDim, cfg.VDim)
+	case cfg.Layout < ProjFused || cfg.Layout > ProjSeparate:
+		return nil, fmt.Errorf("nn.NewMultiHeadAttention: unknown projection layout %d", cfg.Layout)
+	case !(cfg.Dropout >= 0 && cfg.Dropout < 1):
+		return nil, fmt.Errorf("nn.NewMultiHeadAttention: dropout %g outside [0, 1)", cfg.Dropout)
+	}
+	rng = newRNG(rng)
+	hs := c / nh
+	qn, kvn := nh*hs, nkv*hs
+	m := &MultiHeadAttention{Cfg: cfg, HS: hs, seed: rng.Uint64()}
+	var err error
+	switch cfg.Layout {
+	case ProjFused:
+		m.InProjWeight = uniformParam(rng, xavierBound(c, qn+2*kvn), qn+2*kvn, c)
+	case ProjSeparateTorch:
+		m.QWeight = uniformParam(rng, xavierBound(c, qn), qn, c)
+		m.KWeight = uniformParam(rng, xavierBound(cfg.KDim, kvn), kvn, cfg.KDim)
+		m.VWeight = uniformParam(rng, xavierBound(cfg.VDim, kvn), kvn, cfg.VDim)
+	case ProjSeparate:
+		if m.QProj, err = NewLinear(c, qn, cfg.Bias, rng); err == nil {
+			if m.KProj, err = NewLinear(cfg.KDim, kvn, cfg.Bias, rng); err == nil {
+				m.VProj, err = NewLinear(cfg.VDim, kvn, cfg.Bias, rng)
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("nn.NewMultiHeadAttention: %w", err)
+		}
+	}
+	if cfg.Bias && cfg.Layout != ProjSeparate {
+		m.InProjBias = constParam(0, qn+2*kvn)
+	}
+	if m.OutProj, err = NewLinear(qn, c, cfg.Bias, rng); err != nil {
+		return nil, fmt.Errorf("nn.NewMultiHeadAttention: %w", err)
+	}
+	if m.OutProj.Bias != nil {
+		m.OutProj.Bias.Value.Zero()
+	}
+	return m, nil
+}
+
+// NamedParameters implements Module, in torch's state_dict order.
+func (m *MultiHeadAttention) NamedParameters(prefix string, dst []NamedParam) []NamedParam {
+	switch m.Cfg.Layout {
+	case ProjFused:
+		dst = append(dst, NamedParam{prefix + "in_proj_weight", m.InProjWeight})
+	case ProjSeparateTorch:
+		dst = append(dst, NamedParam{prefix + "q_proj_weight", m.QWeight},
+			NamedParam{prefix + "k_proj_weight", m.KWeight}, NamedParam{prefix + "v_proj_weight", m.VWeight})
+	case ProjSeparate:
+		dst = m.QProj.NamedParameters(prefix+"q_proj.", dst)
+		dst = m.KProj.NamedParameters(prefix+"k_proj.", dst)
+		dst = m.VProj.NamedParameters(prefix+"v_proj.", dst)
+	}
+	if m.InProjBias != nil {
+		dst = append(dst, NamedParam{prefix + "in_proj_bias", m.InProjBias})
+	}
+	return m.OutProj.NamedParameters(prefix+"out_proj.", dst)
+}
+
+// Masks says which keys each query may see; they combine (see
+// attention.Params).
+type Masks struct {
+	// Causal hides key j from query i when j > i + Tk − Tq.
+	Causal bool
+	// KeyPadding [B, Tk] hides padded keys (true = padding), torch's
+	// key_padding_mask.
+	KeyPadding []bool
+	// Additive is added to the scores, broadcast over the dimensions of
+	// AdditiveShape [B|1, NH|1, Tq|1, Tk|1] that are 1; −∞ hides a key.
+	// torch's 2D attn_mask [Tq, Tk] is shape [1, 1, Tq, Tk], its 3D
+	// [B·NH, Tq, Tk] form is [B, NH, Tq, Tk] with the same data.
+	Additive      []float32
+	AdditiveShape [4]int
+}
+
+// BoolMask converts a boolean attention mask (true = not allowed, torch's
+// convention) into the additive form: 0 where allowed, −∞ where not.
+func BoolMask(mask []bool) []float32 {
+	out := make([]float32, len(mask))
+	for i, m := range mask {
+		if m {
+			out[i] = float32(math.Inf(-1))
+		}
+	}
+	return out
+}
+
+// projection returns the weight and bias of projection which (0 q, 1 k,
+// 2 v), narrowing the fused tensors when needed.
+func (m *MultiHeadAttention) projection(g *autograd.Graph, which int) (w, b *autograd.Var) {
+	qn, kvn := m.Cfg.NumHeads*m.HS, m.Cfg.NumKVHeads*m.HS
+	lo := [3]int{0, qn, qn + kvn}[which]
+	hi := lo + [3]int{qn, kvn, kvn}[which]
+	if m.InProjBias != nil {
+		b = g.Narrow(m.InProjBias, 0, lo, hi)
+	}
+	switch m.Cfg.Layout {
+	case ProjFused:
+		w = g.Narrow(m.InProjWeight, 0, lo, hi)
+	case ProjSeparateTorch:
+		w = [3]*autograd.Var{m.QWeight, m.KWeight, m.VWeight}[which]
+	default:
+		l := [3]*Linear{m.QProj, m.KProj, m.VProj}[which]
+		w, b = l.Weight, l.Bias
+	}
+	return w, b
+}
+
+// project computes the q, k and v activations [B, T, ·]. Self-attention
+// through a fused in_proj (query, key and value the same Var) runs one
+// matmul, as torch does.
+func (m *MultiHeadAttention) project(g *autograd.Graph, query, key, value *autograd.Var) (q, k, v *autograd.Var) {
+	qn, kvn := m.Cfg.NumHeads*m.HS, m.Cfg.NumKVHeads*m.HS
+	if m.Cfg.Layout == ProjFused && query == key && key == value {
+		qkv := g.Split(g.Linear(query, m.InProjWeight, m.InProjBias), -1, qn, kvn, kvn)
+		return qkv[0], qkv[1], qkv[2]
+	}
+	var p [3]*autograd.Var
+	for i, x := range [3]*autograd.Var{query, key, value} {
+		w, b := m.projection(g, i)
+		p[i] = g.Linear(x, w, b)
+	}
+	return p[0], p[1], p[2]
+}
+
+// check validates the inputs of Forward against the configuration.
+func (m *MultiHeadAttention) check(query, key, value *autograd.Var, masks *Masks) error {
+	qs, ks, vs := query.Shape(), key.Shape(), value.Shape()
+	switch {
+	case len(qs) != 3 || qs[2] != m.Cfg.EmbedDim:
+		return fmt.Errorf("query %v is not [B, Tq, %d]", qs, m.Cfg.EmbedDim)
+	case len(ks) != 3 || ks[0] != qs[0] || ks[2] != m.Cfg.KDim:
+		return fmt.Errorf("key %v is not [%d, Tk, %d]", ks, qs[0], m.Cfg.KDim)
+	case len(vs) != 3 || vs[0] != ks[0] || vs[1] != ks[1] || vs[2] != m.Cfg.VDim:
+		return fmt.Errorf("value %v is not [%d, %d, %d]", vs, ks[0], ks[1], m.Cfg.VDim)
+	case qs[1] == 0 || ks[1] == 0:
+		return fmt.Errorf("empty sequence: query %v, key %v", qs, ks)
+	}
+	if masks != nil && masks.KeyPadding != nil && len(masks.KeyPadding) != ks[0]*ks[1] {
+		return fmt.Errorf("key padding mask has %d entries, want B·Tk = %d", len(masks.KeyPadding), ks[0]*ks[1])
+	}
+	return nil
+}
+
+// Forward attends query [B, Tq, C] to key [B, Tk, KDim] and value
+// [B, Tk, VDim] and returns out [B, Tq, C] and, when needWeights is set,
+// the per-head attention probabilities [B, NH, Tq, Tk] (torch's
+// average_attn_weights=False; they carry no gradient). masks may be nil.
+// For self-attention pass the same Var three times.
+func (m *MultiHeadAttention) Forward(g *autograd.Graph, query, key, value *autograd.Var, masks *Masks, needWeights bool) (out, weights *autograd.Var, err error) {
+	if err := m.check(query, key, value, masks); err != nil {
+		return nil, nil, fmt.Errorf("nn.MultiHeadAttention: %w", err)
+	}
+	// A mask that does not fit is found by package attention, which
+	// autograd reports by panicking with a *tensor.ShapeError.
+	defer tensor.Recover(&err)
+	b, tq, tk := query.Shape()[0], query.Shape()[1], key.Shape()[1]
+	p := &attention.Params{B: b, NH: m.Cfg.NumHeads, NKV: m.Cfg.NumKVHeads, Tq: tq, Tk: tk, HS: m.HS,
+		DropoutP: m.Cfg.Dropout, Seed: m.seed}
+	m.seed += 0x9e3779b97f4a7c15
+	if masks != nil {
+		p.Causal, p.KeyPadding = masks.Causal, masks.KeyPadding
+		p.Mask, p.MaskShape = masks.Additive, masks.AdditiveShape
+	}
+	q, k, v := m.project(g, query, key, value)
+	q, k, v = g.SplitHeads(q, m.Cfg.NumHeads), g.SplitHeads(k, m.Cfg.NumKVHeads), g.SplitHeads(v, m.Cfg.NumKVHeads)
+	o, probs := g.Attention(q, k, v, p, needWeights)
+	return m.OutProj.Forward(g, g.MergeHeads(o)), probs, nil
+}
