@@ -54,7 +54,7 @@ type MultiHeadAttention struct {
 	Cfg MHAConfig
 	HS  int
 
-	InProjWeight, InProjBias *autograd.Var // ProjFused (bias also in ProjSeparateTorch)
+	InProjWeight, InProjBias  *autograd.Var // ProjFused (bias also in ProjSeparateTorch)
 	QWeight, KWeight, VWeight *autograd.Var // ProjSeparateTorch
 	QProj, KProj, VProj       *Linear       // ProjSeparate
 	OutProj                   *Linear
