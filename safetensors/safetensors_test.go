@@ -423,3 +423,54 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+// TestModelFixtures reads every tensor of the committed model goldens
+// (written by tools/golden/models.py, a separate implementation of the
+// format) and checks the layouts the model loaders rely on.
+func TestModelFixtures(t *testing.T) {
+	paths, err := filepath.Glob("../testdata/models/*/*.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) == 0 {
+		t.Skip("no model fixtures")
+	}
+	for _, p := range paths {
+		f, err := Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range f.Names() {
+			info, _ := f.Info(n)
+			var got int
+			switch info.DType {
+			case DTypeF32:
+				v, _, err := f.Float32(n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = len(v)
+			case DTypeI64:
+				v, _, err := f.Int64(n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = len(v)
+			default:
+				t.Errorf("%s: %s: unexpected dtype %s", p, n, info.DType)
+			}
+			if int64(got) != info.NumElements() {
+				t.Errorf("%s: %s: %d values for shape %v", p, n, got, info.Shape)
+			}
+		}
+		if strings.Contains(p, "gpt2-hub-layout") {
+			if info, ok := f.Info("h.0.attn.masked_bias"); !ok || len(info.Shape) != 0 {
+				t.Errorf("%s: masked_bias = %+v, want a 0-d tensor", p, info)
+			}
+		}
+		if md := f.Metadata(); md["format"] != "pt" {
+			t.Errorf("%s: metadata %v, want format=pt", p, md)
+		}
+		f.Close()
+	}
+}
