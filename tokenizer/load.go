@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -204,5 +203,3 @@ func LoadVocabTxt(path string) (*WordPiece, error) {
 	}
 	return w, nil
 }
-
-var errNotFound = errors.New("not found")
