@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/attn-dev/attn/autograd"
 	"github.com/attn-dev/attn/tensor"
 )
 
@@ -82,28 +83,9 @@ type Rotary struct {
 	Layout RotaryLayout
 }
 
-// rotate applies the rotation at positions start … start+T−1 to x, laid
-// out [B, NH, T, HS] contiguous, in place; sign −1 rotates backwards.
-func (r Rotary) rotate(x []float32, shape []int, start int, sign float64) error {
-	if len(shape) != 4 {
-		return fmt.Errorf("nn.Rotary: want x of shape [B, NH, T, HS], got %v", shape)
-	}
-	bnh, t, hs := shape[0]*shape[1], shape[2], shape[3]
-	switch {
-	case bnh*t*hs != len(x):
-		return fmt.Errorf("nn.Rotary: shape %v does not match %d elements", shape, len(x))
-	case r.Dim <= 0 || r.Dim%2 != 0 || r.Dim > hs:
-		return fmt.Errorf("nn.Rotary: Dim=%d must be even, positive and at most HS=%d", r.Dim, hs)
-	case r.Base <= 0:
-		return fmt.Errorf("nn.Rotary: Base=%g must be positive", r.Base)
-	case start < 0:
-		return fmt.Errorf("nn.Rotary: start position %d is negative", start)
-	case r.Layout != RotaryInterleaved && r.Layout != RotaryHalf:
-		return fmt.Errorf("nn.Rotary: unknown layout %d", r.Layout)
-	}
-	half := r.Dim / 2
-	cos := make([]float32, t*half)
-	sin := make([]float32, t*half)
+// tables fills cos and sin [T, R/2] with cos(p·ωᵢ) and sign·sin(p·ωᵢ)
+// for positions p = start … start+T−1.
+func (r Rotary) tables(cos, sin []float32, t, start, half int, sign float64) {
 	for p := 0; p < t; p++ {
 		for i := 0; i < half; i++ {
 			// Round the frequency to float32 first, as the reference
@@ -113,6 +95,39 @@ func (r Rotary) rotate(x []float32, shape []int, start int, sign float64) error 
 			cos[p*half+i], sin[p*half+i] = float32(c), float32(sign*s)
 		}
 	}
+}
+
+// check validates the arguments of a rotation of x [B, NH, T, HS].
+func (r Rotary) check(shape []int, n, start int) error {
+	if len(shape) != 4 {
+		return fmt.Errorf("nn.Rotary: want x of shape [B, NH, T, HS], got %v", shape)
+	}
+	hs := shape[3]
+	switch {
+	case shape[0]*shape[1]*shape[2]*hs != n:
+		return fmt.Errorf("nn.Rotary: shape %v does not match %d elements", shape, n)
+	case r.Dim <= 0 || r.Dim%2 != 0 || r.Dim > hs:
+		return fmt.Errorf("nn.Rotary: Dim=%d must be even, positive and at most HS=%d", r.Dim, hs)
+	case r.Base <= 0:
+		return fmt.Errorf("nn.Rotary: Base=%g must be positive", r.Base)
+	case start < 0:
+		return fmt.Errorf("nn.Rotary: start position %d is negative", start)
+	case r.Layout != RotaryInterleaved && r.Layout != RotaryHalf:
+		return fmt.Errorf("nn.Rotary: unknown layout %d", r.Layout)
+	}
+	return nil
+}
+
+// rotate applies the rotation at positions start … start+T−1 to x, laid
+// out [B, NH, T, HS] contiguous, in place; sign −1 rotates backwards.
+func (r Rotary) rotate(x []float32, shape []int, start int, sign float64) error {
+	if err := r.check(shape, len(x), start); err != nil {
+		return err
+	}
+	bnh, t, hs := shape[0]*shape[1], shape[2], shape[3]
+	half := r.Dim / 2
+	cos, sin := make([]float32, t*half), make([]float32, t*half)
+	r.tables(cos, sin, t, start, half, sign)
 	for h := 0; h < bnh; h++ {
 		for p := 0; p < t; p++ {
 			row := x[(h*t+p)*hs : (h*t+p+1)*hs]
@@ -147,4 +162,49 @@ func (r Rotary) Backward(dx *tensor.Tensor, start int) error {
 		return fmt.Errorf("nn.Rotary.Backward: dx of shape %v is not contiguous", dx.Shape)
 	}
 	return r.rotate(dx.Data(), dx.Shape, start, -1)
+}
+
+// Forward is Apply as a graph op, so gradients flow to x (for training a
+// model with rotary positions): it returns the rotated copy of x
+// [B, NH, T, HS], built from Narrow, Concat, Mul and Add, whose backward
+// is the inverse rotation.
+func (r Rotary) Forward(g *autograd.Graph, x *autograd.Var, start int) (*autograd.Var, error) {
+	if err := r.check(x.Shape(), x.Value.Len(), start); err != nil {
+		return nil, err
+	}
+	t, hs, rd, half := x.Shape()[2], x.Shape()[3], r.Dim, r.Dim/2
+	// cos and sin [T, R], each value repeated for both members of its pair.
+	cosT, sinT := g.Arena().Empty(t, rd), g.Arena().Empty(t, rd)
+	c, s := g.Arena().Empty(t*half).Data(), g.Arena().Empty(t*half).Data()
+	r.tables(c, s, t, start, half, 1)
+	cd, sd := cosT.Data(), sinT.Data()
+	for p := 0; p < t; p++ {
+		for i := 0; i < half; i++ {
+			a, b := p*rd+i, p*rd+half+i
+			if r.Layout == RotaryInterleaved {
+				a, b = p*rd+2*i, p*rd+2*i+1
+			}
+			cd[a], cd[b] = c[p*half+i], c[p*half+i]
+			sd[a], sd[b] = s[p*half+i], s[p*half+i]
+		}
+	}
+	xr := x
+	if rd < hs {
+		xr = g.Narrow(x, -1, 0, rd)
+	}
+	// rot(x) pairs each feature a with its partner b as (−b, a).
+	var rot *autograd.Var
+	if r.Layout == RotaryHalf {
+		rot = g.Concat(-1, g.Scale(g.Narrow(xr, -1, half, rd), -1), g.Narrow(xr, -1, 0, half))
+	} else {
+		sh := xr.Shape()
+		pairs := g.Reshape(xr, sh[0], sh[1], t, half, 2)
+		rot = g.Concat(-1, g.Scale(g.Narrow(pairs, -1, 1, 2), -1), g.Narrow(pairs, -1, 0, 1))
+		rot = g.Reshape(rot, sh[0], sh[1], t, rd)
+	}
+	out := g.Add(g.Mul(xr, g.Input(cosT, false)), g.Mul(rot, g.Input(sinT, false)))
+	if rd < hs {
+		out = g.Concat(-1, out, g.Narrow(x, -1, rd, hs))
+	}
+	return out, nil
 }

@@ -3,6 +3,7 @@ package nn
 import (
 	"testing"
 
+	"github.com/attn-dev/attn/autograd"
 	"github.com/attn-dev/attn/tensor"
 )
 
@@ -49,19 +50,21 @@ func TestSinusoidalErrors(t *testing.T) {
 	}
 }
 
+// rotaryCases are the rope.* fixtures of tools/golden/nn_positions.py.
+var rotaryCases = []struct {
+	name  string
+	rot   Rotary
+	start int
+}{
+	{"interleaved.full", Rotary{Dim: 8, Base: 10000, Layout: RotaryInterleaved}, 0},
+	{"interleaved.partial_offset", Rotary{Dim: 4, Base: 500, Layout: RotaryInterleaved}, 3},
+	{"half.full", Rotary{Dim: 8, Base: 10000, Layout: RotaryHalf}, 0},
+	{"half.partial_offset", Rotary{Dim: 4, Base: 500, Layout: RotaryHalf}, 3},
+}
+
 func TestRotaryGolden(t *testing.T) {
 	fx := openFixture(t, "positions")
-	cases := []struct {
-		name  string
-		rot   Rotary
-		start int
-	}{
-		{"interleaved.full", Rotary{Dim: 8, Base: 10000, Layout: RotaryInterleaved}, 0},
-		{"interleaved.partial_offset", Rotary{Dim: 4, Base: 500, Layout: RotaryInterleaved}, 3},
-		{"half.full", Rotary{Dim: 8, Base: 10000, Layout: RotaryHalf}, 0},
-		{"half.partial_offset", Rotary{Dim: 4, Base: 500, Layout: RotaryHalf}, 3},
-	}
-	for _, tc := range cases {
+	for _, tc := range rotaryCases {
 		t.Run(tc.name, func(t *testing.T) {
 			p := "rope." + tc.name + "."
 			x := fx.tensor(p + "x")
@@ -75,6 +78,31 @@ func TestRotaryGolden(t *testing.T) {
 			}
 			expectClose(t, "grad.x", dx, fx.tensor(p+"grad.x"), gradAtol, gradRtol)
 		})
+	}
+}
+
+// TestRotaryForwardGolden runs the graph form of the same rotations and
+// checks the output and dL/dx through autograd.
+func TestRotaryForwardGolden(t *testing.T) {
+	fx := openFixture(t, "positions")
+	for _, tc := range rotaryCases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := "rope." + tc.name + "."
+			g := autograd.NewGraph(true)
+			x := g.Input(fx.tensor(p+"x"), true)
+			out, err := tc.rot.Forward(g, x, tc.start)
+			if err != nil {
+				t.Fatal(err)
+			}
+			expectClose(t, "out", out.Value, fx.tensor(p+"out"), fwdAtol, fwdRtol)
+			if err := g.Backward(g.Sum(g.Mul(out, g.Input(fx.tensor(p+"loss_weight"), false)))); err != nil {
+				t.Fatal(err)
+			}
+			expectClose(t, "grad.x", x.Grad, fx.tensor(p+"grad.x"), gradAtol, gradRtol)
+		})
+	}
+	if _, err := (Rotary{Dim: 3, Base: 1}).Forward(autograd.NewGraph(false), autograd.Const(tensor.New(1, 1, 2, 4)), 0); err == nil {
+		t.Error("odd Dim: no error")
 	}
 }
 
