@@ -40,7 +40,7 @@ func (g *Graph) Attention(q, k, v *Var, p *attention.Params, wantProbs bool) (ou
 	wkv := []int{p.B, nkv, p.Tk, p.HS}
 	if !tensor.EqualShape(q.Value.Shape, wq) || !tensor.EqualShape(k.Value.Shape, wkv) || !tensor.EqualShape(v.Value.Shape, wkv) {
 		tensor.Panicf(op, "q %v, k %v, v %v do not match Params (want q %v, k and v %v)",
-			q.Value.Shape, k.Value.Shape, v.Value.Shape, wq, wkv)
+			q.Value.Shape, k.Value.Shape, v.Value.Shape, tensor.Dims(wq), tensor.Dims(wkv))
 	}
 	pp := *p
 	if !g.train {

@@ -24,7 +24,7 @@ func (g *Graph) Embedding(table *Var, ids []int, shape ...int) *Var {
 		n = len(ids)
 	}
 	if n != len(ids) {
-		tensor.Panicf(op, "ids shape %v holds %d ids, got %d", shape, n, len(ids))
+		tensor.Panicf(op, "ids shape %v holds %d ids, got %d", tensor.Dims(shape), n, len(ids))
 	}
 	for i, id := range ids {
 		if id < 0 || id >= v {

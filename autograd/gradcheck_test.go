@@ -347,6 +347,18 @@ func gradCases() []gradCase {
 			},
 		},
 	)
+	cases = append(cases, gradCase{
+		name:   "Dropout",
+		shapes: [][]int{{4, 7}},
+		fwd: func(g *Graph, in []*Var) *Var {
+			g.SetSeed(3)
+			return g.Dropout(in[0], 0.4)
+		},
+		ref: func(in [][]float64) []float64 {
+			m := dropoutMask(3, 0.4, 4, 7)
+			return refBroadcast(in[0], m, []int{4, 7}, []int{4, 7}, mul)
+		},
+	})
 	cases = append(cases, attentionCases()...)
 	return cases
 }
@@ -406,6 +418,21 @@ func attentionCases() []gradCase {
 		})
 	}
 	return out
+}
+
+// dropoutMask returns the scaled keep mask Dropout draws for the given
+// seed, by dropping out a tensor of ones.
+func dropoutMask(seed uint64, p float32, shape ...int) []float64 {
+	g := NewGraph(true)
+	g.SetSeed(seed)
+	ones := tensor.New(shape...)
+	ones.Fill(1)
+	y := g.Dropout(g.Input(ones, false), p).Value.Data()
+	m := make([]float64, len(y))
+	for i, v := range y {
+		m[i] = float64(v)
+	}
+	return m
 }
 
 func TestGradients(t *testing.T) {

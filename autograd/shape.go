@@ -226,12 +226,12 @@ func (g *Graph) Split(x *Var, axis int, sizes ...int) []*Var {
 	sum := 0
 	for _, s := range sizes {
 		if s < 0 {
-			tensor.Panicf(op, "negative size in %v", sizes)
+			tensor.Panicf(op, "negative size in %v", tensor.Dims(sizes))
 		}
 		sum += s
 	}
 	if sum != xs[axis] {
-		tensor.Panicf(op, "sizes %v sum to %d, axis %d of %v is %d", sizes, sum, axis, xs, xs[axis])
+		tensor.Panicf(op, "sizes %v sum to %d, axis %d of %v is %d", tensor.Dims(sizes), sum, axis, xs, xs[axis])
 	}
 	out := g.varList(len(sizes))
 	lo := 0

@@ -38,3 +38,8 @@ func Recover(err *error) {
 	}
 	panic(r)
 }
+
+// Dims returns a copy of a shape for an error message, so that handing a
+// caller's (possibly stack-allocated) shape to Panicf does not force it
+// onto the heap on the success path.
+func Dims(s []int) []int { return append([]int(nil), s...) }

@@ -53,7 +53,7 @@ func New(shape ...int) *Tensor {
 func FromSlice(data []float32, shape ...int) *Tensor {
 	n := checkShape("tensor.FromSlice", shape)
 	if n != len(data) {
-		Panicf("tensor.FromSlice", "shape %v holds %d elements, data has %d", shape, n, len(data))
+		Panicf("tensor.FromSlice", "shape %v holds %d elements, data has %d", Dims(shape), n, len(data))
 	}
 	t := &Tensor{}
 	t.setShape(shape)
@@ -67,7 +67,7 @@ func checkShape(op string, shape []int) int {
 	n := 1
 	for _, d := range shape {
 		if d < 0 {
-			Panicf(op, "negative dimension in shape %v", shape)
+			Panicf(op, "negative dimension in shape %v", Dims(shape))
 		}
 		n *= d
 	}
@@ -195,12 +195,12 @@ func EqualShape(a, b []int) bool {
 // index returns the backing index of the element at idx.
 func (t *Tensor) index(op string, idx []int) int {
 	if len(idx) != len(t.Shape) {
-		Panicf(op, "%d indices for shape %v", len(idx), t.Shape)
+		Panicf(op, "%d indices for shape %v", len(idx), Dims(t.Shape))
 	}
 	o := t.Offset
 	for i, v := range idx {
 		if v < 0 || v >= t.Shape[i] {
-			Panicf(op, "index %v out of range for shape %v", idx, t.Shape)
+			Panicf(op, "index %v out of range for shape %v", Dims(idx), Dims(t.Shape))
 		}
 		o += v * t.Strides[i]
 	}
@@ -231,7 +231,7 @@ func resolveShape(op string, dst, shape []int, n int, from []int) {
 		case d == -1 && infer < 0:
 			infer = i
 		case d < 0:
-			Panicf(op, "bad dimension %d in shape %v", d, shape)
+			Panicf(op, "bad dimension %d in shape %v", d, Dims(shape))
 		default:
 			prod *= d
 		}
@@ -239,13 +239,13 @@ func resolveShape(op string, dst, shape []int, n int, from []int) {
 	}
 	if infer >= 0 {
 		if prod == 0 || n%prod != 0 {
-			Panicf(op, "cannot reshape %v (%d elements) to %v", from, n, shape)
+			Panicf(op, "cannot reshape %v (%d elements) to %v", Dims(from), n, Dims(shape))
 		}
 		dst[infer] = n / prod
 		prod = n
 	}
 	if prod != n {
-		Panicf(op, "cannot reshape %v (%d elements) to %v (%d elements)", from, n, shape, prod)
+		Panicf(op, "cannot reshape %v (%d elements) to %v (%d elements)", Dims(from), n, Dims(shape), prod)
 	}
 }
 

@@ -1,0 +1,338 @@
+package autograd
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/attn-dev/attn/attention"
+	"github.com/attn-dev/attn/tensor"
+)
+
+func randTensor(r *rand.Rand, shape ...int) *tensor.Tensor {
+	t := tensor.New(shape...)
+	for i := range t.Data() {
+		t.Data()[i] = float32(2*r.Float64() - 1)
+	}
+	return t
+}
+
+// block is a tiny pre-norm Transformer block with an LM head: the shape
+// of a real training step, small enough for tests.
+type block struct {
+	wte, ln1g, ln1b, wqkv, bqkv, wo, ln2g, ln2b, w1, b1, w2, b2 *Var
+	b, t, c, nh, v                                              int
+	p                                                           attention.Params
+	ids, targets                                                []int
+}
+
+func newBlock(seed uint64) *block {
+	r := rand.New(rand.NewPCG(seed, 1))
+	k := &block{b: 2, t: 8, c: 16, nh: 2, v: 11}
+	P := func(s ...int) *Var { return Param(randTensor(r, s...)) }
+	k.wte, k.ln1g, k.ln1b = P(k.v, k.c), P(k.c), P(k.c)
+	k.wqkv, k.bqkv, k.wo = P(3*k.c, k.c), P(3*k.c), P(k.c, k.c)
+	k.ln2g, k.ln2b, k.w1, k.b1, k.w2, k.b2 = P(k.c), P(k.c), P(4*k.c, k.c), P(4*k.c), P(k.c, 4*k.c), P(k.c)
+	k.p = attention.Params{B: k.b, NH: k.nh, Tq: k.t, Tk: k.t, HS: k.c / k.nh, Causal: true}
+	for i := 0; i < k.b*k.t; i++ {
+		k.ids = append(k.ids, r.IntN(k.v))
+		k.targets = append(k.targets, r.IntN(k.v))
+	}
+	k.targets[3] = -100
+	return k
+}
+
+func (k *block) params() []*Var {
+	return []*Var{k.wte, k.ln1g, k.ln1b, k.wqkv, k.bqkv, k.wo, k.ln2g, k.ln2b, k.w1, k.b1, k.w2, k.b2}
+}
+
+// forward returns the mean cross-entropy of next-token logits.
+func (k *block) forward(g *Graph) *Var {
+	x := g.Embedding(k.wte, k.ids, k.b, k.t)
+	h := g.LayerNorm(x, k.ln1g, k.ln1b, 1e-5)
+	qkv := g.Split(g.Linear(h, k.wqkv, k.bqkv), -1, k.c, k.c, k.c)
+	q, kk, v := g.SplitHeads(qkv[0], k.nh), g.SplitHeads(qkv[1], k.nh), g.SplitHeads(qkv[2], k.nh)
+	a, _ := g.Attention(q, kk, v, &k.p, false)
+	x = g.Add(x, g.Linear(g.MergeHeads(a), k.wo, nil))
+	h = g.LayerNorm(x, k.ln2g, k.ln2b, 1e-5)
+	x = g.Add(x, g.Dropout(g.Linear(g.GELU(g.Linear(h, k.w1, k.b1)), k.w2, k.b2), 0.1))
+	logits := g.MatMul(x, k.wte, false, true) // tied head
+	return g.CrossEntropy(logits, k.targets, -100)
+}
+
+// forwardMLP is the block without attention (embedding, norms, linears,
+// GELU, dropout, residuals, tied head, cross-entropy).
+func (k *block) forwardMLP(g *Graph) *Var {
+	x := g.Embedding(k.wte, k.ids, k.b, k.t)
+	h := g.LayerNorm(x, k.ln2g, k.ln2b, 1e-5)
+	x = g.Add(x, g.Dropout(g.Linear(g.GELU(g.Linear(h, k.w1, k.b1)), k.w2, k.b2), 0.1))
+	return g.CrossEntropy(g.MatMul(x, k.wte, false, true), k.targets, -100)
+}
+
+// stepAllocs returns the heap allocations of one steady-state
+// Reset+forward+backward through a reused graph.
+func stepAllocs(t *testing.T, fwd func(g *Graph) *Var) float64 {
+	g := NewGraph(true)
+	step := func() {
+		g.Reset()
+		g.SetSeed(42)
+		if err := g.Backward(fwd(g)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step()
+	step()
+	before := g.Arena().Allocated()
+	allocs := testing.AllocsPerRun(20, step)
+	if g.Arena().Allocated() != before {
+		t.Fatalf("arena grew from %d to %d floats in steady state", before, g.Arena().Allocated())
+	}
+	return allocs
+}
+
+func TestSteadyStateAllocations(t *testing.T) {
+	k := newBlock(3)
+	if a := stepAllocs(t, k.forwardMLP); a != 0 {
+		t.Fatalf("MLP training step allocates %v objects per step, want 0", a)
+	}
+	// With attention, the only allocations are package attention's own:
+	// measure its Forward+Backward on the same sizes and require the
+	// graph to add none.
+	nq := k.b * k.nh * k.t * (k.c / k.nh)
+	q, o, d := make([]float32, nq), make([]float32, nq), make([]float32, 3*nq)
+	lse := make([]float32, k.b*k.nh*k.t)
+	for i := range q {
+		q[i] = float32(i%7) * 0.1
+	}
+	attnOnly := testing.AllocsPerRun(20, func() {
+		if err := attention.Forward(&k.p, q, q, q, o, lse, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := attention.Backward(&k.p, q, q, q, o, lse, o, d[:nq], d[nq:2*nq], d[2*nq:]); err != nil {
+			t.Fatal(err)
+		}
+	})
+	full := stepAllocs(t, k.forward)
+	t.Logf("allocations per step: block %v, of which package attention %v", full, attnOnly)
+	if full > attnOnly {
+		t.Fatalf("attention block allocates %v objects per step, package attention alone %v: the graph adds %v", full, attnOnly, full-attnOnly)
+	}
+}
+
+func TestInferenceRecordsNothing(t *testing.T) {
+	k := newBlock(5)
+	ev := NewGraph(false)
+	loss := k.forward(ev)
+	if len(ev.nodes) != 0 || loss.RequiresGrad() {
+		t.Fatalf("inference graph recorded %d nodes (loss requires grad: %v)", len(ev.nodes), loss.RequiresGrad())
+	}
+	if err := ev.Backward(loss); err == nil || !strings.Contains(err.Error(), "train=false") {
+		t.Fatalf("Backward on an inference graph: %v", err)
+	}
+	// Same forward in a training graph with dropout off gives the same loss.
+	tr := NewGraph(true)
+	x := tr.Embedding(k.wte, k.ids, k.b, k.t)
+	if d := tr.Dropout(x, 0); d != x {
+		t.Fatal("Dropout(p=0) is not the identity")
+	}
+	if ed := ev.Dropout(ev.Input(x.Value, false), 0.5); ed.Value != x.Value {
+		t.Fatal("Dropout in an inference graph is not the identity")
+	}
+	want := loss.Value.Item()
+	ev.Reset()
+	if got := k.forward(ev).Value.Item(); got != want {
+		t.Fatalf("inference loss after Reset %v, before %v", got, want)
+	}
+}
+
+func TestParamGradAccumulatesAcrossSteps(t *testing.T) {
+	k := newBlock(9)
+	g := NewGraph(true)
+	run := func() {
+		g.Reset()
+		g.SetSeed(1)
+		if err := g.Backward(k.forwardMLP(g)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run()
+	once := k.w1.Grad.Clone()
+	run()
+	twice := k.w1.Grad.Clone()
+	once.Scale(2)
+	if !tensor.AllClose(twice, once, 1e-6, 1e-5) {
+		t.Fatal("a second Backward did not accumulate into Param.Grad")
+	}
+	for _, p := range k.params() {
+		p.ZeroGrad()
+	}
+	run()
+	once.Scale(0.5)
+	if !tensor.AllClose(k.w1.Grad, once, 1e-6, 1e-5) {
+		t.Fatal("ZeroGrad did not clear the gradient")
+	}
+}
+
+func TestBackwardErrors(t *testing.T) {
+	x := Param(tensor.FromSlice([]float32{1, 2}, 2))
+	c := Const(tensor.FromSlice([]float32{1}, 1))
+	tests := []struct {
+		name string
+		fn   func(g *Graph) error
+		want string
+	}{
+		{"not-scalar", func(g *Graph) error { return g.Backward(g.Tanh(x)) }, "shape [2]"},
+		{"no-grad", func(g *Graph) error { return g.Backward(g.Tanh(c)) }, "does not depend"},
+		{"nil", func(g *Graph) error { return g.Backward(nil) }, "nil loss"},
+		{"twice", func(g *Graph) error {
+			l := g.Sum(x)
+			if err := g.Backward(l); err != nil {
+				return err
+			}
+			return g.Backward(l)
+		}, "already run"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.fn(NewGraph(true))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestOpMisusePanicsNamingShapes(t *testing.T) {
+	v := func(s ...int) *Var { return Param(tensor.New(s...)) }
+	p := &attention.Params{B: 1, NH: 2, Tq: 3, Tk: 3, HS: 4}
+	tests := []struct {
+		name string
+		fn   func(g *Graph)
+		want []string
+	}{
+		{"matmul-inner", func(g *Graph) { g.MatMul(v(3, 4), v(5, 6), false, false) }, []string{"autograd.MatMul", "[3 4]", "[5 6]"}},
+		{"matmul-batch", func(g *Graph) { g.MatMul(v(2, 3, 4), v(3, 4, 5), false, false) }, []string{"batch", "[2 3 4]", "[3 4 5]"}},
+		{"linear", func(g *Graph) { g.Linear(v(2, 5), v(3, 4), nil) }, []string{"autograd.Linear", "[2 5]", "[3 4]"}},
+		{"linear-bias", func(g *Graph) { g.Linear(v(2, 4), v(3, 4), v(4)) }, []string{"bias", "[4]", "[3 4]"}},
+		{"add", func(g *Graph) { g.Add(v(2, 3), v(4)) }, []string{"autograd.Add", "[2 3]", "[4]"}},
+		{"layernorm", func(g *Graph) { g.LayerNorm(v(2, 3), v(4), v(4), 1e-5) }, []string{"autograd.LayerNorm", "[4]", "[2 3]"}},
+		{"ce-target", func(g *Graph) { g.CrossEntropy(v(2, 3), []int{1, 3}, -100) }, []string{"target 3", "row 1", "[2 3]"}},
+		{"ce-count", func(g *Graph) { g.CrossEntropy(v(2, 3), []int{1}, -100) }, []string{"2 rows", "1 targets"}},
+		{"embedding-id", func(g *Graph) { g.Embedding(v(4, 2), []int{0, 4}) }, []string{"id 4", "[4 2]"}},
+		{"embedding-shape", func(g *Graph) { g.Embedding(v(4, 2), []int{0, 1, 2}, 2, 2) }, []string{"[2 2]", "got 3"}},
+		{"splitheads", func(g *Graph) { g.SplitHeads(v(1, 2, 7), 2) }, []string{"[1 2 7]", "NH=2"}},
+		{"concat", func(g *Graph) { g.Concat(0, v(2, 3), v(2, 4)) }, []string{"[2 4]", "[2 3]"}},
+		{"split", func(g *Graph) { g.Split(v(2, 5), 1, 2, 2) }, []string{"[2 2]", "[2 5]"}},
+		{"dropout-p", func(g *Graph) { g.Dropout(v(2), 1.5) }, []string{"1.5"}},
+		{"attention-shape", func(g *Graph) { g.Attention(v(1, 2, 3, 4), v(1, 2, 3, 5), v(1, 2, 3, 4), p, false) }, []string{"autograd.Attention", "[1 2 3 5]", "[1 2 3 4]"}},
+		{"attention-params", func(g *Graph) {
+			bad := *p
+			bad.KeyPadding = make([]bool, 2)
+			g.Attention(v(1, 2, 3, 4), v(1, 2, 3, 4), v(1, 2, 3, 4), &bad, false)
+		}, []string{"KeyPadding"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := func() (err error) {
+				defer tensor.Recover(&err)
+				tc.fn(NewGraph(true))
+				return nil
+			}()
+			var se *tensor.ShapeError
+			if !errors.As(err, &se) {
+				t.Fatalf("got %v, want a *tensor.ShapeError panic", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Fatalf("message %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestDropout(t *testing.T) {
+	const n, p = 100000, 0.3
+	x := tensor.New(n)
+	x.Fill(2)
+	mask := func(seed uint64) []float32 {
+		g := NewGraph(true)
+		g.SetSeed(seed)
+		return g.Dropout(g.Input(x, true), p).Value.Clone().Data()
+	}
+	a, b, c := mask(7), mask(7), mask(8)
+	kept, same, diff := 0, 0, 0
+	for i, v := range a {
+		switch v {
+		case 0:
+		case float32(2 / (1 - p)):
+			kept++
+		default:
+			t.Fatalf("element %d = %v, want 0 or x/(1-p) = %v", i, v, 2/(1-p))
+		}
+		if v == b[i] {
+			same++
+		}
+		if v != c[i] {
+			diff++
+		}
+	}
+	// Kept fraction within 5 standard deviations of 1-p.
+	sd := math.Sqrt(n * p * (1 - p))
+	if math.Abs(float64(kept)-n*(1-p)) > 5*sd {
+		t.Fatalf("kept %d of %d, want about %v", kept, n, n*(1-p))
+	}
+	if same != n {
+		t.Fatal("the same seed gave a different mask")
+	}
+	if diff < n/10 {
+		t.Fatalf("a different seed changed only %d elements", diff)
+	}
+	g := NewGraph(true)
+	if z := g.Dropout(g.Input(x, false), 1).Value; z.Sum() != 0 {
+		t.Fatalf("Dropout(p=1) sums to %v, want 0", z.Sum())
+	}
+}
+
+func TestCrossEntropyAllIgnoredIsNaN(t *testing.T) {
+	g := NewGraph(true)
+	x := Param(tensor.FromSlice([]float32{1, 2, 3, 4}, 2, 2))
+	l := g.CrossEntropy(x, []int{-1, -1}, -1)
+	if !math.IsNaN(float64(l.Value.Item())) {
+		t.Fatalf("loss %v, want NaN as torch", l.Value.Item())
+	}
+	if err := g.Backward(l); err != nil {
+		t.Fatal(err)
+	}
+	if x.Grad.Sum() != 0 {
+		t.Fatal("all-ignored cross-entropy has a non-zero gradient")
+	}
+	// One row of uniform logits: loss = log V.
+	g.Reset()
+	l = g.CrossEntropy(Const(tensor.New(1, 5)), []int{2}, -100)
+	if d := math.Abs(float64(l.Value.Item()) - math.Log(5)); d > 1e-6 {
+		t.Fatalf("uniform loss %v, want log 5", l.Value.Item())
+	}
+}
+
+func TestStridedInputs(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 2))
+	base := randTensor(r, 5, 3)
+	view := base.Transpose(0, 1) // [3,5], not contiguous
+	w := randTensor(r, 4, 5)
+	g := NewGraph(true)
+	x := Param(view)
+	y := g.Linear(x, Const(w), nil)
+	want := g.Linear(Const(view.Clone()), Const(w), nil)
+	if !tensor.AllClose(y.Value, want.Value, 0, 0) {
+		t.Fatal("Linear of a strided view differs from Linear of its copy")
+	}
+	if err := g.Backward(g.Sum(y)); err != nil {
+		t.Fatal(err)
+	}
+	if !tensor.EqualShape(x.Grad.Shape, []int{3, 5}) || !x.Grad.IsContiguous() {
+		t.Fatalf("gradient of a view has shape %v", x.Grad.Shape)
+	}
+}
