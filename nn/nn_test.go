@@ -283,7 +283,10 @@ func TestConstructorErrors(t *testing.T) {
 			return err
 		}()},
 		{"activation", func() error { _, err := NewFeedForward(4, 8, Activation(9), 0, nil); return err }()},
-		{"no layers", func() error { _, err := NewTransformer(LayerConfig{DModel: 8, NHead: 2, DimFF: 4}, 0, 1, nil); return err }()},
+		{"no layers", func() error {
+			_, err := NewTransformer(LayerConfig{DModel: 8, NHead: 2, DimFF: 4}, 0, 1, nil)
+			return err
+		}()},
 		{"parse activation", func() error { _, err := ParseActivation("softplus"); return err }()},
 	} {
 		if tc.err == nil {

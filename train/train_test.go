@@ -280,3 +280,34 @@ func TestWarmupCosine(t *testing.T) {
 		}
 	}
 }
+
+// TestAdamWStepAllocs: after the first step (which allocates the moments)
+// a step allocates nothing.
+func TestAdamWStepAllocs(t *testing.T) {
+	var params []*autograd.Var
+	for _, n := range []int{100000, 7, 3000} {
+		p := autograd.Param(tensor.New(n))
+		p.Grad = tensor.New(n)
+		p.Grad.Fill(0.5)
+		params = append(params, p)
+	}
+	opt, err := NewAdamW(0.9, 0.95, 1e-8, DecayGroups(params, 1e-3, 0.1)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func() {
+		if err := opt.Step(1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step()
+	if n := testing.AllocsPerRun(5, step); n != 0 {
+		t.Errorf("%.0f allocations per step", n)
+	}
+	if _, err := ClipGradNorm(params, 1); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(5, func() { ClipGradNorm(params, 1) }); n != 0 {
+		t.Errorf("ClipGradNorm: %.0f allocations", n)
+	}
+}
