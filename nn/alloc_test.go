@@ -50,4 +50,3 @@ func TestEncoderLayerStepAllocs(t *testing.T) {
 		t.Errorf("encoder layer step allocates %.0f times, %.0f more than attention alone", layer, layer-attn)
 	}
 }
-
