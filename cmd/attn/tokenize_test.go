@@ -1,0 +1,56 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+)
+
+// runAttn runs the CLI in-process with stdin and returns stdout.
+func runAttn(t *testing.T, stdin string, args ...string) string {
+	t.Helper()
+	// Flags keep their values between Execute calls in one process.
+	for _, c := range rootCmd.Commands() {
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			_ = f.Value.Set(f.DefValue)
+			f.Changed = false
+		})
+	}
+	var out bytes.Buffer
+	rootCmd.SetIn(strings.NewReader(stdin))
+	rootCmd.SetOut(&out)
+	rootCmd.SetArgs(args)
+	if err := rootCmd.Execute(); err != nil {
+		t.Fatalf("attn %v: %v", args, err)
+	}
+	return out.String()
+}
+
+func TestTokenizeVerbs(t *testing.T) {
+	const gpt2 = "../../testdata/tokenizer/gpt2"
+	const bert = "../../testdata/tokenizer/bert"
+	tests := []struct {
+		name string
+		in   string
+		args []string
+		want string
+	}{
+		{"gpt2 keeps trailing spaces", "hello world \n", []string{"tokenize", "--model", gpt2}, "31373 995 220 198\n"},
+		{"gpt2 json", "hello <|endoftext|>", []string{"tokenize", "--model", gpt2, "--json"},
+			`{"ids":[31373,220,50256],"tokens":["hello","Ġ","<|endoftext|>"]}` + "\n"},
+		{"bert adds CLS SEP", "Hello World", []string{"tokenize", "--model", bert}, "101 7592 2088 102\n"},
+		{"bert no special", "Hello World", []string{"tokenize", "--model", bert, "--no-special-tokens"}, "7592 2088\n"},
+		{"detokenize json", `{"ids":[31373,220,50256]}`, []string{"detokenize", "--model", gpt2}, "hello <|endoftext|>"},
+		{"detokenize list", "31373, 995 220\n198", []string{"detokenize", "--model", gpt2}, "hello world \n"},
+		{"detokenize skip", "101 7592 2088 102", []string{"detokenize", "--model", bert, "--skip-special-tokens"}, "hello world"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := runAttn(t, tc.in, tc.args...); got != tc.want {
+				t.Errorf("got %q want %q", got, tc.want)
+			}
+		})
+	}
+}
