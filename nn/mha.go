@@ -38,6 +38,9 @@ type MHAConfig struct {
 	Bias       bool
 	Layout     ProjLayout
 	Dropout    float32 // on the attention probabilities, in training graphs
+	// Rotary, when set, rotates q and k after the heads are split (RoPE):
+	// key j sits at position j, query i at i + Tk − Tq.
+	Rotary *Rotary
 }
 
 // MultiHeadAttention is torch.nn.MultiheadAttention (batch first):
@@ -89,6 +92,8 @@ func NewMultiHeadAttention(cfg MHAConfig, rng *rand.Rand) (*MultiHeadAttention, 
 		return nil, fmt.Errorf("nn.NewMultiHeadAttention: unknown projection layout %d", cfg.Layout)
 	case !(cfg.Dropout >= 0 && cfg.Dropout < 1):
 		return nil, fmt.Errorf("nn.NewMultiHeadAttention: dropout %g outside [0, 1)", cfg.Dropout)
+	case cfg.Rotary != nil && (cfg.Rotary.Dim > c/nh || cfg.Rotary.Dim <= 0 || cfg.Rotary.Dim%2 != 0):
+		return nil, fmt.Errorf("nn.NewMultiHeadAttention: rotary dim %d must be even, positive and at most the head size %d", cfg.Rotary.Dim, c/nh)
 	}
 	rng = newRNG(rng)
 	hs := c / nh
@@ -250,6 +255,14 @@ func (m *MultiHeadAttention) Forward(g *autograd.Graph, query, key, value *autog
 	}
 	q, k, v := m.project(g, query, key, value)
 	q, k, v = g.SplitHeads(q, m.Cfg.NumHeads), g.SplitHeads(k, m.Cfg.NumKVHeads), g.SplitHeads(v, m.Cfg.NumKVHeads)
+	if r := m.Cfg.Rotary; r != nil {
+		if q, err = r.Forward(g, q, tk-tq); err != nil {
+			return nil, nil, fmt.Errorf("nn.MultiHeadAttention: %w", err)
+		}
+		if k, err = r.Forward(g, k, 0); err != nil {
+			return nil, nil, fmt.Errorf("nn.MultiHeadAttention: %w", err)
+		}
+	}
 	o, probs := g.Attention(q, k, v, p, needWeights)
 	return m.OutProj.Forward(g, g.MergeHeads(o)), probs, nil
 }

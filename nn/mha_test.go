@@ -155,3 +155,28 @@ func TestMultiHeadAttentionErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestRotaryGQAGolden checks a Llama-style block (separate q/k/v/out
+// projections with bias, 4 query heads over 2 KV heads, half-layout RoPE,
+// causal) against plain-torch code in tools/golden/nn_positions.py.
+func TestRotaryGQAGolden(t *testing.T) {
+	fx := openFixture(t, "mha_rotary_gqa")
+	m, err := NewMultiHeadAttention(MHAConfig{EmbedDim: 16, NumHeads: 4, NumKVHeads: 2, Bias: true, Layout: ProjSeparate,
+		Rotary: &Rotary{Dim: 4, Base: 10000, Layout: RotaryHalf}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Load(m, fx.f, ""); err != nil {
+		t.Fatal(err)
+	}
+	g := autograd.NewGraph(true)
+	in := fx.inputs(g, "x")
+	out, w, err := m.Forward(g, in["x"], in["x"], in["x"], &Masks{Causal: true}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectClose(t, "output", out.Value, fx.tensor("output"), fwdAtol, fwdRtol)
+	expectClose(t, "attn_weights", w.Value, fx.tensor("output.attn_weights"), fwdAtol, fwdRtol)
+	fx.lossBackward(g, out)
+	fx.checkGrads(t, m, in)
+}

@@ -1,7 +1,8 @@
 """Golden fixtures for nn's positional encodings.
 
 Run: /usr/bin/python3 tools/golden/nn_positions.py
-Writes testdata/nn/positions.safetensors:
+Writes testdata/nn/mha_rotary_gqa.safetensors (see rotary_gqa_attention) and
+testdata/nn/positions.safetensors:
   sinusoidal.interleaved  [T, C]  Vaswani et al.: PE[p, 2i] = sin(p / 10000^(2i/C)),
                                   PE[p, 2i+1] = cos(same angle)
   sinusoidal.half         [T, C]  the Marian / fairseq-style layout: the C/2 sines
@@ -50,7 +51,7 @@ def rope(x, layout, rdim, base, start):
     return torch.cat([out, xp], dim=-1)
 
 
-if __name__ == "__main__":
+def positions():
     gen = torch.Generator().manual_seed(11)
     tensors = {}
     tensors["sinusoidal.interleaved"], tensors["sinusoidal.half"] = sinusoidal(7, 10)
@@ -67,3 +68,48 @@ if __name__ == "__main__":
     save(os.path.join(OUT, "positions.safetensors"), tensors,
          {"generator": "tools/golden/nn_positions.py", "rope_cases":
           "full: rotary_dim 8 base 10000 start 0; partial_offset: rotary_dim 4 base 500 start 3"})
+
+
+def rotary_gqa_attention():
+    """A Llama/GPT-NeoX-style attention block in plain torch: separate
+    q_proj/k_proj/v_proj/out_proj Linear layers (with bias), 4 query heads
+    sharing 2 key/value heads (repeat_interleave, as Hugging Face's
+    repeat_kv), rotary embedding on q and k, causal softmax attention.
+    Writes testdata/nn/mha_rotary_gqa.safetensors in nn.py's naming."""
+    gen = torch.Generator().manual_seed(21)
+    b, t, c, nh, nkv = 2, 5, 16, 4, 2
+    hs = c // nh
+    mods = torch.nn.ModuleDict({
+        "q_proj": torch.nn.Linear(c, nh * hs), "k_proj": torch.nn.Linear(c, nkv * hs),
+        "v_proj": torch.nn.Linear(c, nkv * hs), "out_proj": torch.nn.Linear(nh * hs, c)})
+    with torch.no_grad():
+        for p in mods.parameters():
+            p.copy_(0.3 * torch.randn(p.shape, generator=gen))
+    x = torch.randn(b, t, c, generator=gen).requires_grad_(True)
+
+    def heads(y, n):
+        return y.view(b, t, n, hs).transpose(1, 2)
+
+    q = rope(heads(mods["q_proj"](x), nh), "half", hs, 10000.0, 0)
+    k = rope(heads(mods["k_proj"](x), nkv), "half", hs, 10000.0, 0)
+    v = heads(mods["v_proj"](x), nkv)
+    k, v = k.repeat_interleave(nh // nkv, dim=1), v.repeat_interleave(nh // nkv, dim=1)
+    s = q @ k.transpose(-1, -2) / hs ** 0.5
+    s = s.masked_fill(torch.triu(torch.ones(t, t, dtype=torch.bool), 1), float("-inf"))
+    p = s.softmax(-1)
+    out = mods["out_proj"]((p @ v).transpose(1, 2).reshape(b, t, c))
+    w = torch.randn(out.shape, generator=gen)
+    (out * w).sum().backward()
+    tensors = {"output": out, "output.attn_weights": p, "loss_weight": w,
+               "input.x": x, "grad.input.x": x.grad}
+    for n, prm in mods.named_parameters():
+        tensors[n] = prm
+        tensors["grad." + n] = prm.grad
+    save(os.path.join(OUT, "mha_rotary_gqa.safetensors"), tensors,
+         {"generator": "tools/golden/nn_positions.py",
+          "config": "C 16, NH 4, NKV 2, rotary half layout dim 4 base 10000, causal"})
+
+
+if __name__ == "__main__":
+    positions()
+    rotary_gqa_attention()
