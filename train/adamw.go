@@ -174,3 +174,53 @@ func DecayGroups(params []*autograd.Var, lr, weightDecay float64) []Group {
 	}
 	return []Group{decay, noDecay}
 }
+
+// ParamState is AdamW's state for one parameter, as torch keeps it:
+// the number of steps taken, exp_avg (m) and exp_avg_sq (v).
+type ParamState struct {
+	Step             int
+	ExpAvg, ExpAvgSq []float32
+}
+
+// find returns the group and index of p.
+func (o *AdamW) find(p *autograd.Var) (gi, pi int, ok bool) {
+	for gi, g := range o.groups {
+		for pi, q := range g.Params {
+			if q == p {
+				return gi, pi, true
+			}
+		}
+	}
+	return 0, 0, false
+}
+
+// State returns a copy of p's state (for a checkpoint); ok is false when
+// p is not optimised here. A parameter that has not stepped yet has
+// Step 0 and nil moments.
+func (o *AdamW) State(p *autograd.Var) (st ParamState, ok bool) {
+	gi, pi, ok := o.find(p)
+	if !ok {
+		return st, false
+	}
+	s := o.state[gi][pi]
+	st.Step = s.step
+	if s.m != nil {
+		st.ExpAvg = append([]float32(nil), s.m...)
+		st.ExpAvgSq = append([]float32(nil), s.v...)
+	}
+	return st, true
+}
+
+// SetState restores p's state from a checkpoint (copying the moments).
+func (o *AdamW) SetState(p *autograd.Var, st ParamState) error {
+	gi, pi, ok := o.find(p)
+	if !ok {
+		return fmt.Errorf("train.AdamW.SetState: parameter of shape %v is not in any group", p.Value.Shape)
+	}
+	n := p.Value.Len()
+	if st.Step < 0 || len(st.ExpAvg) != n || len(st.ExpAvgSq) != n {
+		return fmt.Errorf("train.AdamW.SetState: step %d with %d and %d moments for a parameter of %d elements", st.Step, len(st.ExpAvg), len(st.ExpAvgSq), n)
+	}
+	o.state[gi][pi] = adamwMoments{m: append([]float32(nil), st.ExpAvg...), v: append([]float32(nil), st.ExpAvgSq...), step: st.Step}
+	return nil
+}

@@ -311,3 +311,64 @@ func TestAdamWStepAllocs(t *testing.T) {
 		t.Errorf("ClipGradNorm: %.0f allocations", n)
 	}
 }
+
+// TestAdamWStateRoundTrip: an optimizer restored from another's state
+// after step 2 takes the same step 3 as the original (checked against
+// PyTorch's step 3).
+func TestAdamWStateRoundTrip(t *testing.T) {
+	f := openFixture(t, "adamw")
+	mk := func() (*AdamW, []*autograd.Var) {
+		var ps []*autograd.Var
+		for _, n := range adamwNames {
+			ps = append(ps, autograd.Param(load(t, f, "step0."+n)))
+		}
+		var decay, noDecay []*autograd.Var
+		for i, n := range adamwNames {
+			if n == "0.weight" || n == "3.weight" {
+				decay = append(decay, ps[i])
+			} else {
+				noDecay = append(noDecay, ps[i])
+			}
+		}
+		o, err := NewAdamW(adamwBeta1, adamwBeta2, adamwEps,
+			Group{Name: "decay", Params: decay, LR: adamwLR, WeightDecay: adamwWD},
+			Group{Name: "no_decay", Params: noDecay, LR: adamwNoDecayLR})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o, ps
+	}
+	a, pa := mk()
+	for step := 1; step <= 2; step++ {
+		for i, n := range adamwNames {
+			pa[i].Grad = load(t, f, "step"+string(rune('0'+step))+".grad."+n)
+		}
+		if err := a.Step(1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, pb := mk()
+	for i := range pa {
+		copy(pb[i].Value.Data(), pa[i].Value.Data())
+		st, ok := a.State(pa[i])
+		if !ok || st.Step != 2 {
+			t.Fatalf("state of %s: %+v, %v", adamwNames[i], st.Step, ok)
+		}
+		if err := b.SetState(pb[i], st); err != nil {
+			t.Fatal(err)
+		}
+		pb[i].Grad = load(t, f, "step3.grad."+adamwNames[i])
+	}
+	if err := b.Step(1); err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range adamwNames {
+		expectClose(t, "restored step3."+n, pb[i].Value.Data(), load(t, f, "step3."+n).Data(), 1e-7, 1e-6)
+	}
+	if err := b.SetState(pb[0], ParamState{Step: 1, ExpAvg: []float32{1}}); err == nil {
+		t.Error("SetState with short moments: no error")
+	}
+	if _, ok := b.State(autograd.Param(tensor.New(1))); ok {
+		t.Error("State of a foreign parameter reported ok")
+	}
+}
