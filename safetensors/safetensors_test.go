@@ -385,11 +385,43 @@ func TestSharded(t *testing.T) {
 	if err := Write(filepath.Join(single, "model.safetensors"), []Tensor{F32("a", nil, []float32{1})}, nil); err != nil {
 		t.Fatal(err)
 	}
-	s1, err := OpenSharded(single)
+	for _, p := range []string{single, filepath.Join(single, "model.safetensors")} {
+		s1, err := OpenSharded(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := s1.(*File); !ok {
+			t.Errorf("OpenSharded(%s) = %T, want *File", p, s1)
+		}
+		s1.Close()
+	}
+}
+
+// TestZeroCopy checks aligned F32 and I64 tensors are views of the mapping:
+// two reads share their first element.
+func TestZeroCopy(t *testing.T) {
+	if !littleEndian {
+		t.Skip("big-endian host converts")
+	}
+	path := filepath.Join(t.TempDir(), "z.safetensors")
+	if err := Write(path, []Tensor{F32("w", []int{3}, []float32{1, 2, 3}), I64("i", []int{2}, []int64{4, 5})}, nil); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s1.Close()
+	defer f.Close()
+	a, _, _ := f.Float32("w")
+	b, _, _ := f.Float32("w")
+	if &a[0] != &b[0] {
+		t.Error("Float32 of an aligned F32 tensor copied")
+	}
+	x, _, _ := f.Int64("i")
+	y, _, _ := f.Int64("i")
+	if &x[0] != &y[0] {
+		t.Error("Int64 of an aligned I64 tensor copied")
+	}
 }
 
 func FuzzOpen(f *testing.F) {

@@ -25,8 +25,8 @@ type Sharded struct {
 
 var _ Source = (*Sharded)(nil)
 
-// OpenSharded opens a checkpoint given a directory or the path of an index
-// file. A directory with model.safetensors.index.json opens every shard it
+// OpenSharded opens a checkpoint given a directory, the path of an index
+// file, or the path of a single .safetensors file. A directory with model.safetensors.index.json opens every shard it
 // names; a directory with only model.safetensors opens that one file. Every
 // tensor the index names must be in its shard; shards may hold nothing else.
 func OpenSharded(path string) (Source, error) {
@@ -44,6 +44,8 @@ func OpenSharded(path string) (Source, error) {
 			return nil, fmt.Errorf("safetensors: %s: neither %s nor model.safetensors found", path, IndexFile)
 		}
 		path = idx
+	} else if strings.HasSuffix(path, ".safetensors") {
+		return Open(path)
 	}
 	return openIndex(path)
 }

@@ -1,11 +1,13 @@
 package safetensors
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/bits"
 	"os"
@@ -43,55 +45,25 @@ func I64(name string, shape []int, values []int64) Tensor {
 // Encode returns the complete file image of tensors and metadata (see Write
 // for the layout).
 func Encode(tensors []Tensor, metadata map[string]string) ([]byte, error) {
-	order, err := checkTensors(tensors)
+	hdr, order, err := layout(tensors, metadata)
 	if err != nil {
 		return nil, err
 	}
-	var hb bytes.Buffer
-	hb.WriteByte('{')
-	if len(metadata) > 0 {
-		md, err := json.Marshal(metadata) // keys sorted
-		if err != nil {
-			return nil, fmt.Errorf("safetensors: metadata: %w", err)
-		}
-		hb.WriteString(`"` + metadataKey + `":`)
-		hb.Write(md)
+	var buf bytes.Buffer
+	if err := emit(&buf, hdr, order); err != nil {
+		return nil, err
 	}
-	var off int64
-	for i, t := range order {
-		if i > 0 || len(metadata) > 0 {
-			hb.WriteByte(',')
-		}
-		name, _ := json.Marshal(t.Name)
-		shape := t.Shape
-		if shape == nil {
-			shape = []int{}
-		}
-		sh, _ := json.Marshal(shape)
-		end := off + int64(len(t.Data))
-		fmt.Fprintf(&hb, `%s:{"dtype":"%s","shape":%s,"data_offsets":[%d,%d]}`, name, t.DType, sh, off, end)
-		off = end
-	}
-	hb.WriteByte('}')
-	for hb.Len()%8 != 0 {
-		hb.WriteByte(' ')
-	}
-	out := make([]byte, 8, 8+int64(hb.Len())+off)
-	binary.LittleEndian.PutUint64(out, uint64(hb.Len()))
-	out = append(out, hb.Bytes()...)
-	for _, t := range order {
-		out = append(out, t.Data...)
-	}
-	return out, nil
+	return buf.Bytes(), nil
 }
 
 // Write writes tensors and metadata to path as a safetensors file,
-// atomically: the bytes go to a temporary file in the same directory, are
-// synced, and the temporary file is renamed over path. Tensors are laid out
-// by decreasing element size, then by name, which keeps every tensor aligned
-// to its element size; the header is padded with spaces to a multiple of 8.
+// atomically: the bytes stream to a temporary file in the same directory,
+// which is synced and renamed over path, so a reader never sees a partial
+// file. Tensors are laid out by decreasing element size, then by name,
+// which keeps every tensor aligned to its element size; the header is
+// padded with spaces to a multiple of 8 bytes.
 func Write(path string, tensors []Tensor, metadata map[string]string) (err error) {
-	img, err := Encode(tensors, metadata)
+	hdr, order, err := layout(tensors, metadata)
 	if err != nil {
 		return err
 	}
@@ -106,7 +78,11 @@ func Write(path string, tensors []Tensor, metadata map[string]string) (err error
 			os.Remove(tmp.Name())
 		}
 	}()
-	if _, err = tmp.Write(img); err != nil {
+	w := bufio.NewWriterSize(tmp, 1<<20)
+	if err = emit(w, hdr, order); err == nil {
+		err = w.Flush()
+	}
+	if err != nil {
 		return fmt.Errorf("safetensors: writing %s: %w", path, err)
 	}
 	if err = tmp.Chmod(0o644); err != nil {
@@ -124,6 +100,66 @@ func Write(path string, tensors []Tensor, metadata map[string]string) (err error
 	if d, derr := os.Open(dir); derr == nil { // make the rename durable; best effort
 		d.Sync()
 		d.Close()
+	}
+	return nil
+}
+
+// layout validates tensors and returns the padded JSON header and the
+// tensors in file order.
+func layout(tensors []Tensor, metadata map[string]string) ([]byte, []Tensor, error) {
+	order, err := checkTensors(tensors)
+	if err != nil {
+		return nil, nil, err
+	}
+	var hb bytes.Buffer
+	hb.WriteByte('{')
+	if len(metadata) > 0 {
+		md, err := json.Marshal(metadata) // keys sorted
+		if err != nil {
+			return nil, nil, fmt.Errorf("safetensors: metadata: %w", err)
+		}
+		hb.WriteString(`"` + metadataKey + `":`)
+		hb.Write(md)
+	}
+	var off int64
+	for i, t := range order {
+		if i > 0 || len(metadata) > 0 {
+			hb.WriteByte(',')
+		}
+		name, err := json.Marshal(t.Name)
+		if err != nil {
+			return nil, nil, fmt.Errorf("safetensors: tensor %q: %w", t.Name, err)
+		}
+		shape := t.Shape
+		if shape == nil {
+			shape = []int{}
+		}
+		sh, _ := json.Marshal(shape) // []int always marshals
+		end := off + int64(len(t.Data))
+		fmt.Fprintf(&hb, `%s:{"dtype":"%s","shape":%s,"data_offsets":[%d,%d]}`, name, t.DType, sh, off, end)
+		off = end
+	}
+	hb.WriteByte('}')
+	for hb.Len()%8 != 0 {
+		hb.WriteByte(' ')
+	}
+	return hb.Bytes(), order, nil
+}
+
+// emit writes the length prefix, the header and every tensor's bytes.
+func emit(w io.Writer, hdr []byte, order []Tensor) error {
+	var n [8]byte
+	binary.LittleEndian.PutUint64(n[:], uint64(len(hdr)))
+	if _, err := w.Write(n[:]); err != nil {
+		return err
+	}
+	if _, err := w.Write(hdr); err != nil {
+		return err
+	}
+	for _, t := range order {
+		if _, err := w.Write(t.Data); err != nil {
+			return fmt.Errorf("tensor %q: %w", t.Name, err)
+		}
 	}
 	return nil
 }
