@@ -1,10 +1,6 @@
 package autograd
 
-import (
-	"math"
-
-	"github.com/attn-dev/attn/internal/kernels"
-)
+import "github.com/attn-dev/attn/internal/kernels"
 
 // unary applies an element-wise function: fwd writes t.z from t.x over
 // [lo, hi); back accumulates t.w += f'(t.x, t.y)·t.z (x the input, y the
@@ -22,8 +18,9 @@ func (g *Graph) unary(x *Var, fwd, back func(t *task, lo, hi int)) *Var {
 }
 
 func unaryBackward(g *Graph, nd *node) {
-	g.forRows(nd.out.Value.Len(), elemGrain, task{fn: nd.elem, x: nd.saved[0].Data(), y: nd.saved[1].Data(),
-		z: nd.out.Grad.Data(), w: g.grad(nd.in[0]).Data()})
+	n := nd.out.Value.Len()
+	g.forRows(n, elemGrain, task{fn: nd.elem, x: nd.saved[0].Data(), y: nd.saved[1].Data(),
+		z: nd.out.Grad.Data(), w: g.grad(nd.in[0]).Data(), u: g.arena.Empty(n).Data()})
 }
 
 const (
@@ -33,24 +30,59 @@ const (
 	geluCoef    = 0.044715
 )
 
+// The Abramowitz–Stegun 7.1.26 fit: erfc(z) ≈ q(t)·exp(−z²) for z ≥ 0,
+// t = 1/(1 + p·z), absolute error ≤ 1.5e-7, below float32 resolution of
+// the results it feeds.
+const (
+	asP  = 0.3275911
+	asA1 = 0.254829592
+	asA2 = -0.284496736
+	asA3 = 1.421413741
+	asA4 = -1.453152027
+	asA5 = 1.061405429
+)
+
+// normCDF returns Φ(x) given e = exp(−x²/2): the tail Φ(−|x|) =
+// ½·erfc(|x|/√2) comes straight from the fit, so there is no cancellation
+// for large |x|.
+func normCDF(x, e float32) float32 {
+	z := x * invSqrt2
+	if z < 0 {
+		z = -z
+	}
+	t := 1 / (1 + asP*z)
+	tail := 0.5 * e * t * (asA1 + t*(asA2+t*(asA3+t*(asA4+t*asA5))))
+	if x >= 0 {
+		return 1 - tail
+	}
+	return tail
+}
+
+// gaussExp sets e[i] = exp(−x[i]²/2).
+func gaussExp(e, x []float32) {
+	for i, v := range x {
+		e[i] = -0.5 * v * v
+	}
+	kernels.Exp(e, e)
+}
+
 // GELU returns x·Φ(x) = 0.5·x·(1 + erf(x/√2)), torch's exact (erf) form;
 // dy/dx = Φ(x) + x·φ(x) with φ the standard normal density.
 func (g *Graph) GELU(x *Var) *Var { return g.unary(x, geluFwd, geluBack) }
 
 func geluFwd(t *task, lo, hi int) {
 	x, z := t.x[lo:hi], t.z[lo:hi]
+	gaussExp(z, x)
 	for i, v := range x {
-		z[i] = float32(0.5 * float64(v) * (1 + math.Erf(float64(v)*invSqrt2)))
+		z[i] = v * normCDF(v, z[i])
 	}
 }
 
 func geluBack(t *task, lo, hi int) {
-	x, dy, dx := t.x[lo:hi], t.z[lo:hi], t.w[lo:hi]
+	x, dy, dx, e := t.x[lo:hi], t.z[lo:hi], t.w[lo:hi], t.u[lo:hi]
+	gaussExp(e, x)
 	for i, v := range x {
-		xf := float64(v)
-		cdf := 0.5 * (1 + math.Erf(xf*invSqrt2))
-		pdf := invSqrt2Pi * math.Exp(-0.5*xf*xf)
-		dx[i] += dy[i] * float32(cdf+xf*pdf)
+		dx[i] += dy[i] * (normCDF(v, e[i]) + v*invSqrt2Pi*e[i])
 	}
 }
 
@@ -60,22 +92,26 @@ func geluBack(t *task, lo, hi int) {
 //	dy/dx = 0.5·(1 + t) + 0.5·x·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²),  t = tanh(u)
 func (g *Graph) GELUTanh(x *Var) *Var { return g.unary(x, geluTanhFwd, geluTanhBack) }
 
+func geluTanhU(u, x []float32) {
+	for i, v := range x {
+		u[i] = sqrt2OverPi * (v + geluCoef*v*v*v)
+	}
+	kernels.Tanh(u, u)
+}
+
 func geluTanhFwd(t *task, lo, hi int) {
 	x, z := t.x[lo:hi], t.z[lo:hi]
-	for i, v := range x {
-		z[i] = sqrt2OverPi * (v + geluCoef*v*v*v)
-	}
-	kernels.Tanh(z, z)
+	geluTanhU(z, x)
 	for i, v := range x {
 		z[i] = 0.5 * v * (1 + z[i])
 	}
 }
 
 func geluTanhBack(t *task, lo, hi int) {
-	x, dy, dx := t.x[lo:hi], t.z[lo:hi], t.w[lo:hi]
+	x, dy, dx, th := t.x[lo:hi], t.z[lo:hi], t.w[lo:hi], t.u[lo:hi]
+	geluTanhU(th, x)
 	for i, v := range x {
-		th := float32(math.Tanh(float64(sqrt2OverPi * (v + geluCoef*v*v*v))))
-		d := 0.5*(1+th) + 0.5*v*(1-th*th)*sqrt2OverPi*(1+3*geluCoef*v*v)
+		d := 0.5*(1+th[i]) + 0.5*v*(1-th[i]*th[i])*sqrt2OverPi*(1+3*geluCoef*v*v)
 		dx[i] += dy[i] * d
 	}
 }
@@ -103,20 +139,30 @@ func reluBack(t *task, lo, hi int) {
 // SiLU returns x·σ(x) (swish); dy/dx = σ(x)·(1 + x·(1 − σ(x))).
 func (g *Graph) SiLU(x *Var) *Var { return g.unary(x, siluFwd, siluBack) }
 
-func sigmoid(v float32) float32 { return float32(1 / (1 + math.Exp(-float64(v)))) }
+// sigmoids sets s[i] = σ(x[i]) = 1/(1 + exp(−x[i])).
+func sigmoids(s, x []float32) {
+	for i, v := range x {
+		s[i] = -v
+	}
+	kernels.Exp(s, s)
+	for i, v := range s {
+		s[i] = 1 / (1 + v)
+	}
+}
 
 func siluFwd(t *task, lo, hi int) {
 	x, z := t.x[lo:hi], t.z[lo:hi]
+	sigmoids(z, x)
 	for i, v := range x {
-		z[i] = v * sigmoid(v)
+		z[i] *= v
 	}
 }
 
 func siluBack(t *task, lo, hi int) {
-	x, dy, dx := t.x[lo:hi], t.z[lo:hi], t.w[lo:hi]
+	x, dy, dx, sg := t.x[lo:hi], t.z[lo:hi], t.w[lo:hi], t.u[lo:hi]
+	sigmoids(sg, x)
 	for i, v := range x {
-		s := sigmoid(v)
-		dx[i] += dy[i] * s * (1 + v*(1-s))
+		dx[i] += dy[i] * sg[i] * (1 + v*(1-sg[i]))
 	}
 }
 

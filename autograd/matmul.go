@@ -26,11 +26,33 @@ func (g *Graph) gemmBatched(nb int, transA, transB bool, m, n, k int, a []float3
 		return
 	}
 	for i := 0; i < nb; i++ {
-		kernels.Sgemm(transA, transB, m, n, k, 1, a[i*sa:], lda, b[i*sb:], ldb, beta, c[i*sc:], n)
+		g.sgemm(transA, transB, m, n, k, 1, a[i*sa:], lda, b[i*sb:], ldb, beta, c[i*sc:], n)
 		if sc == 0 {
 			beta = 1
 		}
 	}
+}
+
+// sgemm is kernels.Sgemm, except that a transposed A with more rows of C
+// than K is split over columns of C here, one serial GEMM per chunk:
+// kernels.Sgemm's row split slices A at i0·lda before checking transA and
+// goes out of bounds for those shapes (reported to the kernels owner).
+func (g *Graph) sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if !transA || m <= k {
+		kernels.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	g.forRows(n, 16, task{fn: gemmCols, x: a, y: b, z: c, i: [8]int{m, n, k, lda, ldb, ldc},
+		b: [2]bool{transA, transB}, f: [2]float32{alpha, beta}})
+}
+
+func gemmCols(t *task, lo, hi int) {
+	m, k, lda, ldb, ldc := t.i[0], t.i[2], t.i[3], t.i[4], t.i[5]
+	b := t.y[lo:]
+	if t.b[1] {
+		b = t.y[lo*ldb:]
+	}
+	kernels.SgemmSerial(t.b[0], t.b[1], m, hi-lo, k, t.f[0], t.x, lda, b, ldb, t.f[1], t.z[lo:], ldc)
 }
 
 func gemmRows(t *task, lo, hi int) {
@@ -169,7 +191,7 @@ func (g *Graph) Linear(x, w, b *Var) *Var {
 	xv, wv := g.contig(x), g.contig(w)
 	y := g.arena.Empty(shape...)
 	yd := y.Data()
-	kernels.Sgemm(false, true, rows, out, in, 1, xv.Data(), in, wv.Data(), in, 0, yd, out)
+	g.sgemm(false, true, rows, out, in, 1, xv.Data(), in, wv.Data(), in, 0, yd, out)
 	if b != nil {
 		bd := g.contig(b).Data()
 		for r := 0; r < rows; r++ {
@@ -192,10 +214,10 @@ func linearBackward(g *Graph, nd *node) {
 	rows, in, out := nd.i[0], nd.i[1], nd.i[2]
 	dy := nd.out.Grad.Data()
 	if needs(x) {
-		kernels.Sgemm(false, false, rows, in, out, 1, dy, out, nd.saved[1].Data(), in, 1, g.grad(x).Data(), in)
+		g.sgemm(false, false, rows, in, out, 1, dy, out, nd.saved[1].Data(), in, 1, g.grad(x).Data(), in)
 	}
 	if needs(w) {
-		kernels.Sgemm(true, false, out, in, rows, 1, dy, out, nd.saved[0].Data(), in, 1, g.grad(w).Data(), in)
+		g.sgemm(true, false, out, in, rows, 1, dy, out, nd.saved[0].Data(), in, 1, g.grad(w).Data(), in)
 	}
 	if needs(b) {
 		db := g.grad(b).Data()[:out]

@@ -1,0 +1,104 @@
+package autograd
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/attn-dev/attn/attention"
+	"github.com/attn-dev/attn/tensor"
+)
+
+// benchBlock is newBlock at the size of a small GPT layer: B=4, T=64,
+// C=256, NH=4, V=512.
+func benchBlock() *block {
+	r := rand.New(rand.NewPCG(11, 1))
+	k := &block{b: 4, t: 64, c: 256, nh: 4, v: 512}
+	P := func(s ...int) *Var {
+		t := randTensor(r, s...)
+		t.Scale(0.05)
+		return Param(t)
+	}
+	k.wte, k.ln1g, k.ln1b = P(k.v, k.c), P(k.c), P(k.c)
+	k.wqkv, k.bqkv, k.wo = P(3*k.c, k.c), P(3*k.c), P(k.c, k.c)
+	k.ln2g, k.ln2b, k.w1, k.b1, k.w2, k.b2 = P(k.c), P(k.c), P(4*k.c, k.c), P(4*k.c), P(k.c, 4*k.c), P(k.c)
+	k.p = attention.Params{B: k.b, NH: k.nh, Tq: k.t, Tk: k.t, HS: k.c / k.nh, Causal: true}
+	for i := 0; i < k.b*k.t; i++ {
+		k.ids = append(k.ids, r.IntN(k.v))
+		k.targets = append(k.targets, r.IntN(k.v))
+	}
+	return k
+}
+
+// BenchmarkBlockTrainStep is one Reset+forward+backward of a Transformer
+// block with embedding, tied LM head and cross-entropy through a reused
+// graph; allocs/op shows the steady state.
+func BenchmarkBlockTrainStep(b *testing.B) {
+	k := benchBlock()
+	g := NewGraph(true)
+	step := func() {
+		g.Reset()
+		if err := g.Backward(k.forward(g)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	step() // warm the arena: allocs/op is the steady state
+	b.ReportAllocs()
+	for b.Loop() {
+		step()
+	}
+}
+
+// BenchmarkBlockInference is the same forward with no tape.
+func BenchmarkBlockInference(b *testing.B) {
+	k := benchBlock()
+	g := NewGraph(false)
+	k.forward(g)
+	b.ReportAllocs()
+	for b.Loop() {
+		g.Reset()
+		k.forward(g)
+	}
+}
+
+// benchOp times forward+backward of one op on an input of the given shape.
+func benchOp(b *testing.B, shape []int, op func(g *Graph, x *Var) *Var) {
+	r := rand.New(rand.NewPCG(5, 5))
+	x := Param(randTensor(r, shape...))
+	g := NewGraph(true)
+	step := func() {
+		g.Reset()
+		if err := g.Backward(g.Sum(op(g, x))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	step()
+	b.SetBytes(int64(4 * x.Value.Len()))
+	b.ReportAllocs()
+	for b.Loop() {
+		step()
+	}
+}
+
+func BenchmarkOps(b *testing.B) {
+	c := 768
+	gamma, beta := Param(tensor.New(c)), Param(tensor.New(c))
+	gamma.Value.Fill(1)
+	targets := make([]int, 256)
+	for i := range targets {
+		targets[i] = (i * 7919) % 8192
+	}
+	for _, bc := range []struct {
+		name  string
+		shape []int
+		op    func(g *Graph, x *Var) *Var
+	}{
+		{"LayerNorm/1024x768", []int{1024, c}, func(g *Graph, x *Var) *Var { return g.LayerNorm(x, gamma, beta, 1e-5) }},
+		{"GELU/1024x3072", []int{1024, 3072}, (*Graph).GELU},
+		{"GELUTanh/1024x3072", []int{1024, 3072}, (*Graph).GELUTanh},
+		{"Softmax/1024x1024", []int{1024, 1024}, (*Graph).Softmax},
+		{"CrossEntropy/256x8192", []int{256, 8192}, func(g *Graph, x *Var) *Var { return g.CrossEntropy(x, targets, -100) }},
+		{"Add/1024x768", []int{1024, c}, func(g *Graph, x *Var) *Var { return g.Add(x, x) }},
+	} {
+		b.Run(bc.name, func(b *testing.B) { benchOp(b, bc.shape, bc.op) })
+	}
+}
