@@ -197,21 +197,30 @@ func (m *MultiHeadAttention) projection(g *autograd.Graph, which int) (w, b *aut
 	return w, b
 }
 
-// project computes the q, k and v activations [B, T, ·]. Self-attention
-// through a fused in_proj (query, key and value the same Var) runs one
-// matmul, as torch does.
+// project computes the q, k and v activations [B, T, ·]. Through a fused
+// in_proj, self-attention (query, key and value the same Var) runs one
+// matmul, as torch does, and cross-attention with key == value two.
 func (m *MultiHeadAttention) project(g *autograd.Graph, query, key, value *autograd.Var) (q, k, v *autograd.Var) {
 	qn, kvn := m.Cfg.NumHeads*m.HS, m.Cfg.NumKVHeads*m.HS
 	if m.Cfg.Layout == ProjFused && query == key && key == value {
 		qkv := g.Split(g.Linear(query, m.InProjWeight, m.InProjBias), -1, qn, kvn, kvn)
 		return qkv[0], qkv[1], qkv[2]
 	}
-	var p [3]*autograd.Var
-	for i, x := range [3]*autograd.Var{query, key, value} {
-		w, b := m.projection(g, i)
-		p[i] = g.Linear(x, w, b)
+	w, b := m.projection(g, 0)
+	q = g.Linear(query, w, b)
+	if m.Cfg.Layout == ProjFused && key == value {
+		// Cross-attention to one memory: K and V in one matmul.
+		var bkv *autograd.Var
+		if m.InProjBias != nil {
+			bkv = g.Narrow(m.InProjBias, 0, qn, qn+2*kvn)
+		}
+		kv := g.Split(g.Linear(key, g.Narrow(m.InProjWeight, 0, qn, qn+2*kvn), bkv), -1, kvn, kvn)
+		return q, kv[0], kv[1]
 	}
-	return p[0], p[1], p[2]
+	w, b = m.projection(g, 1)
+	k = g.Linear(key, w, b)
+	w, b = m.projection(g, 2)
+	return q, k, g.Linear(value, w, b)
 }
 
 // check validates the inputs of Forward against the configuration.

@@ -88,13 +88,18 @@ type Rotary struct {
 func (r Rotary) tables(cos, sin []float32, t, start, half int, sign float64) {
 	for p := 0; p < t; p++ {
 		for i := 0; i < half; i++ {
-			// Round the frequency to float32 first, as the reference
-			// implementations keep inv_freq in float32.
-			w := float64(float32(1 / math.Pow(r.Base, float64(2*i)/float64(r.Dim))))
-			s, c := math.Sincos(float64(start+p) * w)
-			cos[p*half+i], sin[p*half+i] = float32(c), float32(sign*s)
+			cos[p*half+i], sin[p*half+i] = r.angle(start+p, i, sign)
 		}
 	}
+}
+
+// angle returns cos(pos·ωᵢ) and sign·sin(pos·ωᵢ). The frequency is
+// rounded to float32 first, as the reference implementations keep
+// inv_freq in float32.
+func (r Rotary) angle(pos, i int, sign float64) (cos, sin float32) {
+	w := float64(float32(1 / math.Pow(r.Base, float64(2*i)/float64(r.Dim))))
+	s, c := math.Sincos(float64(pos) * w)
+	return float32(c), float32(sign * s)
 }
 
 // check validates the arguments of a rotation of x [B, NH, T, HS].
@@ -126,20 +131,19 @@ func (r Rotary) rotate(x []float32, shape []int, start int, sign float64) error 
 	}
 	bnh, t, hs := shape[0]*shape[1], shape[2], shape[3]
 	half := r.Dim / 2
-	cos, sin := make([]float32, t*half), make([]float32, t*half)
-	r.tables(cos, sin, t, start, half, sign)
-	for h := 0; h < bnh; h++ {
-		for p := 0; p < t; p++ {
-			row := x[(h*t+p)*hs : (h*t+p+1)*hs]
-			cs, sn := cos[p*half:(p+1)*half], sin[p*half:(p+1)*half]
-			for i := 0; i < half; i++ {
-				ia, ib := i, i+half
-				if r.Layout == RotaryInterleaved {
-					ia, ib = 2*i, 2*i+1
-				}
+	// One angle at a time, applied to every head: no tables to allocate.
+	for p := 0; p < t; p++ {
+		for i := 0; i < half; i++ {
+			cs, sn := r.angle(start+p, i, sign)
+			ia, ib := i, i+half
+			if r.Layout == RotaryInterleaved {
+				ia, ib = 2*i, 2*i+1
+			}
+			for h := 0; h < bnh; h++ {
+				row := x[(h*t+p)*hs : (h*t+p+1)*hs]
 				a, b := row[ia], row[ib]
-				row[ia] = a*cs[i] - b*sn[i]
-				row[ib] = b*cs[i] + a*sn[i]
+				row[ia] = a*cs - b*sn
+				row[ib] = b*cs + a*sn
 			}
 		}
 	}
