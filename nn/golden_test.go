@@ -35,9 +35,12 @@ func openFixture(t testing.TB, name string) *fixture {
 	return &fixture{t: t, name: name, f: f}
 }
 
-func (fx *fixture) has(name string) bool {
-	_, ok := fx.f.Info(name)
-	return ok
+// load copies the fixture's parameters into m by their state_dict names.
+func (fx *fixture) load(m Module) {
+	fx.t.Helper()
+	if err := Load(m, fx.f, ""); err != nil {
+		fx.t.Fatal(err)
+	}
 }
 
 // tensor returns a copy of the named float tensor.

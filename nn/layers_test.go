@@ -29,9 +29,7 @@ func TestEncoderLayerGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := Load(l, fx.f, ""); err != nil {
-				t.Fatal(err)
-			}
+			fx.load(l)
 			g := autograd.NewGraph(true)
 			in := fx.inputs(g, "src")
 			masks := &Masks{KeyPadding: fx.key("mask.src_key_padding"),
@@ -40,9 +38,7 @@ func TestEncoderLayerGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			expectClose(t, "output", out.Value, fx.tensor("output"), fwdAtol, fwdRtol)
-			fx.lossBackward(g, out)
-			fx.checkGrads(t, l, in)
+			fx.checkAll(t, g, l, in, out, nil)
 		})
 	}
 }
@@ -57,9 +53,7 @@ func TestDecoderLayerGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := Load(l, fx.f, ""); err != nil {
-				t.Fatal(err)
-			}
+			fx.load(l)
 			g := autograd.NewGraph(true)
 			in := fx.inputs(g, "tgt", "memory")
 			self := &Masks{Causal: true, KeyPadding: fx.key("mask.tgt_key_padding")}
@@ -71,9 +65,7 @@ func TestDecoderLayerGolden(t *testing.T) {
 			if w.Self == nil || w.Cross == nil || w.Cross.Shape()[3] != 5 {
 				t.Errorf("attention weights missing or misshapen: %+v", w)
 			}
-			expectClose(t, "output", out.Value, fx.tensor("output"), fwdAtol, fwdRtol)
-			fx.lossBackward(g, out)
-			fx.checkGrads(t, l, in)
+			fx.checkAll(t, g, l, in, out, nil)
 		})
 	}
 }
@@ -86,9 +78,7 @@ func TestTransformerGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Load(m, fx.f, ""); err != nil {
-		t.Fatal(err)
-	}
+	fx.load(m)
 	g := autograd.NewGraph(true)
 	in := fx.inputs(g, "src", "tgt")
 	srcPad := fx.key("mask.src_key_padding")
@@ -102,7 +92,5 @@ func TestTransformerGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	expectClose(t, "output", out.Value, fx.tensor("output"), fwdAtol, fwdRtol)
-	fx.lossBackward(g, out)
-	fx.checkGrads(t, m, in)
+	fx.checkAll(t, g, m, in, out, nil)
 }

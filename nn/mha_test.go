@@ -54,6 +54,19 @@ func (fx *fixture) checkGrads(t *testing.T, m Module, in map[string]*autograd.Va
 	}
 }
 
+// checkAll compares out (and weights, unless nil) with the fixture's
+// output, then runs the fixture's loss backwards and compares the
+// gradients of every parameter of m and every input.
+func (fx *fixture) checkAll(t *testing.T, g *autograd.Graph, m Module, in map[string]*autograd.Var, out, weights *autograd.Var) {
+	t.Helper()
+	expectClose(t, "output", out.Value, fx.tensor("output"), fwdAtol, fwdRtol)
+	if weights != nil {
+		expectClose(t, "attn_weights", weights.Value, fx.tensor("output.attn_weights"), fwdAtol, fwdRtol)
+	}
+	fx.lossBackward(g, out)
+	fx.checkGrads(t, m, in)
+}
+
 func (fx *fixture) key(name string) []bool {
 	b, _ := fx.bools(name)
 	return b
@@ -95,9 +108,7 @@ func TestMultiHeadAttentionGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := Load(m, fx.f, ""); err != nil {
-				t.Fatal(err)
-			}
+			fx.load(m)
 			g := autograd.NewGraph(true)
 			in := fx.inputs(g, tc.inputs...)
 			q, k, v := in["x"], in["x"], in["x"]
@@ -112,10 +123,7 @@ func TestMultiHeadAttentionGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			expectClose(t, "output", out.Value, fx.tensor("output"), fwdAtol, fwdRtol)
-			expectClose(t, "attn_weights", w.Value, fx.tensor("output.attn_weights"), fwdAtol, fwdRtol)
-			fx.lossBackward(g, out)
-			fx.checkGrads(t, m, in)
+			fx.checkAll(t, g, m, in, out, w)
 		})
 	}
 }
@@ -166,17 +174,12 @@ func TestRotaryGQAGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Load(m, fx.f, ""); err != nil {
-		t.Fatal(err)
-	}
+	fx.load(m)
 	g := autograd.NewGraph(true)
 	in := fx.inputs(g, "x")
 	out, w, err := m.Forward(g, in["x"], in["x"], in["x"], &Masks{Causal: true}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	expectClose(t, "output", out.Value, fx.tensor("output"), fwdAtol, fwdRtol)
-	expectClose(t, "attn_weights", w.Value, fx.tensor("output.attn_weights"), fwdAtol, fwdRtol)
-	fx.lossBackward(g, out)
-	fx.checkGrads(t, m, in)
+	fx.checkAll(t, g, m, in, out, w)
 }
