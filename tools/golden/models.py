@@ -90,6 +90,19 @@ def save_checkpoint(dirname, state, config, drop=()):
     return tensors
 
 
+GENERATION_KEYS = ("bos_token_id", "decoder_start_token_id", "eos_token_id", "forced_eos_token_id", "pad_token_id")
+
+
+def save_generation_config(dirname, cfg):
+    """generation_config.json as save_pretrained writes it for generative
+    models: the token ids generation needs, copied from the config."""
+    gc = {k: cfg[k] for k in GENERATION_KEYS if cfg.get(k) is not None}
+    gc["transformers_version"] = TRANSFORMERS_VERSION
+    with open(os.path.join(dirname, "generation_config.json"), "w") as f:
+        json.dump(gc, f, indent=2, sort_keys=True)
+        f.write("\n")
+
+
 def save_io(dirname, inputs, outputs):
     save(os.path.join(dirname, "inputs.safetensors"), inputs, {"format": "pt"})
     save(os.path.join(dirname, "outputs.safetensors"), outputs, {"format": "pt"})
@@ -274,10 +287,13 @@ class BertSelfAttention(nn.Module):
         return y, p
 
 
-class BertSelfOutput(nn.Module):
-    def __init__(self, cfg):
+class BertAddNorm(nn.Module):
+    """BertSelfOutput (n_in = hidden) and BertOutput (n_in = intermediate):
+    LayerNorm(dense(y) + x)."""
+
+    def __init__(self, cfg, n_in):
         super().__init__()
-        self.dense = nn.Linear(cfg["hidden_size"], cfg["hidden_size"])
+        self.dense = nn.Linear(n_in, cfg["hidden_size"])
         self.LayerNorm = nn.LayerNorm(cfg["hidden_size"], eps=cfg["layer_norm_eps"])
 
     def forward(self, y, x):
@@ -288,7 +304,7 @@ class BertAttention(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         self.self = BertSelfAttention(cfg)
-        self.output = BertSelfOutput(cfg)
+        self.output = BertAddNorm(cfg, cfg["hidden_size"])
 
     def forward(self, x, mask):
         y, p = self.self(x, mask)
@@ -307,22 +323,12 @@ class Dense(nn.Module):
         return self.act(self.dense(x))
 
 
-class BertOutput(nn.Module):
-    def __init__(self, cfg):
-        super().__init__()
-        self.dense = nn.Linear(cfg["intermediate_size"], cfg["hidden_size"])
-        self.LayerNorm = nn.LayerNorm(cfg["hidden_size"], eps=cfg["layer_norm_eps"])
-
-    def forward(self, y, x):
-        return self.LayerNorm(self.dense(y) + x)
-
-
 class BertLayer(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         self.attention = BertAttention(cfg)
         self.intermediate = Dense(cfg["hidden_size"], cfg["intermediate_size"], cfg["hidden_act"])
-        self.output = BertOutput(cfg)
+        self.output = BertAddNorm(cfg, cfg["intermediate_size"])
 
     def forward(self, x, mask):
         a, p = self.attention(x, mask)
@@ -825,6 +831,7 @@ def gen_gpt2(gen):
     d = os.path.join(OUT, "gpt2")
     state = model.state_dict()
     save_checkpoint(d, state, cfg, drop={"lm_head.weight"})
+    save_generation_config(d, cfg)
 
     # The original Hub layout: no "transformer." prefix, the causal bias and
     # masked_bias buffers saved, lm_head absent.
@@ -900,6 +907,7 @@ def gen_seq2seq(gen, name, cfg):
     if cfg["model_type"] == "marian":
         drop |= {"model.encoder.embed_positions.weight", "model.decoder.embed_positions.weight"}
     save_checkpoint(d, state, cfg, drop=drop)
+    save_generation_config(d, cfg)
 
     v, pad = cfg["vocab_size"], cfg["pad_token_id"]
     ids = torch.randint(3, v - 1, (2, 7), generator=gen)
@@ -953,11 +961,93 @@ def check_against_real_gpt2():
     print("tiny-random-gpt2: upstream greedy continuations reproduced")
 
 
+def _load_mha(mha, q, k, v, o):
+    """Copy separate q/k/v/out Linear layers into an nn.MultiheadAttention."""
+    mha.in_proj_weight.copy_(torch.cat([q.weight, k.weight, v.weight]))
+    mha.in_proj_bias.copy_(torch.cat([q.bias, k.bias, v.bias]))
+    mha.out_proj.weight.copy_(o.weight)
+    mha.out_proj.bias.copy_(o.bias)
+
+
+def _load_norms(ref, *norms):
+    for i, n in enumerate(norms, 1):
+        getattr(ref, f"norm{i}").load_state_dict(n.state_dict())
+
+
+def crosscheck_layers(gen):
+    """Pin the hand-written layers to torch's own nn.Transformer*Layer (post-
+    and pre-norm) on random weights and a padded batch, so a slip in the head
+    split, residual order or norm placement cannot reach the fixtures."""
+    x = torch.randn(2, 6, 32, generator=gen)
+    mem = torch.randn(2, 5, 32, generator=gen)
+    mask = torch.ones(2, 6, dtype=torch.long)
+    mask[1, 4:] = 0
+    mem_mask = torch.ones(2, 5, dtype=torch.long)
+    mem_mask[1, 3:] = 0
+    cfg = {"hidden_size": 32, "num_attention_heads": 4, "intermediate_size": 40, "hidden_act": "gelu",
+           "layer_norm_eps": 1e-12, "qkv_bias": True}
+
+    def ref_encoder(norm_first, act, eps):
+        return nn.TransformerEncoderLayer(32, 4, 40, dropout=0.0, activation=act, layer_norm_eps=eps,
+                                          batch_first=True, norm_first=norm_first).eval()
+
+    bert = BertLayer(cfg)
+    randomize(bert, gen)
+    ref = ref_encoder(False, "gelu", 1e-12)
+    a = bert.attention
+    _load_mha(ref.self_attn, a.self.query, a.self.key, a.self.value, a.output.dense)
+    ref.linear1.load_state_dict(bert.intermediate.dense.state_dict())
+    ref.linear2.load_state_dict(bert.output.dense.state_dict())
+    _load_norms(ref, a.output.LayerNorm, bert.output.LayerNorm)
+    got = bert(x, padding_mask_4d(mask, 6)[:, :, :1])[0]
+    want = ref(x, src_key_padding_mask=mask == 0)
+    checks = [("BertLayer", got, want)]
+
+    vit = ViTLayer(cfg)
+    randomize(vit, gen)
+    ref = ref_encoder(True, "gelu", 1e-12)
+    a = vit.attention
+    _load_mha(ref.self_attn, a.attention.query, a.attention.key, a.attention.value, a.output.dense)
+    ref.linear1.load_state_dict(vit.intermediate.dense.state_dict())
+    ref.linear2.load_state_dict(vit.output.dense.state_dict())
+    _load_norms(ref, vit.layernorm_before, vit.layernorm_after)
+    checks.append(("ViTLayer", vit(x, None)[0], ref(x)))
+
+    enc = EncoderLayer(32, 4, 40, "swish")
+    randomize(enc, gen)
+    ref = ref_encoder(False, F.silu, 1e-5)
+    sa = enc.self_attn
+    _load_mha(ref.self_attn, sa.q_proj, sa.k_proj, sa.v_proj, sa.out_proj)
+    ref.linear1.load_state_dict(enc.fc1.state_dict())
+    ref.linear2.load_state_dict(enc.fc2.state_dict())
+    _load_norms(ref, enc.self_attn_layer_norm, enc.final_layer_norm)
+    checks.append(("EncoderLayer", enc(x, padding_mask_4d(mask, 6))[0], ref(x, src_key_padding_mask=mask == 0)))
+
+    dec = DecoderLayer(32, 4, 40, "gelu")
+    randomize(dec, gen)
+    ref = nn.TransformerDecoderLayer(32, 4, 40, dropout=0.0, activation="gelu", batch_first=True).eval()
+    _load_mha(ref.self_attn, dec.self_attn.q_proj, dec.self_attn.k_proj, dec.self_attn.v_proj, dec.self_attn.out_proj)
+    ca = dec.encoder_attn
+    _load_mha(ref.multihead_attn, ca.q_proj, ca.k_proj, ca.v_proj, ca.out_proj)
+    ref.linear1.load_state_dict(dec.fc1.state_dict())
+    ref.linear2.load_state_dict(dec.fc2.state_dict())
+    _load_norms(ref, dec.self_attn_layer_norm, dec.encoder_attn_layer_norm, dec.final_layer_norm)
+    got = dec(x, causal_mask_4d(2, 6), mem, padding_mask_4d(mem_mask, 6))[0]
+    want = ref(x, mem, tgt_mask=causal_mask_4d(1, 6)[0, 0], memory_key_padding_mask=mem_mask == 0)
+    checks.append(("DecoderLayer", got, want))
+
+    for name, got, want in checks:
+        err = float((got - want).abs().max())
+        assert err < 1e-5, (name, err)
+    print("layers agree with torch.nn.Transformer{Encoder,Decoder}Layer")
+
+
 def main():
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(20261126)
     with torch.no_grad():
         check_against_real_gpt2()
+        crosscheck_layers(torch.Generator().manual_seed(1))
         gen_gpt2(gen)
         gen_bert(gen, "mlm")
         gen_bert(gen, "cls")
