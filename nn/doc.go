@@ -1,11 +1,19 @@
 // Package nn holds the Transformer building blocks: positional encodings
-// (sinusoidal, learned, rotary), Linear, Embedding, LayerNorm, FeedForward,
-// MultiHeadAttention (self and cross, fused or separate projections,
-// grouped K/V heads), encoder and decoder layers in pre- and post-norm
-// form, their stacks and the full encoder-decoder Transformer.
+// (sinusoidal in the interleaved and half-split layouts, learned absolute
+// via Embedding, rotary in the interleaved and rotate-half layouts), Linear,
+// Embedding, LayerNorm, FeedForward, MultiHeadAttention (self and cross;
+// fused or separate projections; grouped K/V heads; kdim/vdim; causal,
+// padding and additive masks; optional RoPE; per-head probabilities on
+// request), EncoderLayer and DecoderLayer in pre- and post-norm form, their
+// stacks and the full encoder-decoder Transformer, checked against
+// PyTorch's torch.nn modules.
 //
-// Layers hold their weights as *autograd.Var named as PyTorch's
-// state_dict names them, so a checkpoint loads by name, and run through
-// autograd so the same forward code trains and infers. Activations are
-// batch-first: [B, T, C].
+// Layers hold their weights as *autograd.Var named as PyTorch's state_dict
+// names them (NamedParameters), so Load fills a model from a checkpoint by
+// name, and they run through autograd so the same Forward trains (a
+// graph made with train=true) and infers (train=false: no tape, no
+// dropout). Activations are batch-first: [B, T, C].
+//
+// Bad input to a Forward (a shape that does not fit, a mask of the wrong
+// size, an id outside the table) is returned as an error naming it.
 package nn

@@ -255,9 +255,13 @@ func (m *MultiHeadAttention) Forward(g *autograd.Graph, query, key, value *autog
 	// autograd reports by panicking with a *tensor.ShapeError.
 	defer tensor.Recover(&err)
 	b, tq, tk := query.Shape()[0], query.Shape()[1], key.Shape()[1]
-	p := &attention.Params{B: b, NH: m.Cfg.NumHeads, NKV: m.Cfg.NumKVHeads, Tq: tq, Tk: tk, HS: m.HS,
-		DropoutP: m.Cfg.Dropout, Seed: m.seed}
-	m.seed += 0x9e3779b97f4a7c15
+	p := &attention.Params{B: b, NH: m.Cfg.NumHeads, NKV: m.Cfg.NumKVHeads, Tq: tq, Tk: tk, HS: m.HS}
+	if g.Train() && m.Cfg.Dropout > 0 {
+		// Only training with dropout writes to m, so inference graphs
+		// may share one model across goroutines.
+		p.DropoutP, p.Seed = m.Cfg.Dropout, m.seed
+		m.seed += 0x9e3779b97f4a7c15
+	}
 	if masks != nil {
 		p.Causal, p.KeyPadding = masks.Causal, masks.KeyPadding
 		p.Mask, p.MaskShape = masks.Additive, masks.AdditiveShape
