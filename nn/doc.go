@@ -14,6 +14,9 @@
 // graph made with train=true) and infers (train=false: no tape, no
 // dropout). Activations are batch-first: [B, T, C].
 //
-// Bad input to a Forward (a shape that does not fit, a mask of the wrong
-// size, an id outside the table) is returned as an error naming it.
+// Bad input to the attention blocks, layers, stacks and Embedding (a shape
+// that does not fit, a mask of the wrong size, an id outside the table) is
+// returned as an error naming it; Linear, LayerNorm and FeedForward are thin
+// wrappers over autograd ops and, like them, panic with a
+// *tensor.ShapeError on misuse.
 package nn
