@@ -372,13 +372,16 @@ func attentionCases() []gradCase {
 		pad                    []bool
 		maskB, maskH, withMask bool
 		scale                  float32
+		kernel                 attention.Kernel
 	}
 	var out []gradCase
 	for _, c := range []ac{
-		{name: "plain", b: 1, nh: 2, nkv: 2, tq: 3, tk: 3, hs: 4},
-		{name: "causal-gqa", b: 2, nh: 4, nkv: 2, tq: 3, tk: 5, hs: 3, causal: true},
-		{name: "padding-mask", b: 2, nh: 2, nkv: 1, tq: 4, tk: 4, hs: 2, pad: []bool{false, false, true, false, false, false, false, true}, withMask: true, maskH: true},
-		{name: "mask-bh-scale", b: 2, nh: 2, nkv: 2, tq: 2, tk: 3, hs: 5, withMask: true, maskB: true, maskH: true, scale: 0.7},
+		{name: "plain", b: 1, nh: 2, nkv: 2, tq: 3, tk: 3, hs: 4, kernel: attention.Ref},
+		{name: "causal-gqa", b: 2, nh: 4, nkv: 2, tq: 3, tk: 5, hs: 3, causal: true, kernel: attention.Ref},
+		{name: "padding-mask", b: 2, nh: 2, nkv: 1, tq: 4, tk: 4, hs: 2, pad: []bool{false, false, true, false, false, false, false, true}, withMask: true, maskH: true, kernel: attention.Ref},
+		{name: "mask-bh-scale", b: 2, nh: 2, nkv: 2, tq: 2, tk: 3, hs: 5, withMask: true, maskB: true, maskH: true, scale: 0.7, kernel: attention.Ref},
+		{name: "auto-kernel-causal-pad", b: 2, nh: 4, nkv: 2, tq: 5, tk: 5, hs: 3, causal: true, pad: []bool{false, false, false, false, true, false, false, false, false, false}, kernel: attention.Auto},
+		{name: "flash-kernel-mask", b: 1, nh: 2, nkv: 1, tq: 6, tk: 7, hs: 4, withMask: true, kernel: attention.Flash},
 	} {
 		c := c
 		ms := [4]int{1, 1, c.tq, c.tk}
@@ -400,7 +403,7 @@ func attentionCases() []gradCase {
 			}
 		}
 		p := &attention.Params{B: c.b, NH: c.nh, NKV: c.nkv, Tq: c.tq, Tk: c.tk, HS: c.hs, Scale: c.scale,
-			Causal: c.causal, KeyPadding: c.pad, Mask: mask, MaskShape: ms, Kernel: attention.Ref}
+			Causal: c.causal, KeyPadding: c.pad, Mask: mask, MaskShape: ms, Kernel: c.kernel}
 		scale := float64(c.scale)
 		if scale == 0 {
 			scale = 1 / math.Sqrt(float64(c.hs))

@@ -336,3 +336,36 @@ func TestStridedInputs(t *testing.T) {
 		t.Fatalf("gradient of a view has shape %v", x.Grad.Shape)
 	}
 }
+
+func TestAttentionProbs(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	p := &attention.Params{B: 2, NH: 2, Tq: 3, Tk: 4, HS: 5, Causal: true}
+	q, k, v := randTensor(r, 2, 2, 3, 5), randTensor(r, 2, 2, 4, 5), randTensor(r, 2, 2, 4, 5)
+	g := NewGraph(false)
+	out, probs := g.Attention(g.Input(q, false), g.Input(k, false), g.Input(v, false), p, true)
+	if probs == nil || !tensor.EqualShape(probs.Value.Shape, []int{2, 2, 3, 4}) {
+		t.Fatalf("probs %v, want shape [2 2 3 4]", probs)
+	}
+	// probs·V reproduces out, and probs rows are causal distributions.
+	pv := g.MatMul(probs, g.Input(v, false), false, false)
+	if !tensor.AllClose(pv.Value, out.Value, 1e-6, 1e-5) {
+		t.Fatal("probs·V differs from the attention output")
+	}
+	pd := probs.Value.Data()
+	for row := 0; row < len(pd)/4; row++ {
+		i := row % 3
+		var s float32
+		for j := 0; j < 4; j++ {
+			if j > i+1 && pd[row*4+j] != 0 {
+				t.Fatalf("row %d: masked key %d has probability %v", row, j, pd[row*4+j])
+			}
+			s += pd[row*4+j]
+		}
+		if math.Abs(float64(s)-1) > 1e-6 {
+			t.Fatalf("row %d sums to %v", row, s)
+		}
+	}
+	if _, none := g.Attention(g.Input(q, false), g.Input(k, false), g.Input(v, false), p, false); none != nil {
+		t.Fatal("probs returned without being asked for")
+	}
+}

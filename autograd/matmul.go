@@ -193,13 +193,7 @@ func (g *Graph) Linear(x, w, b *Var) *Var {
 	yd := y.Data()
 	g.sgemm(false, true, rows, out, in, 1, xv.Data(), in, wv.Data(), in, 0, yd, out)
 	if b != nil {
-		bd := g.contig(b).Data()
-		for r := 0; r < rows; r++ {
-			row := yd[r*out : (r+1)*out]
-			for j, v := range bd[:out] {
-				row[j] += v
-			}
-		}
+		g.forRows(rows, rowGrain, task{fn: biasRows, x: g.contig(b).Data(), z: yd, i: [8]int{out}})
 	}
 	yv := g.newVar(y)
 	if nd := g.record(linearBackward, yv, x, w, b); nd != nil {
@@ -220,9 +214,29 @@ func linearBackward(g *Graph, nd *node) {
 		g.sgemm(true, false, out, in, rows, 1, dy, out, nd.saved[0].Data(), in, 1, g.grad(w).Data(), in)
 	}
 	if needs(b) {
-		db := g.grad(b).Data()[:out]
-		for r := 0; r < rows; r++ {
-			kernels.Axpy(1, dy[r*out:(r+1)*out], db)
+		g.forRows(out, 16, task{fn: biasGradCols, x: dy, z: g.grad(b).Data(), i: [8]int{rows, out}})
+	}
+}
+
+// biasRows adds the bias x [C] to rows [lo, hi) of z [rows, C].
+func biasRows(t *task, lo, hi int) {
+	c := t.i[0]
+	bias := t.x[:c]
+	for r := lo; r < hi; r++ {
+		row := t.z[r*c : (r+1)*c]
+		for j, v := range bias {
+			row[j] += v
+		}
+	}
+}
+
+// biasGradCols accumulates z[j] += Σ_r x[r, j] for columns [lo, hi).
+func biasGradCols(t *task, lo, hi int) {
+	rows, c := t.i[0], t.i[1]
+	db := t.z[lo:hi]
+	for r := 0; r < rows; r++ {
+		for j, v := range t.x[r*c+lo : r*c+hi] {
+			db[j] += v
 		}
 	}
 }
