@@ -634,7 +634,7 @@ func tanhKernel() {
 	VFMADD213PS(k("t3"), z, small)
 	VFMADD213PS(k("t4"), z, small)
 	VMULPS(z, small, small)
-	VFMADD213PS(x, x, small) // small = x·small + x
+	VFMADD213PS(x, x, small)             // small = x·small + x
 	VCMPPS(U8(1), k("tanhSmall"), ax, z) // |x| < 0.625
 	VBLENDVPS(z, small, e, e)
 	VMOVUPS(e, Mem{Base: d})

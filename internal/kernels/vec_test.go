@@ -1,0 +1,268 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"testing/quick"
+)
+
+func abs32(x float32) float32 { return float32(math.Abs(float64(x))) }
+
+// quickInputs turns testing/quick's seed and length into a normal-valued
+// slice (quick's own float32s span ±MaxFloat32 and overflow every sum).
+func quickInputs(seed uint64, n uint8, scale float64) ([]float32, *rand.Rand) {
+	r := rand.New(rand.NewPCG(seed, uint64(n)))
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(r.NormFloat64() * scale)
+	}
+	return x, r
+}
+
+// TestVectorKernelsMatchRef pins each variant's dot, axpy, scale and max to
+// the Ref twins on random lengths 0..255 (all tails). Tolerances: dot
+// 1e-6·Σ|x||y| (summation order), axpy 2e-7·(|αx|+|y|) (FMA vs mul+add),
+// scale and max exact.
+func TestVectorKernelsMatchRef(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im *impl) {
+		cfg := &quick.Config{MaxCount: 300}
+		t.Run("dot", func(t *testing.T) {
+			f := func(seed uint64, n uint8) bool {
+				x, r := quickInputs(seed, n, 1)
+				y := randSlice(r, int(n))
+				var mag float32
+				for i := range x {
+					mag += abs32(x[i] * y[i])
+				}
+				return abs32(im.dot(x, y)-DotRef(x, y)) <= 1e-6*mag
+			}
+			if err := quick.Check(f, cfg); err != nil {
+				t.Error(err)
+			}
+		})
+		t.Run("axpy", func(t *testing.T) {
+			f := func(seed uint64, n uint8, alpha float32) bool {
+				alpha = float32(math.Mod(float64(alpha), 10))
+				x, r := quickInputs(seed, n, 1)
+				y := randSlice(r, int(n))
+				want := append([]float32(nil), y...)
+				AxpyRef(alpha, x, want)
+				got := append([]float32(nil), y...)
+				im.axpy(alpha, x, got)
+				for i := range got {
+					if abs32(got[i]-want[i]) > 2e-7*(abs32(alpha*x[i])+abs32(y[i])) {
+						return false
+					}
+				}
+				return true
+			}
+			if err := quick.Check(f, cfg); err != nil {
+				t.Error(err)
+			}
+		})
+		t.Run("scale", func(t *testing.T) {
+			f := func(seed uint64, n uint8, alpha float32) bool {
+				x, _ := quickInputs(seed, n, 1)
+				want := append([]float32(nil), x...)
+				ScaleRef(alpha, want)
+				im.scale(alpha, x)
+				return bitsEqual(x, want)
+			}
+			if err := quick.Check(f, cfg); err != nil {
+				t.Error(err)
+			}
+		})
+		t.Run("max", func(t *testing.T) {
+			f := func(seed uint64, n uint8, nanAt uint8) bool {
+				x, _ := quickInputs(seed, n, 100)
+				if n > 0 && nanAt%3 == 0 {
+					x[int(nanAt)%int(n)] = float32(math.NaN()) // skipped, as by MaxRef
+				}
+				return math.Float32bits(im.max(x)) == math.Float32bits(MaxRef(x))
+			}
+			if err := quick.Check(f, cfg); err != nil {
+				t.Error(err)
+			}
+		})
+	})
+}
+
+func bitsEqual(a, b []float32) bool {
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return false
+		}
+	}
+	return len(a) == len(b)
+}
+
+// The stated accuracy of Exp and Tanh.
+const (
+	expRelTol  = 2e-7 // relative, for normal results
+	tanhRelTol = 2.5e-7
+)
+
+func expSweep() []float32 {
+	var xs []float32
+	for x := -104.0; x <= 90; x += 0.0007 {
+		xs = append(xs, float32(x))
+	}
+	for x := -1e-3; x <= 1e-3; x += 1.3e-6 {
+		xs = append(xs, float32(x))
+	}
+	return xs
+}
+
+// TestExpAccuracy checks every variant's Exp against float64 math.Exp over
+// [-104, 90] and at the special values: relative error <= 2e-7 where the
+// result is normal, absolute error <= one subnormal ulp (2^-149) below.
+func TestExpAccuracy(t *testing.T) {
+	xs := expSweep()
+	inf := float32(math.Inf(1))
+	specials := []struct{ x, want float32 }{
+		{float32(math.Inf(-1)), 0}, {inf, inf}, {89, inf}, {1000, inf}, {-1000, 0}, {0, 1},
+		{88.72, 0}, {-87, 0}, {-100, 0}, // want filled in below
+	}
+	for i := range specials {
+		if specials[i].want == 0 && specials[i].x > -1000 && !math.IsInf(float64(specials[i].x), -1) {
+			specials[i].want = float32(math.Exp(float64(specials[i].x)))
+		}
+	}
+	forEachImpl(t, func(t *testing.T, im *impl) {
+		got := make([]float32, len(xs))
+		im.exp(got, xs)
+		worst := 0.0
+		for i, x := range xs {
+			w := math.Exp(float64(x))
+			if w > math.MaxFloat32 {
+				if !math.IsInf(float64(got[i]), 1) {
+					t.Fatalf("exp(%v) = %v, want +Inf", x, got[i])
+				}
+				continue
+			}
+			e := math.Abs(float64(got[i]) - w)
+			if w < 0x1p-126 {
+				if e > 0x1p-149 {
+					t.Fatalf("exp(%v) = %v, want %v (subnormal)", x, got[i], w)
+				}
+				continue
+			}
+			worst = max(worst, e/w)
+			if e/w > expRelTol {
+				t.Fatalf("exp(%v) = %v, want %v (rel err %.3g)", x, got[i], w, e/w)
+			}
+		}
+		t.Logf("%s: max rel error %.3g over %d points", im.name, worst, len(xs))
+		for _, s := range specials {
+			for _, n := range []int{1, 9} { // scalar tail and vector body
+				src := make([]float32, n)
+				for i := range src {
+					src[i] = s.x
+				}
+				dst := make([]float32, n)
+				im.exp(dst, src)
+				if e := math.Abs(float64(dst[n-1] - s.want)); !(e <= expRelTol*math.Abs(float64(s.want))) && dst[n-1] != s.want {
+					t.Errorf("exp(%v) = %v, want %v", s.x, dst[n-1], s.want)
+				}
+			}
+		}
+		nan := []float32{float32(math.NaN())}
+		im.exp(nan, nan)
+		if !math.IsNaN(float64(nan[0])) {
+			t.Errorf("exp(NaN) = %v", nan[0])
+		}
+	})
+}
+
+// TestTanhAccuracy checks every variant's Tanh against float64 math.Tanh:
+// |got - want| <= 2.5e-7·|want| (relative; tiny x included), ±1 at ±large,
+// ±Inf and NaN handled.
+func TestTanhAccuracy(t *testing.T) {
+	var xs []float32
+	for x := -20.0; x <= 20; x += 0.0003 {
+		xs = append(xs, float32(x))
+	}
+	xs = append(xs, 1e-30, -1e-30, 1e-40, 0.6249999, 0.625, 0.6250001, 100, -100, 1e30)
+	forEachImpl(t, func(t *testing.T, im *impl) {
+		got := make([]float32, len(xs))
+		im.tanh(got, xs)
+		worst := 0.0
+		for i, x := range xs {
+			w := math.Tanh(float64(x))
+			e := math.Abs(float64(got[i]) - w)
+			rel := e / math.Max(math.Abs(w), 1e-300)
+			if w == 0 {
+				rel = e
+			}
+			worst = max(worst, rel)
+			if rel > tanhRelTol {
+				t.Fatalf("tanh(%v) = %v, want %v (rel err %.3g)", x, got[i], w, rel)
+			}
+		}
+		t.Logf("%s: max rel error %.3g over %d points", im.name, worst, len(xs))
+		sp := []float32{float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 0}
+		out := make([]float32, len(sp))
+		im.tanh(out, sp)
+		if out[0] != 1 || out[1] != -1 || !math.IsNaN(float64(out[2])) || out[3] != 0 {
+			t.Errorf("tanh(+Inf, -Inf, NaN, 0) = %v", out)
+		}
+	})
+}
+
+// TestExpShiftSum: in-place exp(x - shift) matches the variant's own Exp of
+// the shifted values exactly, and the float32 sum matches the float64 sum
+// within n·1.2e-7 relative (n terms, one rounding each).
+func TestExpShiftSum(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im *impl) {
+		f := func(seed uint64, n uint8) bool {
+			x, _ := quickInputs(seed, n, 5)
+			shift := im.max(x)
+			if n == 0 {
+				shift = 0
+			}
+			want := make([]float32, len(x))
+			for i, v := range x {
+				want[i] = v - shift
+			}
+			im.exp(want, want)
+			var sum float64
+			for _, v := range want {
+				sum += float64(v)
+			}
+			s := im.expShiftSum(x, shift)
+			return bitsEqual(x, want) && math.Abs(float64(s)-sum) <= float64(len(x))*1.2e-7*sum
+		}
+		if err := quick.Check(f, &quick.Config{MaxCount: 300}); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+// TestExportedDispatch exercises the exported wrappers on the chosen
+// variant (tails included).
+func TestExportedDispatch(t *testing.T) {
+	t.Logf("implementation: %s", Implementation())
+	x := []float32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}
+	if got := Dot(x, x); got != 506 {
+		t.Errorf("Dot = %v, want 506", got)
+	}
+	if got := Max(x); got != 11 {
+		t.Errorf("Max = %v, want 11", got)
+	}
+	y := make([]float32, len(x))
+	Axpy(2, x, y)
+	Scale(0.5, y)
+	if !bitsEqual(y, x) {
+		t.Errorf("Axpy then Scale = %v, want %v", y, x)
+	}
+	e := []float32{0, 0, 0}
+	if s := ExpShiftSum(e, 0); s != 3 {
+		t.Errorf("ExpShiftSum = %v, want 3", s)
+	}
+	Exp(e, []float32{0, 0, 0})
+	Tanh(e, e)
+	if math.Abs(float64(e[2])-math.Tanh(1)) > 1e-7 {
+		t.Errorf("Tanh(1) = %v", e[2])
+	}
+}
