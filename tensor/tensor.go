@@ -61,13 +61,20 @@ func FromSlice(data []float32, shape ...int) *Tensor {
 	return t
 }
 
+// maxElems bounds the size of one tensor (2³¹ float32s, 8 GiB), so that
+// a corrupt shape fails with a message instead of a huge allocation.
+const maxElems = 1 << 31
+
 // checkShape returns the number of elements of shape, panicking on a
-// negative dimension.
+// negative dimension or a size above maxElems.
 func checkShape(op string, shape []int) int {
 	n := 1
 	for _, d := range shape {
 		if d < 0 {
 			Panicf(op, "negative dimension in shape %v", Dims(shape))
+		}
+		if d != 0 && n > maxElems/d {
+			Panicf(op, "shape %v holds more than %d elements", Dims(shape), maxElems)
 		}
 		n *= d
 	}
@@ -230,7 +237,7 @@ func resolveShape(op string, dst, shape []int, n int, from []int) {
 		switch {
 		case d == -1 && infer < 0:
 			infer = i
-		case d < 0:
+		case d < 0 || (d != 0 && prod > maxElems/d):
 			Panicf(op, "bad dimension %d in shape %v", d, Dims(shape))
 		default:
 			prod *= d

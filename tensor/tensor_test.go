@@ -157,6 +157,8 @@ func TestMisusePanicsWithShapes(t *testing.T) {
 		{"reshape-two-infer", func() { seq(2, 3).Reshape(-1, -1) }, []string{"[-1 -1]"}},
 		{"fromslice", func() { FromSlice(make([]float32, 5), 2, 3) }, []string{"[2 3]", "5"}},
 		{"negative", func() { New(2, -1) }, []string{"negative", "[2 -1]"}},
+		{"huge", func() { New(1<<40, 1<<40) }, []string{"more than", "[1099511627776 1099511627776]"}},
+		{"huge-arena", func() { NewArena().New(1<<62, 4) }, []string{"tensor.Arena.New", "more than"}},
 		{"slice", func() { seq(4).Slice(0, 2, 5) }, []string{"[2, 5)", "[4]"}},
 		{"permute", func() { seq(2, 3).Permute(0, 0) }, []string{"[0 0]", "[2 3]"}},
 		{"add", func() { Add(New(2, 3), New(2, 3), New(3, 2)) }, []string{"tensor.Add", "[2 3]", "[3 2]"}},
