@@ -64,8 +64,8 @@ func NewBPE(vocab map[string]int, merges [][2]string) (*BPE, error) {
 		}
 		maxID = max(maxID, id)
 	}
-	if maxID >= 1<<24 {
-		return nil, fmt.Errorf("bpe vocab: largest id %d is implausibly large", maxID)
+	if err := checkIDs("bpe vocab", maxID, len(vocab)); err != nil {
+		return nil, err
 	}
 	b.tokens = make([]string, maxID+1)
 	b.bytes = make([][]byte, maxID+1)
@@ -111,6 +111,9 @@ func (b *BPE) setAdded(toks []addedToken) error {
 		return err
 	}
 	for _, t := range toks {
+		if err := checkIDs(fmt.Sprintf("added token %q", t.Content), t.ID, len(b.tokens)); err != nil {
+			return err
+		}
 		for t.ID >= len(b.tokens) {
 			b.tokens = append(b.tokens, "")
 			b.bytes = append(b.bytes, nil)

@@ -289,6 +289,9 @@ func hfWordPiece(m *hfModel, norm, pre, post, dec *component, added []addedToken
 		return nil, err
 	}
 	for _, a := range added {
+		if err := checkIDs(fmt.Sprintf("added token %q", a.Content), a.ID, len(w.tokens)); err != nil {
+			return nil, err
+		}
 		for a.ID >= len(w.tokens) {
 			w.tokens = append(w.tokens, "")
 		}

@@ -54,10 +54,13 @@ func NewMarian(src, tgt *SentencePiece, vocab map[string]int) (*Marian, error) {
 	m := &Marian{src: src, tgt: tgt, vocab: vocab}
 	maxID := -1
 	for s, id := range vocab {
-		if id < 0 || id >= 1<<24 {
-			return nil, fmt.Errorf("marian vocab.json: %q has id %d outside [0, 2^24)", s, id)
+		if id < 0 {
+			return nil, fmt.Errorf("marian vocab.json: %q has negative id %d", s, id)
 		}
 		maxID = max(maxID, id)
+	}
+	if err := checkIDs("marian vocab.json", maxID, len(vocab)); err != nil {
+		return nil, err
 	}
 	m.tokens = make([]string, maxID+1)
 	for s, id := range vocab {

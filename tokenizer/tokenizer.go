@@ -52,6 +52,18 @@ type Encoding struct {
 	AttentionMask []int    // attention_mask [T]: 1 for real tokens, 0 for padding
 }
 
+// maxIDGap bounds the holes a vocabulary may leave in its id range: ids must
+// stay below the number of tokens plus maxIDGap, so a corrupt file cannot
+// make a loader allocate gigabytes for a few tokens.
+const maxIDGap = 1 << 16
+
+func checkIDs(what string, maxID, n int) error {
+	if maxID >= n+maxIDGap {
+		return fmt.Errorf("%s: largest id %d is far beyond the %d tokens", what, maxID, n)
+	}
+	return nil
+}
+
 // ErrUnknownID is wrapped by Decode when an id is outside the vocabulary.
 var ErrUnknownID = errors.New("token id outside the vocabulary")
 

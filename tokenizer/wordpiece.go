@@ -76,10 +76,13 @@ func newWordPiece(vocab map[string]int, unk, prefix string) (*WordPiece, error) 
 	}
 	maxID := -1
 	for s, id := range vocab {
-		if id < 0 || id >= 1<<24 {
-			return nil, fmt.Errorf("wordpiece vocab: token %q has id %d outside [0, 2^24)", s, id)
+		if id < 0 {
+			return nil, fmt.Errorf("wordpiece vocab: token %q has negative id %d", s, id)
 		}
 		maxID = max(maxID, id)
+	}
+	if err := checkIDs("wordpiece vocab", maxID, len(vocab)); err != nil {
+		return nil, err
 	}
 	w.tokens = make([]string, maxID+1)
 	for s, id := range vocab {
