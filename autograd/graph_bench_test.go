@@ -4,30 +4,12 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/attn-dev/attn/attention"
 	"github.com/attn-dev/attn/tensor"
 )
 
 // benchBlock is newBlock at the size of a small GPT layer: B=4, T=64,
 // C=256, NH=4, V=512.
-func benchBlock() *block {
-	r := rand.New(rand.NewPCG(11, 1))
-	k := &block{b: 4, t: 64, c: 256, nh: 4, v: 512}
-	P := func(s ...int) *Var {
-		t := randTensor(r, s...)
-		t.Scale(0.05)
-		return Param(t)
-	}
-	k.wte, k.ln1g, k.ln1b = P(k.v, k.c), P(k.c), P(k.c)
-	k.wqkv, k.bqkv, k.wo = P(3*k.c, k.c), P(3*k.c), P(k.c, k.c)
-	k.ln2g, k.ln2b, k.w1, k.b1, k.w2, k.b2 = P(k.c), P(k.c), P(4*k.c, k.c), P(4*k.c), P(k.c, 4*k.c), P(k.c)
-	k.p = attention.Params{B: k.b, NH: k.nh, Tq: k.t, Tk: k.t, HS: k.c / k.nh, Causal: true}
-	for i := 0; i < k.b*k.t; i++ {
-		k.ids = append(k.ids, r.IntN(k.v))
-		k.targets = append(k.targets, r.IntN(k.v))
-	}
-	return k
-}
+func benchBlock() *block { return newBlockSized(11, 4, 64, 256, 4, 512, 0.05) }
 
 // BenchmarkBlockTrainStep is one Reset+forward+backward of a Transformer
 // block with embedding, tied LM head and cross-entropy through a reused

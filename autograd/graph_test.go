@@ -28,10 +28,17 @@ type block struct {
 	ids, targets                                                []int
 }
 
-func newBlock(seed uint64) *block {
+func newBlock(seed uint64) *block { return newBlockSized(seed, 2, 8, 16, 2, 11, 1) }
+
+// newBlockSized draws parameters uniform in [-scale, scale).
+func newBlockSized(seed uint64, b, t, c, nh, v int, scale float32) *block {
 	r := rand.New(rand.NewPCG(seed, 1))
-	k := &block{b: 2, t: 8, c: 16, nh: 2, v: 11}
-	P := func(s ...int) *Var { return Param(randTensor(r, s...)) }
+	k := &block{b: b, t: t, c: c, nh: nh, v: v}
+	P := func(s ...int) *Var {
+		x := randTensor(r, s...)
+		x.Scale(scale)
+		return Param(x)
+	}
 	k.wte, k.ln1g, k.ln1b = P(k.v, k.c), P(k.c), P(k.c)
 	k.wqkv, k.bqkv, k.wo = P(3*k.c, k.c), P(3*k.c), P(k.c, k.c)
 	k.ln2g, k.ln2b, k.w1, k.b1, k.w2, k.b2 = P(k.c), P(k.c), P(4*k.c, k.c), P(4*k.c), P(k.c, 4*k.c), P(k.c)
@@ -96,6 +103,12 @@ func TestSteadyStateAllocations(t *testing.T) {
 	k := newBlock(3)
 	if a := stepAllocs(t, k.forwardMLP); a != 0 {
 		t.Fatalf("MLP training step allocates %v objects per step, want 0", a)
+	}
+	ev := NewGraph(false)
+	infer := func() { ev.Reset(); k.forwardMLP(ev) }
+	infer()
+	if a := testing.AllocsPerRun(20, infer); a != 0 {
+		t.Fatalf("MLP inference step allocates %v objects per step, want 0", a)
 	}
 	// With attention, the only allocations are package attention's own:
 	// measure its Forward+Backward on the same sizes and require the

@@ -205,28 +205,22 @@ func refEmbedding(table []float64, c int, ids []int) []float64 {
 	return y
 }
 
-// refSplitHeads maps [B,T,NH*HS] to [B,NH,T,HS].
-func refSplitHeads(x []float64, b, t, nh, hs int) []float64 {
-	y := make([]float64, len(x))
-	for bi := 0; bi < b; bi++ {
-		for ti := 0; ti < t; ti++ {
-			for h := 0; h < nh; h++ {
-				for e := 0; e < hs; e++ {
-					y[((bi*nh+h)*t+ti)*hs+e] = x[((bi*t+ti)*nh+h)*hs+e]
-				}
-			}
-		}
-	}
-	return y
-}
+// refSplitHeads maps [B,T,NH*HS] to [B,NH,T,HS]; merge does the inverse.
+func refSplitHeads(x []float64, b, t, nh, hs int) []float64 { return refHeads(x, b, t, nh, hs, false) }
 
-func refMergeHeads(x []float64, b, t, nh, hs int) []float64 {
+func refMergeHeads(x []float64, b, t, nh, hs int) []float64 { return refHeads(x, b, t, nh, hs, true) }
+
+func refHeads(x []float64, b, t, nh, hs int, merge bool) []float64 {
 	y := make([]float64, len(x))
 	for bi := 0; bi < b; bi++ {
 		for ti := 0; ti < t; ti++ {
 			for h := 0; h < nh; h++ {
 				for e := 0; e < hs; e++ {
-					y[((bi*t+ti)*nh+h)*hs+e] = x[((bi*nh+h)*t+ti)*hs+e]
+					m, sp := ((bi*t+ti)*nh+h)*hs+e, ((bi*nh+h)*t+ti)*hs+e
+					if merge {
+						m, sp = sp, m
+					}
+					y[sp] = x[m]
 				}
 			}
 		}

@@ -22,12 +22,18 @@ func lastAxis(op string, x *Var) (rows, n int) {
 // y_j = exp(x_j − max x)/Σ_k exp(x_k − max x). Backward:
 // dx = y ⊙ (dy − Σ_k dy_k·y_k).
 func (g *Graph) Softmax(x *Var) *Var {
-	rows, n := lastAxis("autograd.Softmax", x)
+	return g.rowwise("autograd.Softmax", x, softmaxRows, softmaxBackward)
+}
+
+// rowwise runs fwd over the rows of x's last axis into a new tensor and
+// records back, which finds the output in saved[0] and rows, n in i[0:2].
+func (g *Graph) rowwise(op string, x *Var, fwd func(t *task, lo, hi int), back func(*Graph, *node)) *Var {
+	rows, n := lastAxis(op, x)
 	xv := g.contig(x)
 	out := g.arena.Empty(xv.Shape...)
-	g.forRows(rows, rowGrain, task{fn: softmaxRows, x: xv.Data(), z: out.Data(), i: [8]int{n}})
+	g.forRows(rows, rowGrain, task{fn: fwd, x: xv.Data(), z: out.Data(), i: [8]int{n}})
 	y := g.newVar(out)
-	if nd := g.record(softmaxBackward, y, x); nd != nil {
+	if nd := g.record(back, y, x); nd != nil {
 		nd.saved[0] = out
 		nd.i[0], nd.i[1] = rows, n
 	}
@@ -64,16 +70,7 @@ func softmaxGradRows(t *task, lo, hi int) {
 // y_j = x_j − max x − log Σ_k exp(x_k − max x). Backward:
 // dx = dy − exp(y)·Σ_k dy_k.
 func (g *Graph) LogSoftmax(x *Var) *Var {
-	rows, n := lastAxis("autograd.LogSoftmax", x)
-	xv := g.contig(x)
-	out := g.arena.Empty(xv.Shape...)
-	g.forRows(rows, rowGrain, task{fn: logSoftmaxRows, x: xv.Data(), z: out.Data(), i: [8]int{n}})
-	y := g.newVar(out)
-	if nd := g.record(logSoftmaxBackward, y, x); nd != nil {
-		nd.saved[0] = out
-		nd.i[0], nd.i[1] = rows, n
-	}
-	return y
+	return g.rowwise("autograd.LogSoftmax", x, logSoftmaxRows, logSoftmaxBackward)
 }
 
 func logSoftmaxRows(t *task, lo, hi int) {

@@ -85,13 +85,7 @@ func checkShape(op string, shape []int) int {
 // strides and offset 0.
 func (t *Tensor) setShape(shape []int) {
 	r := len(shape)
-	if r <= inlineDims {
-		t.Shape = t.shapeBuf[:r]
-		t.Strides = t.strideBuf[:r]
-	} else {
-		t.Shape = make([]int, r)
-		t.Strides = make([]int, r)
-	}
+	t.setRank(r)
 	copy(t.Shape, shape)
 	s := 1
 	for i := r - 1; i >= 0; i-- {
@@ -101,17 +95,20 @@ func (t *Tensor) setShape(shape []int) {
 	t.Offset = 0
 }
 
+// setRank points t.Shape and t.Strides at storage for r dimensions:
+// t's inline arrays when they are large enough.
+func (t *Tensor) setRank(r int) {
+	if r <= inlineDims {
+		t.Shape, t.Strides = t.shapeBuf[:r], t.strideBuf[:r]
+		return
+	}
+	t.Shape, t.Strides = make([]int, r), make([]int, r)
+}
+
 // setView makes t a header over the same storage as src with src's
 // shape, strides and offset (copied into t's own arrays).
 func (t *Tensor) setView(src *Tensor) {
-	r := len(src.Shape)
-	if r <= inlineDims {
-		t.Shape = t.shapeBuf[:r]
-		t.Strides = t.strideBuf[:r]
-	} else {
-		t.Shape = make([]int, r)
-		t.Strides = make([]int, r)
-	}
+	t.setRank(len(src.Shape))
 	copy(t.Shape, src.Shape)
 	copy(t.Strides, src.Strides)
 	t.Offset = src.Offset
