@@ -1,8 +1,9 @@
 // Package parallel runs loops over all cores with coarse chunks.
 //
-// Work is handed to a fixed set of long-lived worker goroutines (one fewer
-// than GOMAXPROCS; the caller's goroutine takes a share itself), so a
-// parallel loop costs a few channel operations, not goroutine start-ups.
+// Work is handed to a set of long-lived worker goroutines (one fewer than
+// Workers(); the caller's goroutine takes a share itself), so a parallel
+// loop costs a few channel operations, not goroutine start-ups. Workers()
+// is GOMAXPROCS at first use unless SetWorkers changes it.
 package parallel
 
 import (
@@ -38,27 +39,53 @@ func (j job) run() {
 var (
 	startOnce sync.Once
 	jobs      chan job
-	nworkers  int
+	mu        sync.Mutex // guards spawned
+	spawned   int        // worker goroutines started (they never exit)
+	nworkers  atomic.Int32
 	groups    = sync.Pool{New: func() any { return &group{done: make(chan struct{}, 1)} }}
 )
 
+// jobQueue bounds the queued chunks; more than that run inline.
+const jobQueue = 256
+
 func start() {
-	nworkers = runtime.GOMAXPROCS(0)
-	jobs = make(chan job, 4*nworkers)
-	for i := 1; i < nworkers; i++ {
+	jobs = make(chan job, jobQueue)
+	if nworkers.Load() == 0 {
+		setWorkers(runtime.GOMAXPROCS(0))
+	}
+}
+
+// setWorkers makes n the loop width, starting goroutines as needed.
+func setWorkers(n int) {
+	mu.Lock()
+	defer mu.Unlock()
+	for ; spawned < n-1; spawned++ {
 		go func() {
 			for j := range jobs {
 				j.run()
 			}
 		}()
 	}
+	nworkers.Store(int32(n))
 }
 
 // Workers is the number of goroutines a parallel loop uses (GOMAXPROCS at
-// first use).
+// first use, or the value last given to SetWorkers).
 func Workers() int {
 	startOnce.Do(start)
-	return nworkers
+	return int(nworkers.Load())
+}
+
+// SetWorkers sets the number of goroutines parallel loops use from now on
+// (n < 1 means GOMAXPROCS). Extra idle workers from an earlier, larger
+// setting stay parked; loops simply use fewer chunks. Loops already running
+// keep their split.
+func SetWorkers(n int) {
+	startOnce.Do(start)
+	if n < 1 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	setWorkers(n)
 }
 
 // For splits [0, n) into at most Workers() contiguous chunks of at least

@@ -32,3 +32,18 @@ func TestNestedForDoesNotDeadlock(t *testing.T) {
 		t.Fatalf("total = %d, want %d", total, 64*64)
 	}
 }
+
+func TestSetWorkers(t *testing.T) {
+	defer SetWorkers(0)
+	for _, n := range []int{1, 3, 2} {
+		SetWorkers(n)
+		if Workers() != n {
+			t.Fatalf("Workers() = %d after SetWorkers(%d)", Workers(), n)
+		}
+		var chunks atomic.Int32
+		For(1000, 1, func(lo, hi int) { chunks.Add(1) })
+		if got := int(chunks.Load()); got != n {
+			t.Errorf("SetWorkers(%d): loop ran in %d chunks, want %d", n, got, n)
+		}
+	}
+}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/attn-dev/attn/internal/kernels"
+	"github.com/attn-dev/attn/internal/parallel"
+)
+
+func init() {
+	var (
+		asJSON         bool
+		m, n, k        int
+		threads, runs  int
+		transA, transB bool
+		budget         time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "matmul",
+		Short: "Measure SGEMM C = op(A)·op(B) (default: square, decode and GPT-small training shapes)",
+		Long: `matmul times kernels.Sgemm and prints one line per shape: the median of
+several runs after warm-up, GFLOP/s = 2·M·N·K / seconds, and the bytes the
+kernel allocated beyond its operands. Without --m/--n/--k it runs 1024³,
+2048³, the decode GEMV 1×768·768×3072 (both weight layouts) and the
+768×384·384×1536 projection with its backward products.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if m < 0 || n < 0 || k < 0 || threads < 0 {
+				return fmt.Errorf("--m, --n, --k and --threads must not be negative")
+			}
+			if threads > 0 {
+				runtime.GOMAXPROCS(threads)
+				parallel.SetWorkers(threads)
+			}
+			shapes := kernels.DefaultSgemmShapes
+			if m > 0 || n > 0 || k > 0 {
+				s := kernels.SgemmShape{M: m, N: n, K: k, TransA: transA, TransB: transB}
+				for _, d := range []*int{&s.M, &s.N, &s.K} {
+					if *d == 0 {
+						*d = 1024
+					}
+				}
+				shapes = []kernels.SgemmShape{s}
+			}
+			out := cmd.OutOrStdout()
+			for _, s := range shapes {
+				r := kernels.MeasureSgemm(s, runs, budget)
+				if !asJSON {
+					fmt.Fprintf(out, "matmul %dx%dx%d transa=%v transb=%v threads=%d impl=%s: %.3f ms, %.1f GFLOP/s, %d extra bytes\n",
+						s.M, s.N, s.K, s.TransA, s.TransB, parallel.Workers(), kernels.Implementation(), r.Seconds*1e3, r.GFLOPS, r.PeakExtraBytes)
+					continue
+				}
+				line, err := json.Marshal(map[string]any{
+					"name": "matmul", "impl": kernels.Implementation(),
+					"m": s.M, "n": s.N, "k": s.K, "transa": s.TransA, "transb": s.TransB,
+					"threads": parallel.Workers(), "seconds": r.Seconds, "gflops": r.GFLOPS,
+					"peak_extra_bytes": r.PeakExtraBytes, "runs": r.Runs,
+				})
+				if err != nil {
+					return fmt.Errorf("bench matmul: %w", err)
+				}
+				fmt.Fprintln(out, string(line))
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&asJSON, "json", false, "print one JSON object per shape")
+	f.IntVar(&m, "m", 0, "rows of C (with --n/--k: measure this one shape; unset ones default to 1024)")
+	f.IntVar(&n, "n", 0, "columns of C")
+	f.IntVar(&k, "k", 0, "inner dimension")
+	f.BoolVar(&transA, "transa", false, "A stored K×M (op(A) = Aᵀ)")
+	f.BoolVar(&transB, "transb", false, "B stored N×K (op(B) = Bᵀ)")
+	f.IntVar(&threads, "threads", 0, "worker goroutines (default: all cores)")
+	f.IntVar(&runs, "runs", 21, "timed runs per shape (at least 5; fewer if --budget runs out)")
+	f.DurationVar(&budget, "budget", 3*time.Second, "time budget per shape for the timed runs")
+	benchCmd.AddCommand(cmd)
+}

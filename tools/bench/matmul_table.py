@@ -1,0 +1,36 @@
+"""Joins the JSON lines of `attn bench matmul` and matmul_torch.py (one or
+more PyTorch runs; the fastest per shape counts) into a table."""
+import json
+import sys
+
+
+def key(r):
+    return (r["m"], r["n"], r["k"], bool(r["transa"]), bool(r["transb"]))
+
+
+def load(path):
+    with open(path) as f:
+        return [json.loads(l) for l in f if l.strip()]
+
+
+def main():
+    ours = load(sys.argv[1])
+    best = {}
+    for path in sys.argv[2:]:
+        for r in load(path):
+            k = key(r)
+            if k not in best or r["gflops"] > best[k]["gflops"]:
+                best[k] = r
+    print("%-28s %8s %10s %12s %7s" % ("shape (MxNxK op)", "threads", "ours GF/s", "PyTorch GF/s", "ratio"))
+    for r in ours:
+        k = key(r)
+        op = ("T" if k[3] else "N") + ("T" if k[4] else "N")
+        shape = "%dx%dx%d %s" % (k[0], k[1], k[2], op)
+        t = best.get(k)
+        tg = t["gflops"] if t else float("nan")
+        src = " (%s)" % t["impl"] if t else ""
+        print("%-28s %8d %10.1f %12.1f %7.2f%s" % (shape, r["threads"], r["gflops"], tg, r["gflops"] / tg, src))
+
+
+if __name__ == "__main__":
+    main()
