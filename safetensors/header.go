@@ -10,6 +10,7 @@ import (
 	"math/bits"
 	"sort"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -46,9 +47,34 @@ type header struct {
 }
 
 type rawEntry struct {
-	DType       *string        `json:"dtype"`
-	Shape       *[]json.Number `json:"shape"`
-	DataOffsets *[]json.Number `json:"data_offsets"`
+	DType       *string
+	Shape       *[]json.RawMessage
+	DataOffsets *[]json.RawMessage
+}
+
+// decodeEntry decodes one tensor entry, matching its keys exactly
+// (encoding/json alone would also accept "DType" or "Data_Offsets").
+// Unknown keys are ignored, as the reference implementation does.
+func decodeEntry(dec *json.Decoder) (rawEntry, error) {
+	var m map[string]json.RawMessage
+	if err := dec.Decode(&m); err != nil {
+		return rawEntry{}, err
+	}
+	var e rawEntry
+	fields := []struct {
+		key string
+		dst any
+	}{{"dtype", &e.DType}, {"shape", &e.Shape}, {"data_offsets", &e.DataOffsets}}
+	for _, f := range fields {
+		v, ok := m[f.key]
+		if !ok {
+			continue
+		}
+		if err := json.Unmarshal(v, f.dst); err != nil {
+			return rawEntry{}, fmt.Errorf("%s: %w", f.key, err)
+		}
+	}
+	return e, nil
 }
 
 // parseHeader decodes and validates a header against a data section of
@@ -62,7 +88,6 @@ func parseHeader(hdr []byte, dataLen int64) (*header, error) {
 		return nil, errors.New("header is not a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(hdr))
-	dec.UseNumber()
 	if _, err := dec.Token(); err != nil { // the opening '{'
 		return nil, fmt.Errorf("header is not valid JSON: %w", err)
 	}
@@ -89,8 +114,8 @@ func parseHeader(hdr []byte, dataLen int64) (*header, error) {
 			h.metadata = md
 			continue
 		}
-		var raw rawEntry
-		if err := dec.Decode(&raw); err != nil {
+		raw, err := decodeEntry(dec)
+		if err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 				return nil, fmt.Errorf("tensor %q: header is not valid JSON: it ends inside the entry", name)
 			}
@@ -137,7 +162,7 @@ func checkEntry(name string, raw rawEntry) (TensorInfo, error) {
 		}
 		hi, lo := bits.Mul64(n, d)
 		if hi != 0 || lo > 1<<62 {
-			return TensorInfo{}, fmt.Errorf("tensor %q: shape %v × %s bytes overflows", name, *raw.Shape, dt)
+			return TensorInfo{}, fmt.Errorf("tensor %q: shape %s × %s bytes overflows", name, rawList(*raw.Shape), dt)
 		}
 		n = lo
 		shape[i] = int(d)
@@ -162,6 +187,15 @@ func checkEntry(name string, raw rawEntry) (TensorInfo, error) {
 			name, shape, dt, n, be[0], be[1], be[1]-be[0])
 	}
 	return TensorInfo{Name: name, DType: dt, Shape: shape, Offset: int64(be[0]), Size: int64(n)}, nil
+}
+
+// rawList formats JSON values as "[a b c]".
+func rawList(vs []json.RawMessage) string {
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = string(v)
+	}
+	return "[" + strings.Join(parts, " ") + "]"
 }
 
 // checkLayout requires the tensors, sorted by offset, to tile [0, dataLen)
