@@ -467,6 +467,8 @@ func TestModelFixtures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	real, _ := filepath.Glob("../testdata/models/real/*/*.safetensors")
+	paths = append(paths, real...)
 	if len(paths) == 0 {
 		t.Skip("no model fixtures")
 	}

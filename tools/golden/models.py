@@ -587,8 +587,10 @@ class DecoderLayer(nn.Module):
     def forward(self, x, self_mask, enc, cross_mask):
         a, w = self.self_attn(x, x, self_mask)
         x = self.self_attn_layer_norm(x + a)
-        a, c = self.encoder_attn(x, enc, cross_mask)
-        x = self.encoder_attn_layer_norm(x + a)
+        c = None
+        if enc is not None:  # decoder-only (ForCausalLM) skips cross attention
+            a, c = self.encoder_attn(x, enc, cross_mask)
+            x = self.encoder_attn_layer_norm(x + a)
         x = self.final_layer_norm(x + self.fc2(self.act(self.fc1(x))))
         return x, w, c
 
@@ -629,7 +631,7 @@ class Stack(nn.Module):
         super().__init__()
         d = cfg["d_model"]
         side = "decoder" if decoder else "encoder"
-        self.embed_tokens = shared
+        self.embed_tokens = shared if shared is not None else nn.Embedding(cfg["vocab_size"], d)
         self.embed_scale = math.sqrt(d) if cfg["scale_embedding"] else 1.0
         kind = "sinusoidal" if cfg["model_type"] == "marian" else "learned"
         self.embed_positions = Positions(kind, cfg["max_position_embeddings"], d)
@@ -658,11 +660,13 @@ class Stack(nn.Module):
         hidden.append(x)
         return x, hidden, attns
 
-    def decode(self, ids, enc, enc_mask):
+    def decode(self, ids, enc, enc_mask, mask=None):
         b, t = ids.shape
         x = self.embed(ids)
         self_mask = causal_mask_4d(b, t)
-        cross_mask = padding_mask_4d(enc_mask, t)
+        if mask is not None:  # AttentionMaskConverter: min wherever causal or padding masks
+            self_mask = self_mask.masked_fill(padding_mask_4d(mask, t) != 0, MIN)
+        cross_mask = padding_mask_4d(enc_mask, t) if enc is not None else None
         hidden, attns, cross = [], [], []
         for lyr in self.layers:
             hidden.append(x)
@@ -933,13 +937,16 @@ def gen_seq2seq(gen, name, cfg):
                          "max_new_tokens": 8, "ids": new, "min_top2_gap": gap})
 
 
-def check_against_real_gpt2():
-    """Load hf-internal-testing/tiny-random-gpt2 into GPT2LMHeadModel and
-    reproduce its known greedy continuations (onnxruntime-genai's tests)."""
-    path = "../shared/data/tiny-random-gpt2"
+REAL = "../shared/data"
+
+
+def load_real(name, cls, tied):
+    """Load a real checkpoint from ../shared/data into cls; `tied` maps each
+    weight save_pretrained dropped to the name it is tied to. None if absent."""
+    path = os.path.join(REAL, name)
     if not os.path.isdir(path):
-        print("skip: tiny-random-gpt2 not present")
-        return
+        print(f"skip: {path} not present")
+        return None, None
     with open(os.path.join(path, "config.json")) as f:
         cfg = json.load(f)
     raw = open(os.path.join(path, "model.safetensors"), "rb").read()
@@ -949,16 +956,92 @@ def check_against_real_gpt2():
     for k, v in hdr.items():
         if k == "__metadata__":
             continue
+        assert v["dtype"] == "F32", (name, k, v["dtype"])
         b, e = v["data_offsets"]
         state[k] = torch.from_numpy(np.frombuffer(raw[8 + n + b:8 + n + e], dtype="<f4").copy().reshape(v["shape"]))
-    model = GPT2LMHeadModel(cfg)
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    assert set(missing) == {"lm_head.weight"} and not unexpected, (missing, unexpected)
-    model.lm_head.weight = model.transformer.wte.weight
+    for dst, src in tied.items():
+        state[dst] = state[src]
+    model = cls(cfg)
+    model.load_state_dict(state, strict=True)
+    return model, cfg
+
+
+def check_against_real_gpt2():
+    """Load hf-internal-testing/tiny-random-gpt2 into GPT2LMHeadModel and
+    reproduce its known greedy continuations (onnxruntime-genai's tests)."""
+    model, _ = load_real("tiny-random-gpt2", GPT2LMHeadModel, {"lm_head.weight": "transformer.wte.weight"})
+    if model is None:
+        return
     for prompt, want in (([0, 0, 0, 52], [204] * 6), ([0, 0, 195, 731], [731] + [114] * 5)):
         got, _ = greedy_decoder_only(model, prompt, 6)
         assert got == want, (prompt, got, want)
     print("tiny-random-gpt2: upstream greedy continuations reproduced")
+
+
+class BartDecoderOnly(nn.Module):
+    """The `model` of BartForCausalLM: a BartDecoder wrapper."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.decoder = Stack(cfg, True, None)
+
+
+class BartForCausalLM(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.model = BartDecoderOnly(cfg)
+        self.lm_head = nn.Linear(cfg["d_model"], cfg["vocab_size"], bias=False)
+        self.lm_head.weight = self.model.decoder.embed_tokens.weight
+
+    def forward(self, input_ids, attention_mask):
+        x, hidden, attns, _ = self.model.decoder.decode(input_ids, None, None, attention_mask)
+        return self.lm_head(x), hidden, attns
+
+
+class BertLMHeadModel(nn.Module):
+    """BertLMHeadModel with is_decoder false (as bert-tiniest-lmbuddy's
+    config leaves it): a bidirectional BertModel without pooler + the MLM head."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.bert = BertModel(cfg, pooler=False)
+        self.cls = BertOnlyMLMHead(cfg)
+
+
+def gen_real(gen):
+    """Forward references for the real checkpoints in ../shared/data (their
+    weights stay there; only inputs and outputs are committed)."""
+    cases = [
+        ("tiny-random-gpt2", GPT2LMHeadModel, {"lm_head.weight": "transformer.wte.weight"}),
+        ("tiny-random-BartForCausalLM", BartForCausalLM, {"lm_head.weight": "model.decoder.embed_tokens.weight"}),
+        ("bert-tiniest-lmbuddy", BertLMHeadModel, {"cls.predictions.decoder.weight": "bert.embeddings.word_embeddings.weight",
+                                                   "cls.predictions.decoder.bias": "cls.predictions.bias"}),
+    ]
+    for name, cls, tied in cases:
+        model, cfg = load_real(name, cls, tied)
+        if model is None:
+            continue
+        ids = torch.randint(3, min(cfg["vocab_size"], 1000), (2, 6), generator=gen)
+        mask = torch.ones(2, 6, dtype=torch.long)
+        mask[1, 4:] = 0
+        inputs = {"input_ids": ids, "attention_mask": mask}
+        if cls is GPT2LMHeadModel:
+            logits, last, hidden, attns = model(ids, mask)
+            out = {"logits": logits, "last_hidden_state": last}
+        elif cls is BartForCausalLM:
+            logits, hidden, attns = model(ids, mask)
+            out = {"logits": logits}
+        else:  # logits would be [2, 6, 30522]: too big to commit; the head is covered by bert-mlm
+            types = torch.zeros(2, 6, dtype=torch.long)
+            types[0, 3:] = 1
+            inputs["token_type_ids"] = types
+            last, _, hidden, attns = model.bert(ids, mask, types)
+            out = {"last_hidden_state": last}
+        out.update(tuple_outputs("hidden_states", hidden))
+        out.update(tuple_outputs("attentions", attns))
+        d = os.path.join(OUT, "real", name)
+        os.makedirs(d, exist_ok=True)
+        save_io(d, inputs, out)
 
 
 def _load_mha(mha, q, k, v, o):
@@ -1054,6 +1137,7 @@ def main():
         gen_vit(gen)
         gen_seq2seq(gen, "marian", marian_config())
         gen_seq2seq(gen, "bart", bart_config())
+        gen_real(torch.Generator().manual_seed(2))
     total = 0
     for root, _, files in os.walk(OUT):
         total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
