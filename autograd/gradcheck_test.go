@@ -22,6 +22,9 @@ type gradCase struct {
 	gen func(r *rand.Rand, i, j int) float64
 	// noGrad lists inputs that get no gradient (checked to stay nil).
 	noGrad map[int]bool
+	// sample > 0 checks that many random elements of each input instead of
+	// all (for shapes large enough to take the parallel paths).
+	sample int
 }
 
 // Tolerances. The op runs in float32 and the numeric gradient comes from
@@ -99,7 +102,14 @@ func runGradCase(t *testing.T, tc gradCase) {
 			t.Fatalf("input %d %v got no gradient", i, tc.shapes[i])
 		}
 		gd := v.Grad.Data()
-		for j := range in64[i] {
+		for jj := range in64[i] {
+			j := jj
+			if tc.sample > 0 {
+				if jj == tc.sample {
+					break
+				}
+				j = r.IntN(len(in64[i]))
+			}
 			orig := in64[i][j]
 			in64[i][j] = orig + fdStep
 			lp := lossAt()
@@ -438,8 +448,85 @@ func dropoutMask(seed uint64, p float32, shape ...int) []float64 {
 	return m
 }
 
+// largeCases take the parallel paths: more rows than rowGrain, more
+// elements than elemGrain, batched GEMMs split over workers, and a
+// transposed-A GEMM with more rows than K.
+func largeCases() []gradCase {
+	mul := func(x, y float64) float64 { return x * y }
+	cases := []gradCase{
+		matMulCase([]int{4, 33, 17}, []int{4, 17, 9}, false, false),
+		matMulCase([]int{4, 17, 33}, []int{4, 9, 17}, true, true),
+		{
+			name:   "Linear/wide-out",
+			shapes: [][]int{{20, 40}, {70, 40}, {70}},
+			fwd:    func(g *Graph, in []*Var) *Var { return g.Linear(in[0], in[1], in[2]) },
+			ref:    func(in [][]float64) []float64 { return refLinear(in[0], in[1], in[2], 20, 40, 70) },
+		},
+		{
+			name:   "LayerNorm[200x96]",
+			shapes: [][]int{{200, 96}, {96}, {96}},
+			fwd:    func(g *Graph, in []*Var) *Var { return g.LayerNorm(in[0], in[1], in[2], 1e-5) },
+			ref:    func(in [][]float64) []float64 { return refLayerNorm(in[0], in[1], in[2], 96, 1e-5) },
+		},
+		{
+			name:   "RMSNorm[150x40]",
+			shapes: [][]int{{150, 40}, {40}},
+			fwd:    func(g *Graph, in []*Var) *Var { return g.RMSNorm(in[0], in[1], 1e-6) },
+			ref:    func(in [][]float64) []float64 { return refRMSNorm(in[0], in[1], 40, 1e-6) },
+		},
+		{
+			name:   "Softmax[130x33]",
+			shapes: [][]int{{130, 33}},
+			fwd:    func(g *Graph, in []*Var) *Var { return g.Softmax(in[0]) },
+			ref:    func(in [][]float64) []float64 { return refSoftmax(in[0], 33) },
+		},
+		{
+			name:   "CrossEntropy[70x50]",
+			shapes: [][]int{{70, 50}},
+			fwd: func(g *Graph, in []*Var) *Var {
+				return g.CrossEntropy(in[0], largeTargets(70, 50), -1)
+			},
+			ref: func(in [][]float64) []float64 { return refCrossEntropy(in[0], 50, largeTargets(70, 50), -1) },
+		},
+		binaryCase("Mul", []int{20000}, []int{20000}, (*Graph).Mul, mul),
+		unaryCase("GELU", []int{20000}, (*Graph).GELU, refGELU),
+		unaryCase("SiLU", []int{20000}, (*Graph).SiLU, refSiLU),
+		{
+			name:   "Dropout[20000]",
+			shapes: [][]int{{20000}},
+			fwd: func(g *Graph, in []*Var) *Var {
+				g.SetSeed(9)
+				return g.Dropout(in[0], 0.25)
+			},
+			ref: func(in [][]float64) []float64 {
+				return refBroadcast(in[0], dropoutMask(9, 0.25, 20000), []int{20000}, []int{20000}, mul)
+			},
+		},
+	}
+	for i := range cases {
+		cases[i].sample = 24
+	}
+	return cases
+}
+
+// largeTargets returns n targets in [0, v), every seventh ignored (-1).
+func largeTargets(n, v int) []int {
+	t := make([]int, n)
+	for i := range t {
+		t[i] = (i * 31) % v
+		if i%7 == 3 {
+			t[i] = -1
+		}
+	}
+	return t
+}
+
 func TestGradients(t *testing.T) {
-	for _, tc := range gradCases() {
+	cases := gradCases()
+	if !testing.Short() {
+		cases = append(cases, largeCases()...)
+	}
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { runGradCase(t, tc) })
 	}
 }
