@@ -7,7 +7,7 @@ package kernels
 // sgemmKernel6x16AVX2 computes the 6×16 tile C = alpha·Ap·Bp + beta·C, where
 // Ap is a packed 6×k sliver of A (column p at a[6p:6p+6]) and Bp a packed
 // k×16 sliver of B (row p at b[16p:16p+16]); C has row stride ldc. beta == 0
-// means C is not read. k must be >= 1.
+// means C is not read. k may be 0.
 //
 //go:noescape
 func sgemmKernel6x16AVX2(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32)

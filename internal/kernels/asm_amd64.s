@@ -211,9 +211,9 @@ TEXT ·sgemmKernel6x16AVX2(SB), NOSPLIT, $0-48
 	VXORPS Y10, Y10, Y10
 	VXORPS Y11, Y11, Y11
 
-k4:
+kUnrolled:
 	CMPQ         AX, $0x04
-	JL           k1
+	JL           kSingle
 	VMOVUPS      (DX), Y12
 	VMOVUPS      32(DX), Y13
 	VBROADCASTSS (CX), Y14
@@ -294,12 +294,12 @@ k4:
 	VBROADCASTSS 92(CX), Y15
 	VFMADD231PS  Y12, Y15, Y10
 	VFMADD231PS  Y13, Y15, Y11
-	ADDQ         $0x60, CX
+	ADDQ         $0x00000060, CX
 	ADDQ         $0x00000100, DX
 	SUBQ         $0x04, AX
-	JMP          k4
+	JMP          kUnrolled
 
-k1:
+kSingle:
 	TESTQ        AX, AX
 	JE           store
 	VMOVUPS      (DX), Y12
@@ -322,10 +322,10 @@ k1:
 	VBROADCASTSS 20(CX), Y15
 	VFMADD231PS  Y12, Y15, Y10
 	VFMADD231PS  Y13, Y15, Y11
-	ADDQ         $0x18, CX
-	ADDQ         $0x40, DX
+	ADDQ         $0x00000018, CX
+	ADDQ         $0x00000040, DX
 	DECQ         AX
-	JMP          k1
+	JMP          kSingle
 
 store:
 	SHLQ         $0x02, SI
@@ -444,9 +444,9 @@ TEXT ·sgemmKernel12x32AVX512(SB), NOSPLIT, $0-48
 	VPXORD Z22, Z22, Z22
 	VPXORD Z23, Z23, Z23
 
-k2:
+kUnrolled:
 	CMPQ         AX, $0x02
-	JL           k1
+	JL           kSingle
 	VMOVUPS      (DX), Z24
 	VMOVUPS      64(DX), Z25
 	VBROADCASTSS (CX), Z26
@@ -523,12 +523,12 @@ k2:
 	VBROADCASTSS 92(CX), Z27
 	VFMADD231PS  Z24, Z27, Z22
 	VFMADD231PS  Z25, Z27, Z23
-	ADDQ         $0x60, CX
+	ADDQ         $0x00000060, CX
 	ADDQ         $0x00000100, DX
 	SUBQ         $0x02, AX
-	JMP          k2
+	JMP          kUnrolled
 
-k1:
+kSingle:
 	TESTQ        AX, AX
 	JE           store
 	VMOVUPS      (DX), Z24
@@ -569,10 +569,10 @@ k1:
 	VBROADCASTSS 44(CX), Z27
 	VFMADD231PS  Z24, Z27, Z22
 	VFMADD231PS  Z25, Z27, Z23
-	ADDQ         $0x30, CX
+	ADDQ         $0x00000030, CX
 	ADDQ         $0x00000080, DX
 	DECQ         AX
-	JMP          k1
+	JMP          kSingle
 
 store:
 	SHLQ         $0x02, SI

@@ -89,171 +89,130 @@ func k(name string) Mem {
 	return c8.Offset(32 * i)
 }
 
-func sgemmKernelAVX2() {
-	TEXT("sgemmKernel6x16AVX2", NOSPLIT, "func(k int, a, b, c *float32, ldc int, alpha, beta float32)")
-	Pragma("noescape")
-	Doc("sgemmKernel6x16AVX2 computes the 6×16 tile C = alpha·Ap·Bp + beta·C, where",
-		"Ap is a packed 6×k sliver of A (column p at a[6p:6p+6]) and Bp a packed",
-		"k×16 sliver of B (row p at b[16p:16p+16]); C has row stride ldc. beta == 0",
-		"means C is not read. k must be >= 1.")
-	kk := Load(Param("k"), GP64())
-	a := Load(Param("a"), GP64())
-	b := Load(Param("b"), GP64())
-	c := Load(Param("c"), GP64())
-	ldc := Load(Param("ldc"), GP64())
-	acc := [6][2]VecPhysical{}
-	regs := []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11}
-	for i := 0; i < 6; i++ {
-		acc[i][0], acc[i][1] = regs[2*i], regs[2*i+1]
-		VXORPS(acc[i][0], acc[i][0], acc[i][0])
-		VXORPS(acc[i][1], acc[i][1], acc[i][1])
-	}
-	b0, b1, av, av2 := Y12, Y13, Y14, Y15
-	step := func(off int) {
-		VMOVUPS(Mem{Base: b, Disp: 64 * off}, b0)
-		VMOVUPS(Mem{Base: b, Disp: 64*off + 32}, b1)
-		for i := 0; i < 6; i++ {
-			r := av
-			if i%2 == 1 {
-				r = av2
-			}
-			VBROADCASTSS(Mem{Base: a, Disp: 24*off + 4*i}, r)
-			VFMADD231PS(b0, r, acc[i][0])
-			VFMADD231PS(b1, r, acc[i][1])
-		}
-	}
-	Label("k4")
-	CMPQ(kk, U8(4))
-	JL(LabelRef("k1"))
-	for u := 0; u < 4; u++ {
-		step(u)
-	}
-	ADDQ(U8(96), a)
-	ADDQ(U32(256), b)
-	SUBQ(U8(4), kk)
-	JMP(LabelRef("k4"))
-	Label("k1")
-	TESTQ(kk, kk)
-	JE(LabelRef("store"))
-	step(0)
-	ADDQ(U8(24), a)
-	ADDQ(U8(64), b)
-	DECQ(kk)
-	JMP(LabelRef("k1"))
+// kernelSpec describes one register-blocked SGEMM microkernel: an mr×nr
+// tile (nr = 2 vectors) accumulated in 2·mr vector registers. Both the AVX2
+// and the AVX-512 kernels come from genKernel, so the AVX-512 one (which
+// cannot run on the development machine) shares every line of logic with
+// the tested AVX2 one and differs only in registers and byte offsets.
+type kernelSpec struct {
+	name         string
+	doc          []string
+	mr, vecBytes int
+	unroll       int
+	acc          []VecPhysical // 2·mr accumulators
+	b0, b1       VecPhysical   // the two B vectors of a row of the sliver
+	a0, a1       VecPhysical   // broadcast A values (alternating)
+	alpha, beta  VecPhysical
+	t0, t1       VecPhysical // store temporaries
+	zero         func(VecPhysical)
+}
 
-	Label("store")
-	SHLQ(U8(2), ldc)
-	VBROADCASTSS(NewParamAddr("alpha", 40), Y12)
-	betaBits := GP32()
-	MOVL(NewParamAddr("beta", 44), betaBits)
-	ANDL(U32(0x7fffffff), betaBits)
-	JNZ(LabelRef("withBeta"))
-	for i := 0; i < 6; i++ {
-		VMULPS(Y12, acc[i][0], acc[i][0])
-		VMULPS(Y12, acc[i][1], acc[i][1])
-		VMOVUPS(acc[i][0], Mem{Base: c})
-		VMOVUPS(acc[i][1], Mem{Base: c, Disp: 32})
-		if i < 5 {
-			ADDQ(ldc, c)
-		}
-	}
-	VZEROUPPER()
-	RET()
-	Label("withBeta")
-	VBROADCASTSS(NewParamAddr("beta", 44), Y13)
-	for i := 0; i < 6; i++ {
-		VMULPS(Mem{Base: c}, Y13, Y14)
-		VMULPS(Mem{Base: c, Disp: 32}, Y13, Y15)
-		VFMADD231PS(Y12, acc[i][0], Y14)
-		VFMADD231PS(Y12, acc[i][1], Y15)
-		VMOVUPS(Y14, Mem{Base: c})
-		VMOVUPS(Y15, Mem{Base: c, Disp: 32})
-		if i < 5 {
-			ADDQ(ldc, c)
-		}
-	}
-	VZEROUPPER()
-	RET()
+func sgemmKernelAVX2() {
+	ys := []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11}
+	genKernel(kernelSpec{
+		name: "sgemmKernel6x16AVX2",
+		doc: []string{"sgemmKernel6x16AVX2 computes the 6×16 tile C = alpha·Ap·Bp + beta·C, where",
+			"Ap is a packed 6×k sliver of A (column p at a[6p:6p+6]) and Bp a packed",
+			"k×16 sliver of B (row p at b[16p:16p+16]); C has row stride ldc. beta == 0",
+			"means C is not read. k may be 0."},
+		mr: 6, vecBytes: 32, unroll: 4, acc: ys,
+		b0: Y12, b1: Y13, a0: Y14, a1: Y15,
+		// After the k loop the B and A registers are free for the store.
+		alpha: Y12, beta: Y13, t0: Y14, t1: Y15,
+		zero: func(r VecPhysical) { VXORPS(r, r, r) },
+	})
 }
 
 func sgemmKernelAVX512() {
-	TEXT("sgemmKernel12x32AVX512", NOSPLIT, "func(k int, a, b, c *float32, ldc int, alpha, beta float32)")
+	zs := []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15,
+		Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23}
+	genKernel(kernelSpec{
+		name: "sgemmKernel12x32AVX512",
+		doc: []string{"sgemmKernel12x32AVX512 is sgemmKernel6x16AVX2 for a 12×32 tile in zmm",
+			"registers (AVX-512F): Ap column p at a[12p:12p+12], Bp row p at b[32p:32p+32]."},
+		mr: 12, vecBytes: 64, unroll: 2, acc: zs,
+		b0: Z24, b1: Z25, a0: Z26, a1: Z27,
+		alpha: Z28, beta: Z29, t0: Z30, t1: Z31,
+		zero: func(r VecPhysical) { VPXORD(r, r, r) },
+	})
+}
+
+func genKernel(s kernelSpec) {
+	TEXT(s.name, NOSPLIT, "func(k int, a, b, c *float32, ldc int, alpha, beta float32)")
 	Pragma("noescape")
-	Doc("sgemmKernel12x32AVX512 is sgemmKernel6x16AVX2 for a 12×32 tile in zmm",
-		"registers (AVX-512F): Ap column p at a[12p:12p+12], Bp row p at b[32p:32p+32].")
+	Doc(s.doc...)
 	kk := Load(Param("k"), GP64())
 	a := Load(Param("a"), GP64())
 	b := Load(Param("b"), GP64())
 	c := Load(Param("c"), GP64())
 	ldc := Load(Param("ldc"), GP64())
-	zr := []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15,
-		Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23}
-	acc := [12][2]VecPhysical{}
-	for i := 0; i < 12; i++ {
-		acc[i][0], acc[i][1] = zr[2*i], zr[2*i+1]
-		VPXORD(acc[i][0], acc[i][0], acc[i][0])
-		VPXORD(acc[i][1], acc[i][1], acc[i][1])
+	mr, vb := s.mr, s.vecBytes
+	aStep, bStep := 4*mr, 2*vb // bytes of A and B consumed per k
+	acc := func(i, h int) VecPhysical { return s.acc[2*i+h] }
+	for _, r := range s.acc {
+		s.zero(r)
 	}
-	b0, b1, av, av2 := Z24, Z25, Z26, Z27
 	step := func(off int) {
-		VMOVUPS(Mem{Base: b, Disp: 128 * off}, b0)
-		VMOVUPS(Mem{Base: b, Disp: 128*off + 64}, b1)
-		for i := 0; i < 12; i++ {
-			r := av
+		VMOVUPS(Mem{Base: b, Disp: bStep * off}, s.b0)
+		VMOVUPS(Mem{Base: b, Disp: bStep*off + vb}, s.b1)
+		for i := 0; i < mr; i++ {
+			r := s.a0
 			if i%2 == 1 {
-				r = av2
+				r = s.a1
 			}
-			VBROADCASTSS(Mem{Base: a, Disp: 48*off + 4*i}, r)
-			VFMADD231PS(b0, r, acc[i][0])
-			VFMADD231PS(b1, r, acc[i][1])
+			VBROADCASTSS(Mem{Base: a, Disp: aStep*off + 4*i}, r)
+			VFMADD231PS(s.b0, r, acc(i, 0))
+			VFMADD231PS(s.b1, r, acc(i, 1))
 		}
 	}
-	Label("k2")
-	CMPQ(kk, U8(2))
-	JL(LabelRef("k1"))
-	step(0)
-	step(1)
-	ADDQ(U8(96), a)
-	ADDQ(U32(256), b)
-	SUBQ(U8(2), kk)
-	JMP(LabelRef("k2"))
-	Label("k1")
+	Label("kUnrolled")
+	CMPQ(kk, U8(s.unroll))
+	JL(LabelRef("kSingle"))
+	for u := 0; u < s.unroll; u++ {
+		step(u)
+	}
+	ADDQ(U32(aStep*s.unroll), a)
+	ADDQ(U32(bStep*s.unroll), b)
+	SUBQ(U8(s.unroll), kk)
+	JMP(LabelRef("kUnrolled"))
+	Label("kSingle")
 	TESTQ(kk, kk)
 	JE(LabelRef("store"))
 	step(0)
-	ADDQ(U8(48), a)
-	ADDQ(U32(128), b)
+	ADDQ(U32(aStep), a)
+	ADDQ(U32(bStep), b)
 	DECQ(kk)
-	JMP(LabelRef("k1"))
+	JMP(LabelRef("kSingle"))
 
 	Label("store")
 	SHLQ(U8(2), ldc)
-	VBROADCASTSS(NewParamAddr("alpha", 40), Z28)
+	VBROADCASTSS(NewParamAddr("alpha", 40), s.alpha)
 	betaBits := GP32()
 	MOVL(NewParamAddr("beta", 44), betaBits)
 	ANDL(U32(0x7fffffff), betaBits)
 	JNZ(LabelRef("withBeta"))
-	for i := 0; i < 12; i++ {
-		VMULPS(Z28, acc[i][0], acc[i][0])
-		VMULPS(Z28, acc[i][1], acc[i][1])
-		VMOVUPS(acc[i][0], Mem{Base: c})
-		VMOVUPS(acc[i][1], Mem{Base: c, Disp: 64})
-		if i < 11 {
+	// beta == 0 (either sign): C = alpha·acc, C not read.
+	for i := 0; i < mr; i++ {
+		VMULPS(s.alpha, acc(i, 0), acc(i, 0))
+		VMULPS(s.alpha, acc(i, 1), acc(i, 1))
+		VMOVUPS(acc(i, 0), Mem{Base: c})
+		VMOVUPS(acc(i, 1), Mem{Base: c, Disp: vb})
+		if i < mr-1 {
 			ADDQ(ldc, c)
 		}
 	}
 	VZEROUPPER()
 	RET()
 	Label("withBeta")
-	VBROADCASTSS(NewParamAddr("beta", 44), Z29)
-	for i := 0; i < 12; i++ {
-		VMULPS(Mem{Base: c}, Z29, Z30)
-		VMULPS(Mem{Base: c, Disp: 64}, Z29, Z31)
-		VFMADD231PS(Z28, acc[i][0], Z30)
-		VFMADD231PS(Z28, acc[i][1], Z31)
-		VMOVUPS(Z30, Mem{Base: c})
-		VMOVUPS(Z31, Mem{Base: c, Disp: 64})
-		if i < 11 {
+	VBROADCASTSS(NewParamAddr("beta", 44), s.beta)
+	for i := 0; i < mr; i++ {
+		VMULPS(Mem{Base: c}, s.beta, s.t0)
+		VMULPS(Mem{Base: c, Disp: vb}, s.beta, s.t1)
+		VFMADD231PS(s.alpha, acc(i, 0), s.t0)
+		VFMADD231PS(s.alpha, acc(i, 1), s.t1)
+		VMOVUPS(s.t0, Mem{Base: c})
+		VMOVUPS(s.t1, Mem{Base: c, Disp: vb})
+		if i < mr-1 {
 			ADDQ(ldc, c)
 		}
 	}
