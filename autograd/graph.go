@@ -1,21 +1,3 @@
-// Package autograd records a tape of coarse tensor operations (matmul,
-// layer norm, attention, …, never single elements) and runs it backwards
-// to accumulate gradients.
-//
-// Every op is a method on *Graph with its forward and its backward side by
-// side in the file of its family. A Graph made with train=false records
-// nothing: inference runs exactly the same forward code with no tape, and
-// dropout is the identity. All intermediate tensors (values, saved
-// activations, gradients) come from the Graph's arena and are taken back
-// by Reset, so a step repeated through one Graph allocates nothing once it
-// has run once.
-//
-// Shape mismatches are programming errors: ops panic with a
-// *tensor.ShapeError naming the op and every shape involved (see
-// tensor.Recover). Backward, which runs at the end of a user's step,
-// returns errors.
-//
-// A Graph, and the Vars it makes, belong to one goroutine at a time.
 package autograd
 
 import (
