@@ -5,7 +5,9 @@ Run from the repository root:
     /usr/bin/python3 tools/golden/models.py
 
 It writes testdata/models/<name>/ for gpt2, gpt2-hub-layout, bert-mlm,
-bert-cls, vit, marian and bart (see testdata/models/README.md). transformers
+bert-cls, vit, marian and bart, and testdata/models/real/<name>/ (inputs and
+outputs only) for the real checkpoints in ../shared/data (see
+testdata/models/README.md). transformers
 is not installed here, so each model is re-implemented in plain torch,
 mirroring transformers' modeling_{gpt2,bert,vit,marian,bart}.py (v4.36 eager
 attention): the module tree reproduces the parameter names, the forward
@@ -702,6 +704,36 @@ class Seq2SeqLM(nn.Module):
         return logits, enc, enc_hidden, enc_attns, dec, dec_hidden, dec_attns, cross
 
 
+class BartDecoderOnly(nn.Module):
+    """The `model` of BartForCausalLM: a BartDecoder wrapper."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.decoder = Stack(cfg, True, None)
+
+
+class BartForCausalLM(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.model = BartDecoderOnly(cfg)
+        self.lm_head = nn.Linear(cfg["d_model"], cfg["vocab_size"], bias=False)
+        self.lm_head.weight = self.model.decoder.embed_tokens.weight
+
+    def forward(self, input_ids, attention_mask):
+        x, hidden, attns, _ = self.model.decoder.decode(input_ids, None, None, attention_mask)
+        return self.lm_head(x), hidden, attns
+
+
+class BertLMHeadModel(nn.Module):
+    """BertLMHeadModel with is_decoder false (as bert-tiniest-lmbuddy's
+    config leaves it): a bidirectional BertModel without pooler + the MLM head."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.bert = BertModel(cfg, pooler=False)
+        self.cls = BertOnlyMLMHead(cfg)
+
+
 # ----------------------------------------------------------------------------
 # Configs (the keys save_pretrained writes for each architecture in 4.36)
 
@@ -976,36 +1008,6 @@ def check_against_real_gpt2():
         got, _ = greedy_decoder_only(model, prompt, 6)
         assert got == want, (prompt, got, want)
     print("tiny-random-gpt2: upstream greedy continuations reproduced")
-
-
-class BartDecoderOnly(nn.Module):
-    """The `model` of BartForCausalLM: a BartDecoder wrapper."""
-
-    def __init__(self, cfg):
-        super().__init__()
-        self.decoder = Stack(cfg, True, None)
-
-
-class BartForCausalLM(nn.Module):
-    def __init__(self, cfg):
-        super().__init__()
-        self.model = BartDecoderOnly(cfg)
-        self.lm_head = nn.Linear(cfg["d_model"], cfg["vocab_size"], bias=False)
-        self.lm_head.weight = self.model.decoder.embed_tokens.weight
-
-    def forward(self, input_ids, attention_mask):
-        x, hidden, attns, _ = self.model.decoder.decode(input_ids, None, None, attention_mask)
-        return self.lm_head(x), hidden, attns
-
-
-class BertLMHeadModel(nn.Module):
-    """BertLMHeadModel with is_decoder false (as bert-tiniest-lmbuddy's
-    config leaves it): a bidirectional BertModel without pooler + the MLM head."""
-
-    def __init__(self, cfg):
-        super().__init__()
-        self.bert = BertModel(cfg, pooler=False)
-        self.cls = BertOnlyMLMHead(cfg)
 
 
 def gen_real(gen):
