@@ -17,15 +17,20 @@ const (
 	// PE[p, 2i+1] = cos(p·ωᵢ).
 	Interleaved SinusoidLayout = iota
 	// HalfSplit puts the C/2 sines first and the C/2 cosines after them:
-	// PE[p, i] = sin(p·ωᵢ), PE[p, C/2+i] = cos(p·ωᵢ), as Marian (and, up to
-	// its frequency spacing, fairseq) store them.
+	// PE[p, i] = sin(p·ωᵢ), PE[p, C/2+i] = cos(p·ωᵢ), as Marian stores them.
 	HalfSplit
+	// FairseqHalfSplit is fairseq's SinusoidalPositionalEmbedding: the
+	// HalfSplit layout with frequencies ωᵢ = 10000^(−i/(C/2−1)). fairseq
+	// numbers positions from padding_idx+1 (pass that as start) and keeps
+	// a zero row for the padding index, which this table does not include.
+	FairseqHalfSplit
 )
 
 // Sinusoidal returns the [T, C] table of fixed sinusoidal position
 // encodings for positions start … start+T−1, with frequencies
-// ωᵢ = 10000^(−2i/C) for i in [0, C/2). C must be even. Angles are
-// computed in float64 and rounded once to float32.
+// ωᵢ = 10000^(−2i/C) for i in [0, C/2) (FairseqHalfSplit: see there). C
+// must be even (at least 4 for FairseqHalfSplit). Angles are computed in
+// float64 and rounded once to float32.
 func Sinusoidal(t, c, start int, layout SinusoidLayout) (*tensor.Tensor, error) {
 	switch {
 	case t <= 0 || c <= 0:
@@ -34,8 +39,10 @@ func Sinusoidal(t, c, start int, layout SinusoidLayout) (*tensor.Tensor, error) 
 		return nil, fmt.Errorf("nn.Sinusoidal: C=%d must be even", c)
 	case start < 0:
 		return nil, fmt.Errorf("nn.Sinusoidal: start position %d is negative", start)
-	case layout != Interleaved && layout != HalfSplit:
+	case layout < Interleaved || layout > FairseqHalfSplit:
 		return nil, fmt.Errorf("nn.Sinusoidal: unknown layout %d", layout)
+	case layout == FairseqHalfSplit && c < 4:
+		return nil, fmt.Errorf("nn.Sinusoidal: fairseq's frequencies need C ≥ 4, got %d", c)
 	}
 	out := tensor.New(t, c)
 	d := out.Data()
@@ -43,8 +50,11 @@ func Sinusoidal(t, c, start int, layout SinusoidLayout) (*tensor.Tensor, error) 
 	for p := 0; p < t; p++ {
 		row := d[p*c : (p+1)*c]
 		for i := 0; i < half; i++ {
-			a := float64(start+p) / math.Pow(10000, float64(2*i)/float64(c))
-			s, co := math.Sincos(a)
+			e := float64(2*i) / float64(c)
+			if layout == FairseqHalfSplit {
+				e = float64(i) / float64(half-1)
+			}
+			s, co := math.Sincos(float64(start+p) / math.Pow(10000, e))
 			if layout == Interleaved {
 				row[2*i], row[2*i+1] = float32(s), float32(co)
 			} else {

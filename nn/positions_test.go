@@ -15,6 +15,7 @@ func TestSinusoidalGolden(t *testing.T) {
 	}{
 		{"sinusoidal.interleaved", Interleaved},
 		{"sinusoidal.half", HalfSplit},
+		{"sinusoidal.fairseq", FairseqHalfSplit},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			want := fx.tensor(tc.name)
@@ -43,6 +44,7 @@ func TestSinusoidalErrors(t *testing.T) {
 		{"zero length", 0, 4, 0, HalfSplit},
 		{"negative start", 3, 4, -1, Interleaved},
 		{"unknown layout", 3, 4, 0, SinusoidLayout(9)},
+		{"fairseq too narrow", 3, 2, 0, FairseqHalfSplit},
 	} {
 		if _, err := Sinusoidal(tc.t, tc.c, tc.start, tc.layout); err == nil {
 			t.Errorf("%s: no error", tc.name)

@@ -5,14 +5,17 @@ Writes testdata/nn/mha_rotary_gqa.safetensors (see rotary_gqa_attention) and
 testdata/nn/positions.safetensors:
   sinusoidal.interleaved  [T, C]  Vaswani et al.: PE[p, 2i] = sin(p / 10000^(2i/C)),
                                   PE[p, 2i+1] = cos(same angle)
-  sinusoidal.half         [T, C]  the Marian / fairseq-style layout: the C/2 sines
-                                  first, then the C/2 cosines, same angles
+  sinusoidal.half         [T, C]  the Marian layout: the C/2 sines first, then the
+                                  C/2 cosines, same angles
+  sinusoidal.fairseq      [T, C]  fairseq's get_embedding: half-split, with
+                                  frequencies 10000^(-i/(C/2-1)) (no padding row)
   rope.<layout>.<case>.{x, out, loss_weight, grad.x}   rotary embedding applied to
         x [B, NH, T, HS] at positions start..start+T-1, and dLoss/dx for the loss
         sum(out * loss_weight); layout "interleaved" rotates pairs (2i, 2i+1) (GPT-J),
         "half" rotates (i, i + R/2) (GPT-NeoX / Llama); only the first R features
         (rotary_dim) rotate, the rest pass through.
 """
+import math
 import os
 
 import torch
@@ -33,7 +36,12 @@ def sinusoidal(t, c):
     inter = torch.zeros(t, c, dtype=torch.float64)
     inter[:, 0::2], inter[:, 1::2] = a.sin(), a.cos()
     half = torch.cat([a.sin(), a.cos()], dim=1)
-    return inter.float(), half.float()
+    # fairseq: emb = log(10000)/(half-1); freq_i = exp(-i*emb)
+    h = c // 2
+    freq = torch.exp(torch.arange(h, dtype=torch.float64) * -(math.log(10000) / (h - 1)))
+    fa = torch.arange(t, dtype=torch.float64)[:, None] * freq[None, :]
+    fairseq = torch.cat([fa.sin(), fa.cos()], dim=1)
+    return inter.float(), half.float(), fairseq.float()
 
 
 def rope(x, layout, rdim, base, start):
@@ -54,7 +62,8 @@ def rope(x, layout, rdim, base, start):
 def positions():
     gen = torch.Generator().manual_seed(11)
     tensors = {}
-    tensors["sinusoidal.interleaved"], tensors["sinusoidal.half"] = sinusoidal(7, 10)
+    tensors["sinusoidal.interleaved"], tensors["sinusoidal.half"], \
+        tensors["sinusoidal.fairseq"] = sinusoidal(7, 10)
     cases = {"full": (8, 10000.0, 0), "partial_offset": (4, 500.0, 3)}
     for layout in ("interleaved", "half"):
         for name, (rdim, base, start) in cases.items():
