@@ -1,0 +1,103 @@
+package kernels
+
+// Packing lays a block of op(A) or a panel of op(B) out as slivers of w
+// lanes (w = mr rows of A or nr columns of B): lane l at depth p of a sliver
+// sits at sliver[p·w + l], so the microkernel reads both operands with unit
+// stride. Lanes past the matrix edge are zero. Element (lane l, depth p) of
+// the source is at src[base + l·ld + p] when each lane is a contiguous run
+// along the depth (A untransposed, B transposed) and at src[base + p·ld + l]
+// when each depth is a contiguous run of lanes (A transposed, B untransposed).
+
+// packA copies the mc×kc block of op(A) at (ic, pc) into dst as slivers of
+// mr rows: sliver s holds column p of its rows at dst[s·kc + p·mr:][:mr].
+func packA(mr int, transA bool, a []float32, lda, ic, pc, mc, kc int, dst []float32) {
+	for s := 0; s < mc; s += mr {
+		d := dst[s*kc : s*kc+mr*kc]
+		if transA {
+			packRuns(d, a, mr, min(mr, mc-s), kc, pc*lda+ic+s, lda)
+		} else {
+			packGather(d, a, mr, min(mr, mc-s), kc, (ic+s)*lda+pc, lda)
+		}
+	}
+}
+
+// packB copies the kc×nc panel of op(B) at (pc, jc) into dst as slivers of
+// nr columns: sliver s holds row p of its columns at dst[s·kc + p·nr:][:nr].
+func packB(nr int, transB bool, b []float32, ldb, pc, jc, kc, nc int, dst []float32) {
+	for s := 0; s < nc; s += nr {
+		d := dst[s*kc : s*kc+nr*kc]
+		if transB {
+			packGather(d, b, nr, min(nr, nc-s), kc, (jc+s)*ldb+pc, ldb)
+		} else {
+			packRuns(d, b, nr, min(nr, nc-s), kc, pc*ldb+jc+s, ldb)
+		}
+	}
+}
+
+// packRuns packs a sliver whose depth p is the contiguous run
+// src[base+p·ld:][:cnt]. Whole slivers of the tile widths in use copy
+// fixed-size arrays (a few vector moves, no memmove call).
+func packRuns(d, src []float32, w, cnt, kc, base, ld int) {
+	if cnt == w {
+		switch w {
+		case 4:
+			for p := 0; p < kc; p++ {
+				*(*[4]float32)(d[p*4:]) = *(*[4]float32)(src[base+p*ld:])
+			}
+			return
+		case 6:
+			for p := 0; p < kc; p++ {
+				*(*[6]float32)(d[p*6:]) = *(*[6]float32)(src[base+p*ld:])
+			}
+			return
+		case 12:
+			for p := 0; p < kc; p++ {
+				*(*[12]float32)(d[p*12:]) = *(*[12]float32)(src[base+p*ld:])
+			}
+			return
+		case 16:
+			for p := 0; p < kc; p++ {
+				*(*[16]float32)(d[p*16:]) = *(*[16]float32)(src[base+p*ld:])
+			}
+			return
+		case 32:
+			for p := 0; p < kc; p++ {
+				*(*[32]float32)(d[p*32:]) = *(*[32]float32)(src[base+p*ld:])
+			}
+			return
+		}
+	}
+	for p := 0; p < kc; p++ {
+		dp := d[p*w : p*w+w]
+		copy(dp, src[base+p*ld:base+p*ld+cnt])
+		clear(dp[cnt:])
+	}
+}
+
+// packGather packs a sliver whose lane l is the contiguous run
+// src[base+l·ld:][:kc], transposing it into the lanes of d.
+func packGather(d, src []float32, w, cnt, kc, base, ld int) {
+	if cnt == 6 && w == 6 {
+		r0 := src[base : base+kc]
+		r1 := src[base+ld : base+ld+kc]
+		r2 := src[base+2*ld : base+2*ld+kc]
+		r3 := src[base+3*ld : base+3*ld+kc]
+		r4 := src[base+4*ld : base+4*ld+kc]
+		r5 := src[base+5*ld : base+5*ld+kc]
+		for p := range r0 {
+			dp := (*[6]float32)(d[p*6:])
+			dp[0], dp[1], dp[2], dp[3], dp[4], dp[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+		}
+		return
+	}
+	for l := 0; l < cnt; l++ {
+		for p, v := range src[base+l*ld : base+l*ld+kc] {
+			d[p*w+l] = v
+		}
+	}
+	for l := cnt; l < w; l++ {
+		for p := 0; p < kc; p++ {
+			d[p*w+l] = 0
+		}
+	}
+}
