@@ -846,6 +846,60 @@ done:
 	MOVSS        X0, ret+48(FP)
 	RET
 
+// func dot4AVX2(x []float32, b []float32, ldb int, out *[4]float32)
+// Requires: AVX, FMA3
+TEXT ·dot4AVX2(SB), NOSPLIT, $0-64
+	MOVQ   x_base+0(FP), AX
+	MOVQ   x_len+8(FP), CX
+	MOVQ   b_base+24(FP), DX
+	MOVQ   ldb+48(FP), BX
+	MOVQ   out+56(FP), SI
+	SHLQ   $0x02, BX
+	LEAQ   (DX)(BX*1), DI
+	LEAQ   (DX)(BX*2), R8
+	LEAQ   (DI)(BX*2), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R9, R9
+	SHLQ   $0x02, CX
+
+loop:
+	CMPQ        R9, CX
+	JGE         done
+	VMOVUPS     (AX)(R9*1), Y4
+	VFMADD231PS (DX)(R9*1), Y4, Y0
+	VFMADD231PS (DI)(R9*1), Y4, Y1
+	VFMADD231PS (R8)(R9*1), Y4, Y2
+	VFMADD231PS (BX)(R9*1), Y4, Y3
+	ADDQ        $0x20, R9
+	JMP         loop
+
+done:
+	VEXTRACTF128 $0x01, Y0, X4
+	VADDPS       X0, X4, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VMOVSS       X0, (SI)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X1
+	VHADDPS      X1, X1, X1
+	VHADDPS      X1, X1, X1
+	VMOVSS       X1, 4(SI)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X2
+	VHADDPS      X2, X2, X2
+	VHADDPS      X2, X2, X2
+	VMOVSS       X2, 8(SI)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X3
+	VHADDPS      X3, X3, X3
+	VHADDPS      X3, X3, X3
+	VMOVSS       X3, 12(SI)
+	VZEROUPPER
+	RET
+
 // func axpyAVX2(alpha float32, x []float32, y []float32)
 // Requires: AVX, FMA3
 TEXT ·axpyAVX2(SB), NOSPLIT, $0-56

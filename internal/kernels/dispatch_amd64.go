@@ -21,6 +21,7 @@ var implAVX2 = &impl{
 	nr:          16,
 	kernel:      kernelAVX2,
 	gemvN:       gemvNAsm,
+	dot4:        dot4Asm,
 	dot:         dotAsm,
 	axpy:        axpyAsm,
 	scale:       scaleAsm,
@@ -38,6 +39,7 @@ var implAVX512 = &impl{
 	nr:          32,
 	kernel:      kernelAVX512,
 	gemvN:       gemvNAsm,
+	dot4:        dot4Asm,
 	dot:         dotAsm,
 	axpy:        axpyAsm,
 	scale:       scaleAsm,
@@ -96,6 +98,23 @@ func gemvNAsm(x, b []float32, ldb int, y []float32) {
 	}
 	if n < len(y) {
 		gemvNGo(x, b[n:], ldb, y[n:])
+	}
+}
+
+func dot4Asm(x, b []float32, ldb int, out *[4]float32) {
+	k := len(x)
+	n := k &^ 7
+	_ = b[3*ldb+k-1]
+	if n > 0 {
+		dot4AVX2(x[:n], b, ldb, out)
+	} else {
+		*out = [4]float32{}
+	}
+	for r := range out {
+		row := b[r*ldb : r*ldb+k]
+		for p := n; p < k; p++ {
+			out[r] += x[p] * row[p]
+		}
 	}
 }
 

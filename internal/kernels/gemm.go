@@ -24,6 +24,7 @@ const (
 type gemmBufs struct {
 	a, b []float32        // packed A block, packed B panel
 	x, y []float32        // GEMV: gathered or scaled vector, strided output
+	dots [4]float32       // GEMV: results of impl.dot4
 	tmp  [12 * 32]float32 // edge tile
 }
 
@@ -212,7 +213,7 @@ func gemv(im *impl, bufs *gemmBufs, transA, transB bool, m, n, k int, alpha floa
 			x = gather(&bufs.x, a, lda, k)
 		}
 		if transB {
-			gemvDots(im, x, b, ldb, n, alpha, beta, c, 1)
+			gemvDots(im, bufs, x, b, ldb, n, alpha, beta, c, 1)
 		} else {
 			gemvRows(im, bufs, x, b, ldb, alpha, beta, c[:n])
 		}
@@ -223,7 +224,7 @@ func gemv(im *impl, bufs *gemmBufs, transA, transB bool, m, n, k int, alpha floa
 		v = gather(&bufs.x, b, ldb, k)
 	}
 	if !transA {
-		gemvDots(im, v, a, lda, m, alpha, beta, c, ldc)
+		gemvDots(im, bufs, v, a, lda, m, alpha, beta, c, ldc)
 		return
 	}
 	if ldc == 1 {
@@ -252,10 +253,21 @@ func gather(buf *[]float32, s []float32, stride, n int) []float32 {
 }
 
 // gemvDots computes out[j·os] = alpha·Σ_p x[p]·mat[j·ld+p] + beta·out[j·os]
-// for j < n.
-func gemvDots(im *impl, x, mat []float32, ld, n int, alpha, beta float32, out []float32, os int) {
+// for j < n, four rows of mat at a time.
+func gemvDots(im *impl, bufs *gemmBufs, x, mat []float32, ld, n int, alpha, beta float32, out []float32, os int) {
 	k := len(x)
-	for j := 0; j < n; j++ {
+	j := 0
+	for ; j+4 <= n; j += 4 {
+		im.dot4(x, mat[j*ld:(j+3)*ld+k], ld, &bufs.dots)
+		for r, s := range bufs.dots {
+			s *= alpha
+			if beta != 0 {
+				s += beta * out[(j+r)*os]
+			}
+			out[(j+r)*os] = s
+		}
+	}
+	for ; j < n; j++ {
 		s := alpha * im.dot(x, mat[j*ld:j*ld+k])
 		if beta != 0 {
 			s += beta * out[j*os]

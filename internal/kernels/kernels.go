@@ -19,7 +19,9 @@ type impl struct {
 	// read.
 	kernel func(k int, a, b, c []float32, ldc int, alpha, beta float32)
 	// gemvN computes y[j] += Σ_p x[p]·b[p·ldb+j] for j < len(y), p < len(x).
-	gemvN       func(x, b []float32, ldb int, y []float32)
+	gemvN func(x, b []float32, ldb int, y []float32)
+	// dot4 computes out[r] = Σ_p x[p]·b[r·ldb+p] for r < 4, p < len(x).
+	dot4        func(x, b []float32, ldb int, out *[4]float32)
 	dot         func(x, y []float32) float32
 	axpy        func(alpha float32, x, y []float32)
 	scale       func(alpha float32, x []float32)

@@ -11,6 +11,7 @@ var implGo = &impl{
 	nr:          4,
 	kernel:      kernelGo4x4,
 	gemvN:       gemvNGo,
+	dot4:        dot4Go,
 	dot:         dotGo,
 	axpy:        axpyGo,
 	scale:       ScaleRef,
@@ -67,6 +68,13 @@ func kernelGo4x4(k int, a, b, c []float32, ldc int, alpha, beta float32) {
 func gemvNGo(x, b []float32, ldb int, y []float32) {
 	for p, xv := range x {
 		axpyGo(xv, b[p*ldb:p*ldb+len(y)], y)
+	}
+}
+
+// dot4Go computes out[r] = Σ_p x[p]·b[r·ldb+p] for r < 4.
+func dot4Go(x, b []float32, ldb int, out *[4]float32) {
+	for r := range out {
+		out[r] = dotGo(x, b[r*ldb:r*ldb+len(x)])
 	}
 }
 

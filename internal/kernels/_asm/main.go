@@ -27,6 +27,7 @@ func main() {
 	sgemmKernelAVX512()
 	gemvN()
 	dot()
+	dot4()
 	axpy()
 	scale()
 	maxKernel()
@@ -343,6 +344,49 @@ func dot() {
 	reduceSum(acc[0])
 	VZEROUPPER()
 	Store(acc[0].AsX(), ReturnIndex(0))
+	RET()
+}
+
+func dot4() {
+	TEXT("dot4AVX2", NOSPLIT, "func(x, b []float32, ldb int, out *[4]float32)")
+	Pragma("noescape")
+	Doc("dot4AVX2 computes out[r] = Σ_p x[p]·b[r·ldb+p] for r < 4, p < len(x): four",
+		"rows of a row-major matrix times one vector, loading x once for all four.",
+		"len(x) must be a multiple of 8 and b must hold 3·ldb+len(x) elements.")
+	x := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	b0 := Load(Param("b").Base(), GP64())
+	ldb := Load(Param("ldb"), GP64())
+	out := Load(Param("out"), GP64())
+	SHLQ(U8(2), ldb)
+	b1, b2, b3 := GP64(), GP64(), GP64()
+	LEAQ(Mem{Base: b0, Index: ldb, Scale: 1}, b1)
+	LEAQ(Mem{Base: b0, Index: ldb, Scale: 2}, b2)
+	LEAQ(Mem{Base: b1, Index: ldb, Scale: 2}, b3)
+	rows := []Register{b0, b1, b2, b3}
+	acc := []VecVirtual{YMM(), YMM(), YMM(), YMM()}
+	for _, r := range acc {
+		VXORPS(r, r, r)
+	}
+	i := GP64()
+	XORQ(i, i)
+	SHLQ(U8(2), n)
+	Label("loop")
+	CMPQ(i, n)
+	JGE(LabelRef("done"))
+	xv := YMM()
+	VMOVUPS(Mem{Base: x, Index: i, Scale: 1}, xv)
+	for r := range acc {
+		VFMADD231PS(Mem{Base: rows[r], Index: i, Scale: 1}, xv, acc[r])
+	}
+	ADDQ(U8(32), i)
+	JMP(LabelRef("loop"))
+	Label("done")
+	for r := range acc {
+		reduceSum(acc[r])
+		VMOVSS(acc[r].AsX(), Mem{Base: out, Disp: 4 * r})
+	}
+	VZEROUPPER()
 	RET()
 }
 
