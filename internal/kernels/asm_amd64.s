@@ -1033,7 +1033,127 @@ TEXT ·expAVX2(SB), NOSPLIT, $0-48
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
 
-loop:
+loop32:
+	CMPQ         DX, $0x20
+	JL           loop8
+	VMOVUPS      (CX), Y0
+	VMINPS       c8<>+0(SB), Y0, Y2
+	VMAXPS       c8<>+32(SB), Y2, Y2
+	VMULPS       c8<>+64(SB), Y2, Y3
+	VROUNDPS     $0x00, Y3, Y3
+	VFNMADD231PS c8<>+96(SB), Y3, Y2
+	VFNMADD231PS c8<>+128(SB), Y3, Y2
+	VMOVUPS      c8<>+160(SB), Y1
+	VFMADD213PS  c8<>+192(SB), Y2, Y1
+	VFMADD213PS  c8<>+224(SB), Y2, Y1
+	VFMADD213PS  c8<>+256(SB), Y2, Y1
+	VFMADD213PS  c8<>+288(SB), Y2, Y1
+	VFMADD213PS  c8<>+320(SB), Y2, Y1
+	VMULPS       Y2, Y2, Y4
+	VFMADD213PS  Y2, Y4, Y1
+	VADDPS       c8<>+352(SB), Y1, Y1
+	VCVTPS2DQ    Y3, Y3
+	VPSRAD       $0x01, Y3, Y2
+	VPSUBD       Y2, Y3, Y3
+	VPADDD       c8<>+416(SB), Y2, Y2
+	VPADDD       c8<>+416(SB), Y3, Y3
+	VPSLLD       $0x17, Y2, Y2
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y2, Y1, Y1
+	VMULPS       Y3, Y1, Y1
+	VCMPPS       $0x03, Y0, Y0, Y2
+	VBLENDVPS    Y2, Y0, Y1, Y1
+	VMOVUPS      Y1, (AX)
+	VMOVUPS      32(CX), Y0
+	VMINPS       c8<>+0(SB), Y0, Y2
+	VMAXPS       c8<>+32(SB), Y2, Y2
+	VMULPS       c8<>+64(SB), Y2, Y3
+	VROUNDPS     $0x00, Y3, Y3
+	VFNMADD231PS c8<>+96(SB), Y3, Y2
+	VFNMADD231PS c8<>+128(SB), Y3, Y2
+	VMOVUPS      c8<>+160(SB), Y1
+	VFMADD213PS  c8<>+192(SB), Y2, Y1
+	VFMADD213PS  c8<>+224(SB), Y2, Y1
+	VFMADD213PS  c8<>+256(SB), Y2, Y1
+	VFMADD213PS  c8<>+288(SB), Y2, Y1
+	VFMADD213PS  c8<>+320(SB), Y2, Y1
+	VMULPS       Y2, Y2, Y4
+	VFMADD213PS  Y2, Y4, Y1
+	VADDPS       c8<>+352(SB), Y1, Y1
+	VCVTPS2DQ    Y3, Y3
+	VPSRAD       $0x01, Y3, Y2
+	VPSUBD       Y2, Y3, Y3
+	VPADDD       c8<>+416(SB), Y2, Y2
+	VPADDD       c8<>+416(SB), Y3, Y3
+	VPSLLD       $0x17, Y2, Y2
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y2, Y1, Y1
+	VMULPS       Y3, Y1, Y1
+	VCMPPS       $0x03, Y0, Y0, Y2
+	VBLENDVPS    Y2, Y0, Y1, Y1
+	VMOVUPS      Y1, 32(AX)
+	VMOVUPS      64(CX), Y0
+	VMINPS       c8<>+0(SB), Y0, Y2
+	VMAXPS       c8<>+32(SB), Y2, Y2
+	VMULPS       c8<>+64(SB), Y2, Y3
+	VROUNDPS     $0x00, Y3, Y3
+	VFNMADD231PS c8<>+96(SB), Y3, Y2
+	VFNMADD231PS c8<>+128(SB), Y3, Y2
+	VMOVUPS      c8<>+160(SB), Y1
+	VFMADD213PS  c8<>+192(SB), Y2, Y1
+	VFMADD213PS  c8<>+224(SB), Y2, Y1
+	VFMADD213PS  c8<>+256(SB), Y2, Y1
+	VFMADD213PS  c8<>+288(SB), Y2, Y1
+	VFMADD213PS  c8<>+320(SB), Y2, Y1
+	VMULPS       Y2, Y2, Y4
+	VFMADD213PS  Y2, Y4, Y1
+	VADDPS       c8<>+352(SB), Y1, Y1
+	VCVTPS2DQ    Y3, Y3
+	VPSRAD       $0x01, Y3, Y2
+	VPSUBD       Y2, Y3, Y3
+	VPADDD       c8<>+416(SB), Y2, Y2
+	VPADDD       c8<>+416(SB), Y3, Y3
+	VPSLLD       $0x17, Y2, Y2
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y2, Y1, Y1
+	VMULPS       Y3, Y1, Y1
+	VCMPPS       $0x03, Y0, Y0, Y2
+	VBLENDVPS    Y2, Y0, Y1, Y1
+	VMOVUPS      Y1, 64(AX)
+	VMOVUPS      96(CX), Y0
+	VMINPS       c8<>+0(SB), Y0, Y2
+	VMAXPS       c8<>+32(SB), Y2, Y2
+	VMULPS       c8<>+64(SB), Y2, Y3
+	VROUNDPS     $0x00, Y3, Y3
+	VFNMADD231PS c8<>+96(SB), Y3, Y2
+	VFNMADD231PS c8<>+128(SB), Y3, Y2
+	VMOVUPS      c8<>+160(SB), Y1
+	VFMADD213PS  c8<>+192(SB), Y2, Y1
+	VFMADD213PS  c8<>+224(SB), Y2, Y1
+	VFMADD213PS  c8<>+256(SB), Y2, Y1
+	VFMADD213PS  c8<>+288(SB), Y2, Y1
+	VFMADD213PS  c8<>+320(SB), Y2, Y1
+	VMULPS       Y2, Y2, Y4
+	VFMADD213PS  Y2, Y4, Y1
+	VADDPS       c8<>+352(SB), Y1, Y1
+	VCVTPS2DQ    Y3, Y3
+	VPSRAD       $0x01, Y3, Y2
+	VPSUBD       Y2, Y3, Y3
+	VPADDD       c8<>+416(SB), Y2, Y2
+	VPADDD       c8<>+416(SB), Y3, Y3
+	VPSLLD       $0x17, Y2, Y2
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y2, Y1, Y1
+	VMULPS       Y3, Y1, Y1
+	VCMPPS       $0x03, Y0, Y0, Y2
+	VBLENDVPS    Y2, Y0, Y1, Y1
+	VMOVUPS      Y1, 96(AX)
+	ADDQ         $0x80, AX
+	ADDQ         $0x80, CX
+	SUBQ         $0x20, DX
+	JMP          loop32
+
+loop8:
 	TESTQ        DX, DX
 	JE           done
 	VMOVUPS      (CX), Y0
@@ -1064,10 +1184,10 @@ loop:
 	VCMPPS       $0x03, Y0, Y0, Y2
 	VBLENDVPS    Y2, Y0, Y1, Y1
 	VMOVUPS      Y1, (AX)
-	ADDQ         $0x20, CX
 	ADDQ         $0x20, AX
+	ADDQ         $0x20, CX
 	SUBQ         $0x08, DX
-	JMP          loop
+	JMP          loop8
 
 done:
 	VZEROUPPER
@@ -1081,7 +1201,134 @@ TEXT ·expShiftSumAVX2(SB), NOSPLIT, $0-36
 	VBROADCASTSS shift+24(FP), Y0
 	VXORPS       Y1, Y1, Y1
 
-loop:
+loop32:
+	CMPQ         CX, $0x20
+	JL           loop8
+	VMOVUPS      (AX), Y2
+	VSUBPS       Y0, Y2, Y2
+	VMINPS       c8<>+0(SB), Y2, Y4
+	VMAXPS       c8<>+32(SB), Y4, Y4
+	VMULPS       c8<>+64(SB), Y4, Y5
+	VROUNDPS     $0x00, Y5, Y5
+	VFNMADD231PS c8<>+96(SB), Y5, Y4
+	VFNMADD231PS c8<>+128(SB), Y5, Y4
+	VMOVUPS      c8<>+160(SB), Y3
+	VFMADD213PS  c8<>+192(SB), Y4, Y3
+	VFMADD213PS  c8<>+224(SB), Y4, Y3
+	VFMADD213PS  c8<>+256(SB), Y4, Y3
+	VFMADD213PS  c8<>+288(SB), Y4, Y3
+	VFMADD213PS  c8<>+320(SB), Y4, Y3
+	VMULPS       Y4, Y4, Y6
+	VFMADD213PS  Y4, Y6, Y3
+	VADDPS       c8<>+352(SB), Y3, Y3
+	VCVTPS2DQ    Y5, Y5
+	VPSRAD       $0x01, Y5, Y4
+	VPSUBD       Y4, Y5, Y5
+	VPADDD       c8<>+416(SB), Y4, Y4
+	VPADDD       c8<>+416(SB), Y5, Y5
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y4, Y3, Y3
+	VMULPS       Y5, Y3, Y3
+	VCMPPS       $0x03, Y2, Y2, Y4
+	VBLENDVPS    Y4, Y2, Y3, Y3
+	VMOVUPS      Y3, (AX)
+	VADDPS       Y3, Y1, Y1
+	VMOVUPS      32(AX), Y2
+	VSUBPS       Y0, Y2, Y2
+	VMINPS       c8<>+0(SB), Y2, Y4
+	VMAXPS       c8<>+32(SB), Y4, Y4
+	VMULPS       c8<>+64(SB), Y4, Y5
+	VROUNDPS     $0x00, Y5, Y5
+	VFNMADD231PS c8<>+96(SB), Y5, Y4
+	VFNMADD231PS c8<>+128(SB), Y5, Y4
+	VMOVUPS      c8<>+160(SB), Y3
+	VFMADD213PS  c8<>+192(SB), Y4, Y3
+	VFMADD213PS  c8<>+224(SB), Y4, Y3
+	VFMADD213PS  c8<>+256(SB), Y4, Y3
+	VFMADD213PS  c8<>+288(SB), Y4, Y3
+	VFMADD213PS  c8<>+320(SB), Y4, Y3
+	VMULPS       Y4, Y4, Y6
+	VFMADD213PS  Y4, Y6, Y3
+	VADDPS       c8<>+352(SB), Y3, Y3
+	VCVTPS2DQ    Y5, Y5
+	VPSRAD       $0x01, Y5, Y4
+	VPSUBD       Y4, Y5, Y5
+	VPADDD       c8<>+416(SB), Y4, Y4
+	VPADDD       c8<>+416(SB), Y5, Y5
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y4, Y3, Y3
+	VMULPS       Y5, Y3, Y3
+	VCMPPS       $0x03, Y2, Y2, Y4
+	VBLENDVPS    Y4, Y2, Y3, Y3
+	VMOVUPS      Y3, 32(AX)
+	VADDPS       Y3, Y1, Y1
+	VMOVUPS      64(AX), Y2
+	VSUBPS       Y0, Y2, Y2
+	VMINPS       c8<>+0(SB), Y2, Y4
+	VMAXPS       c8<>+32(SB), Y4, Y4
+	VMULPS       c8<>+64(SB), Y4, Y5
+	VROUNDPS     $0x00, Y5, Y5
+	VFNMADD231PS c8<>+96(SB), Y5, Y4
+	VFNMADD231PS c8<>+128(SB), Y5, Y4
+	VMOVUPS      c8<>+160(SB), Y3
+	VFMADD213PS  c8<>+192(SB), Y4, Y3
+	VFMADD213PS  c8<>+224(SB), Y4, Y3
+	VFMADD213PS  c8<>+256(SB), Y4, Y3
+	VFMADD213PS  c8<>+288(SB), Y4, Y3
+	VFMADD213PS  c8<>+320(SB), Y4, Y3
+	VMULPS       Y4, Y4, Y6
+	VFMADD213PS  Y4, Y6, Y3
+	VADDPS       c8<>+352(SB), Y3, Y3
+	VCVTPS2DQ    Y5, Y5
+	VPSRAD       $0x01, Y5, Y4
+	VPSUBD       Y4, Y5, Y5
+	VPADDD       c8<>+416(SB), Y4, Y4
+	VPADDD       c8<>+416(SB), Y5, Y5
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y4, Y3, Y3
+	VMULPS       Y5, Y3, Y3
+	VCMPPS       $0x03, Y2, Y2, Y4
+	VBLENDVPS    Y4, Y2, Y3, Y3
+	VMOVUPS      Y3, 64(AX)
+	VADDPS       Y3, Y1, Y1
+	VMOVUPS      96(AX), Y2
+	VSUBPS       Y0, Y2, Y2
+	VMINPS       c8<>+0(SB), Y2, Y4
+	VMAXPS       c8<>+32(SB), Y4, Y4
+	VMULPS       c8<>+64(SB), Y4, Y5
+	VROUNDPS     $0x00, Y5, Y5
+	VFNMADD231PS c8<>+96(SB), Y5, Y4
+	VFNMADD231PS c8<>+128(SB), Y5, Y4
+	VMOVUPS      c8<>+160(SB), Y3
+	VFMADD213PS  c8<>+192(SB), Y4, Y3
+	VFMADD213PS  c8<>+224(SB), Y4, Y3
+	VFMADD213PS  c8<>+256(SB), Y4, Y3
+	VFMADD213PS  c8<>+288(SB), Y4, Y3
+	VFMADD213PS  c8<>+320(SB), Y4, Y3
+	VMULPS       Y4, Y4, Y6
+	VFMADD213PS  Y4, Y6, Y3
+	VADDPS       c8<>+352(SB), Y3, Y3
+	VCVTPS2DQ    Y5, Y5
+	VPSRAD       $0x01, Y5, Y4
+	VPSUBD       Y4, Y5, Y5
+	VPADDD       c8<>+416(SB), Y4, Y4
+	VPADDD       c8<>+416(SB), Y5, Y5
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y4, Y3, Y3
+	VMULPS       Y5, Y3, Y3
+	VCMPPS       $0x03, Y2, Y2, Y4
+	VBLENDVPS    Y4, Y2, Y3, Y3
+	VMOVUPS      Y3, 96(AX)
+	VADDPS       Y3, Y1, Y1
+	ADDQ         $0x80, AX
+	SUBQ         $0x20, CX
+	JMP          loop32
+
+loop8:
 	TESTQ        CX, CX
 	JE           done
 	VMOVUPS      (AX), Y2
@@ -1116,7 +1363,7 @@ loop:
 	VADDPS       Y3, Y1, Y1
 	ADDQ         $0x20, AX
 	SUBQ         $0x08, CX
-	JMP          loop
+	JMP          loop8
 
 done:
 	VEXTRACTF128 $0x01, Y1, X0
@@ -1134,7 +1381,203 @@ TEXT ·tanhAVX2(SB), NOSPLIT, $0-48
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
 
-loop:
+loop32:
+	CMPQ         DX, $0x20
+	JL           loop8
+	VMOVUPS      (CX), Y0
+	VANDPS       c8<>+448(SB), Y0, Y1
+	VADDPS       Y1, Y1, Y4
+	VMINPS       c8<>+0(SB), Y4, Y3
+	VMAXPS       c8<>+32(SB), Y3, Y3
+	VMULPS       c8<>+64(SB), Y3, Y5
+	VROUNDPS     $0x00, Y5, Y5
+	VFNMADD231PS c8<>+96(SB), Y5, Y3
+	VFNMADD231PS c8<>+128(SB), Y5, Y3
+	VMOVUPS      c8<>+160(SB), Y2
+	VFMADD213PS  c8<>+192(SB), Y3, Y2
+	VFMADD213PS  c8<>+224(SB), Y3, Y2
+	VFMADD213PS  c8<>+256(SB), Y3, Y2
+	VFMADD213PS  c8<>+288(SB), Y3, Y2
+	VFMADD213PS  c8<>+320(SB), Y3, Y2
+	VMULPS       Y3, Y3, Y6
+	VFMADD213PS  Y3, Y6, Y2
+	VADDPS       c8<>+352(SB), Y2, Y2
+	VCVTPS2DQ    Y5, Y5
+	VPSRAD       $0x01, Y5, Y3
+	VPSUBD       Y3, Y5, Y5
+	VPADDD       c8<>+416(SB), Y3, Y3
+	VPADDD       c8<>+416(SB), Y5, Y5
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y3, Y2, Y2
+	VMULPS       Y5, Y2, Y2
+	VCMPPS       $0x03, Y4, Y4, Y3
+	VBLENDVPS    Y3, Y4, Y2, Y2
+	VADDPS       c8<>+352(SB), Y2, Y2
+	VMOVUPS      c8<>+384(SB), Y4
+	VDIVPS       Y2, Y4, Y2
+	VMOVUPS      c8<>+352(SB), Y4
+	VSUBPS       Y2, Y4, Y2
+	VANDPS       c8<>+480(SB), Y0, Y4
+	VXORPS       Y4, Y2, Y2
+	VMULPS       Y0, Y0, Y4
+	VMOVUPS      c8<>+544(SB), Y3
+	VFMADD213PS  c8<>+576(SB), Y4, Y3
+	VFMADD213PS  c8<>+608(SB), Y4, Y3
+	VFMADD213PS  c8<>+640(SB), Y4, Y3
+	VFMADD213PS  c8<>+672(SB), Y4, Y3
+	VMULPS       Y4, Y3, Y3
+	VFMADD213PS  Y0, Y0, Y3
+	VCMPPS       $0x01, c8<>+512(SB), Y1, Y4
+	VBLENDVPS    Y4, Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)
+	VMOVUPS      32(CX), Y0
+	VANDPS       c8<>+448(SB), Y0, Y1
+	VADDPS       Y1, Y1, Y4
+	VMINPS       c8<>+0(SB), Y4, Y3
+	VMAXPS       c8<>+32(SB), Y3, Y3
+	VMULPS       c8<>+64(SB), Y3, Y5
+	VROUNDPS     $0x00, Y5, Y5
+	VFNMADD231PS c8<>+96(SB), Y5, Y3
+	VFNMADD231PS c8<>+128(SB), Y5, Y3
+	VMOVUPS      c8<>+160(SB), Y2
+	VFMADD213PS  c8<>+192(SB), Y3, Y2
+	VFMADD213PS  c8<>+224(SB), Y3, Y2
+	VFMADD213PS  c8<>+256(SB), Y3, Y2
+	VFMADD213PS  c8<>+288(SB), Y3, Y2
+	VFMADD213PS  c8<>+320(SB), Y3, Y2
+	VMULPS       Y3, Y3, Y6
+	VFMADD213PS  Y3, Y6, Y2
+	VADDPS       c8<>+352(SB), Y2, Y2
+	VCVTPS2DQ    Y5, Y5
+	VPSRAD       $0x01, Y5, Y3
+	VPSUBD       Y3, Y5, Y5
+	VPADDD       c8<>+416(SB), Y3, Y3
+	VPADDD       c8<>+416(SB), Y5, Y5
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y3, Y2, Y2
+	VMULPS       Y5, Y2, Y2
+	VCMPPS       $0x03, Y4, Y4, Y3
+	VBLENDVPS    Y3, Y4, Y2, Y2
+	VADDPS       c8<>+352(SB), Y2, Y2
+	VMOVUPS      c8<>+384(SB), Y4
+	VDIVPS       Y2, Y4, Y2
+	VMOVUPS      c8<>+352(SB), Y4
+	VSUBPS       Y2, Y4, Y2
+	VANDPS       c8<>+480(SB), Y0, Y4
+	VXORPS       Y4, Y2, Y2
+	VMULPS       Y0, Y0, Y4
+	VMOVUPS      c8<>+544(SB), Y3
+	VFMADD213PS  c8<>+576(SB), Y4, Y3
+	VFMADD213PS  c8<>+608(SB), Y4, Y3
+	VFMADD213PS  c8<>+640(SB), Y4, Y3
+	VFMADD213PS  c8<>+672(SB), Y4, Y3
+	VMULPS       Y4, Y3, Y3
+	VFMADD213PS  Y0, Y0, Y3
+	VCMPPS       $0x01, c8<>+512(SB), Y1, Y4
+	VBLENDVPS    Y4, Y3, Y2, Y2
+	VMOVUPS      Y2, 32(AX)
+	VMOVUPS      64(CX), Y0
+	VANDPS       c8<>+448(SB), Y0, Y1
+	VADDPS       Y1, Y1, Y4
+	VMINPS       c8<>+0(SB), Y4, Y3
+	VMAXPS       c8<>+32(SB), Y3, Y3
+	VMULPS       c8<>+64(SB), Y3, Y5
+	VROUNDPS     $0x00, Y5, Y5
+	VFNMADD231PS c8<>+96(SB), Y5, Y3
+	VFNMADD231PS c8<>+128(SB), Y5, Y3
+	VMOVUPS      c8<>+160(SB), Y2
+	VFMADD213PS  c8<>+192(SB), Y3, Y2
+	VFMADD213PS  c8<>+224(SB), Y3, Y2
+	VFMADD213PS  c8<>+256(SB), Y3, Y2
+	VFMADD213PS  c8<>+288(SB), Y3, Y2
+	VFMADD213PS  c8<>+320(SB), Y3, Y2
+	VMULPS       Y3, Y3, Y6
+	VFMADD213PS  Y3, Y6, Y2
+	VADDPS       c8<>+352(SB), Y2, Y2
+	VCVTPS2DQ    Y5, Y5
+	VPSRAD       $0x01, Y5, Y3
+	VPSUBD       Y3, Y5, Y5
+	VPADDD       c8<>+416(SB), Y3, Y3
+	VPADDD       c8<>+416(SB), Y5, Y5
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y3, Y2, Y2
+	VMULPS       Y5, Y2, Y2
+	VCMPPS       $0x03, Y4, Y4, Y3
+	VBLENDVPS    Y3, Y4, Y2, Y2
+	VADDPS       c8<>+352(SB), Y2, Y2
+	VMOVUPS      c8<>+384(SB), Y4
+	VDIVPS       Y2, Y4, Y2
+	VMOVUPS      c8<>+352(SB), Y4
+	VSUBPS       Y2, Y4, Y2
+	VANDPS       c8<>+480(SB), Y0, Y4
+	VXORPS       Y4, Y2, Y2
+	VMULPS       Y0, Y0, Y4
+	VMOVUPS      c8<>+544(SB), Y3
+	VFMADD213PS  c8<>+576(SB), Y4, Y3
+	VFMADD213PS  c8<>+608(SB), Y4, Y3
+	VFMADD213PS  c8<>+640(SB), Y4, Y3
+	VFMADD213PS  c8<>+672(SB), Y4, Y3
+	VMULPS       Y4, Y3, Y3
+	VFMADD213PS  Y0, Y0, Y3
+	VCMPPS       $0x01, c8<>+512(SB), Y1, Y4
+	VBLENDVPS    Y4, Y3, Y2, Y2
+	VMOVUPS      Y2, 64(AX)
+	VMOVUPS      96(CX), Y0
+	VANDPS       c8<>+448(SB), Y0, Y1
+	VADDPS       Y1, Y1, Y4
+	VMINPS       c8<>+0(SB), Y4, Y3
+	VMAXPS       c8<>+32(SB), Y3, Y3
+	VMULPS       c8<>+64(SB), Y3, Y5
+	VROUNDPS     $0x00, Y5, Y5
+	VFNMADD231PS c8<>+96(SB), Y5, Y3
+	VFNMADD231PS c8<>+128(SB), Y5, Y3
+	VMOVUPS      c8<>+160(SB), Y2
+	VFMADD213PS  c8<>+192(SB), Y3, Y2
+	VFMADD213PS  c8<>+224(SB), Y3, Y2
+	VFMADD213PS  c8<>+256(SB), Y3, Y2
+	VFMADD213PS  c8<>+288(SB), Y3, Y2
+	VFMADD213PS  c8<>+320(SB), Y3, Y2
+	VMULPS       Y3, Y3, Y6
+	VFMADD213PS  Y3, Y6, Y2
+	VADDPS       c8<>+352(SB), Y2, Y2
+	VCVTPS2DQ    Y5, Y5
+	VPSRAD       $0x01, Y5, Y3
+	VPSUBD       Y3, Y5, Y5
+	VPADDD       c8<>+416(SB), Y3, Y3
+	VPADDD       c8<>+416(SB), Y5, Y5
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y3, Y2, Y2
+	VMULPS       Y5, Y2, Y2
+	VCMPPS       $0x03, Y4, Y4, Y3
+	VBLENDVPS    Y3, Y4, Y2, Y2
+	VADDPS       c8<>+352(SB), Y2, Y2
+	VMOVUPS      c8<>+384(SB), Y4
+	VDIVPS       Y2, Y4, Y2
+	VMOVUPS      c8<>+352(SB), Y4
+	VSUBPS       Y2, Y4, Y2
+	VANDPS       c8<>+480(SB), Y0, Y4
+	VXORPS       Y4, Y2, Y2
+	VMULPS       Y0, Y0, Y4
+	VMOVUPS      c8<>+544(SB), Y3
+	VFMADD213PS  c8<>+576(SB), Y4, Y3
+	VFMADD213PS  c8<>+608(SB), Y4, Y3
+	VFMADD213PS  c8<>+640(SB), Y4, Y3
+	VFMADD213PS  c8<>+672(SB), Y4, Y3
+	VMULPS       Y4, Y3, Y3
+	VFMADD213PS  Y0, Y0, Y3
+	VCMPPS       $0x01, c8<>+512(SB), Y1, Y4
+	VBLENDVPS    Y4, Y3, Y2, Y2
+	VMOVUPS      Y2, 96(AX)
+	ADDQ         $0x80, AX
+	ADDQ         $0x80, CX
+	SUBQ         $0x20, DX
+	JMP          loop32
+
+loop8:
 	TESTQ        DX, DX
 	JE           done
 	VMOVUPS      (CX), Y0
@@ -1184,10 +1627,10 @@ loop:
 	VCMPPS       $0x01, c8<>+512(SB), Y1, Y4
 	VBLENDVPS    Y4, Y3, Y2, Y2
 	VMOVUPS      Y2, (AX)
-	ADDQ         $0x20, CX
 	ADDQ         $0x20, AX
+	ADDQ         $0x20, CX
 	SUBQ         $0x08, DX
-	JMP          loop
+	JMP          loop8
 
 done:
 	VZEROUPPER
