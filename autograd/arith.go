@@ -29,17 +29,13 @@ func (g *Graph) Sub(a, b *Var) *Var { return g.binary(opSub, a, b) }
 // each summed over its broadcast dimensions.
 func (g *Graph) Mul(a, b *Var) *Var { return g.binary(opMul, a, b) }
 
-// broadcast writes into g's int pool: the output shape of broadcasting as
+// broadcast returns, in g's int pool (contiguous: shape then sa then sb):
+// the output shape of broadcasting as
 // with bs, and the strides of a and b over that shape (0 where
 // broadcast). It returns the three slices.
 func (g *Graph) broadcast(op string, as, bs []int) (shape, sa, sb []int) {
 	r := max(len(as), len(bs))
-	var buf [24]int
-	all := buf[:0]
-	if 3*r > len(buf) {
-		all = make([]int, 0, 3*r)
-	}
-	all = all[:3*r]
+	all := g.intBuf(3 * r)
 	shape, sa, sb = all[:r], all[r:2*r], all[2*r:]
 	ma, mb := 1, 1
 	for i := r - 1; i >= 0; i-- {
@@ -70,8 +66,7 @@ func (g *Graph) broadcast(op string, as, bs []int) (shape, sa, sb []int) {
 		ma *= da
 		mb *= db
 	}
-	all = g.saveInts(all)
-	return all[:r], all[r : 2*r], all[2*r:]
+	return shape, sa, sb
 }
 
 // walkBroadcast calls row once per innermost row of the contiguous output

@@ -176,12 +176,19 @@ func (g *Graph) newVar(t *tensor.Tensor) *Var {
 
 // saveInts returns a graph-owned copy of x, valid until Reset.
 func (g *Graph) saveInts(x []int) []int {
-	if cap(g.ints)-len(g.ints) < len(x) {
-		g.ints = make([]int, 0, 2*cap(g.ints)+len(x))
+	s := g.intBuf(len(x))
+	copy(s, x)
+	return s
+}
+
+// intBuf returns a graph-owned []int of length n, valid until Reset.
+func (g *Graph) intBuf(n int) []int {
+	if cap(g.ints)-len(g.ints) < n {
+		g.ints = make([]int, 0, 2*cap(g.ints)+n)
 	}
 	s := len(g.ints)
-	g.ints = append(g.ints, x...)
-	return g.ints[s:len(g.ints):len(g.ints)]
+	g.ints = g.ints[:s+n]
+	return g.ints[s : s+n : s+n]
 }
 
 // varList returns a graph-owned []*Var of length n, valid until Reset.
@@ -196,7 +203,8 @@ func (g *Graph) varList(n int) []*Var {
 
 // record returns a new tape node for an op with output out and inputs
 // in, or nil when the graph is not training or no input requires a
-// gradient (then nothing is recorded and out requires none).
+// gradient (then nothing is recorded and out requires none). The first
+// three inputs are kept in node.in; ops with more keep their own list.
 func (g *Graph) record(back func(*Graph, *node), out *Var, in ...*Var) *node {
 	if !g.train {
 		return nil

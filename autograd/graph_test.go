@@ -69,12 +69,16 @@ func (k *block) forward(g *Graph) *Var {
 	return g.CrossEntropy(logits, k.targets, -100)
 }
 
-// forwardMLP is the block without attention (embedding, norms, linears,
-// GELU, dropout, residuals, tied head, cross-entropy).
+// forwardMLP is the block without attention (embedding, broadcast bias,
+// norms, linears, GELU, dropout, residuals, split/concat, tied head,
+// cross-entropy).
 func (k *block) forwardMLP(g *Graph) *Var {
 	x := g.Embedding(k.wte, k.ids, k.b, k.t)
+	x = g.Add(x, k.ln1b) // broadcast bias [C] over [B, T, C]
 	h := g.LayerNorm(x, k.ln2g, k.ln2b, 1e-5)
 	x = g.Add(x, g.Dropout(g.Linear(g.GELU(g.Linear(h, k.w1, k.b1)), k.w2, k.b2), 0.1))
+	parts := g.Split(x, -1, k.c/2, k.c/2)
+	x = g.Concat(-1, parts[1], parts[0])
 	return g.CrossEntropy(g.MatMul(x, k.wte, false, true), k.targets, -100)
 }
 

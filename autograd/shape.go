@@ -128,10 +128,8 @@ func (g *Graph) Concat(axis int, xs ...*Var) *Var {
 	od := out.Data()
 	ins := g.varList(len(xs))
 	lo := 0
-	requires := false
 	for i, x := range xs {
 		ins[i] = x
-		requires = requires || x.requiresGrad
 		xd := g.contig(x).Data()
 		w := x.Value.Shape[axis] * inner
 		for o := 0; o < outer; o++ {
@@ -140,16 +138,7 @@ func (g *Graph) Concat(axis int, xs ...*Var) *Var {
 		lo += x.Value.Shape[axis]
 	}
 	y := g.newVar(out)
-	var probe *Var
-	if requires {
-		probe = xs[0]
-		for _, x := range xs {
-			if x.requiresGrad {
-				probe = x
-			}
-		}
-	}
-	if nd := g.record(concatBackward, y, probe); nd != nil {
+	if nd := g.record(concatBackward, y, xs...); nd != nil {
 		nd.vars = ins
 		nd.i[0], nd.i[1], nd.i[2], nd.i[3] = axis, outer, inner, total
 	}
