@@ -82,6 +82,16 @@ func (k *block) forwardMLP(g *Graph) *Var {
 	return g.CrossEntropy(g.MatMul(x, k.wte, false, true), k.targets, -100)
 }
 
+// forwardMisc chains the ops the other forwards do not use.
+func (k *block) forwardMisc(g *Graph) *Var {
+	x := g.Reshape(g.Embedding(k.wte, k.ids, k.b, k.t), k.b*k.t, k.c)
+	h := g.RMSNorm(x, k.ln1g, 1e-6)
+	h = g.Sub(g.SiLU(h), g.Mul(g.ReLU(h), g.Tanh(x)))
+	h = g.AddScalar(g.Scale(g.GELUTanh(h), 0.5), 0.1)
+	p := g.Mean(g.Softmax(h))
+	return g.Add(g.Sum(g.LogSoftmax(h)), p)
+}
+
 // stepAllocs returns the heap allocations of one steady-state
 // Reset+forward+backward through a reused graph.
 func stepAllocs(t *testing.T, fwd func(g *Graph) *Var) float64 {
@@ -110,6 +120,9 @@ func TestSteadyStateAllocations(t *testing.T) {
 	k := newBlock(3)
 	if a := stepAllocs(t, k.forwardMLP); a != 0 {
 		t.Fatalf("MLP training step allocates %v objects per step, want 0", a)
+	}
+	if a := stepAllocs(t, k.forwardMisc); a != 0 {
+		t.Fatalf("element-wise/norm/softmax step allocates %v objects per step, want 0", a)
 	}
 	ev := NewGraph(false)
 	infer := func() { ev.Reset(); k.forwardMLP(ev) }
