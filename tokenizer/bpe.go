@@ -24,7 +24,8 @@ type BPE struct {
 	tokens []string // id -> vocabulary spelling; "" for ids with none
 	bytes  [][]byte // id -> the raw bytes it stands for
 	// merges maps the pair (left<<32 | right) to (rank<<32 | merged id).
-	merges  map[uint64]uint64
+	merges  *pairTable
+	nMerges int
 	byteIDs [256]int32 // id of each single-byte token; -1 if the vocabulary lacks it
 	unk     int        // id for bytes without a token; -1 drops them (Hugging Face without unk_token)
 
@@ -84,7 +85,7 @@ func NewBPE(vocab map[string]int, merges [][2]string) (*BPE, error) {
 			b.byteIDs[c] = int32(id)
 		}
 	}
-	b.merges = make(map[uint64]uint64, len(merges))
+	b.merges = newPairTable(len(merges))
 	for rank, m := range merges {
 		l, okl := vocab[m[0]]
 		r, okr := vocab[m[1]]
@@ -95,13 +96,19 @@ func NewBPE(vocab map[string]int, merges [][2]string) (*BPE, error) {
 		if !ok {
 			return nil, fmt.Errorf("bpe merge %d %q %q: the merged token is not in the vocabulary", rank+1, m[0], m[1])
 		}
-		key := uint64(l)<<32 | uint64(r)
-		if _, dup := b.merges[key]; !dup { // the first (lowest) rank wins, as in Hugging Face
-			b.merges[key] = uint64(rank)<<32 | uint64(to)
+		// The first (lowest) rank of a repeated pair wins, as in Hugging Face.
+		if b.merges.putIfAbsent(uint64(l)<<32|uint64(r), uint64(rank)<<32|uint64(to)) {
+			b.nMerges++
 		}
 	}
-	b.workers.New = func() any { return &bpeWorker{cache: make(map[string][]int32)} }
+	b.resetCache()
 	return b, nil
+}
+
+// resetCache drops every worker and so every merge cache (for benchmarks
+// that time a cold start).
+func (b *BPE) resetCache() {
+	b.workers = sync.Pool{New: func() any { return &bpeWorker{cache: make(map[string][]int32)} }}
 }
 
 // setAdded installs the added tokens; their ids may extend the vocabulary.
@@ -178,6 +185,11 @@ func (b *BPE) encodeText(w *bpeWorker, s string, dst []int) []int {
 }
 
 func (b *BPE) encodeWord(w *bpeWorker, word string, dst []int) []int {
+	if len(word) == 1 { // a lone byte merges with nothing: skip the cache
+		if id := b.byteIDs[word[0]]; id >= 0 {
+			return append(dst, int(id))
+		}
+	}
 	if ids, ok := w.cache[word]; ok {
 		for _, id := range ids {
 			dst = append(dst, int(id))
@@ -220,7 +232,7 @@ func (b *BPE) mergeScan(sym []int32) []int32 {
 	for len(sym) > 1 {
 		best, at := uint64(math.MaxUint64), -1
 		for i := 0; i+1 < len(sym); i++ {
-			if v, ok := b.merges[uint64(sym[i])<<32|uint64(uint32(sym[i+1]))]; ok && v < best {
+			if v, ok := b.merges.get(uint64(sym[i])<<32 | uint64(uint32(sym[i+1]))); ok && v < best {
 				best, at = v, i
 			}
 		}
@@ -274,7 +286,7 @@ func (b *BPE) mergeHeap(w *bpeWorker, sym []int32) []int32 {
 			return
 		}
 		j := next[i]
-		if v, ok := b.merges[uint64(sym[i])<<32|uint64(uint32(sym[j]))]; ok {
+		if v, ok := b.merges.get(uint64(sym[i])<<32 | uint64(uint32(sym[j]))); ok {
 			heap.Push(&h, mergeCand{rank: uint32(v >> 32), pos: i, left: sym[i], right: sym[j], to: int32(uint32(v))})
 		}
 	}

@@ -289,10 +289,10 @@ func (b *BPE) WriteHFJSON(w io.Writer) error {
 		rank uint64
 		l, r int
 	}
-	ms := make([]merge, 0, len(b.merges))
-	for k, v := range b.merges {
+	ms := make([]merge, 0, b.nMerges)
+	b.merges.each(func(k, v uint64) {
 		ms = append(ms, merge{rank: v >> 32, l: int(k >> 32), r: int(uint32(k))})
-	}
+	})
 	sort.Slice(ms, func(i, j int) bool { return ms[i].rank < ms[j].rank })
 	merges := make([]string, len(ms))
 	for i, m := range ms {

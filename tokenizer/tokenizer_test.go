@@ -1,0 +1,163 @@
+package tokenizer
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestEncodeBatchMatchesSequential(t *testing.T) {
+	tok := gpt2(t)
+	var texts []string
+	for i := range 200 {
+		texts = append(texts, strings.Repeat("To be, or not to be: that is the question. ", i%7)+string(rune('a'+i%26)))
+	}
+	got, err := EncodeBatch(tok, texts, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range texts {
+		want, _ := tok.Encode(s, false)
+		if !slices.Equal(got[i], want) {
+			t.Fatalf("text %d differs", i)
+		}
+	}
+	c, _ := NewChar("ab")
+	if _, err := EncodeBatch(c, []string{"ab", "abc"}, false); err == nil || !strings.Contains(err.Error(), "text 1") {
+		t.Errorf("want an error naming text 1, got %v", err)
+	}
+}
+
+func TestLoadDetects(t *testing.T) {
+	td := filepath.Join("..", "testdata", "tokenizer")
+	empty := t.TempDir()
+	spmOnly := t.TempDir()
+	data, err := os.ReadFile(filepath.Join(spmDir(), "bpe.model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(spmOnly, "target.spm"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		dir     string
+		want    string // type name, or "" for an error
+		errPart string
+	}{
+		{filepath.Join(td, "gpt2"), "*tokenizer.BPE", ""},
+		{filepath.Join(td, "bert"), "*tokenizer.WordPiece", ""},
+		{filepath.Join(td, "hf", "tiny-gpt2"), "*tokenizer.BPE", ""},
+		{filepath.Join(spmDir(), "marian"), "*tokenizer.Marian", ""},
+		{spmOnly, "*tokenizer.SentencePiece", ""},
+		{spmDir(), "", "several SentencePiece models"},
+		{empty, "", "holds no tokenizer"},
+		{filepath.Join(td, "nonexistent"), "", "no such file"},
+	}
+	for _, tc := range tests {
+		t.Run(filepath.Base(tc.dir), func(t *testing.T) {
+			tok, err := Load(tc.dir)
+			if tc.want == "" {
+				if err == nil || !strings.Contains(err.Error(), tc.errPart) {
+					t.Fatalf("want an error containing %q, got %v", tc.errPart, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := typeName(tok); got != tc.want {
+				t.Fatalf("Load gave %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func typeName(v any) string {
+	switch v.(type) {
+	case *BPE:
+		return "*tokenizer.BPE"
+	case *WordPiece:
+		return "*tokenizer.WordPiece"
+	case *Marian:
+		return "*tokenizer.Marian"
+	case *SentencePiece:
+		return "*tokenizer.SentencePiece"
+	}
+	return "?"
+}
+
+func TestHFJSONRefusesUnsupported(t *testing.T) {
+	tests := []struct {
+		name, json, errPart string
+	}{
+		{"unigram model", `{"model":{"type":"Unigram","vocab":[]}}`, `model "Unigram" is not supported`},
+		{"nfc normalizer", `{"normalizer":{"type":"NFC"},"pre_tokenizer":{"type":"ByteLevel"},"model":{"type":"BPE","vocab":{},"merges":[]}}`, `normalizer (with a BPE model) "NFC"`},
+		{"metaspace", `{"pre_tokenizer":{"type":"Metaspace"},"model":{"type":"BPE","vocab":{},"merges":[]}}`, `pre_tokenizer (with a BPE model) "Metaspace"`},
+		{"dropout", `{"pre_tokenizer":{"type":"ByteLevel"},"model":{"type":"BPE","dropout":0.1,"vocab":{},"merges":[]}}`, "dropout"},
+		{"wordpiece decoder", `{"pre_tokenizer":{"type":"BertPreTokenizer"},"decoder":{"type":"BPEDecoder"},"model":{"type":"WordPiece","vocab":{"[UNK]":0}}}`, `decoder (with a WordPiece model) "BPEDecoder"`},
+		{"post processor", `{"pre_tokenizer":{"type":"ByteLevel"},"post_processor":{"type":"Sequence"},"model":{"type":"BPE","vocab":{},"merges":[]}}`, `post_processor "Sequence"`},
+		{"single word", `{"added_tokens":[{"id":0,"content":"x","single_word":true}],"pre_tokenizer":{"type":"ByteLevel"},"model":{"type":"BPE","vocab":{},"merges":[]}}`, "single_word"},
+		{"bad merge", `{"pre_tokenizer":{"type":"ByteLevel"},"model":{"type":"BPE","vocab":{"a":0},"merges":["a b"]}}`, "not in the vocabulary"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseHFJSON([]byte(tc.json))
+			if err == nil || !strings.Contains(err.Error(), tc.errPart) {
+				t.Fatalf("want an error containing %q, got %v", tc.errPart, err)
+			}
+		})
+	}
+}
+
+func TestWordPiecePairTruncatePad(t *testing.T) {
+	tok := bert(t)
+	b := "the quick brown fox"
+	tests := []struct {
+		name          string
+		a             string
+		b             *string
+		maxLen, padTo int
+		ids, typeIDs  []int
+		mask          []int
+	}{
+		{"single", "hello world", nil, 0, 0, []int{101, 7592, 2088, 102}, []int{0, 0, 0, 0}, []int{1, 1, 1, 1}},
+		{"pad", "hello", nil, 0, 5, []int{101, 7592, 102, 0, 0}, []int{0, 0, 0, 0, 0}, []int{1, 1, 1, 0, 0}},
+		{"pair truncated longest first", "hello world", &b, 7, 0,
+			[]int{101, 7592, 2088, 102, 1996, 4248, 102}, []int{0, 0, 0, 0, 1, 1, 1}, []int{1, 1, 1, 1, 1, 1, 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := tok.EncodePair(tc.a, tc.b, true, tc.maxLen, tc.padTo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(e.IDs, tc.ids) || !slices.Equal(e.TypeIDs, tc.typeIDs) || !slices.Equal(e.AttentionMask, tc.mask) {
+				t.Fatalf("got %v %v %v\nwant %v %v %v", e.IDs, e.TypeIDs, e.AttentionMask, tc.ids, tc.typeIDs, tc.mask)
+			}
+			if len(e.Tokens) != len(e.IDs) {
+				t.Fatalf("%d tokens for %d ids", len(e.Tokens), len(e.IDs))
+			}
+		})
+	}
+	if _, err := tok.EncodePair("a", &b, true, 2, 0); err == nil {
+		t.Error("max length 2 cannot hold [CLS] [SEP] [SEP]: want an error")
+	}
+}
+
+func TestDecodeRejectsUnknownIDs(t *testing.T) {
+	c, _ := NewChar("ab")
+	sp, err := LoadSentencePiece(filepath.Join(spmDir(), "bpe.model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range []Tokenizer{gpt2(t), bert(t), c, sp} {
+		if _, err := tok.Decode([]int{0, tok.VocabSize()}, false); err == nil || !strings.Contains(err.Error(), "position 1") {
+			t.Errorf("%T: want an error naming position 1, got %v", tok, err)
+		}
+		if _, err := tok.Decode([]int{-1}, false); err == nil {
+			t.Errorf("%T: id -1 decoded", tok)
+		}
+	}
+}
