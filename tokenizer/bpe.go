@@ -29,6 +29,10 @@ type BPE struct {
 	byteIDs [256]int32 // id of each single-byte token; -1 if the vocabulary lacks it
 	unk     int        // id for bytes without a token; -1 drops them (Hugging Face without unk_token)
 
+	// whole maps the raw bytes of every vocabulary token to its id when the
+	// model has ignore_merges: a pre-token that is a token is taken whole.
+	whole map[string]int32
+
 	addPrefixSpace bool // ByteLevel add_prefix_space: a space before text that starts with none
 	splitWords     bool // ByteLevel use_regex: false treats each text stretch as one word
 	added          *addedVocab
@@ -103,6 +107,17 @@ func NewBPE(vocab map[string]int, merges [][2]string) (*BPE, error) {
 	}
 	b.resetCache()
 	return b, nil
+}
+
+// setIgnoreMerges makes a pre-token found whole in the vocabulary one token
+// (Hugging Face's ignore_merges, used by Llama 3 style vocabularies).
+func (b *BPE) setIgnoreMerges() {
+	b.whole = make(map[string]int32, len(b.vocab))
+	for s, id := range b.vocab {
+		if raw, ok := byteLevelUnspell(s); ok {
+			b.whole[string(raw)] = int32(id)
+		}
+	}
 }
 
 // resetCache drops every worker and so every merge cache (for benchmarks
@@ -187,6 +202,11 @@ func (b *BPE) encodeText(w *bpeWorker, s string, dst []int) []int {
 func (b *BPE) encodeWord(w *bpeWorker, word string, dst []int) []int {
 	if len(word) == 1 { // a lone byte merges with nothing: skip the cache
 		if id := b.byteIDs[word[0]]; id >= 0 {
+			return append(dst, int(id))
+		}
+	}
+	if b.whole != nil {
+		if id, ok := b.whole[word]; ok {
 			return append(dst, int(id))
 		}
 	}

@@ -67,6 +67,7 @@ type hfModel struct {
 	ContinuingSubwordPrefix *string         `json:"continuing_subword_prefix"`
 	EndOfWordSuffix         *string         `json:"end_of_word_suffix"`
 	ByteFallback            bool            `json:"byte_fallback"`
+	IgnoreMerges            bool            `json:"ignore_merges"`
 	MaxInputCharsPerWord    int             `json:"max_input_chars_per_word"`
 }
 
@@ -146,7 +147,7 @@ func parseHFJSON(data []byte) (Tokenizer, error) {
 	case "BPE":
 		return hfByteLevelBPE(&m, norm, pre, post, dec, added)
 	case "WordPiece":
-		return hfWordPiece(&m, norm, pre, post, dec, added)
+		return hfWordPiece(&f, &m, norm, pre, post, dec, added)
 	case "":
 		return nil, fmt.Errorf("model has no type")
 	}
@@ -197,6 +198,9 @@ func hfByteLevelBPE(m *hfModel, norm, pre, post, dec *component, added []addedTo
 		}
 		b.unk = id
 	}
+	if m.IgnoreMerges {
+		b.setIgnoreMerges()
+	}
 	if pre.AddPrefixSpace != nil {
 		b.addPrefixSpace = *pre.AddPrefixSpace
 	}
@@ -236,7 +240,7 @@ func parseHFMerges(raw json.RawMessage) ([][2]string, error) {
 	return pairs, nil
 }
 
-func hfWordPiece(m *hfModel, norm, pre, post, dec *component, added []addedToken) (*WordPiece, error) {
+func hfWordPiece(f *hfFile, m *hfModel, norm, pre, post, dec *component, added []addedToken) (*WordPiece, error) {
 	if pre == nil || pre.Type != "BertPreTokenizer" {
 		if pre == nil {
 			return nil, fmt.Errorf("WordPiece model without a pre_tokenizer is not supported")
@@ -283,6 +287,13 @@ func hfWordPiece(m *hfModel, norm, pre, post, dec *component, added []addedToken
 		w.StripAccents = w.Lowercase
 		if norm.StripAccents != nil {
 			w.StripAccents = *norm.StripAccents
+		}
+	}
+	if norm != nil {
+		for _, a := range f.AddedTokens {
+			if a.Normalized {
+				return nil, fmt.Errorf("added token %q: matching after normalisation (normalized: true) is not supported", a.Content)
+			}
 		}
 	}
 	if w.added, err = newAddedVocab(added); err != nil {

@@ -38,6 +38,9 @@ func LoadMarian(dir string) (*Marian, error) {
 			return nil, fmt.Errorf("marian: %w", err)
 		}
 	}
+	if _, err := os.Stat(filepath.Join(dir, "target_vocab.json")); err == nil {
+		return nil, fmt.Errorf("marian %s: separate source and target vocabularies (target_vocab.json) are not supported", dir)
+	}
 	data, err := os.ReadFile(filepath.Join(dir, "vocab.json"))
 	if err != nil {
 		return nil, fmt.Errorf("marian: %w", err)
@@ -84,8 +87,18 @@ func NewMarian(src, tgt *SentencePiece, vocab map[string]int) (*Marian, error) {
 	return m, err
 }
 
-// Encode implements Tokenizer; addSpecial appends </s>.
+// Encode implements Tokenizer for source text; addSpecial appends </s>.
 func (m *Marian) Encode(text string, addSpecial bool) ([]int, error) {
+	return m.encode(m.src, text, addSpecial), nil
+}
+
+// EncodeTarget encodes target-language text (labels) with the target
+// SentencePiece model, as MarianTokenizer's text_target does.
+func (m *Marian) EncodeTarget(text string, addSpecial bool) ([]int, error) {
+	return m.encode(m.tgt, text, addSpecial), nil
+}
+
+func (m *Marian) encode(sp *SentencePiece, text string, addSpecial bool) []int {
 	var ids []int
 	m.added.split(text, func(s string) {
 		if strings.HasPrefix(s, ">>") {
@@ -99,7 +112,7 @@ func (m *Marian) Encode(text string, addSpecial bool) ([]int, error) {
 				s = s[end+2:]
 			}
 		}
-		for _, p := range m.src.EncodePieces(s) {
+		for _, p := range sp.EncodePieces(s) {
 			id, ok := m.vocab[p]
 			if !ok {
 				id = m.unk
@@ -110,7 +123,7 @@ func (m *Marian) Encode(text string, addSpecial bool) ([]int, error) {
 	if addSpecial {
 		ids = append(ids, m.eos)
 	}
-	return ids, nil
+	return ids
 }
 
 // Decode implements Tokenizer as MarianTokenizer.decode: runs of pieces are

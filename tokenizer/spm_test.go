@@ -12,8 +12,10 @@ import (
 // tools/golden/tokenizer_spm.py.
 type spmCases struct {
 	Cases []struct {
-		Text      string `json:"text"`
-		MarianIDs []int  `json:"marian_ids"`
+		Text              string `json:"text"`
+		MarianIDs         []int  `json:"marian_ids"`
+		MarianDecoded     string `json:"marian_decoded"`
+		MarianDecodedSkip string `json:"marian_decoded_skip"`
 		Models    map[string]struct {
 			IDs     []int    `json:"ids"`
 			Pieces  []string `json:"pieces"`
@@ -100,6 +102,19 @@ func TestMarianMatchesReference(t *testing.T) {
 		}
 		if !slices.Equal(ids, c.MarianIDs) {
 			t.Errorf("case %d Encode(%q)\n got %v\nwant %v", i, c.Text, ids, c.MarianIDs)
+		}
+		// The fixture's source and target models are the same file.
+		if tgt, _ := tok.(*Marian).EncodeTarget(c.Text, true); !slices.Equal(tgt, ids) {
+			t.Errorf("case %d EncodeTarget differs from Encode", i)
+		}
+		for _, skip := range []bool{false, true} {
+			want := c.MarianDecoded
+			if skip {
+				want = c.MarianDecodedSkip
+			}
+			if got, err := tok.Decode(c.MarianIDs, skip); err != nil || got != want {
+				t.Errorf("case %d Decode(skip=%v) = %q, %v; want %q", i, skip, got, err, want)
+			}
 		}
 	}
 	if n < 40 {

@@ -161,3 +161,20 @@ func TestDecodeRejectsUnknownIDs(t *testing.T) {
 		}
 	}
 }
+
+func TestIgnoreMerges(t *testing.T) {
+	const file = `{"pre_tokenizer":{"type":"ByteLevel","add_prefix_space":false},
+	"model":{"type":"BPE","ignore_merges":%v,"vocab":{"a":0,"b":1,"c":2,"ab":3,"abc":4},"merges":["a b"]}}`
+	for _, tc := range []struct {
+		ignore bool
+		want   []int
+	}{{false, []int{3, 2}}, {true, []int{4}}} {
+		tok, err := parseHFJSON([]byte(strings.ReplaceAll(file, "%v", map[bool]string{false: "false", true: "true"}[tc.ignore])))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := tok.Encode("abc", false); !slices.Equal(got, tc.want) {
+			t.Errorf("ignore_merges=%v: got %v want %v", tc.ignore, got, tc.want)
+		}
+	}
+}

@@ -28,14 +28,19 @@ for name in ["tatoeba.deu-eng.deu", "tatoeba.deu-eng.eng", "tatoeba.fra-eng.fra"
     with open(os.path.join(DATA, "parallel-tatoeba-laser", name), encoding="utf-8") as f:
         lines += [l.rstrip("\n") for l in f]
 
-tmp = tempfile.mkdtemp()
+# A fixed scratch path: the trainer records its input and output paths in the
+# model, so a random one would change the committed files on every run.
+tmp = os.path.join(tempfile.gettempdir(), "attn-spm-golden")
+os.makedirs(tmp, exist_ok=True)
 corpus = os.path.join(tmp, "corpus.txt")
 with open(corpus, "w", encoding="utf-8") as f:
     f.write("\n".join(lines) + "\n")
 
+spm.set_random_generator_seed(1)  # with one thread: the same models every run
+
 def train(name, **kw):
     prefix = os.path.join(tmp, name)
-    spm.SentencePieceTrainer.train(input=corpus, model_prefix=prefix, minloglevel=2, **kw)
+    spm.SentencePieceTrainer.train(input=corpus, model_prefix=prefix, minloglevel=2, num_threads=1, **kw)
     data = open(prefix + ".model", "rb").read()
     open(os.path.join(OUT, name + ".model"), "wb").write(data)
     return spm.SentencePieceProcessor(model_file=prefix + ".model")
@@ -90,12 +95,35 @@ def marian_ids(text):
     pieces = code + sp_src.encode(text, out_type=str)
     return [vocab.get(p, vocab["<unk>"]) for p in pieces] + [vocab["</s>"]]
 
+inverse = {v: k for k, v in vocab.items()}
+specials = {"</s>", "<unk>", "<pad>"}
+
+def marian_decode(ids, skip):
+    # MarianTokenizer.convert_tokens_to_string: special tokens are written
+    # as they are spelled plus a space, runs of pieces go through the target
+    # model's decode_pieces, then "▁" -> " " and strip.
+    out, run = "", []
+    for i in ids:
+        tok = inverse[i]
+        if tok in specials:
+            if skip:
+                continue
+            out += sp_src.decode_pieces(run) + tok + " "
+            run = []
+        else:
+            run.append(tok)
+    out += sp_src.decode_pieces(run)
+    return out.replace("\u2581", " ").strip()
+
 cases = []
 for t in texts + [">>fra<< Bonjour le monde"]:
     # Texts holding Marian's special tokens are left out of the Marian check:
     # the mirror above does not split them out as PreTrainedTokenizer does.
     special = any(x in t for x in ("</s>", "<unk>", "<pad>"))
     c = {"text": t, "marian_ids": None if special else marian_ids(t)}
+    if c["marian_ids"] is not None:
+        c["marian_decoded"] = marian_decode(c["marian_ids"], False)
+        c["marian_decoded_skip"] = marian_decode(c["marian_ids"], True)
     for name, sp in models.items():
         ids = sp.encode(t)
         c[name] = {"ids": ids, "pieces": sp.encode(t, out_type=str), "decoded": sp.decode(ids)}
