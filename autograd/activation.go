@@ -1,6 +1,10 @@
 package autograd
 
-import "github.com/attn-dev/attn/internal/kernels"
+import (
+	"math"
+
+	"github.com/attn-dev/attn/internal/kernels"
+)
 
 // unary applies an element-wise function: fwd writes t.z from t.x over
 // [lo, hi); back accumulates t.w += f'(t.x, t.y)·t.z (x the input, y the
@@ -46,16 +50,14 @@ const (
 // ½·erfc(|x|/√2) comes straight from the fit, so there is no cancellation
 // for large |x|.
 func normCDF(x, e float32) float32 {
-	z := x * invSqrt2
-	if z < 0 {
-		z = -z
-	}
+	// Branch-free: inputs have random signs, and a mispredicted branch
+	// costs more than the arithmetic.
+	bits := math.Float32bits(x)
+	z := math.Float32frombits(bits&^(1<<31)) * invSqrt2
+	pos := float32(1 - bits>>31) // 1 for x ≥ 0, else 0
 	t := 1 / (1 + asP*z)
 	tail := 0.5 * e * t * (asA1 + t*(asA2+t*(asA3+t*(asA4+t*asA5))))
-	if x >= 0 {
-		return 1 - tail
-	}
-	return tail
+	return tail + pos*(1-2*tail)
 }
 
 // gaussExp sets e[i] = exp(−x[i]²/2).
@@ -79,10 +81,18 @@ func geluFwd(t *task, lo, hi int) {
 }
 
 func geluBack(t *task, lo, hi int) {
-	x, dy, dx, e := t.x[lo:hi], t.z[lo:hi], t.w[lo:hi], t.u[lo:hi]
+	x, y, dy, dx, e := t.x[lo:hi], t.y[lo:hi], t.z[lo:hi], t.w[lo:hi], t.u[lo:hi]
 	gaussExp(e, x)
 	for i, v := range x {
-		dx[i] += dy[i] * (normCDF(v, e[i]) + v*invSqrt2Pi*e[i])
+		// Φ(x) = y/x recovers the forward's CDF at the cost of a division;
+		// near 0 the quotient loses precision, so evaluate the fit there.
+		var cdf float32
+		if v > 1e-3 || v < -1e-3 {
+			cdf = y[i] / v
+		} else {
+			cdf = normCDF(v, e[i])
+		}
+		dx[i] += dy[i] * (cdf + v*invSqrt2Pi*e[i])
 	}
 }
 

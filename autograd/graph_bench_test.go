@@ -42,6 +42,44 @@ func BenchmarkBlockInference(b *testing.B) {
 	}
 }
 
+// BenchmarkGPTTrainStep is forward+backward (no optimizer) of the small
+// GPT of ../shared/bench: 6 layers, C=384, NH=6, T=256, B=8, V=65, with
+// learned positions and an untied head; tok/s = B·T per step. Skipped
+// with -short (it needs about 1 GB).
+func BenchmarkGPTTrainStep(b *testing.B) {
+	if testing.Short() {
+		b.Skip("large")
+	}
+	const nl, bsz, t, c, nh, v = 6, 8, 256, 384, 6, 65
+	layers := make([]*block, nl)
+	for i := range layers {
+		layers[i] = newBlockSized(uint64(i), bsz, t, c, nh, v, 0.05)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	pos, head := Param(randTensor(r, t, c)), Param(randTensor(r, v, c))
+	lnf := Param(tensor.New(c))
+	lnf.Value.Fill(1)
+	k0 := layers[0]
+	g := NewGraph(true)
+	step := func() {
+		g.Reset()
+		x := g.Add(g.Embedding(k0.wte, k0.ids, bsz, t), pos)
+		for _, l := range layers {
+			x = l.layer(g, x, 0)
+		}
+		logits := g.Linear(g.LayerNorm(x, lnf, nil, 1e-5), head, nil)
+		if err := g.Backward(g.CrossEntropy(logits, k0.targets, -100)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	step()
+	b.ReportAllocs()
+	for b.Loop() {
+		step()
+	}
+	b.ReportMetric(float64(bsz*t*b.N)/b.Elapsed().Seconds(), "tok/s")
+}
+
 // benchOp times forward+backward of one op on an input of the given shape.
 func benchOp(b *testing.B, shape []int, op func(g *Graph, x *Var) *Var) {
 	r := rand.New(rand.NewPCG(5, 5))

@@ -57,16 +57,20 @@ func (k *block) params() []*Var {
 
 // forward returns the mean cross-entropy of next-token logits.
 func (k *block) forward(g *Graph) *Var {
-	x := g.Embedding(k.wte, k.ids, k.b, k.t)
+	x := k.layer(g, g.Embedding(k.wte, k.ids, k.b, k.t), 0.1)
+	logits := g.MatMul(x, k.wte, false, true) // tied head
+	return g.CrossEntropy(logits, k.targets, -100)
+}
+
+// layer is the pre-norm Transformer layer on x [B, T, C].
+func (k *block) layer(g *Graph, x *Var, dropout float32) *Var {
 	h := g.LayerNorm(x, k.ln1g, k.ln1b, 1e-5)
 	qkv := g.Split(g.Linear(h, k.wqkv, k.bqkv), -1, k.c, k.c, k.c)
 	q, kk, v := g.SplitHeads(qkv[0], k.nh), g.SplitHeads(qkv[1], k.nh), g.SplitHeads(qkv[2], k.nh)
 	a, _ := g.Attention(q, kk, v, &k.p, false)
 	x = g.Add(x, g.Linear(g.MergeHeads(a), k.wo, nil))
 	h = g.LayerNorm(x, k.ln2g, k.ln2b, 1e-5)
-	x = g.Add(x, g.Dropout(g.Linear(g.GELU(g.Linear(h, k.w1, k.b1)), k.w2, k.b2), 0.1))
-	logits := g.MatMul(x, k.wte, false, true) // tied head
-	return g.CrossEntropy(logits, k.targets, -100)
+	return g.Add(x, g.Dropout(g.Linear(g.GELU(g.Linear(h, k.w1, k.b1)), k.w2, k.b2), dropout))
 }
 
 // forwardMLP is the block without attention (embedding, broadcast bias,
