@@ -16,14 +16,9 @@ type spmCases struct {
 		MarianIDs         []int  `json:"marian_ids"`
 		MarianDecoded     string `json:"marian_decoded"`
 		MarianDecodedSkip string `json:"marian_decoded_skip"`
-		Models    map[string]struct {
-			IDs     []int    `json:"ids"`
-			Pieces  []string `json:"pieces"`
-			Decoded string   `json:"decoded"`
-		} `json:"-"`
-		Unigram    spmRef `json:"unigram"`
-		BPE        spmRef `json:"bpe"`
-		UnigramUnk spmRef `json:"unigram_unk"`
+		Unigram           spmRef `json:"unigram"`
+		BPE               spmRef `json:"bpe"`
+		UnigramUnk        spmRef `json:"unigram_unk"`
 	} `json:"cases"`
 }
 
