@@ -18,6 +18,13 @@ func sgemmKernel6x16AVX2(k int, a *float32, b *float32, c *float32, ldc int, alp
 //go:noescape
 func sgemmKernel12x32AVX512(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32)
 
+// sgemmSup6x16AVX2 computes the 6×16 tile C = alpha·A·B + beta·C with
+// A(i, p) = a[i·rsa + p·csa] (6×k) and B(p, j) = b[p·ldb + j] (k×16), C with row
+// stride ldc; beta == 0 means C is not read. k may be 0.
+//
+//go:noescape
+func sgemmSup6x16AVX2(k int, a *float32, rsa int, csa int, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32)
+
 // gemvNAVX2 computes y[j] += Σ_p x[p]·b[p·ldb+j] for j < len(y), p < len(x):
 // y += xᵀ·B with B row-major (len(x) rows, row stride ldb). len(y) must be a
 // multiple of 8. Rows are taken four at a time so y is read and written once

@@ -22,6 +22,7 @@ var implAVX2 = &impl{
 	kernel:      kernelAVX2,
 	gemvN:       gemvNAsm,
 	dot4:        dot4Asm,
+	sup:         supAVX2,
 	dot:         dotAsm,
 	axpy:        axpyAsm,
 	scale:       scaleAsm,
@@ -40,6 +41,7 @@ var implAVX512 = &impl{
 	kernel:      kernelAVX512,
 	gemvN:       gemvNAsm,
 	dot4:        dot4Asm,
+	sup:         supAVX2,
 	dot:         dotAsm,
 	axpy:        axpyAsm,
 	scale:       scaleAsm,
@@ -88,6 +90,14 @@ func kernelAVX512(k int, a, b, c []float32, ldc int, alpha, beta float32) {
 	_, _ = a[12*k-1], b[32*k-1]
 	_ = c[11*ldc+31]
 	sgemmKernel12x32AVX512(k, &a[0], &b[0], &c[0], ldc, alpha, beta)
+}
+
+func supAVX2(k int, a []float32, rsa, csa int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32) {
+	_ = c[5*ldc+15]
+	if k > 0 {
+		_, _ = a[5*rsa+(k-1)*csa], b[(k-1)*ldb+15]
+	}
+	sgemmSup6x16AVX2(k, &a[0], rsa, csa, &b[0], ldb, &c[0], ldc, alpha, beta)
 }
 
 func gemvNAsm(x, b []float32, ldb int, y []float32) {

@@ -18,6 +18,10 @@ type impl struct {
 	// (row p at b[p·nr:]); C has row stride ldc; beta == 0 means C is not
 	// read.
 	kernel func(k int, a, b, c []float32, ldc int, alpha, beta float32)
+	// sup, when set, is a supMR×supNR microkernel that reads A and B
+	// unpacked: A(i, p) = a[i·rsa + p·csa], B(p, j) = b[p·ldb + j]; used
+	// for products small enough that packing would not pay (see useSup).
+	sup func(k int, a []float32, rsa, csa int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32)
 	// gemvN computes y[j] += Σ_p x[p]·b[p·ldb+j] for j < len(y), p < len(x).
 	gemvN func(x, b []float32, ldb int, y []float32)
 	// dot4 computes out[r] = Σ_p x[p]·b[r·ldb+p] for r < 4, p < len(x).

@@ -82,3 +82,21 @@ func BenchmarkVector(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMicrokernel measures the register tile alone on L1-resident
+// packed slivers (k = kcBlock): the ceiling the blocked SGEMM can reach.
+func BenchmarkMicrokernel(b *testing.B) {
+	avail, _ := allImpls()
+	r := rand.New(rand.NewPCG(1, 1))
+	for _, im := range avail {
+		b.Run(im.name, func(b *testing.B) {
+			ap := randSlice(r, im.mr*kcBlock)
+			bp := randSlice(r, im.nr*kcBlock)
+			c := make([]float32, im.mr*im.nr)
+			for range b.N {
+				im.kernel(kcBlock, ap, bp, c, im.nr, 1, 1)
+			}
+			b.ReportMetric(2*float64(im.mr*im.nr*kcBlock)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

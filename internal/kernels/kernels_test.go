@@ -75,13 +75,27 @@ func gemmCases() []gemmCase {
 	return out
 }
 
+// gemmImpls is forEachImpl for SGEMM: kernel sets with an unpacked
+// small-product kernel also run with it switched off, so both the packed
+// and the unpacked path meet every case.
+func gemmImpls(t *testing.T, f func(t *testing.T, im *impl)) {
+	forEachImpl(t, func(t *testing.T, im *impl) {
+		f(t, im)
+		if im.sup != nil {
+			packed := *im
+			packed.sup = nil
+			t.Run("packed-only", func(t *testing.T) { f(t, &packed) })
+		}
+	})
+}
+
 // TestSgemmConformance pins every SGEMM variant (serial and parallel) to
 // SgemmRef (computed in float32 with the same operand order). Tolerance:
 // |got - want| <= 1e-5·(|alpha|·Σ_p|a||b| + |beta·c|) + 1e-6, i.e. a few ulps
 // of the magnitude of the terms summed, which covers summation-order and
 // FMA differences.
 func TestSgemmConformance(t *testing.T) {
-	forEachImpl(t, func(t *testing.T, im *impl) {
+	gemmImpls(t, func(t *testing.T, im *impl) {
 		for _, tc := range gemmCases() {
 			for _, par := range []bool{false, true} {
 				name := tc.name

@@ -25,6 +25,7 @@ func main() {
 	consts()
 	sgemmKernelAVX2()
 	sgemmKernelAVX512()
+	sgemmSupAVX2()
 	gemvN()
 	dot()
 	dot4()
@@ -109,19 +110,13 @@ type kernelSpec struct {
 }
 
 func sgemmKernelAVX2() {
-	ys := []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11}
-	genKernel(kernelSpec{
-		name: "sgemmKernel6x16AVX2",
-		doc: []string{"sgemmKernel6x16AVX2 computes the 6×16 tile C = alpha·Ap·Bp + beta·C, where",
-			"Ap is a packed 6×k sliver of A (column p at a[6p:6p+6]) and Bp a packed",
-			"k×16 sliver of B (row p at b[16p:16p+16]); C has row stride ldc. beta == 0",
-			"means C is not read. k may be 0."},
-		mr: 6, vecBytes: 32, unroll: 4, acc: ys,
-		b0: Y12, b1: Y13, a0: Y14, a1: Y15,
-		// After the k loop the B and A registers are free for the store.
-		alpha: Y12, beta: Y13, t0: Y14, t1: Y15,
-		zero: func(r VecPhysical) { VXORPS(r, r, r) },
-	})
+	s := avx2Tile()
+	s.name = "sgemmKernel6x16AVX2"
+	s.doc = []string{"sgemmKernel6x16AVX2 computes the 6×16 tile C = alpha·Ap·Bp + beta·C, where",
+		"Ap is a packed 6×k sliver of A (column p at a[6p:6p+6]) and Bp a packed",
+		"k×16 sliver of B (row p at b[16p:16p+16]); C has row stride ldc. beta == 0",
+		"means C is not read. k may be 0."}
+	genKernel(s)
 }
 
 func sgemmKernelAVX512() {
@@ -186,13 +181,22 @@ func genKernel(s kernelSpec) {
 	JMP(LabelRef("kSingle"))
 
 	Label("store")
+	genStore(s, c, ldc, 40)
+}
+
+// genStore writes the accumulators of s to the mr×nr tile at c (row stride
+// ldc elements): C = alpha·acc + beta·C, or C = alpha·acc when beta is ±0
+// (C is then not read). alpha and beta are the float32 arguments at frame
+// offsets alphaOff and alphaOff+4.
+func genStore(s kernelSpec, c, ldc Register, alphaOff int) {
+	mr, vb := s.mr, s.vecBytes
+	acc := func(i, h int) VecPhysical { return s.acc[2*i+h] }
 	SHLQ(U8(2), ldc)
-	VBROADCASTSS(NewParamAddr("alpha", 40), s.alpha)
+	VBROADCASTSS(NewParamAddr("alpha", alphaOff), s.alpha)
 	betaBits := GP32()
-	MOVL(NewParamAddr("beta", 44), betaBits)
+	MOVL(NewParamAddr("beta", alphaOff+4), betaBits)
 	ANDL(U32(0x7fffffff), betaBits)
 	JNZ(LabelRef("withBeta"))
-	// beta == 0 (either sign): C = alpha·acc, C not read.
 	for i := 0; i < mr; i++ {
 		VMULPS(s.alpha, acc(i, 0), acc(i, 0))
 		VMULPS(s.alpha, acc(i, 1), acc(i, 1))
@@ -205,7 +209,7 @@ func genKernel(s kernelSpec) {
 	VZEROUPPER()
 	RET()
 	Label("withBeta")
-	VBROADCASTSS(NewParamAddr("beta", 44), s.beta)
+	VBROADCASTSS(NewParamAddr("beta", alphaOff+4), s.beta)
 	for i := 0; i < mr; i++ {
 		VMULPS(Mem{Base: c}, s.beta, s.t0)
 		VMULPS(Mem{Base: c, Disp: vb}, s.beta, s.t1)
@@ -219,6 +223,74 @@ func genKernel(s kernelSpec) {
 	}
 	VZEROUPPER()
 	RET()
+}
+
+// avx2Tile is the register assignment of the 6×16 AVX2 tile.
+func avx2Tile() kernelSpec {
+	return kernelSpec{
+		mr: 6, vecBytes: 32, unroll: 4,
+		acc: []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11},
+		b0:  Y12, b1: Y13, a0: Y14, a1: Y15,
+		// After the k loop the B and A registers are free for the store.
+		alpha: Y12, beta: Y13, t0: Y14, t1: Y15,
+		zero: func(r VecPhysical) { VXORPS(r, r, r) },
+	}
+}
+
+// sgemmSupAVX2 is the 6×16 tile reading A and B where they lie, unpacked
+// (BLIS's "sup" idea): for small products packing would cost as much as the
+// multiply. A(i, p) is at a[i·rsa + p·csa], so one kernel serves A, Aᵀ and
+// a packed sliver; row p of B is b[p·ldb:][:16]. The six A rows are
+// addressed from two pointers, a and a + 3·rsa, with scaled indexes.
+func sgemmSupAVX2() {
+	s := avx2Tile()
+	TEXT("sgemmSup6x16AVX2", NOSPLIT, "func(k int, a *float32, rsa, csa int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)")
+	Pragma("noescape")
+	Doc("sgemmSup6x16AVX2 computes the 6×16 tile C = alpha·A·B + beta·C with",
+		"A(i, p) = a[i·rsa + p·csa] (6×k) and B(p, j) = b[p·ldb + j] (k×16), C with row",
+		"stride ldc; beta == 0 means C is not read. k may be 0.")
+	kk := Load(Param("k"), GP64())
+	a := Load(Param("a"), GP64())
+	rsa := Load(Param("rsa"), GP64())
+	csa := Load(Param("csa"), GP64())
+	b := Load(Param("b"), GP64())
+	ldb := Load(Param("ldb"), GP64())
+	c := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), rsa)
+	SHLQ(U8(2), csa)
+	SHLQ(U8(2), ldb)
+	a3 := GP64()
+	LEAQ(Mem{Base: a, Index: rsa, Scale: 2}, a3)
+	ADDQ(rsa, a3)
+	rows := []Mem{
+		{Base: a}, {Base: a, Index: rsa, Scale: 1}, {Base: a, Index: rsa, Scale: 2},
+		{Base: a3}, {Base: a3, Index: rsa, Scale: 1}, {Base: a3, Index: rsa, Scale: 2},
+	}
+	for _, r := range s.acc {
+		s.zero(r)
+	}
+	Label("loop")
+	TESTQ(kk, kk)
+	JE(LabelRef("store"))
+	VMOVUPS(Mem{Base: b}, s.b0)
+	VMOVUPS(Mem{Base: b, Disp: 32}, s.b1)
+	for i, m := range rows {
+		r := s.a0
+		if i%2 == 1 {
+			r = s.a1
+		}
+		VBROADCASTSS(m, r)
+		VFMADD231PS(s.b0, r, s.acc[2*i])
+		VFMADD231PS(s.b1, r, s.acc[2*i+1])
+	}
+	ADDQ(csa, a)
+	ADDQ(csa, a3)
+	ADDQ(ldb, b)
+	DECQ(kk)
+	JMP(LabelRef("loop"))
+	Label("store")
+	genStore(s, c, ldc, 64)
 }
 
 func gemvN() {
