@@ -18,7 +18,7 @@ type tiles struct{ br, bc int }
 // tileSizes picks tiles for a kernel: block-sparse layouts use their own
 // block size (up to 128) so that tiles are all-or-nothing.
 func tileSizes(pl *plan, kern Kernel) tiles {
-	t := tiles{br: 64, bc: 64}
+	t := tiles{br: 128, bc: 128}
 	if kern == Sparse && pl.layout != nil && pl.bs <= 128 {
 		t.br, t.bc = pl.bs, pl.bs
 	}
@@ -29,9 +29,29 @@ func tileSizes(pl *plan, kern Kernel) tiles {
 type workspace struct {
 	s, p2, o []float32 // score tile, second tile (backward), output accumulator
 	m, l     []float32 // running max and running sum per row
+	// kt holds Kᵀ ([HS, n]) of one KV head (forward) or key block
+	// (backward), so the score product reads B untransposed; ktCall and ktU
+	// say whose it is.
+	kt     []float32
+	ktCall uint64
+	ktU    int
 }
 
-var workspaces sync.Pool
+var (
+	workspaces sync.Pool
+	calls      atomic.Uint64 // tags the transposes of one call
+)
+
+// transposeInto writes the [n, hs] rows x as xᵀ ([hs, n], row stride ld)
+// into dst.
+func transposeInto(dst []float32, ld int, x []float32, n, hs int) {
+	for j := 0; j < n; j++ {
+		row := x[j*hs : (j+1)*hs]
+		for c, v := range row {
+			dst[c*ld+j] = v
+		}
+	}
+}
 
 func getWorkspace(rows, cols, hs int) *workspace {
 	ws, _ := workspaces.Get().(*workspace)
@@ -87,11 +107,15 @@ func (ws *workspace) reset(rows, hs int) {
 //	l ← l·e^{m−m'} + Σ_j e^{S_j−m'},  O ← O·e^{m−m'} + (e^{S−m'}∘Z)·V,  m ← m'
 //
 // cls is the tile's structural class (tileFull or tilePartial).
-func (pl *plan) onlineTile(ws *workspace, bc int, b, h0, i0, rows int, qr, kk, vv []float32, j0, j1, cls int) {
+func (pl *plan) onlineTile(ws *workspace, bc int, b, h0, i0, rows int, qr, kk, kt, vv []float32, j0, j1, cls int) {
 	hs := pl.HS
 	cols := j1 - j0
 	s := ws.s
-	kernels.SgemmSerial(false, true, rows, cols, hs, pl.scale, qr, hs, kk[j0*hs:], hs, 0, s, bc)
+	if kt != nil {
+		kernels.SgemmSerial(false, false, rows, cols, hs, pl.scale, qr, hs, kt[j0:], pl.Tk, 0, s, bc)
+	} else {
+		kernels.SgemmSerial(false, true, rows, cols, hs, pl.scale, qr, hs, kk[j0*hs:], hs, 0, s, bc)
+	}
 	needMask := cls == tilePartial || pl.mask != nil || pl.pad != nil
 	ninf := float32(math.Inf(-1))
 	for r := 0; r < rows; r++ {
@@ -131,10 +155,12 @@ func tiledForward(pl *plan, t tiles, q, k, v, out, lse []float32) {
 	hs := pl.HS
 	nqb := (pl.Tq + t.br - 1) / t.br
 	nbh := pl.B * pl.NH
+	call := calls.Add(1)
 	forEachDynamic(nbh*nqb, func(it int) {
-		// Later query blocks see more keys under a causal mask: start them
-		// first so the tail of the schedule is short.
-		bh, qb := it%nbh, nqb-1-it/nbh
+		// Items run head by head, so a worker transposes each KV head once;
+		// within a head, later query blocks (more keys under a causal
+		// mask) go first so the tail of the schedule is short.
+		bh, qb := it/nqb, nqb-1-it%nqb
 		b, h := bh/pl.NH, bh%pl.NH
 		i0 := qb * t.br
 		i1 := min(i0+t.br, pl.Tq)
@@ -143,8 +169,22 @@ func tiledForward(pl *plan, t tiles, q, k, v, out, lse []float32) {
 		defer workspaces.Put(ws)
 		ws.reset(rows, hs)
 		qr := q[(bh*pl.Tq+i0)*hs : (bh*pl.Tq+i1)*hs]
-		kvBase := (b*pl.NKV + h/pl.group) * pl.Tk * hs
-		kk, vv := k[kvBase:kvBase+pl.Tk*hs], v[kvBase:kvBase+pl.Tk*hs]
+		u := b*pl.NKV + h/pl.group
+		kk, vv := k[u*pl.Tk*hs:(u+1)*pl.Tk*hs], v[u*pl.Tk*hs:(u+1)*pl.Tk*hs]
+		var kt []float32
+		if nqb > 1 {
+			// Kᵀ is reused by every query block of the head: transposing it
+			// once makes each score product read B without a transpose.
+			if ws.ktCall != call || ws.ktU != u {
+				if cap(ws.kt) < hs*pl.Tk {
+					ws.kt = make([]float32, hs*pl.Tk)
+				}
+				ws.kt = ws.kt[:hs*pl.Tk]
+				transposeInto(ws.kt, pl.Tk, kk, pl.Tk, hs)
+				ws.ktCall, ws.ktU = call, u
+			}
+			kt = ws.kt
+		}
 		for j0 := 0; j0 < pl.Tk; j0 += t.bc {
 			j1 := min(j0+t.bc, pl.Tk)
 			cls := tileFull
@@ -153,7 +193,7 @@ func tiledForward(pl *plan, t tiles, q, k, v, out, lse []float32) {
 					continue
 				}
 			}
-			pl.onlineTile(ws, t.bc, b, h, i0, rows, qr, kk, vv, j0, j1, cls)
+			pl.onlineTile(ws, t.bc, b, h, i0, rows, qr, kk, kt, vv, j0, j1, cls)
 		}
 		finishRows(ws, rows, hs, out[(bh*pl.Tq+i0)*hs:], lseSlice(lse, bh*pl.Tq+i0))
 	})

@@ -385,13 +385,41 @@ func (pl *plan) maskRow(b, h, i, j0 int, s []float32, structural bool) {
 			}
 		}
 	}
-	if structural && pl.structural {
+	if !structural || !pl.structural {
+		return
+	}
+	if lo, hi, ok := pl.span(i); ok {
+		// Causal and window masks leave one interval of keys [lo, hi].
 		for x := range s {
-			if !pl.visible(i, j0+x) {
+			if j := j0 + x; j < lo || j > hi {
 				s[x] = ninf
 			}
 		}
+		return
 	}
+	for x := range s {
+		if !pl.visible(i, j0+x) {
+			s[x] = ninf
+		}
+	}
+}
+
+// span returns the interval [lo, hi] of keys query i may see when the
+// structural masks are only causal and window ones (ok false otherwise).
+func (pl *plan) span(i int) (lo, hi int, ok bool) {
+	if pl.layout != nil || pl.gk != nil {
+		return 0, 0, false
+	}
+	ia := i + pl.off
+	lo, hi = 0, pl.Tk-1
+	if pl.causal {
+		hi = min(hi, ia)
+	}
+	if pl.window > 0 {
+		lo = max(lo, ia-pl.window+1)
+		hi = min(hi, ia+pl.window-1)
+	}
+	return lo, hi, true
 }
 
 // keep reports whether dropout keeps probability (b, h, i, j): a
