@@ -25,6 +25,13 @@ func sgemmKernel12x32AVX512(k int, a *float32, b *float32, c *float32, ldc int, 
 //go:noescape
 func sgemmSup6x16AVX2(k int, a *float32, rsa int, csa int, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32)
 
+// packT8AVX2 transposes 8 rows of src (row stride ld) into 8 lanes of dst:
+// dst[p·dstStride + l] = src[l·ld + p] for l < 8, p < k; k must be a multiple of
+// 8. It packs whole slivers of Bᵀ (and Aᵀ-like gathers) in 8×8 blocks.
+//
+//go:noescape
+func packT8AVX2(dst *float32, dstStride int, src *float32, ld int, k int)
+
 // gemvNAVX2 computes y[j] += Σ_p x[p]·b[p·ldb+j] for j < len(y), p < len(x):
 // y += xᵀ·B with B row-major (len(x) rows, row stride ldb). len(y) must be a
 // multiple of 8. Rows are taken four at a time so y is read and written once

@@ -23,6 +23,7 @@ var implAVX2 = &impl{
 	gemvN:       gemvNAsm,
 	dot4:        dot4Asm,
 	sup:         supAVX2,
+	packT8:      packT8Asm,
 	dot:         dotAsm,
 	axpy:        axpyAsm,
 	scale:       scaleAsm,
@@ -42,6 +43,7 @@ var implAVX512 = &impl{
 	gemvN:       gemvNAsm,
 	dot4:        dot4Asm,
 	sup:         supAVX2,
+	packT8:      packT8Asm,
 	dot:         dotAsm,
 	axpy:        axpyAsm,
 	scale:       scaleAsm,
@@ -98,6 +100,14 @@ func supAVX2(k int, a []float32, rsa, csa int, b []float32, ldb int, c []float32
 		_, _ = a[5*rsa+(k-1)*csa], b[(k-1)*ldb+15]
 	}
 	sgemmSup6x16AVX2(k, &a[0], rsa, csa, &b[0], ldb, &c[0], ldc, alpha, beta)
+}
+
+func packT8Asm(dst []float32, dstStride int, src []float32, ld, k int) {
+	if k == 0 {
+		return
+	}
+	_, _ = dst[(k-1)*dstStride+7], src[7*ld+k-1]
+	packT8AVX2(&dst[0], dstStride, &src[0], ld, k)
 }
 
 func gemvNAsm(x, b []float32, ldb int, y []float32) {

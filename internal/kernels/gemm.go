@@ -88,10 +88,10 @@ func gemmSerial(im *impl, transA, transB bool, m, n, k int, alpha float32, a []f
 			if pc > 0 {
 				bet = 1
 			}
-			packB(nr, transB, b, ldb, pc, jc, kc, nc, bufs.b)
+			packB(im, transB, b, ldb, pc, jc, kc, nc, bufs.b)
 			for ic := 0; ic < m; ic += mcBlock {
 				mc := min(mcBlock, m-ic)
-				packA(mr, transA, a, lda, ic, pc, mc, kc, bufs.a)
+				packA(im, transA, a, lda, ic, pc, mc, kc, bufs.a)
 				macroKernel(im, bufs, mc, nc, kc, alpha, c[ic*ldc+jc:], ldc, bet)
 			}
 		}
@@ -177,7 +177,7 @@ func gemmSup(im *impl, bufs *gemmBufs, transA, transB bool, m, n, k int, alpha f
 		if transA {
 			packRuns(bufs.ea, a, supMR, m-m6, k, m6, lda)
 		} else {
-			packGather(bufs.ea, a, supMR, m-m6, k, m6*lda, lda)
+			packGather(im, bufs.ea, a, supMR, m-m6, k, m6*lda, lda)
 		}
 	}
 	tmp := bufs.tmp[:supMR*supNR]

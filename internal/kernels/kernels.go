@@ -22,6 +22,10 @@ type impl struct {
 	// unpacked: A(i, p) = a[i·rsa + p·csa], B(p, j) = b[p·ldb + j]; used
 	// for products small enough that packing would not pay (see useSup).
 	sup func(k int, a []float32, rsa, csa int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32)
+	// packT8, when set, transposes 8 rows of src (row stride ld) into 8
+	// lanes of dst: dst[p·dstStride + l] = src[l·ld + p], l < 8, p < k
+	// (k a multiple of 8).
+	packT8 func(dst []float32, dstStride int, src []float32, ld, k int)
 	// gemvN computes y[j] += Σ_p x[p]·b[p·ldb+j] for j < len(y), p < len(x).
 	gemvN func(x, b []float32, ldb int, y []float32)
 	// dot4 computes out[r] = Σ_p x[p]·b[r·ldb+p] for r < 4, p < len(x).

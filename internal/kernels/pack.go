@@ -10,24 +10,26 @@ package kernels
 
 // packA copies the mc×kc block of op(A) at (ic, pc) into dst as slivers of
 // mr rows: sliver s holds column p of its rows at dst[s·kc + p·mr:][:mr].
-func packA(mr int, transA bool, a []float32, lda, ic, pc, mc, kc int, dst []float32) {
+func packA(im *impl, transA bool, a []float32, lda, ic, pc, mc, kc int, dst []float32) {
+	mr := im.mr
 	for s := 0; s < mc; s += mr {
 		d := dst[s*kc : s*kc+mr*kc]
 		if transA {
 			packRuns(d, a, mr, min(mr, mc-s), kc, pc*lda+ic+s, lda)
 		} else {
-			packGather(d, a, mr, min(mr, mc-s), kc, (ic+s)*lda+pc, lda)
+			packGather(im, d, a, mr, min(mr, mc-s), kc, (ic+s)*lda+pc, lda)
 		}
 	}
 }
 
 // packB copies the kc×nc panel of op(B) at (pc, jc) into dst as slivers of
 // nr columns: sliver s holds row p of its columns at dst[s·kc + p·nr:][:nr].
-func packB(nr int, transB bool, b []float32, ldb, pc, jc, kc, nc int, dst []float32) {
+func packB(im *impl, transB bool, b []float32, ldb, pc, jc, kc, nc int, dst []float32) {
+	nr := im.nr
 	for s := 0; s < nc; s += nr {
 		d := dst[s*kc : s*kc+nr*kc]
 		if transB {
-			packGather(d, b, nr, min(nr, nc-s), kc, (jc+s)*ldb+pc, ldb)
+			packGather(im, d, b, nr, min(nr, nc-s), kc, (jc+s)*ldb+pc, ldb)
 		} else {
 			packRuns(d, b, nr, min(nr, nc-s), kc, pc*ldb+jc+s, ldb)
 		}
@@ -75,8 +77,22 @@ func packRuns(d, src []float32, w, cnt, kc, base, ld int) {
 }
 
 // packGather packs a sliver whose lane l is the contiguous run
-// src[base+l·ld:][:kc], transposing it into the lanes of d.
-func packGather(d, src []float32, w, cnt, kc, base, ld int) {
+// src[base+l·ld:][:kc], transposing it into the lanes of d: 8×8 blocks in
+// assembly where the kernel set has packT8 and the sliver is whole.
+func packGather(im *impl, d, src []float32, w, cnt, kc, base, ld int) {
+	if im.packT8 != nil && cnt == w && w%8 == 0 && kc >= 8 {
+		k8 := kc &^ 7
+		for l0 := 0; l0 < w; l0 += 8 {
+			im.packT8(d[l0:], w, src[base+l0*ld:], ld, k8)
+		}
+		for l := 0; l < w; l++ {
+			row := src[base+l*ld : base+l*ld+kc]
+			for p := k8; p < kc; p++ {
+				d[p*w+l] = row[p]
+			}
+		}
+		return
+	}
 	if cnt == 6 && w == 6 {
 		r0 := src[base : base+kc]
 		r1 := src[base+ld : base+ld+kc]

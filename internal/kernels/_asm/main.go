@@ -26,6 +26,7 @@ func main() {
 	sgemmKernelAVX2()
 	sgemmKernelAVX512()
 	sgemmSupAVX2()
+	packT8()
 	gemvN()
 	dot()
 	dot4()
@@ -291,6 +292,79 @@ func sgemmSupAVX2() {
 	JMP(LabelRef("loop"))
 	Label("store")
 	genStore(s, c, ldc, 64)
+}
+
+// rows8 returns the addresses of 8 rows at base, base+ld, ..., base+7·ld
+// using base, base+4·ld, ld and 3·ld (x86 scales only go to 8).
+func rows8(base, base4, ld, ld3 Register) []Mem {
+	return []Mem{
+		{Base: base}, {Base: base, Index: ld, Scale: 1}, {Base: base, Index: ld, Scale: 2}, {Base: base, Index: ld3, Scale: 1},
+		{Base: base4}, {Base: base4, Index: ld, Scale: 1}, {Base: base4, Index: ld, Scale: 2}, {Base: base4, Index: ld3, Scale: 1},
+	}
+}
+
+func packT8() {
+	TEXT("packT8AVX2", NOSPLIT, "func(dst *float32, dstStride int, src *float32, ld int, k int)")
+	Pragma("noescape")
+	Doc("packT8AVX2 transposes 8 rows of src (row stride ld) into 8 lanes of dst:",
+		"dst[p·dstStride + l] = src[l·ld + p] for l < 8, p < k; k must be a multiple of",
+		"8. It packs whole slivers of Bᵀ (and Aᵀ-like gathers) in 8×8 blocks.")
+	d := Load(Param("dst"), GP64())
+	ds := Load(Param("dstStride"), GP64())
+	sp := Load(Param("src"), GP64())
+	ld := Load(Param("ld"), GP64())
+	n := Load(Param("k"), GP64())
+	SHLQ(U8(2), ds)
+	SHLQ(U8(2), ld)
+	ld3, ds3, s4, d4 := GP64(), GP64(), GP64(), GP64()
+	LEAQ(Mem{Base: ld, Index: ld, Scale: 2}, ld3)
+	LEAQ(Mem{Base: ds, Index: ds, Scale: 2}, ds3)
+	LEAQ(Mem{Base: sp, Index: ld, Scale: 4}, s4)
+	dstep := GP64()
+	MOVQ(ds, dstep)
+	SHLQ(U8(3), dstep) // 8 rows of dst per block
+	in := rows8(sp, s4, ld, ld3)
+	Label("block")
+	CMPQ(n, U8(8))
+	JL(LabelRef("done"))
+	LEAQ(Mem{Base: d, Index: ds, Scale: 4}, d4)
+	out := rows8(d, d4, ds, ds3)
+	r := make([]VecVirtual, 8)
+	for i := range r {
+		r[i] = YMM()
+		VMOVUPS(in[i], r[i])
+	}
+	t := make([]VecVirtual, 8)
+	for i := 0; i < 8; i += 2 {
+		t[i], t[i+1] = YMM(), YMM()
+		VUNPCKLPS(r[i+1], r[i], t[i])
+		VUNPCKHPS(r[i+1], r[i], t[i+1])
+	}
+	// s0..s3 from rows 0-3, s4..s7 from rows 4-7.
+	q := make([]VecVirtual, 8)
+	for h := 0; h < 2; h++ {
+		b := 4 * h
+		q[b], q[b+1], q[b+2], q[b+3] = YMM(), YMM(), YMM(), YMM()
+		VSHUFPS(U8(0x44), t[b+2], t[b], q[b])
+		VSHUFPS(U8(0xee), t[b+2], t[b], q[b+1])
+		VSHUFPS(U8(0x44), t[b+3], t[b+1], q[b+2])
+		VSHUFPS(U8(0xee), t[b+3], t[b+1], q[b+3])
+	}
+	for i := 0; i < 4; i++ {
+		lo, hi := YMM(), YMM()
+		VPERM2F128(U8(0x20), q[i+4], q[i], lo)
+		VPERM2F128(U8(0x31), q[i+4], q[i], hi)
+		VMOVUPS(lo, out[i])
+		VMOVUPS(hi, out[i+4])
+	}
+	ADDQ(U8(32), sp)
+	ADDQ(U8(32), s4)
+	ADDQ(dstep, d)
+	SUBQ(U8(8), n)
+	JMP(LabelRef("block"))
+	Label("done")
+	VZEROUPPER()
+	RET()
 }
 
 func gemvN() {
