@@ -84,9 +84,16 @@ func (l *EncoderLayer) NamedParameters(prefix string, dst []NamedParam) []NamedP
 // needWeights it also returns the self-attention probabilities
 // [B, NH, T, T].
 func (l *EncoderLayer) Forward(g *autograd.Graph, x *autograd.Var, masks *Masks, needWeights bool) (out, weights *autograd.Var, err error) {
+	return l.ForwardCached(g, x, masks, needWeights, nil)
+}
+
+// ForwardCached is Forward with the self-attention reading and extending
+// kv (nil for none): a causal encoder layer (a GPT block) decoding
+// incrementally. See MultiHeadAttention.ForwardCached for the masks.
+func (l *EncoderLayer) ForwardCached(g *autograd.Graph, x *autograd.Var, masks *Masks, needWeights bool, kv *KVCache) (out, weights *autograd.Var, err error) {
 	sa := func(h *autograd.Var) (*autograd.Var, error) {
 		var a *autograd.Var
-		a, weights, err = l.SelfAttn.Forward(g, h, h, h, masks, needWeights)
+		a, weights, err = l.SelfAttn.ForwardCached(g, h, h, h, masks, needWeights, kv)
 		if err != nil {
 			return nil, fmt.Errorf("nn.EncoderLayer self-attention: %w", err)
 		}
@@ -168,10 +175,20 @@ type DecoderWeights struct {
 
 // Forward runs the layer on x [B, Tt, C] against memory [B, Ts, C].
 // selfMasks (torch's tgt_mask, tgt_key_padding_mask; usually Causal) and
-// crossMasks (memory_mask, memory_key_padding_mask) may be nil.
+// crossMasks (memory_mask, memory_key_padding_mask) may be nil. A nil
+// memory skips the cross-attention block (and Norm2): a decoder-only
+// stack such as Hugging Face's BartForCausalLM.
 func (l *DecoderLayer) Forward(g *autograd.Graph, x, memory *autograd.Var, selfMasks, crossMasks *Masks, needWeights bool) (out *autograd.Var, w DecoderWeights, err error) {
-	attend := func(m *MultiHeadAttention, h, mem *autograd.Var, masks *Masks, probs **autograd.Var) (*autograd.Var, error) {
-		a, p, err := m.Forward(g, h, mem, mem, masks, needWeights)
+	return l.ForwardCached(g, x, memory, selfMasks, crossMasks, needWeights, nil, nil)
+}
+
+// ForwardCached is Forward with key/value caches (nil for none): selfKV
+// grows by the Tt new positions, crossKV (Static) holds the memory's keys
+// and values after the first call, which may then pass memory nil. See
+// MultiHeadAttention.ForwardCached for the masks.
+func (l *DecoderLayer) ForwardCached(g *autograd.Graph, x, memory *autograd.Var, selfMasks, crossMasks *Masks, needWeights bool, selfKV, crossKV *KVCache) (out *autograd.Var, w DecoderWeights, err error) {
+	attend := func(m *MultiHeadAttention, h, mem *autograd.Var, masks *Masks, probs **autograd.Var, kv *KVCache) (*autograd.Var, error) {
+		a, p, err := m.ForwardCached(g, h, mem, mem, masks, needWeights, kv)
 		if err != nil {
 			return nil, err
 		}
@@ -179,14 +196,14 @@ func (l *DecoderLayer) Forward(g *autograd.Graph, x, memory *autograd.Var, selfM
 		return g.Dropout(a, l.Cfg.Dropout), nil
 	}
 	sa := func(h *autograd.Var) (*autograd.Var, error) {
-		a, err := attend(l.SelfAttn, h, h, selfMasks, &w.Self)
+		a, err := attend(l.SelfAttn, h, h, selfMasks, &w.Self, selfKV)
 		if err != nil {
 			return nil, fmt.Errorf("nn.DecoderLayer self-attention: %w", err)
 		}
 		return a, nil
 	}
 	ca := func(h *autograd.Var) (*autograd.Var, error) {
-		a, err := attend(l.CrossAttn, h, memory, crossMasks, &w.Cross)
+		a, err := attend(l.CrossAttn, h, memory, crossMasks, &w.Cross, crossKV)
 		if err != nil {
 			return nil, fmt.Errorf("nn.DecoderLayer cross-attention: %w", err)
 		}
@@ -194,25 +211,30 @@ func (l *DecoderLayer) Forward(g *autograd.Graph, x, memory *autograd.Var, selfM
 	}
 	ff := func(h *autograd.Var) *autograd.Var { return g.Dropout(l.FF.Forward(g, h), l.Cfg.Dropout) }
 	var a *autograd.Var
+	cross := memory != nil || (crossKV != nil && crossKV.Static && crossKV.Len > 0)
 	if l.Cfg.NormFirst {
 		if a, err = sa(l.Norm1.Forward(g, x)); err != nil {
 			return nil, w, err
 		}
 		x = g.Add(x, a)
-		if a, err = ca(l.Norm2.Forward(g, x)); err != nil {
-			return nil, w, err
+		if cross {
+			if a, err = ca(l.Norm2.Forward(g, x)); err != nil {
+				return nil, w, err
+			}
+			x = g.Add(x, a)
 		}
-		x = g.Add(x, a)
 		x = g.Add(x, ff(l.Norm3.Forward(g, x)))
 	} else {
 		if a, err = sa(x); err != nil {
 			return nil, w, err
 		}
 		x = l.Norm1.Forward(g, g.Add(x, a))
-		if a, err = ca(x); err != nil {
-			return nil, w, err
+		if cross {
+			if a, err = ca(x); err != nil {
+				return nil, w, err
+			}
+			x = l.Norm2.Forward(g, g.Add(x, a))
 		}
-		x = l.Norm2.Forward(g, g.Add(x, a))
 		x = l.Norm3.Forward(g, g.Add(x, ff(x)))
 	}
 	return x, w, nil

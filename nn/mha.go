@@ -223,12 +223,51 @@ func (m *MultiHeadAttention) project(g *autograd.Graph, query, key, value *autog
 	return q, k, g.Linear(value, w, b)
 }
 
-// check validates the inputs of Forward against the configuration.
-func (m *MultiHeadAttention) check(query, key, value *autograd.Var, masks *Masks) error {
+// checkCached validates the inputs of ForwardCached against the
+// configuration and the cache; key and value are nil when a static cache
+// supplies them.
+func (m *MultiHeadAttention) checkCached(g *autograd.Graph, query, key, value *autograd.Var, masks *Masks, kv *KVCache) error {
+	qs := query.Shape()
+	if len(qs) != 3 || qs[2] != m.Cfg.EmbedDim {
+		return fmt.Errorf("query %v is not [B, Tq, %d]", qs, m.Cfg.EmbedDim)
+	}
+	if kv == nil {
+		return m.check(query, key, value, masks, 0)
+	}
+	if g.Train() {
+		return fmt.Errorf("a KV cache is for inference graphs only")
+	}
+	if key == nil {
+		if kv.K == nil || kv.K.Shape[0] != qs[0] {
+			return fmt.Errorf("static cache holds no keys for batch %d", qs[0])
+		}
+		if masks != nil && masks.KeyPadding != nil && len(masks.KeyPadding) != qs[0]*kv.Len {
+			return fmt.Errorf("key padding mask has %d entries, want B·Tk = %d", len(masks.KeyPadding), qs[0]*kv.Len)
+		}
+		return nil
+	}
+	past := 0
+	if !kv.Static {
+		past = kv.Len
+		if kv.K == nil || kv.V == nil {
+			return fmt.Errorf("self-attention cache has no buffers (use NewKVCache)")
+		}
+		want := []int{qs[0], m.Cfg.NumKVHeads, kv.K.Shape[2], m.HS}
+		if !tensor.EqualShape(kv.K.Shape, want) || !tensor.EqualShape(kv.V.Shape, want) {
+			return fmt.Errorf("cache buffers %v, %v do not fit [B, NKV, maxT, HS] = %v", kv.K.Shape, kv.V.Shape, want)
+		}
+		if t := key.Shape()[1]; past+t > kv.K.Shape[2] {
+			return fmt.Errorf("cache of %d positions holds %d, cannot take %d more", kv.K.Shape[2], past, t)
+		}
+	}
+	return m.check(query, key, value, masks, past)
+}
+
+// check validates query, key, value and the key padding mask of a call
+// whose keys are past cached positions followed by key's Tk.
+func (m *MultiHeadAttention) check(query, key, value *autograd.Var, masks *Masks, past int) error {
 	qs, ks, vs := query.Shape(), key.Shape(), value.Shape()
 	switch {
-	case len(qs) != 3 || qs[2] != m.Cfg.EmbedDim:
-		return fmt.Errorf("query %v is not [B, Tq, %d]", qs, m.Cfg.EmbedDim)
 	case len(ks) != 3 || ks[0] != qs[0] || ks[2] != m.Cfg.KDim:
 		return fmt.Errorf("key %v is not [%d, Tk, %d]", ks, qs[0], m.Cfg.KDim)
 	case len(vs) != 3 || vs[0] != ks[0] || vs[1] != ks[1] || vs[2] != m.Cfg.VDim:
@@ -236,8 +275,8 @@ func (m *MultiHeadAttention) check(query, key, value *autograd.Var, masks *Masks
 	case qs[1] == 0 || ks[1] == 0:
 		return fmt.Errorf("empty sequence: query %v, key %v", qs, ks)
 	}
-	if masks != nil && masks.KeyPadding != nil && len(masks.KeyPadding) != ks[0]*ks[1] {
-		return fmt.Errorf("key padding mask has %d entries, want B·Tk = %d", len(masks.KeyPadding), ks[0]*ks[1])
+	if masks != nil && masks.KeyPadding != nil && len(masks.KeyPadding) != ks[0]*(past+ks[1]) {
+		return fmt.Errorf("key padding mask has %d entries, want B·Tk = %d", len(masks.KeyPadding), ks[0]*(past+ks[1]))
 	}
 	return nil
 }
@@ -248,14 +287,52 @@ func (m *MultiHeadAttention) check(query, key, value *autograd.Var, masks *Masks
 // average_attn_weights=False; they carry no gradient). masks may be nil.
 // For self-attention pass the same Var three times.
 func (m *MultiHeadAttention) Forward(g *autograd.Graph, query, key, value *autograd.Var, masks *Masks, needWeights bool) (out, weights *autograd.Var, err error) {
-	if err := m.check(query, key, value, masks); err != nil {
+	return m.ForwardCached(g, query, key, value, masks, needWeights, nil)
+}
+
+// ForwardCached is Forward with a key/value cache for incremental decoding
+// (see KVCache); kv nil is Forward. With a self-attention cache the keys
+// are the kv.Len cached positions followed by the Tq new ones, so masks
+// see Tk = kv.Len + Tq (KeyPadding is [B, kv.Len+Tq]) and query i sits at
+// position kv.Len + i (Causal and Rotary follow from that). With a static
+// cache key and value are read only by the first call.
+func (m *MultiHeadAttention) ForwardCached(g *autograd.Graph, query, key, value *autograd.Var, masks *Masks, needWeights bool, kv *KVCache) (out, weights *autograd.Var, err error) {
+	if kv != nil && kv.Static && kv.Len > 0 {
+		key, value = nil, nil
+	}
+	if err := m.checkCached(g, query, key, value, masks, kv); err != nil {
 		return nil, nil, fmt.Errorf("nn.MultiHeadAttention: %w", err)
 	}
 	// A mask that does not fit is found by package attention, which
 	// autograd reports by panicking with a *tensor.ShapeError.
 	defer tensor.Recover(&err)
-	b, tq, tk := query.Shape()[0], query.Shape()[1], key.Shape()[1]
-	p := &attention.Params{B: b, NH: m.Cfg.NumHeads, NKV: m.Cfg.NumKVHeads, Tq: tq, Tk: tk, HS: m.HS}
+	b, tq := query.Shape()[0], query.Shape()[1]
+	var q, k, v *autograd.Var
+	if key != nil {
+		q, k, v = m.project(g, query, key, value)
+		k, v = g.SplitHeads(k, m.Cfg.NumKVHeads), g.SplitHeads(v, m.Cfg.NumKVHeads)
+	} else {
+		w, bias := m.projection(g, 0)
+		q = g.Linear(query, w, bias)
+	}
+	q = g.SplitHeads(q, m.Cfg.NumHeads)
+	past := 0
+	if kv != nil && !kv.Static {
+		past = kv.Len
+	}
+	if r := m.Cfg.Rotary; r != nil && (kv == nil || !kv.Static) {
+		tk := k.Shape()[2]
+		if q, err = r.Forward(g, q, past+tk-tq); err != nil {
+			return nil, nil, fmt.Errorf("nn.MultiHeadAttention: %w", err)
+		}
+		if k, err = r.Forward(g, k, past); err != nil {
+			return nil, nil, fmt.Errorf("nn.MultiHeadAttention: %w", err)
+		}
+	}
+	if kv != nil {
+		k, v = kv.update(g, k, v)
+	}
+	p := &attention.Params{B: b, NH: m.Cfg.NumHeads, NKV: m.Cfg.NumKVHeads, Tq: tq, Tk: k.Shape()[2], HS: m.HS}
 	if g.Train() && m.Cfg.Dropout > 0 {
 		// Only training with dropout writes to m, so inference graphs
 		// may share one model across goroutines.
@@ -265,16 +342,6 @@ func (m *MultiHeadAttention) Forward(g *autograd.Graph, query, key, value *autog
 	if masks != nil {
 		p.Causal, p.KeyPadding = masks.Causal, masks.KeyPadding
 		p.Mask, p.MaskShape = masks.Additive, masks.AdditiveShape
-	}
-	q, k, v := m.project(g, query, key, value)
-	q, k, v = g.SplitHeads(q, m.Cfg.NumHeads), g.SplitHeads(k, m.Cfg.NumKVHeads), g.SplitHeads(v, m.Cfg.NumKVHeads)
-	if r := m.Cfg.Rotary; r != nil {
-		if q, err = r.Forward(g, q, tk-tq); err != nil {
-			return nil, nil, fmt.Errorf("nn.MultiHeadAttention: %w", err)
-		}
-		if k, err = r.Forward(g, k, 0); err != nil {
-			return nil, nil, fmt.Errorf("nn.MultiHeadAttention: %w", err)
-		}
 	}
 	o, probs := g.Attention(q, k, v, p, needWeights)
 	return m.OutProj.Forward(g, g.MergeHeads(o)), probs, nil

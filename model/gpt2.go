@@ -1,0 +1,182 @@
+package model
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/attn-dev/attn/autograd"
+	"github.com/attn-dev/attn/nn"
+)
+
+// GPT-2 (transformers' modeling_gpt2.py): token + learned position
+// embeddings, pre-norm causal blocks, a final LayerNorm, and an LM head
+// tied to the token embedding.
+//
+//	x = wte[ids] + wpe[pos]
+//	x = x + attn(ln_1(x));  x = x + mlp(ln_2(x))    per block (nn.EncoderLayer, NormFirst, Causal)
+//	h = ln_f(x);  logits = h·wteᵀ
+//
+// Its Conv1D weights are stored [in, out]; see binder.conv1D.
+var gpt2Layer = layerNames{
+	QKV: "attn.c_attn", O: "attn.c_proj",
+	Norm1: "ln_1", Norm2: "ln_2",
+	FF1: "mlp.c_fc", FF2: "mlp.c_proj",
+	Conv1D: true,
+}
+
+func init() {
+	register("gpt2", &architecture{
+		heads:      []string{"GPT2LMHeadModel", "GPT2Model"},
+		build:      buildGPT2,
+		initConfig: gpt2InitConfig,
+	})
+}
+
+// GPT2 is GPT2Model or GPT2LMHeadModel.
+type GPT2 struct {
+	base
+	shape    layerShape
+	nPos     int
+	wte, wpe *nn.Embedding
+	layers   []*nn.EncoderLayer
+	lnF      *nn.LayerNorm
+	lmHead   *autograd.Var // wte for the LM head, nil for GPT2Model
+}
+
+func buildGPT2(cfg *Config, head string, b *binder) (Model, error) {
+	r := &reader{c: cfg}
+	c := r.int("n_embd")
+	s := layerShape{C: c, NH: r.int("n_head"), FF: r.intOr(4*c, "n_inner"), PreNorm: true,
+		Eps: float32(r.float(1e-5, "layer_norm_epsilon"))}
+	nLayer, nPos, vocab := r.int("n_layer"), r.int("n_positions", "n_ctx"), r.int("vocab_size")
+	act := r.str("gelu_new", "activation_function")
+	for _, k := range []string{"scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn"} {
+		if r.bool(false, k) {
+			r.fail(k, "= true is not supported")
+		}
+	}
+	if !r.bool(true, "scale_attn_weights") {
+		r.fail("scale_attn_weights", "= false is not supported")
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	var err error
+	if s.Act, err = nn.ParseActivation(act); err != nil {
+		return nil, fmt.Errorf("activation_function: %w", err)
+	}
+	if err := s.check("gpt2"); err != nil {
+		return nil, err
+	}
+	m := &GPT2{shape: s, nPos: nPos}
+	// The original Hub layout has no "transformer." prefix and carries
+	// the causal-mask buffers attn.bias and attn.masked_bias.
+	if b.src != nil {
+		b.strip = "transformer."
+		b.drop = !b.has("transformer.wte.weight")
+		b.ignored = func(n string) bool {
+			return strings.HasSuffix(n, ".attn.bias") || strings.HasSuffix(n, ".attn.masked_bias")
+		}
+	}
+	m.wte = b.embedding("transformer.wte", vocab, c)
+	m.wpe = b.embedding("transformer.wpe", nPos, c)
+	for i := 0; i < nLayer; i++ {
+		m.layers = append(m.layers, b.encoderLayer("transformer.h."+strconv.Itoa(i)+".", gpt2Layer, s))
+	}
+	m.lnF = b.norm("transformer.ln_f", c, s.Eps)
+	if head == "GPT2LMHeadModel" {
+		m.lmHead = b.tied("lm_head.weight", m.wte.Weight)
+	}
+	b.scaleResidual(nLayer, "attn.c_proj.weight", "mlp.c_proj.weight")
+	finishBase(&m.base, cfg, head, b)
+	m.info.Layers, m.info.Heads, m.info.Hidden, m.info.FFN = nLayer, s.NH, c, s.FF
+	m.info.Context, m.info.Vocab = nPos, vocab
+	return m, b.err
+}
+
+// NewCache returns an empty KV cache for b sequences of up to maxT
+// positions (at most n_positions).
+func (m *GPT2) NewCache(b, maxT int) (*Cache, error) {
+	return newCache(len(m.layers), m.shape.NH, m.shape.C/m.shape.NH, b, maxT, m.nPos, false)
+}
+
+// Forward implements Model: input_ids [B, T], attention_mask, position_ids
+// (default past … past+T−1, even in padded rows, as transformers' forward
+// does). Outputs: logits (LM head), last_hidden_state (after ln_f),
+// hidden_states.N (the input of block N; N = L is after ln_f),
+// attentions.N.
+func (m *GPT2) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, error) {
+	b, t := in.B, in.T
+	past := 0
+	if opt.Cache != nil {
+		if err := opt.Cache.check(len(m.layers), b); err != nil {
+			return nil, fmt.Errorf("gpt2: %w", err)
+		}
+		past = opt.Cache.Len()
+	}
+	if err := checkIDs("gpt2 input_ids", in.InputIDs, in.AttentionMask, b, t, past, m.info.Vocab); err != nil {
+		return nil, err
+	}
+	pos := in.PositionIDs
+	if pos == nil {
+		pos = make([]int, b*t)
+		for i := range pos {
+			pos[i] = past + i%t
+		}
+	} else if len(pos) != b*t {
+		return nil, fmt.Errorf("gpt2: %d position_ids, want B·T = %d", len(pos), b*t)
+	}
+	x, err := m.wte.Forward(g, in.InputIDs, b, t)
+	if err != nil {
+		return nil, fmt.Errorf("gpt2 input_ids: %w", err)
+	}
+	p, err := m.wpe.Forward(g, pos, b, t)
+	if err != nil {
+		return nil, fmt.Errorf("gpt2 position_ids (n_positions %d): %w", m.nPos, err)
+	}
+	x = g.Add(x, p)
+	masks := &nn.Masks{Causal: true, KeyPadding: keyPadding(in.AttentionMask)}
+	var hidden, attns []*autograd.Var
+	for i, l := range m.layers {
+		if opt.HiddenStates {
+			hidden = append(hidden, x)
+		}
+		self, _ := opt.Cache.layer(i)
+		var w *autograd.Var
+		if x, w, err = l.ForwardCached(g, x, masks, opt.Attentions, self); err != nil {
+			return nil, fmt.Errorf("gpt2 block %d: %w", i, err)
+		}
+		if opt.Attentions {
+			attns = append(attns, w)
+		}
+	}
+	h := m.lnF.Forward(g, x)
+	out := &Outputs{}
+	if m.lmHead != nil {
+		hl := h
+		if opt.LastLogits {
+			hl = lastPosition(g, h)
+		}
+		out.add("logits", g.Linear(hl, m.lmHead, nil))
+	}
+	out.add("last_hidden_state", h)
+	if opt.HiddenStates {
+		out.addSeq("hidden_states", append(hidden, h))
+	}
+	out.addSeq("attentions", attns)
+	return out, nil
+}
+
+func gpt2InitConfig(o InitOptions, head string) map[string]any {
+	return map[string]any{
+		"model_type": "gpt2", "architectures": []string{head},
+		"activation_function": o.act("gelu_new"), "n_embd": o.Hidden, "n_head": o.Heads, "n_layer": o.Layers,
+		"n_positions": o.Context, "n_ctx": o.Context, "n_inner": nil, "vocab_size": o.Vocab,
+		"layer_norm_epsilon": 1e-5, "initializer_range": 0.02, "bos_token_id": o.Vocab - 1, "eos_token_id": o.Vocab - 1,
+		"attn_pdrop": 0.1, "embd_pdrop": 0.1, "resid_pdrop": 0.1, "scale_attn_weights": true,
+		"scale_attn_by_inverse_layer_idx": false, "reorder_and_upcast_attn": false,
+		"summary_type": "cls_index", "summary_use_proj": true, "summary_activation": nil,
+		"summary_proj_to_labels": true, "summary_first_dropout": 0.1, "use_cache": true, "torch_dtype": "float32",
+	}
+}

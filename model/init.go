@@ -1,0 +1,176 @@
+package model
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/attn-dev/attn/safetensors"
+)
+
+// InitOptions size a freshly initialised model (attn init). Zero fields
+// take the defaults of Defaults.
+type InitOptions struct {
+	Arch, Head            string // model_type and architecture (head class; "" = the type's default)
+	Layers, Heads, Hidden int
+	FFN                   int // feed-forward width; 0 = 4·Hidden
+	Vocab, Context        int
+	Activation            string
+	// Encoder-decoders: the decoder's own sizes (0 = as the encoder's).
+	DecoderLayers, DecoderHeads, DecoderFFN int
+	// ViT.
+	ImageSize, PatchSize, Channels int
+	Labels                         int // classification heads
+	Seed                           uint64
+}
+
+func (o InitOptions) act(def string) string {
+	if o.Activation != "" {
+		return o.Activation
+	}
+	return def
+}
+
+// withDefaults fills zero fields with a small model's sizes.
+func (o InitOptions) withDefaults() InitOptions {
+	def := func(p *int, v int) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	def(&o.Layers, 2)
+	def(&o.Heads, 4)
+	def(&o.Hidden, 64)
+	def(&o.FFN, 4*o.Hidden)
+	def(&o.Vocab, 1000)
+	def(&o.Context, 128)
+	def(&o.DecoderLayers, o.Layers)
+	def(&o.DecoderHeads, o.Heads)
+	def(&o.DecoderFFN, o.FFN)
+	def(&o.ImageSize, 32)
+	def(&o.PatchSize, 8)
+	def(&o.Channels, 3)
+	def(&o.Labels, 2)
+	return o
+}
+
+// maxInitParams bounds what Init will allocate (4 GiB of float32).
+const maxInitParams = 1 << 30
+
+// Init builds a model of the given architecture with that architecture's
+// own initialisation (transformers' _init_weights: weights and embeddings
+// from normal(0, initializer_range = 0.02), biases 0, LayerNorm scales 1;
+// GPT-2's residual projections scaled by 1/√(2·n_layer)), deterministic in
+// o.Seed. Save writes it as a Hugging Face checkpoint.
+func Init(o InitOptions) (Model, error) {
+	o = o.withDefaults()
+	a, ok := registry[o.Arch]
+	if !ok {
+		return nil, fmt.Errorf("model.Init: unknown architecture %q (supported: %v)", o.Arch, ModelTypes())
+	}
+	head := o.Head
+	if head == "" {
+		head = a.heads[0]
+	}
+	raw := a.initConfig(o, head)
+	data, err := json.MarshalIndent(raw, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("model.Init: %w", err)
+	}
+	cfg, err := ParseConfig("config.json", data)
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := lookup(cfg); err != nil {
+		return nil, err
+	}
+	if n := estimateParams(o); n > maxInitParams {
+		return nil, fmt.Errorf("model.Init: about %d parameters, more than the %d this command initialises", n, maxInitParams)
+	}
+	b := newInitBinder(o.Seed, 0.02)
+	m, err := a.build(cfg, head, b)
+	if err != nil {
+		return nil, fmt.Errorf("model.Init: %w", err)
+	}
+	baseOf(m).inOut = b.inOut
+	return m, nil
+}
+
+// estimateParams bounds the parameter count of o before allocating.
+func estimateParams(o InitOptions) int64 {
+	c, ff := int64(o.Hidden), int64(max(o.FFN, o.DecoderFFN))
+	layers := int64(o.Layers + o.DecoderLayers)
+	return layers*(4*c*c+2*c*ff+8*c) + int64(o.Vocab+o.Context+o.Labels)*c + c*c +
+		int64(o.Channels*o.PatchSize*o.PatchSize)*c + int64(o.ImageSize/max(1, o.PatchSize)+1)*int64(o.ImageSize/max(1, o.PatchSize)+1)*c
+}
+
+// Save writes m to dir in Hugging Face's layout: config.json and
+// model.safetensors (tied weights left out, GPT-2 Conv1D weights [in,
+// out]), with metadata {"format": "pt"}. The directory appears
+// atomically: it is written under a temporary name and renamed; an
+// existing non-empty dir is an error.
+func Save(m Model, dir string) error {
+	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
+		return fmt.Errorf("model.Save: %s exists and is not empty", dir)
+	}
+	parent := filepath.Dir(filepath.Clean(dir))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return fmt.Errorf("model.Save: %w", err)
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-")
+	if err != nil {
+		return fmt.Errorf("model.Save: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	cfg, err := json.MarshalIndent(m.Config().raw, "", "  ")
+	if err != nil {
+		return fmt.Errorf("model.Save: config: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "config.json"), append(cfg, '\n'), 0o644); err != nil {
+		return fmt.Errorf("model.Save: %w", err)
+	}
+	inOut := baseOf(m).inOut
+	var ts []safetensors.Tensor
+	for _, p := range m.NamedParameters("", nil) {
+		v := p.Var.Value.Contiguous()
+		shape, data := v.Shape, v.Data()
+		if inOut[p.Name] {
+			out, in := shape[0], shape[1]
+			t := make([]float32, len(data))
+			transpose(t, data, out, in)
+			shape, data = []int{in, out}, t
+		}
+		ts = append(ts, safetensors.F32(p.Name, shape, data))
+	}
+	if err := safetensors.Write(filepath.Join(tmp, "model.safetensors"), ts, map[string]string{"format": "pt"}); err != nil {
+		return fmt.Errorf("model.Save: %w", err)
+	}
+	if err := os.Remove(dir); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("model.Save: %w", err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return fmt.Errorf("model.Save: %w", err)
+	}
+	return nil
+}
+
+// scaleResidual multiplies the weights named by names by 1/√(2·layers)
+// (GPT-2's init of the projections that feed the residual stream).
+func (b *binder) scaleResidual(layers int, names ...string) {
+	if b.src != nil {
+		return
+	}
+	s := float32(1 / math.Sqrt(2*float64(layers)))
+	for _, p := range b.named {
+		for _, n := range names {
+			if len(p.Name) >= len(n) && p.Name[len(p.Name)-len(n):] == n {
+				d := p.Var.Value.Data()
+				for i := range d {
+					d[i] *= s
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,98 @@
+package model
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/attn-dev/attn/safetensors"
+	"github.com/attn-dev/attn/tensor"
+)
+
+// inputNames are the tensors an inputs file of `attn forward` may hold.
+var inputNames = []string{"input_ids", "attention_mask", "token_type_ids", "position_ids",
+	"decoder_input_ids", "decoder_attention_mask", "pixel_values"}
+
+// ReadInputs reads the keyword arguments of a forward from src: integer
+// [B, T] input_ids, attention_mask, token_type_ids, position_ids,
+// decoder_input_ids, decoder_attention_mask and float [B, C, H, W]
+// pixel_values, as Hugging Face names them. The data is copied, so src
+// may be closed afterwards.
+func ReadInputs(src safetensors.Source) (*Inputs, error) {
+	in := &Inputs{}
+	for _, n := range src.Names() {
+		if !slices.Contains(inputNames, n) {
+			return nil, fmt.Errorf("model: inputs: unknown tensor %q (known: %v)", n, inputNames)
+		}
+	}
+	ints := func(name string, b, t *int) ([]int, error) {
+		if _, ok := src.Info(name); !ok {
+			return nil, nil
+		}
+		v, shape, err := src.Int64(name)
+		if err != nil {
+			return nil, fmt.Errorf("model: inputs: %w", err)
+		}
+		if len(shape) != 2 {
+			return nil, fmt.Errorf("model: inputs: %s has shape %v, want [B, T]", name, shape)
+		}
+		if *b == 0 {
+			*b, *t = shape[0], shape[1]
+		} else if shape[0] != *b || (t != nil && shape[1] != *t) {
+			return nil, fmt.Errorf("model: inputs: %s has shape %v, want [%d, %d]", name, shape, *b, *t)
+		}
+		out := make([]int, len(v))
+		for i, x := range v {
+			if x < -1<<31 || x > 1<<31-1 {
+				return nil, fmt.Errorf("model: inputs: %s[%d] = %d is out of range", name, i, x)
+			}
+			out[i] = int(x)
+		}
+		return out, nil
+	}
+	var err error
+	if in.InputIDs, err = ints("input_ids", &in.B, &in.T); err != nil {
+		return nil, err
+	}
+	for _, f := range []struct {
+		name string
+		dst  *[]int
+	}{{"attention_mask", &in.AttentionMask}, {"token_type_ids", &in.TokenTypeIDs}, {"position_ids", &in.PositionIDs}} {
+		if *f.dst, err = ints(f.name, &in.B, &in.T); err != nil {
+			return nil, err
+		}
+	}
+	if in.DecoderInputIDs, err = ints("decoder_input_ids", &in.B, &in.TDec); err != nil {
+		return nil, err
+	}
+	if in.DecoderAttentionMask, err = ints("decoder_attention_mask", &in.B, &in.TDec); err != nil {
+		return nil, err
+	}
+	if _, ok := src.Info("pixel_values"); ok {
+		v, shape, err := src.Float32("pixel_values")
+		if err != nil {
+			return nil, fmt.Errorf("model: inputs: %w", err)
+		}
+		if len(shape) != 4 || (in.B != 0 && shape[0] != in.B) {
+			return nil, fmt.Errorf("model: inputs: pixel_values has shape %v, want [B, C, H, W]", shape)
+		}
+		in.B = shape[0]
+		in.PixelValues = tensor.FromSlice(slices.Clone(v), shape...)
+	}
+	if in.B == 0 {
+		return nil, fmt.Errorf("model: inputs: no input_ids, decoder_input_ids or pixel_values")
+	}
+	return in, nil
+}
+
+// WriteOutputs writes out to path as F32 safetensors (atomically).
+func WriteOutputs(path string, out *Outputs) error {
+	ts := make([]safetensors.Tensor, 0, len(out.Names))
+	for _, n := range out.Names {
+		t := out.Tensors[n].Contiguous()
+		ts = append(ts, safetensors.F32(n, t.Shape, t.Data()))
+	}
+	if err := safetensors.Write(path, ts, map[string]string{"format": "pt"}); err != nil {
+		return fmt.Errorf("model: outputs: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,261 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/attn-dev/attn/autograd"
+	"github.com/attn-dev/attn/nn"
+	"github.com/attn-dev/attn/safetensors"
+	"github.com/attn-dev/attn/tensor"
+)
+
+// Model is a loaded checkpoint: the nn blocks of one architecture with
+// their weights under Hugging Face's names.
+type Model interface {
+	// NamedParameters lists the state_dict save_pretrained writes (tied
+	// copies left out), in nn.Linear's [out, in] layout.
+	nn.Module
+	// Forward runs the model on in (see Inputs) in graph g and returns the
+	// tensors Hugging Face's forward returns, valid until g.Reset.
+	Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, error)
+	// Info summarises the architecture.
+	Info() Info
+	// Config is the checkpoint's config.json.
+	Config() *Config
+	// Close releases the mapped checkpoint; the model is unusable after.
+	Close() error
+}
+
+// Options choose what Forward computes beyond the head's output.
+type Options struct {
+	HiddenStates bool // hidden_states.N (N = 0..L), as output_hidden_states=True
+	Attentions   bool // attentions.N [B, NH, Tq, Tk]: forces the reference attention kernel
+	// LastLogits computes the LM head for the last position only: logits
+	// [B, 1, V] (for generation).
+	LastLogits bool
+	// Cache, for the decoder models (GPT-2, the Marian/BART decoders),
+	// holds the keys and values of earlier calls: the new tokens sit at
+	// positions Cache.Len() … and attention_mask covers past and new
+	// positions, [B, Cache.Len()+T]. See NewCache.
+	Cache *Cache
+	// Encoder, for encoder-decoders, is the output of Encode: Forward
+	// then skips the encoder (and input_ids) and runs the decoder only.
+	Encoder *Encoded
+}
+
+// Inputs are the keyword arguments of Hugging Face's forward, batch-first
+// and flattened row-major. Absent fields are nil.
+type Inputs struct {
+	B, T          int
+	InputIDs      []int // [B, T]
+	AttentionMask []int // [B, T] (or [B, past+T] with a cache); 1 real, 0 padding; nil = all ones
+	TokenTypeIDs  []int // [B, T], BERT; nil = zeros
+	PositionIDs   []int // [B, T], GPT-2; nil = past … past+T−1 for every row
+
+	TDec                 int
+	DecoderInputIDs      []int // [B, TDec]
+	DecoderAttentionMask []int // [B, TDec] (or [B, past+TDec] with a cache)
+
+	PixelValues *tensor.Tensor // [B, C, H, W], ViT
+}
+
+// Outputs are named tensors, in the order they were produced.
+type Outputs struct {
+	Names   []string
+	Tensors map[string]*tensor.Tensor
+}
+
+func (o *Outputs) add(name string, v *autograd.Var) {
+	if o.Tensors == nil {
+		o.Tensors = map[string]*tensor.Tensor{}
+	}
+	o.Names = append(o.Names, name)
+	o.Tensors[name] = v.Value
+}
+
+// addSeq adds name.0 … name.N−1.
+func (o *Outputs) addSeq(name string, vs []*autograd.Var) {
+	for i, v := range vs {
+		o.add(fmt.Sprintf("%s.%d", name, i), v)
+	}
+}
+
+// Get returns the named output or nil.
+func (o *Outputs) Get(name string) *tensor.Tensor { return o.Tensors[name] }
+
+// Info summarises a model for `attn show`.
+type Info struct {
+	ModelType, Architecture string
+	Layers, Heads           int // encoder (or only) stack
+	DecoderLayers           int // encoder-decoders
+	DecoderHeads            int
+	Hidden                  int // C
+	FFN                     int
+	Context                 int // longest sequence (positions); ViT: patches + 1
+	Vocab                   int // 0 for ViT
+	Params                  int64
+	DTypes                  map[string]int64 // parameters per stored dtype
+	FileBytes               int64
+}
+
+// base is what every architecture shares: config, state_dict, source.
+type base struct {
+	cfg    *Config
+	info   Info
+	params []nn.NamedParam
+	inOut  map[string]bool
+	src    safetensors.Source
+}
+
+func (m *base) NamedParameters(prefix string, dst []nn.NamedParam) []nn.NamedParam {
+	for _, p := range m.params {
+		dst = append(dst, nn.NamedParam{Name: prefix + p.Name, Var: p.Var})
+	}
+	return dst
+}
+
+func (m *base) Info() Info      { return m.info }
+func (m *base) Config() *Config { return m.cfg }
+
+func (m *base) Close() error {
+	if m.src == nil {
+		return nil
+	}
+	err := m.src.Close()
+	m.src = nil
+	return err
+}
+
+// architecture is one model_type: its head classes and its constructor.
+type architecture struct {
+	heads []string // the "architectures" values it accepts; heads[0] is the default
+	build func(cfg *Config, head string, b *binder) (Model, error)
+	// initConfig returns the config.json keys of a fresh model.
+	initConfig func(o InitOptions, head string) map[string]any
+}
+
+var registry = map[string]*architecture{}
+
+func register(modelType string, a *architecture) { registry[modelType] = a }
+
+// ModelTypes lists the supported model_type values.
+func ModelTypes() []string {
+	var ts []string
+	for t := range registry {
+		ts = append(ts, t)
+	}
+	sort.Strings(ts)
+	return ts
+}
+
+// lookup returns the architecture and head of cfg.
+func lookup(cfg *Config) (*architecture, string, error) {
+	mt := cfg.ModelType()
+	a, ok := registry[mt]
+	if !ok {
+		return nil, "", fmt.Errorf("model: %s: model_type %q is not supported (supported: %s)", cfg.Path, mt, strings.Join(ModelTypes(), ", "))
+	}
+	head := cfg.Architecture()
+	if head == "" {
+		head = a.heads[0]
+	}
+	if !slices.Contains(a.heads, head) {
+		return nil, "", fmt.Errorf("model: %s: architecture %q of model_type %q is not supported (supported: %s)", cfg.Path, head, mt, strings.Join(a.heads, ", "))
+	}
+	return a, head, nil
+}
+
+// pickleNames are the PyTorch pickle checkpoint files Load refuses.
+var pickleExts = []string{".bin", ".pt", ".pth", ".ckpt", ".pkl"}
+
+// errPickle explains why a pickle checkpoint is refused.
+func errPickle(path string) error {
+	return fmt.Errorf("model: %s is a PyTorch pickle checkpoint, which attn never loads: unpickling runs arbitrary code from the file. "+
+		"Convert it to safetensors once, where PyTorch is trusted, e.g. "+
+		"`python3 -c \"from transformers import AutoModel; AutoModel.from_pretrained('DIR').save_pretrained('DIR', safe_serialization=True)\"` "+
+		"or with safetensors.torch.save_file(torch.load(path), 'model.safetensors')", path)
+}
+
+// Load opens the Hugging Face checkpoint in dir (config.json and
+// model.safetensors, or model.safetensors.index.json and its shards) as
+// the architecture config.json names. Weights stay in the memory-mapped
+// file (only GPT-2's Conv1D weights are rewritten, in place); Close the
+// model to release it. Pickle checkpoints are refused.
+func Load(dir string) (Model, error) {
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		if slices.Contains(pickleExts, filepath.Ext(dir)) {
+			return nil, errPickle(dir)
+		}
+		return nil, fmt.Errorf("model: %s is a file; pass the checkpoint directory (with config.json)", dir)
+	}
+	cfg, err := ReadConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	a, head, err := lookup(cfg)
+	if err != nil {
+		return nil, err
+	}
+	src, err := safetensors.OpenSharded(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			if p := findPickle(dir); p != "" {
+				return nil, errPickle(p)
+			}
+		}
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	b := newLoadBinder(src, "")
+	m, err := a.build(cfg, head, b)
+	if err == nil {
+		err = b.finish()
+	}
+	if err != nil {
+		src.Close()
+		return nil, fmt.Errorf("model: %s (%s): %w", dir, head, err)
+	}
+	bm := baseOf(m)
+	bm.src, bm.inOut = src, b.inOut
+	bm.info.DTypes = map[string]int64{}
+	for _, n := range src.Names() {
+		if info, ok := src.Info(n); ok {
+			bm.info.DTypes[string(info.DType)] += info.NumElements()
+			bm.info.FileBytes += info.Size
+		}
+	}
+	return m, nil
+}
+
+// findPickle returns a pickle checkpoint in dir, or "".
+func findPickle(dir string) string {
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if slices.Contains(pickleExts, filepath.Ext(e.Name())) {
+			return filepath.Join(dir, e.Name())
+		}
+	}
+	return ""
+}
+
+// finishBase fills the parts of base every constructor shares.
+func finishBase(m *base, cfg *Config, head string, b *binder) {
+	m.cfg, m.params = cfg, b.named
+	m.info.ModelType, m.info.Architecture = cfg.ModelType(), head
+	for _, p := range b.named {
+		m.info.Params += int64(p.Var.Value.Len())
+	}
+}
+
+// baseOf returns the shared part of a model built by this package.
+func baseOf(m Model) *base {
+	return m.(interface{ common() *base }).common()
+}
+
+func (m *base) common() *base { return m }

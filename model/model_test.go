@@ -1,0 +1,123 @@
+package model
+
+import (
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/attn-dev/attn/autograd"
+	"github.com/attn-dev/attn/safetensors"
+)
+
+// openInputs reads dir/inputs.safetensors.
+func openInputs(t *testing.T, path string) *Inputs {
+	t.Helper()
+	src, err := safetensors.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	in, err := ReadInputs(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+// compareOutputs checks every tensor of the golden file against out
+// with |a − b| ≤ 1e-4 + 1e-4·|b|, and that out has no tensor the golden
+// file lacks.
+func compareOutputs(t *testing.T, path string, out *Outputs, skip func(string) bool) {
+	t.Helper()
+	want, err := safetensors.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer want.Close()
+	names := map[string]bool{}
+	for _, n := range want.Names() {
+		names[n] = true
+		if skip != nil && skip(n) {
+			continue
+		}
+		w, shape, err := want.Float32(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := out.Get(n)
+		if got == nil {
+			t.Errorf("%s: missing from the outputs", n)
+			continue
+		}
+		if !equalInts(got.Shape, shape) {
+			t.Errorf("%s: shape %v, want %v", n, got.Shape, shape)
+			continue
+		}
+		g := got.Contiguous().Data()
+		worst, at := 0.0, 0
+		for i := range w {
+			d := math.Abs(float64(g[i]) - float64(w[i]))
+			if ex := d - (1e-4 + 1e-4*math.Abs(float64(w[i]))); ex > worst || math.IsNaN(d) {
+				worst, at = ex, i
+				if math.IsNaN(d) {
+					worst = math.Inf(1)
+				}
+			}
+		}
+		if worst > 0 {
+			t.Errorf("%s: element %d = %g, want %g (beyond tolerance by %g)", n, at, g[at], w[at], worst)
+		}
+	}
+	t.Logf("%d tensors compared", len(names))
+	for _, n := range out.Names {
+		if !names[n] {
+			t.Errorf("%s: produced but not in %s", n, path)
+		}
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+var allOutputs = Options{HiddenStates: true, Attentions: true}
+
+func TestGolden(t *testing.T) {
+	for _, tc := range []struct{ name, dir string }{
+		{"gpt2", "gpt2"},
+		{"gpt2-hub-layout", "gpt2-hub-layout"},
+		{"bert-mlm", "bert-mlm"},
+		{"bert-cls", "bert-cls"},
+		{"vit", "vit"},
+		{"marian", "marian"},
+		{"bart", "bart"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join("..", "testdata", "models", tc.dir)
+			io := dir
+			if tc.dir == "gpt2-hub-layout" {
+				io = filepath.Join("..", "testdata", "models", "gpt2")
+			}
+			m, err := Load(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			in := openInputs(t, filepath.Join(io, "inputs.safetensors"))
+			g := autograd.NewGraph(false)
+			out, err := m.Forward(g, in, allOutputs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			compareOutputs(t, filepath.Join(io, "outputs.safetensors"), out, nil)
+		})
+	}
+}

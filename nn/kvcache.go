@@ -1,0 +1,79 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/attn-dev/attn/autograd"
+	"github.com/attn-dev/attn/tensor"
+)
+
+// KVCache holds one attention block's keys and values across calls, for
+// incremental decoding in inference graphs (ForwardCached).
+//
+// Self-attention (Static false): K and V are preallocated
+// [B, NKV, maxT, HS] buffers whose first Len positions are filled; each
+// call projects the new tokens' keys and values, writes them at Len,
+// attends over all Len+Tq positions and advances Len.
+//
+// Cross-attention (Static true): the first call projects the encoder
+// output into K and V [B, NKV, Tk, HS] and sets Len = Tk; later calls
+// reuse them, so the encoder's keys and values are computed once.
+type KVCache struct {
+	K, V   *tensor.Tensor
+	Len    int
+	Static bool
+}
+
+// NewKVCache returns an empty self-attention cache for b sequences of up
+// to maxT positions of nkv heads of size hs.
+func NewKVCache(b, nkv, maxT, hs int) (*KVCache, error) {
+	if b <= 0 || nkv <= 0 || maxT <= 0 || hs <= 0 {
+		return nil, fmt.Errorf("nn.NewKVCache: B=%d, NKV=%d, maxT=%d and HS=%d must be positive", b, nkv, maxT, hs)
+	}
+	return &KVCache{K: tensor.New(b, nkv, maxT, hs), V: tensor.New(b, nkv, maxT, hs)}, nil
+}
+
+// Reset empties the cache for a new sequence, keeping its buffers.
+func (c *KVCache) Reset() {
+	c.Len = 0
+	if c.Static {
+		c.K, c.V = nil, nil
+	}
+}
+
+// update stores the new keys and values k, v [B, NKV, Tnew, HS] (nil for
+// a filled static cache) and returns the keys and values to attend to,
+// contiguous [B, NKV, Tk, HS].
+func (c *KVCache) update(g *autograd.Graph, k, v *autograd.Var) (*autograd.Var, *autograd.Var) {
+	if c.Static {
+		if k != nil {
+			c.K, c.V = k.Value.Clone(), v.Value.Clone()
+			c.Len = c.K.Shape[2]
+		}
+		return g.Input(c.K, false), g.Input(c.V, false)
+	}
+	b, nkv, tn, hs := k.Shape()[0], k.Shape()[1], k.Shape()[2], k.Shape()[3]
+	maxT, past := c.K.Shape[2], c.Len
+	c.Len += tn
+	kd, vd := k.Value.Contiguous().Data(), v.Value.Contiguous().Data()
+	ck, cv := c.K.Data(), c.V.Data()
+	for bh := 0; bh < b*nkv; bh++ {
+		dst := (bh*maxT + past) * hs
+		copy(ck[dst:dst+tn*hs], kd[bh*tn*hs:(bh+1)*tn*hs])
+		copy(cv[dst:dst+tn*hs], vd[bh*tn*hs:(bh+1)*tn*hs])
+	}
+	if past == 0 {
+		return k, v
+	}
+	// The attention kernels want [B, NKV, Tk, HS] contiguous: gather the
+	// filled prefix of every head (one pass over the cache per call).
+	tk := c.Len
+	ak, av := g.Arena().Empty(b, nkv, tk, hs), g.Arena().Empty(b, nkv, tk, hs)
+	akd, avd := ak.Data(), av.Data()
+	for bh := 0; bh < b*nkv; bh++ {
+		src := bh * maxT * hs
+		copy(akd[bh*tk*hs:(bh+1)*tk*hs], ck[src:src+tk*hs])
+		copy(avd[bh*tk*hs:(bh+1)*tk*hs], cv[src:src+tk*hs])
+	}
+	return g.Input(ak, false), g.Input(av, false)
+}
