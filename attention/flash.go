@@ -30,9 +30,9 @@ type workspace struct {
 	s, p2, o []float32 // score tile, second tile (backward), output accumulator
 	m, l     []float32 // running max and running sum per row
 	// kt holds Kᵀ ([HS, n]) of one KV head (forward) or key block
-	// (backward), so the score product reads B untransposed; ktCall and ktU
-	// say whose it is.
-	kt     []float32
+	// (backward, with vt = Vᵀ), so the products read B untransposed;
+	// ktCall and ktU say whose it is in the forward pass.
+	kt, vt []float32
 	ktCall uint64
 	ktU    int
 }
@@ -43,11 +43,22 @@ var (
 )
 
 // transposeInto writes the [n, hs] rows x as xᵀ ([hs, n], row stride ld)
-// into dst.
+// into dst, 16 rows at a time so that each store run fills a cache line
+// and the 16 source rows stay in L1.
 func transposeInto(dst []float32, ld int, x []float32, n, hs int) {
-	for j := 0; j < n; j++ {
-		row := x[j*hs : (j+1)*hs]
-		for c, v := range row {
+	const blk = 16
+	j := 0
+	for ; j+blk <= n; j += blk {
+		src := x[j*hs : (j+blk)*hs]
+		for c := 0; c < hs; c++ {
+			d := dst[c*ld+j : c*ld+j+blk : c*ld+j+blk]
+			for r := range d {
+				d[r] = src[r*hs+c]
+			}
+		}
+	}
+	for ; j < n; j++ {
+		for c, v := range x[j*hs : (j+1)*hs] {
 			dst[c*ld+j] = v
 		}
 	}
@@ -58,18 +69,20 @@ func getWorkspace(rows, cols, hs int) *workspace {
 	if ws == nil {
 		ws = &workspace{}
 	}
-	grow := func(b []float32, n int) []float32 {
-		if cap(b) < n {
-			return make([]float32, n)
-		}
-		return b[:n]
-	}
-	ws.s = grow(ws.s, rows*cols)
-	ws.p2 = grow(ws.p2, rows*cols)
-	ws.o = grow(ws.o, rows*hs)
-	ws.m = grow(ws.m, rows)
-	ws.l = grow(ws.l, rows)
+	ws.s = growTo(ws.s, rows*cols)
+	ws.p2 = growTo(ws.p2, rows*cols)
+	ws.o = growTo(ws.o, rows*hs)
+	ws.m = growTo(ws.m, rows)
+	ws.l = growTo(ws.l, rows)
 	return ws
+}
+
+// growTo returns b resized to n, reallocated only when too small.
+func growTo(b []float32, n int) []float32 {
+	if cap(b) < n {
+		return make([]float32, n)
+	}
+	return b[:n]
 }
 
 // forEachDynamic runs fn(item) for item in [0, n) on every worker, handing
@@ -176,10 +189,7 @@ func tiledForward(pl *plan, t tiles, q, k, v, out, lse []float32) {
 			// Kᵀ is reused by every query block of the head: transposing it
 			// once makes each score product read B without a transpose.
 			if ws.ktCall != call || ws.ktU != u {
-				if cap(ws.kt) < hs*pl.Tk {
-					ws.kt = make([]float32, hs*pl.Tk)
-				}
-				ws.kt = ws.kt[:hs*pl.Tk]
+				ws.kt = growTo(ws.kt, hs*pl.Tk)
 				transposeInto(ws.kt, pl.Tk, kk, pl.Tk, hs)
 				ws.ktCall, ws.ktU = call, u
 			}

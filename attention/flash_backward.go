@@ -59,6 +59,12 @@ func tiledBackward(pl *plan, t tiles, q, k, v, out, lse, dout, dq, dk, dv []floa
 			j1 := min(j0+t.bc, pl.Tk)
 			clear(dkk[j0*hs : j1*hs])
 			clear(dvv[j0*hs : j1*hs])
+			// K_jᵀ and V_jᵀ serve every query block of every head below.
+			ws.ktCall = 0 // no longer a forward pass's cached Kᵀ
+			ws.kt = growTo(ws.kt, hs*t.bc)
+			ws.vt = growTo(ws.vt, hs*t.bc)
+			transposeInto(ws.kt, t.bc, kk[j0*hs:j1*hs], j1-j0, hs)
+			transposeInto(ws.vt, t.bc, vv[j0*hs:j1*hs], j1-j0, hs)
 			for h := h0; h < h0+pl.group; h++ {
 				bh := b*pl.NH + h
 				for i0 := 0; i0 < pl.Tq; i0 += t.br {
@@ -86,14 +92,15 @@ func tiledBackward(pl *plan, t tiles, q, k, v, out, lse, dout, dq, dk, dv []floa
 }
 
 // backwardTile does the five products of one (query block, key block)
-// tile; qi, doi, lsei, di and dqi start at the block's first row.
+// tile; qi, doi, lsei, di and dqi start at the block's first row, and
+// ws.kt, ws.vt hold K_jᵀ and V_jᵀ ([HS, bc]).
 func (pl *plan) backwardTile(ws *workspace, bc, b, h, i0, rows, j0, j1, cls int,
 	qi, kk, vv, doi, lsei, di, dqi, dkk, dvv []float32) {
 	hs := pl.HS
 	cols := j1 - j0
 	p, dp := ws.s, ws.p2
-	kj, vj := kk[j0*hs:], vv[j0*hs:]
-	kernels.SgemmSerial(false, true, rows, cols, hs, pl.scale, qi, hs, kj, hs, 0, p, bc)
+	kj := kk[j0*hs:]
+	kernels.SgemmSerial(false, false, rows, cols, hs, pl.scale, qi, hs, ws.kt, bc, 0, p, bc)
 	needMask := cls == tilePartial || pl.mask != nil || pl.pad != nil
 	ninf := float32(math.Inf(-1))
 	for r := 0; r < rows; r++ {
@@ -107,7 +114,7 @@ func (pl *plan) backwardTile(ws *workspace, bc, b, h, i0, rows, j0, j1, cls int,
 		}
 		kernels.ExpShiftSum(row, lsei[r])
 	}
-	kernels.SgemmSerial(false, true, rows, cols, hs, 1, doi, hs, vj, hs, 0, dp, bc)
+	kernels.SgemmSerial(false, false, rows, cols, hs, 1, doi, hs, ws.vt, bc, 0, dp, bc)
 	if pl.dropP > 0 {
 		// dS needs Z∘dP̃ and dV needs P∘Z: apply Z to dP̃ now and to P
 		// once dS is formed.
