@@ -61,6 +61,20 @@ func (b *binder) fail(err error) {
 	}
 }
 
+// basePrefix makes prefix optional: a base model (BertModel, ViTModel,
+// GPT-2's Hub layout) is saved without its head class's prefix. When
+// loading, the file decides (probe is a tensor every layout has); when
+// initialising, withPrefix does.
+func (b *binder) basePrefix(prefix, probe string, withPrefix bool) {
+	b.strip = prefix
+	if b.src != nil {
+		b.drop = false
+		b.drop = !b.has(prefix + probe)
+	} else {
+		b.drop = !withPrefix
+	}
+}
+
 // fileName is the name under which the checkpoint stores name.
 func (b *binder) fileName(name string) string {
 	if b.drop {
@@ -72,7 +86,7 @@ func (b *binder) fileName(name string) string {
 // param returns the tensor called name, which must have the given shape.
 func (b *binder) param(name string, kind initKind, shape ...int) *autograd.Var {
 	v := b.fetch(name, kind, shape)
-	b.named = append(b.named, nn.NamedParam{Name: name, Var: v})
+	b.named = append(b.named, nn.NamedParam{Name: b.fileName(name), Var: v})
 	return v
 }
 
@@ -158,7 +172,7 @@ func (b *binder) linear(name string, in, out int, bias bool) *nn.Linear {
 // forward runs the same Linear as everyone else and memory stays one copy.
 func (b *binder) conv1D(name string, in, out int) *nn.Linear {
 	wname := name + ".weight"
-	b.inOut[wname] = true
+	b.inOut[b.fileName(wname)] = true
 	var w *autograd.Var
 	if b.src == nil {
 		w = autograd.Param(b.fresh(initNormal, []int{out, in}))
@@ -171,7 +185,7 @@ func (b *binder) conv1D(name string, in, out int) *nn.Linear {
 			w = autograd.Param(tensor.FromSlice(d, out, in))
 		}
 	}
-	b.named = append(b.named, nn.NamedParam{Name: wname, Var: w})
+	b.named = append(b.named, nn.NamedParam{Name: b.fileName(wname), Var: w})
 	return &nn.Linear{Weight: w, Bias: b.param(name+".bias", initZeros, out)}
 }
 

@@ -72,12 +72,9 @@ func buildGPT2(cfg *Config, head string, b *binder) (Model, error) {
 	m := &GPT2{shape: s, nPos: nPos}
 	// The original Hub layout has no "transformer." prefix and carries
 	// the causal-mask buffers attn.bias and attn.masked_bias.
-	if b.src != nil {
-		b.strip = "transformer."
-		b.drop = !b.has("transformer.wte.weight")
-		b.ignored = func(n string) bool {
-			return strings.HasSuffix(n, ".attn.bias") || strings.HasSuffix(n, ".attn.masked_bias")
-		}
+	b.basePrefix("transformer.", "wte.weight", head != "GPT2Model")
+	b.ignored = func(n string) bool {
+		return strings.HasSuffix(n, ".attn.bias") || strings.HasSuffix(n, ".attn.masked_bias")
 	}
 	m.wte = b.embedding("transformer.wte", vocab, c)
 	m.wpe = b.embedding("transformer.wpe", nPos, c)
