@@ -330,8 +330,9 @@ func isBertSpace(r rune) bool {
 	return r == ' ' || r == '\t' || r == '\n' || r == '\r' || unicode.Is(unicode.Zs, r)
 }
 
-// isBertControl is BERT's _is_control: categories C* except \t, \n, \r
-// (unassigned code points count as Cn).
+// isBertControl is the BertNormalizer's is_control: categories Cc, Cf, Co
+// and Cs except \t, \n, \r. Unassigned code points (Cn) are kept, as the
+// Rust tokenizers keep them (Python's slow BertTokenizer drops them).
 func isBertControl(r rune) bool {
 	if r == '\t' || r == '\n' || r == '\r' {
 		return false
@@ -339,7 +340,7 @@ func isBertControl(r rune) bool {
 	if r < utf8.RuneSelf {
 		return r < 0x20 || r == 0x7f
 	}
-	return unicode.In(r, unicode.C) || !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z)
+	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs) // unicode.C would include Cn
 }
 
 // isBertPunct is BERT's _is_punctuation: the ASCII non-alphanumeric printable

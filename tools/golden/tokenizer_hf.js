@@ -16,6 +16,7 @@ const texts = [
   "[CLS] x [SEP] [MASK]y[PAD]", "UNwantéd,running", "\u0000ctrl\u0007chars\u001f\ufffd",
   "x".repeat(120), "a".repeat(300) + " " + "ab".repeat(100), "Ω≈ç√∫˜µ≤≥÷",
   "def f(x):\n    return x**2  # square\n", "URL: https://example.com/a?b=c&d=e#f",
+  "unassigned a\u209db \u0378 private a\ue000b format a\u200bc\u00add lines a\u2028e\u0085f",
 ];
 for (const f of ["tatoeba.deu-eng.deu", "tatoeba.fra-eng.fra", "tatoeba.deu-eng.eng"]) {
   const lines = fs.readFileSync(path.join(data, "parallel-tatoeba-laser", f), "utf8").split("\n");

@@ -1,0 +1,69 @@
+package tokenizer
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestDumpCrossCheck writes this package's ids for every line of the corpora
+// named in $ATTN_TOKENIZER_CROSSCHECK_CORPORA (":"-separated) into
+// $ATTN_TOKENIZER_CROSSCHECK, where tools/golden/tokenizer_hf.sh compares
+// them with Hugging Face tokenizers. Skipped otherwise.
+func TestDumpCrossCheck(t *testing.T) {
+	dir := os.Getenv("ATTN_TOKENIZER_CROSSCHECK")
+	corpora := os.Getenv("ATTN_TOKENIZER_CROSSCHECK_CORPORA")
+	if dir == "" || corpora == "" {
+		t.Skip("set by tools/golden/tokenizer_hf.sh")
+	}
+	var lines []string
+	for _, p := range strings.Split(corpora, ":") {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, strings.Split(string(data), "\n")...)
+	}
+	// Random text built from the pre-tokenizer's hard cases (valid UTF-8:
+	// the reference takes strings).
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 5000 {
+		lines = append(lines, strings.ToValidUTF8(randomText(r, r.IntN(60)), "\uFFFD"))
+	}
+	gids := make([][]int, len(lines))
+	for i, s := range lines {
+		gids[i] = gpt2(t).EncodeOrdinary(s)
+	}
+	data, err := json.Marshal(map[string]any{"texts": lines, "ids": gids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "crosscheck-gpt2.json"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	toks := map[string]string{
+		"bert":      filepath.Join("..", "testdata", "tokenizer", "bert"),
+		"tiny-gpt2": filepath.Join(hfDir(), "tiny-gpt2"),
+		"tiny-bart": filepath.Join(hfDir(), "tiny-bart"),
+	}
+	for name, d := range toks {
+		tok, err := Load(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, err := EncodeBatch(tok, lines, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := json.Marshal(map[string]any{"texts": lines, "ids": ids})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "crosscheck-"+name+".json"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
