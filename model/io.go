@@ -36,8 +36,12 @@ func ReadInputs(src safetensors.Source) (*Inputs, error) {
 			return nil, fmt.Errorf("model: inputs: %s has shape %v, want [B, T]", name, shape)
 		}
 		if *b == 0 {
-			*b, *t = shape[0], shape[1]
-		} else if shape[0] != *b || (t != nil && shape[1] != *t) {
+			*b = shape[0]
+		}
+		if *t == 0 {
+			*t = shape[1]
+		}
+		if shape[0] != *b || shape[1] != *t {
 			return nil, fmt.Errorf("model: inputs: %s has shape %v, want [%d, %d]", name, shape, *b, *t)
 		}
 		out := make([]int, len(v))

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/attn-dev/attn/autograd"
 	"github.com/attn-dev/attn/nn"
@@ -226,3 +227,5 @@ func firstToken(g *autograd.Graph, h *autograd.Var) *autograd.Var {
 
 // positionTable returns an [T, C] constant (a fixed position table).
 func constInput(g *autograd.Graph, t *tensor.Tensor) *autograd.Var { return g.Input(t, false) }
+
+func sqrt(x float64) float64 { return math.Sqrt(x) }
