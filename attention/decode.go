@@ -60,7 +60,7 @@ func decodeForward(pl *plan, q, k, v, out, lse []float32) {
 					continue
 				}
 			}
-			pl.onlineTile(ws, decodeChunk, b, h0, 0, rows, qr, kk, nil, vv, j0, j1, cls)
+			pl.onlineTile(ws, decodeChunk, b, h0, 0, rows, qr, kk, nil, 0, vv, j0, j1, cls)
 		}
 		at := (sp*units + u) * rows
 		copy(partO[at*hs:(at+rows)*hs], ws.o[:rows*hs])

@@ -120,12 +120,12 @@ func (ws *workspace) reset(rows, hs int) {
 //	l ← l·e^{m−m'} + Σ_j e^{S_j−m'},  O ← O·e^{m−m'} + (e^{S−m'}∘Z)·V,  m ← m'
 //
 // cls is the tile's structural class (tileFull or tilePartial).
-func (pl *plan) onlineTile(ws *workspace, bc int, b, h0, i0, rows int, qr, kk, kt, vv []float32, j0, j1, cls int) {
+func (pl *plan) onlineTile(ws *workspace, bc int, b, h0, i0, rows int, qr, kk, kt []float32, ldk int, vv []float32, j0, j1, cls int) {
 	hs := pl.HS
 	cols := j1 - j0
 	s := ws.s
 	if kt != nil {
-		kernels.SgemmSerial(false, false, rows, cols, hs, pl.scale, qr, hs, kt[j0:], pl.Tk, 0, s, bc)
+		kernels.SgemmSerial(false, false, rows, cols, hs, pl.scale, qr, hs, kt, ldk, 0, s, bc)
 	} else {
 		kernels.SgemmSerial(false, true, rows, cols, hs, pl.scale, qr, hs, kk[j0*hs:], hs, 0, s, bc)
 	}
@@ -184,18 +184,18 @@ func tiledForward(pl *plan, t tiles, q, k, v, out, lse []float32) {
 		qr := q[(bh*pl.Tq+i0)*hs : (bh*pl.Tq+i1)*hs]
 		u := b*pl.NKV + h/pl.group
 		kk, vv := k[u*pl.Tk*hs:(u+1)*pl.Tk*hs], v[u*pl.Tk*hs:(u+1)*pl.Tk*hs]
-		var kt []float32
-		if nqb > 1 {
-			// Kᵀ is reused by every query block of the head: transposing it
-			// once makes each score product read B without a transpose.
-			if ws.ktCall != call || ws.ktU != u {
-				ws.kt = growTo(ws.kt, hs*pl.Tk)
-				transposeInto(ws.kt, pl.Tk, kk, pl.Tk, hs)
-				ws.ktCall, ws.ktU = call, u
-			}
-			kt = ws.kt
+		lo, hi := pl.keyRange(i0, i1)
+		// Kᵀ lets each score product read B untransposed. A dense pass
+		// reuses the whole head's Kᵀ in every query block, so a worker
+		// transposes it once per head; a narrow window transposes tile by
+		// tile (1/256 of the tile's work) rather than all of K.
+		perTile := nqb == 1 || 2*(hi-lo) < pl.Tk
+		if !perTile && (ws.ktCall != call || ws.ktU != u) {
+			ws.kt = growTo(ws.kt, hs*pl.Tk)
+			transposeInto(ws.kt, pl.Tk, kk, pl.Tk, hs)
+			ws.ktCall, ws.ktU = call, u
 		}
-		for j0 := 0; j0 < pl.Tk; j0 += t.bc {
+		for j0 := lo / t.bc * t.bc; j0 < hi; j0 += t.bc {
 			j1 := min(j0+t.bc, pl.Tk)
 			cls := tileFull
 			if pl.structural {
@@ -203,7 +203,16 @@ func tiledForward(pl *plan, t tiles, q, k, v, out, lse []float32) {
 					continue
 				}
 			}
-			pl.onlineTile(ws, t.bc, b, h, i0, rows, qr, kk, kt, vv, j0, j1, cls)
+			var kt []float32
+			ldk := pl.Tk
+			if perTile {
+				ws.vt = growTo(ws.vt, hs*t.bc)
+				transposeInto(ws.vt, t.bc, kk[j0*hs:j1*hs], j1-j0, hs)
+				kt, ldk = ws.vt, t.bc
+			} else {
+				kt = ws.kt[j0:]
+			}
+			pl.onlineTile(ws, t.bc, b, h, i0, rows, qr, kk, kt, ldk, vv, j0, j1, cls)
 		}
 		finishRows(ws, rows, hs, out[(bh*pl.Tq+i0)*hs:], lseSlice(lse, bh*pl.Tq+i0))
 	})

@@ -303,6 +303,18 @@ func (pl *plan) visible(i, j int) bool {
 	return true
 }
 
+// keyRange bounds the keys [lo, hi) that queries [i0, i1) may see, so a
+// sliding window visits O(window) key blocks per query block instead of
+// classifying all of them.
+func (pl *plan) keyRange(i0, i1 int) (lo, hi int) {
+	l0, _, ok := pl.span(i0)
+	_, h1, _ := pl.span(i1 - 1)
+	if !ok {
+		return 0, pl.Tk
+	}
+	return max(l0, 0), min(h1+1, pl.Tk)
+}
+
 // Tile classes for the structural masks over a block of queries × keys.
 const (
 	tileNone    = iota // no visible pair: skip
