@@ -1,0 +1,112 @@
+package infer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/attn-dev/attn/autograd"
+	"github.com/attn-dev/attn/generate"
+	"github.com/attn-dev/attn/model"
+)
+
+// encoderDecoder is a model with an encoder whose output a cached decoder
+// attends to (Marian, BART).
+type encoderDecoder interface {
+	cached
+	Encode(g *autograd.Graph, in *model.Inputs, opt model.Options) (*model.Encoded, *model.Outputs, error)
+}
+
+// IsEncoderDecoder reports whether m generates from an encoder's output
+// (use NewSeq2Seq) rather than from a prompt (NewLM).
+func IsEncoderDecoder(m model.Model) bool {
+	_, ok := m.(encoderDecoder)
+	return ok && !strings.HasSuffix(m.Info().Architecture, "ForCausalLM")
+}
+
+// seq2seqLM adapts an encoder-decoder to generate.Seq2Seq: Encode keeps the
+// encoder output; the cache's cross-attention K/V are computed from it by
+// the first decoder call after Begin and reused by every later one.
+type seq2seqLM struct {
+	decoderLM
+	e     encoderDecoder
+	enc   *model.Encoded
+	padID int
+}
+
+// NewSeq2Seq wraps an encoder-decoder (Marian, BART) for package generate.
+func NewSeq2Seq(m model.Model) (generate.Seq2Seq, error) {
+	e, ok := m.(encoderDecoder)
+	if !ok || !IsEncoderDecoder(m) {
+		return nil, fmt.Errorf("infer: %s (%s) is not an encoder-decoder", m.Info().ModelType, m.Info().Architecture)
+	}
+	s := &seq2seqLM{decoderLM: decoderLM{m: e, g: autograd.NewGraph(false), v: m.Info().Vocab}, e: e}
+	if raw, ok := m.Config().Raw("pad_token_id"); ok {
+		if n, ok := raw.(json.Number); ok {
+			if p, err := n.Int64(); err == nil && p >= 0 && int(p) < s.v {
+				s.padID = int(p)
+			}
+		}
+	}
+	return s, nil
+}
+
+func (s *seq2seqLM) Begin(rows, maxLen int) error {
+	s.enc = nil
+	return s.decoderLM.Begin(rows, maxLen)
+}
+
+// Encode right-pads src with the pad id and masks the padding.
+func (s *seq2seqLM) Encode(src [][]int) error {
+	if s.cache == nil {
+		return errors.New("infer: Encode before Begin")
+	}
+	if len(src) != s.rows {
+		return fmt.Errorf("infer: %d sources for a cache of %d rows", len(src), s.rows)
+	}
+	t := 0
+	for _, x := range src {
+		t = max(t, len(x))
+	}
+	in := &model.Inputs{B: len(src), T: t, InputIDs: make([]int, 0, len(src)*t)}
+	padded := false
+	for _, x := range src {
+		padded = padded || len(x) < t
+	}
+	if padded {
+		in.AttentionMask = make([]int, 0, len(src)*t)
+	}
+	for _, x := range src {
+		in.InputIDs = append(in.InputIDs, x...)
+		for range t - len(x) {
+			in.InputIDs = append(in.InputIDs, s.padID)
+		}
+		if padded {
+			for j := range t {
+				in.AttentionMask = append(in.AttentionMask, b2i(j < len(x)))
+			}
+		}
+	}
+	s.g.Reset()
+	enc, _, err := s.e.Encode(s.g, in, model.Options{})
+	if err != nil {
+		return err
+	}
+	s.enc = enc
+	return nil
+}
+
+// Forward decodes: the decoder prompt has no padding.
+func (s *seq2seqLM) Forward(ids, pad []int, logits []float32) error {
+	if s.enc == nil {
+		return errors.New("infer: decoding before Encode")
+	}
+	in := &model.Inputs{B: s.rows, TDec: len(ids) / s.rows, DecoderInputIDs: ids}
+	s.g.Reset()
+	out, err := s.m.Forward(s.g, in, model.Options{Cache: s.cache, Encoder: s.enc, LastLogits: true})
+	if err != nil {
+		return err
+	}
+	return copyLogits(out, logits)
+}
