@@ -17,15 +17,21 @@ def bench(m, n, k, ta, tb, reps):
     opa = a.t() if ta else a
     opb = b.t() if tb else b
     out = torch.empty(m, n)
-    for _ in range(3):
+    t0 = time.perf_counter()
+    torch.matmul(opa, opb, out=out)  # warm-up
+    warm = time.perf_counter() - t0
+    if warm < 0.5:
         torch.matmul(opa, opb, out=out)
+    # Median of up to reps runs: at least 5 (3 when one run takes over a
+    # second), stopping after a 3 s budget.
+    least = 3 if warm > 1 else 5
     times = []
-    budget = time.perf_counter() + 2.0
+    budget = time.perf_counter() + 3.0
     for i in range(reps):
         t0 = time.perf_counter()
         torch.matmul(opa, opb, out=out)
         times.append(time.perf_counter() - t0)
-        if time.perf_counter() > budget and i >= 4:
+        if time.perf_counter() > budget and i + 1 >= least:
             break
     times.sort()
     return times[len(times) // 2]
