@@ -1,7 +1,10 @@
 package model
 
 import (
+	"time"
+
 	"fmt"
+	"github.com/attn-dev/attn/autograd"
 	"slices"
 
 	"github.com/attn-dev/attn/safetensors"
@@ -99,4 +102,41 @@ func WriteOutputs(path string, out *Outputs) error {
 		return fmt.Errorf("model: outputs: %w", err)
 	}
 	return nil
+}
+
+// ForwardStats are the measurements of RunFile.
+type ForwardStats struct {
+	Seconds []float64 // per repetition, forward only (no load, no I/O)
+}
+
+// RunFile is `attn forward`: it reads the inputs file, runs m repeat
+// times (≥ 1) in one reused inference graph, and writes the last run's
+// outputs to outPath.
+func RunFile(m Model, inputsPath, outPath string, opt Options, repeat int) (*ForwardStats, error) {
+	src, err := safetensors.Open(inputsPath)
+	if err != nil {
+		return nil, fmt.Errorf("model: inputs: %w", err)
+	}
+	in, err := ReadInputs(src)
+	src.Close()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", inputsPath, err)
+	}
+	g := autograd.NewGraph(false)
+	st := &ForwardStats{}
+	var out *Outputs
+	for i := 0; i < max(1, repeat); i++ {
+		g.Reset()
+		t0 := time.Now()
+		if out, err = m.Forward(g, in, opt); err != nil {
+			return nil, err
+		}
+		st.Seconds = append(st.Seconds, time.Since(t0).Seconds())
+	}
+	if outPath != "" {
+		if err := WriteOutputs(outPath, out); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
 }
