@@ -72,6 +72,16 @@ func gemmSerial(im *impl, transA, transB bool, m, n, k int, alpha float32, a []f
 		gemv(im, bufs, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
+	if transB && m <= smallM {
+		// A few rows times Bᵀ: dot products stream B once, with no packing.
+		x, xld := a, lda
+		if transA {
+			x = gatherRows(&bufs.x, a, lda, m, k)
+			xld = k
+		}
+		gemmDots(im, bufs, x, xld, m, k, b, ldb, n, alpha, beta, c, ldc, 1)
+		return
+	}
 	if im.sup != nil && !transB && useSup(m, k) {
 		gemmSup(im, bufs, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
@@ -147,7 +157,12 @@ const supMR, supNR = 6, 16
 // 6 rows of A and all of A for every strip. Measured on Zen 3 (thread CPU
 // time, AVX2): 64³ 51 vs 37 GFLOP/s packed, 128×64×64 64 vs 41, Aᵀ 128²×64
 // 59 vs 47, but 256³ 54 vs 65 — so only small k and A.
-func useSup(m, k int) bool { return k <= 128 && m*k <= 32*1024 }
+// A few rows (m <= smallM) are always done unpacked: B is then streamed
+// once, and packing it would cost more than the product.
+func useSup(m, k int) bool { return (k <= 128 && m*k <= 32*1024) || m <= smallM }
+
+// smallM is the row count up to which products skip packing.
+const smallM = 8
 
 // gemmSup is gemmSerial without packing, for small products (attention
 // tiles, per-head matmuls). op(B) = Bᵀ is copied, transposed, since the
@@ -290,7 +305,7 @@ func gemv(im *impl, bufs *gemmBufs, transA, transB bool, m, n, k int, alpha floa
 			x = gather(&bufs.x, a, lda, k)
 		}
 		if transB {
-			gemvDots(im, bufs, x, b, ldb, n, alpha, beta, c, 1)
+			gemmDots(im, bufs, x, k, 1, k, b, ldb, n, alpha, beta, c, 0, 1)
 		} else {
 			gemvRows(im, bufs, x, b, ldb, alpha, beta, c[:n])
 		}
@@ -301,7 +316,7 @@ func gemv(im *impl, bufs *gemmBufs, transA, transB bool, m, n, k int, alpha floa
 		v = gather(&bufs.x, b, ldb, k)
 	}
 	if !transA {
-		gemvDots(im, bufs, v, a, lda, m, alpha, beta, c, ldc)
+		gemmDots(im, bufs, v, k, 1, k, a, lda, m, alpha, beta, c, 0, ldc)
 		return
 	}
 	if ldc == 1 {
@@ -319,6 +334,19 @@ func gemv(im *impl, bufs *gemmBufs, transA, transB bool, m, n, k int, alpha floa
 	}
 }
 
+// gatherRows copies the m×k matrix op(A) = Aᵀ (A stored k×m, row stride
+// lda) into *buf as m contiguous rows of k and returns it.
+func gatherRows(buf *[]float32, a []float32, lda, m, k int) []float32 {
+	x := grow(*buf, m*k)
+	*buf = x
+	for p := 0; p < k; p++ {
+		for i, v := range a[p*lda : p*lda+m] {
+			x[i*k+p] = v
+		}
+	}
+	return x
+}
+
 // gather copies n elements of s at stride into *buf and returns them.
 func gather(buf *[]float32, s []float32, stride, n int) []float32 {
 	x := grow(*buf, n)
@@ -329,27 +357,32 @@ func gather(buf *[]float32, s []float32, stride, n int) []float32 {
 	return x
 }
 
-// gemvDots computes out[j·os] = alpha·Σ_p x[p]·mat[j·ld+p] + beta·out[j·os]
-// for j < n, four rows of mat at a time.
-func gemvDots(im *impl, bufs *gemmBufs, x, mat []float32, ld, n int, alpha, beta float32, out []float32, os int) {
-	k := len(x)
+// gemmDots computes out[i·ldo + j·os] = alpha·Σ_p x[i·xld+p]·mat[j·ld+p] +
+// beta·out[i·ldo + j·os] for i < m, j < n: m rows of x against n rows of mat,
+// taken four rows of mat at a time so that each of those stays in L1 while
+// every row of x passes over it (mat is streamed once).
+func gemmDots(im *impl, bufs *gemmBufs, x []float32, xld, m, k int, mat []float32, ld, n int, alpha, beta float32, out []float32, ldo, os int) {
+	set := func(i, j int, s float32) {
+		s *= alpha
+		if beta != 0 {
+			s += beta * out[i*ldo+j*os]
+		}
+		out[i*ldo+j*os] = s
+	}
 	j := 0
 	for ; j+4 <= n; j += 4 {
-		im.dot4(x, mat[j*ld:(j+3)*ld+k], ld, &bufs.dots)
-		for r, s := range bufs.dots {
-			s *= alpha
-			if beta != 0 {
-				s += beta * out[(j+r)*os]
+		rows := mat[j*ld : (j+3)*ld+k]
+		for i := 0; i < m; i++ {
+			im.dot4(x[i*xld:i*xld+k], rows, ld, &bufs.dots)
+			for r, s := range bufs.dots {
+				set(i, j+r, s)
 			}
-			out[(j+r)*os] = s
 		}
 	}
 	for ; j < n; j++ {
-		s := alpha * im.dot(x, mat[j*ld:j*ld+k])
-		if beta != 0 {
-			s += beta * out[j*os]
+		for i := 0; i < m; i++ {
+			set(i, j, im.dot(x[i*xld:i*xld+k], mat[j*ld:j*ld+k]))
 		}
-		out[j*os] = s
 	}
 }
 

@@ -52,6 +52,9 @@ func gemmCases() []gemmCase {
 		{name: "strided", m: 19, n: 23, k: 31, padA: 5, padB: 3, padC: 7, alpha: -1, beta: 0.5},
 		{name: "k1", m: 33, n: 65, k: 1, alpha: 1},
 		{name: "m2n2", m: 2, n: 2, k: 2, alpha: 1},
+		{name: "smallM5", m: 5, n: 70, k: 300, padA: 2, padC: 1, alpha: 1, beta: 0.5},
+		{name: "smallM8", m: 8, n: 35, k: 200, alpha: -2},
+		{name: "batch-decode", m: 3, n: 260, k: 768, alpha: 1},
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := 0; i < 12; i++ {
@@ -212,7 +215,7 @@ func TestSgemmNoAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("sync.Pool drops items at random under the race detector")
 	}
-	for _, tc := range []struct{ m, n, k int }{{128, 96, 80}, {1, 768, 256}, {64, 64, 64}} {
+	for _, tc := range []struct{ m, n, k int }{{128, 96, 80}, {1, 768, 256}, {64, 64, 64}, {4, 300, 200}} {
 		a := make([]float32, tc.m*tc.k)
 		b := make([]float32, tc.k*tc.n)
 		c := make([]float32, tc.m*tc.n)
