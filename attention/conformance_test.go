@@ -81,6 +81,7 @@ func confCases() []confCase {
 		{name: "dropout", B: 1, NH: 2, Tq: 70, Tk: 75, HS: 16, dropout: 0.3},
 		{name: "dropout_causal_gqa", B: 2, NH: 4, NKV: 2, Tq: 65, Tk: 65, HS: 8, causal: true, dropout: 0.1},
 		{name: "decode_rows", B: 3, NH: 4, NKV: 2, Tq: 1, Tk: 700, HS: 32, causal: true, pad: true},
+		{name: "decode_split_keys", B: 1, NH: 2, NKV: 1, Tq: 2, Tk: 1500, HS: 16, causal: true, pad: true},
 		{name: "decode_4rows_mask", B: 1, NH: 8, NKV: 1, Tq: 4, Tk: 600, HS: 16, causal: true, mask: [4]int{1, 1, 4, 600}},
 		{name: "window_causal", B: 1, NH: 2, Tq: 300, Tk: 300, HS: 16, causal: true, window: 37},
 		{name: "window_bidir_global", B: 2, NH: 2, Tq: 260, Tk: 260, HS: 8, window: 20, global: []int{0, 5, 200}, pad: true},

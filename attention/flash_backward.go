@@ -7,6 +7,10 @@ import (
 	"github.com/attn-dev/attn/internal/parallel"
 )
 
+// dqPartBudget caps the bytes of the private dq copies of a split backward
+// pass.
+const dqPartBudget = 32 << 20
+
 // tiledBackward is FlashAttention-2's backward pass. It never stores P:
 // each tile's probabilities are recomputed from the saved lse,
 // P = exp(Scale·Q·Kᵀ + masks − lse), and with D = rowsum(dout∘out),
@@ -36,6 +40,10 @@ func tiledBackward(pl *plan, t tiles, q, k, v, out, lse, dout, dq, dk, dv []floa
 	nsplit := 1
 	if w := parallel.Workers(); units < 4*w {
 		nsplit = min((4*w+units-1)/units, nkb)
+		// Each extra split costs a private copy of dq; keep them within
+		// dqPartBudget (summing copies keeps the result deterministic,
+		// unlike atomic or locked accumulation).
+		nsplit = max(1, min(nsplit, 1+dqPartBudget/(4*len(dq))))
 	}
 	dqPart := make([][]float32, nsplit)
 	dqPart[0] = dq
