@@ -67,3 +67,45 @@ func TestDumpCrossCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestDumpSPMCrossCheck is TestDumpCrossCheck for the SentencePiece
+// fixtures, compared with python3-sentencepiece by
+// tools/golden/tokenizer_spm_crosscheck.py.
+func TestDumpSPMCrossCheck(t *testing.T) {
+	dir := os.Getenv("ATTN_TOKENIZER_CROSSCHECK")
+	corpora := os.Getenv("ATTN_TOKENIZER_CROSSCHECK_CORPORA")
+	if dir == "" || corpora == "" {
+		t.Skip("set by tools/golden/tokenizer_spm_crosscheck.py")
+	}
+	var lines []string
+	for _, p := range strings.Split(corpora, ":") {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, strings.Split(string(data), "\n")...)
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	for range 5000 {
+		lines = append(lines, strings.ToValidUTF8(randomText(r, r.IntN(60)), "\uFFFD"))
+	}
+	out := map[string]any{"texts": lines}
+	for _, m := range []string{"unigram", "bpe", "unigram_unk"} {
+		sp, err := LoadSentencePiece(filepath.Join(spmDir(), m+".model"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, err := EncodeBatch(sp, lines, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[m] = ids
+	}
+	data, err := json.Marshal(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "crosscheck-spm.json"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -236,9 +236,9 @@ func (s *SentencePiece) pieces(text string) []spmOut {
 	return out
 }
 
-// viterbi finds the segmentation of norm with the highest total piece score
-// (float32, as SentencePiece accumulates it); a character no piece starts
-// with costs unkCost as <unk>.
+// viterbi finds the segmentation of norm with the highest total piece score,
+// rounding as SentencePiece's EncodeOptimized does; a character no piece
+// starts with costs unkCost as <unk>.
 func (s *SentencePiece) viterbi(norm string) []spmSeg {
 	type node struct {
 		score float32
@@ -263,12 +263,15 @@ func (s *SentencePiece) viterbi(norm string) []spmSeg {
 			if !ok {
 				continue
 			}
-			score := s.m.Pieces[id].Score
+			// SentencePiece's score here is a double (its conditional mixes
+			// float and double), so the candidate is summed and compared in
+			// float64 and stored as float32; ties and rounding follow it.
+			score := float64(s.m.Pieces[id].Score)
 			if s.m.Pieces[id].Type == pieceUserDefined {
-				score = float32(end-i)*s.maxScr - 0.1
+				score = float64(end-i)*float64(s.maxScr) - 0.1
 			}
-			if c := base + score; best[end].start < 0 || c > best[end].score {
-				best[end] = node{score: c, start: i, id: id}
+			if c := score + float64(base); best[end].start < 0 || c > float64(best[end].score) {
+				best[end] = node{score: float32(c), start: i, id: id}
 			}
 			if end-i == mblen {
 				single = true

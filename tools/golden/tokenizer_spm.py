@@ -71,6 +71,7 @@ texts = [
     "Zero\u200bwidth\u200djoiner", "<unk> </s> <s> ▁ already", "1234567890 3.14159 -42",
     "Ich habe keine Ahnung, was du meinst.", "Tom ne sait pas nager.", "ÀÉÎÕÜ àéîõü œæ ÆŒ",
     "x" * 300, "Ω≈ç√∫˜µ≤≥÷", "\u0000ctrl\u0007chars\u001f",
+    "x'lll 'lll", "a\x1ab \x0c \ue000 \u209d",  # a score tie settled by double rounding; controls
 ]
 texts += lines[::97][:25]
 
