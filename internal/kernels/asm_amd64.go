@@ -91,3 +91,10 @@ func expShiftSumAVX2(x []float32, shift float32) float32
 //
 //go:noescape
 func tanhAVX2(dst []float32, src []float32)
+
+// geluTanhAVX2 computes dst[i] = gelu(src[i]) with the tanh approximation,
+// 0.5·x·(1 + tanh(u)), u = √(2/π)·(x + 0.044715·x³), evaluated as the equal
+// x / (1 + exp(-2u)); len(src) must be a multiple of 8 and len(dst) >= len(src).
+//
+//go:noescape
+func geluTanhAVX2(dst []float32, src []float32)

@@ -188,7 +188,23 @@ DATA c8<>+720(SB)/4, $0xff800000
 DATA c8<>+724(SB)/4, $0xff800000
 DATA c8<>+728(SB)/4, $0xff800000
 DATA c8<>+732(SB)/4, $0xff800000
-GLOBL c8<>(SB), RODATA|NOPTR, $736
+DATA c8<>+736(SB)/4, $0xbfcc422a
+DATA c8<>+740(SB)/4, $0xbfcc422a
+DATA c8<>+744(SB)/4, $0xbfcc422a
+DATA c8<>+748(SB)/4, $0xbfcc422a
+DATA c8<>+752(SB)/4, $0xbfcc422a
+DATA c8<>+756(SB)/4, $0xbfcc422a
+DATA c8<>+760(SB)/4, $0xbfcc422a
+DATA c8<>+764(SB)/4, $0xbfcc422a
+DATA c8<>+768(SB)/4, $0xbd922279
+DATA c8<>+772(SB)/4, $0xbd922279
+DATA c8<>+776(SB)/4, $0xbd922279
+DATA c8<>+780(SB)/4, $0xbd922279
+DATA c8<>+784(SB)/4, $0xbd922279
+DATA c8<>+788(SB)/4, $0xbd922279
+DATA c8<>+792(SB)/4, $0xbd922279
+DATA c8<>+796(SB)/4, $0xbd922279
+GLOBL c8<>(SB), RODATA|NOPTR, $800
 
 // func sgemmKernel6x16AVX2(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32)
 // Requires: AVX, FMA3
@@ -1838,6 +1854,203 @@ loop8:
 	VFMADD213PS  Y0, Y0, Y3
 	VCMPPS       $0x01, c8<>+512(SB), Y1, Y4
 	VBLENDVPS    Y4, Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)
+	ADDQ         $0x20, AX
+	ADDQ         $0x20, CX
+	SUBQ         $0x08, DX
+	JMP          loop8
+
+done:
+	VZEROUPPER
+	RET
+
+// func geluTanhAVX2(dst []float32, src []float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·geluTanhAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ src_len+32(FP), DX
+
+loop32:
+	CMPQ         DX, $0x20
+	JL           loop8
+	VMOVUPS      (CX), Y0
+	VMULPS       Y0, Y0, Y1
+	VMULPS       c8<>+768(SB), Y1, Y1
+	VADDPS       c8<>+736(SB), Y1, Y1
+	VMULPS       Y0, Y1, Y1
+	VMINPS       c8<>+0(SB), Y1, Y3
+	VMAXPS       c8<>+32(SB), Y3, Y3
+	VMULPS       c8<>+64(SB), Y3, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS c8<>+96(SB), Y4, Y3
+	VFNMADD231PS c8<>+128(SB), Y4, Y3
+	VMOVUPS      c8<>+160(SB), Y2
+	VFMADD213PS  c8<>+192(SB), Y3, Y2
+	VFMADD213PS  c8<>+224(SB), Y3, Y2
+	VFMADD213PS  c8<>+256(SB), Y3, Y2
+	VFMADD213PS  c8<>+288(SB), Y3, Y2
+	VFMADD213PS  c8<>+320(SB), Y3, Y2
+	VMULPS       Y3, Y3, Y5
+	VFMADD213PS  Y3, Y5, Y2
+	VADDPS       c8<>+352(SB), Y2, Y2
+	VCVTPS2DQ    Y4, Y4
+	VPSRAD       $0x01, Y4, Y3
+	VPSUBD       Y3, Y4, Y4
+	VPADDD       c8<>+416(SB), Y3, Y3
+	VPADDD       c8<>+416(SB), Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y3, Y2, Y2
+	VMULPS       Y4, Y2, Y2
+	VCMPPS       $0x03, Y1, Y1, Y3
+	VBLENDVPS    Y3, Y1, Y2, Y2
+	VADDPS       c8<>+352(SB), Y2, Y2
+	VDIVPS       Y2, Y0, Y2
+	VMOVUPS      Y2, (AX)
+	VMOVUPS      32(CX), Y0
+	VMULPS       Y0, Y0, Y1
+	VMULPS       c8<>+768(SB), Y1, Y1
+	VADDPS       c8<>+736(SB), Y1, Y1
+	VMULPS       Y0, Y1, Y1
+	VMINPS       c8<>+0(SB), Y1, Y3
+	VMAXPS       c8<>+32(SB), Y3, Y3
+	VMULPS       c8<>+64(SB), Y3, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS c8<>+96(SB), Y4, Y3
+	VFNMADD231PS c8<>+128(SB), Y4, Y3
+	VMOVUPS      c8<>+160(SB), Y2
+	VFMADD213PS  c8<>+192(SB), Y3, Y2
+	VFMADD213PS  c8<>+224(SB), Y3, Y2
+	VFMADD213PS  c8<>+256(SB), Y3, Y2
+	VFMADD213PS  c8<>+288(SB), Y3, Y2
+	VFMADD213PS  c8<>+320(SB), Y3, Y2
+	VMULPS       Y3, Y3, Y5
+	VFMADD213PS  Y3, Y5, Y2
+	VADDPS       c8<>+352(SB), Y2, Y2
+	VCVTPS2DQ    Y4, Y4
+	VPSRAD       $0x01, Y4, Y3
+	VPSUBD       Y3, Y4, Y4
+	VPADDD       c8<>+416(SB), Y3, Y3
+	VPADDD       c8<>+416(SB), Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y3, Y2, Y2
+	VMULPS       Y4, Y2, Y2
+	VCMPPS       $0x03, Y1, Y1, Y3
+	VBLENDVPS    Y3, Y1, Y2, Y2
+	VADDPS       c8<>+352(SB), Y2, Y2
+	VDIVPS       Y2, Y0, Y2
+	VMOVUPS      Y2, 32(AX)
+	VMOVUPS      64(CX), Y0
+	VMULPS       Y0, Y0, Y1
+	VMULPS       c8<>+768(SB), Y1, Y1
+	VADDPS       c8<>+736(SB), Y1, Y1
+	VMULPS       Y0, Y1, Y1
+	VMINPS       c8<>+0(SB), Y1, Y3
+	VMAXPS       c8<>+32(SB), Y3, Y3
+	VMULPS       c8<>+64(SB), Y3, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS c8<>+96(SB), Y4, Y3
+	VFNMADD231PS c8<>+128(SB), Y4, Y3
+	VMOVUPS      c8<>+160(SB), Y2
+	VFMADD213PS  c8<>+192(SB), Y3, Y2
+	VFMADD213PS  c8<>+224(SB), Y3, Y2
+	VFMADD213PS  c8<>+256(SB), Y3, Y2
+	VFMADD213PS  c8<>+288(SB), Y3, Y2
+	VFMADD213PS  c8<>+320(SB), Y3, Y2
+	VMULPS       Y3, Y3, Y5
+	VFMADD213PS  Y3, Y5, Y2
+	VADDPS       c8<>+352(SB), Y2, Y2
+	VCVTPS2DQ    Y4, Y4
+	VPSRAD       $0x01, Y4, Y3
+	VPSUBD       Y3, Y4, Y4
+	VPADDD       c8<>+416(SB), Y3, Y3
+	VPADDD       c8<>+416(SB), Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y3, Y2, Y2
+	VMULPS       Y4, Y2, Y2
+	VCMPPS       $0x03, Y1, Y1, Y3
+	VBLENDVPS    Y3, Y1, Y2, Y2
+	VADDPS       c8<>+352(SB), Y2, Y2
+	VDIVPS       Y2, Y0, Y2
+	VMOVUPS      Y2, 64(AX)
+	VMOVUPS      96(CX), Y0
+	VMULPS       Y0, Y0, Y1
+	VMULPS       c8<>+768(SB), Y1, Y1
+	VADDPS       c8<>+736(SB), Y1, Y1
+	VMULPS       Y0, Y1, Y1
+	VMINPS       c8<>+0(SB), Y1, Y3
+	VMAXPS       c8<>+32(SB), Y3, Y3
+	VMULPS       c8<>+64(SB), Y3, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS c8<>+96(SB), Y4, Y3
+	VFNMADD231PS c8<>+128(SB), Y4, Y3
+	VMOVUPS      c8<>+160(SB), Y2
+	VFMADD213PS  c8<>+192(SB), Y3, Y2
+	VFMADD213PS  c8<>+224(SB), Y3, Y2
+	VFMADD213PS  c8<>+256(SB), Y3, Y2
+	VFMADD213PS  c8<>+288(SB), Y3, Y2
+	VFMADD213PS  c8<>+320(SB), Y3, Y2
+	VMULPS       Y3, Y3, Y5
+	VFMADD213PS  Y3, Y5, Y2
+	VADDPS       c8<>+352(SB), Y2, Y2
+	VCVTPS2DQ    Y4, Y4
+	VPSRAD       $0x01, Y4, Y3
+	VPSUBD       Y3, Y4, Y4
+	VPADDD       c8<>+416(SB), Y3, Y3
+	VPADDD       c8<>+416(SB), Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y3, Y2, Y2
+	VMULPS       Y4, Y2, Y2
+	VCMPPS       $0x03, Y1, Y1, Y3
+	VBLENDVPS    Y3, Y1, Y2, Y2
+	VADDPS       c8<>+352(SB), Y2, Y2
+	VDIVPS       Y2, Y0, Y2
+	VMOVUPS      Y2, 96(AX)
+	ADDQ         $0x80, AX
+	ADDQ         $0x80, CX
+	SUBQ         $0x20, DX
+	JMP          loop32
+
+loop8:
+	TESTQ        DX, DX
+	JE           done
+	VMOVUPS      (CX), Y0
+	VMULPS       Y0, Y0, Y1
+	VMULPS       c8<>+768(SB), Y1, Y1
+	VADDPS       c8<>+736(SB), Y1, Y1
+	VMULPS       Y0, Y1, Y1
+	VMINPS       c8<>+0(SB), Y1, Y3
+	VMAXPS       c8<>+32(SB), Y3, Y3
+	VMULPS       c8<>+64(SB), Y3, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS c8<>+96(SB), Y4, Y3
+	VFNMADD231PS c8<>+128(SB), Y4, Y3
+	VMOVUPS      c8<>+160(SB), Y2
+	VFMADD213PS  c8<>+192(SB), Y3, Y2
+	VFMADD213PS  c8<>+224(SB), Y3, Y2
+	VFMADD213PS  c8<>+256(SB), Y3, Y2
+	VFMADD213PS  c8<>+288(SB), Y3, Y2
+	VFMADD213PS  c8<>+320(SB), Y3, Y2
+	VMULPS       Y3, Y3, Y5
+	VFMADD213PS  Y3, Y5, Y2
+	VADDPS       c8<>+352(SB), Y2, Y2
+	VCVTPS2DQ    Y4, Y4
+	VPSRAD       $0x01, Y4, Y3
+	VPSUBD       Y3, Y4, Y4
+	VPADDD       c8<>+416(SB), Y3, Y3
+	VPADDD       c8<>+416(SB), Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y3, Y2, Y2
+	VMULPS       Y4, Y2, Y2
+	VCMPPS       $0x03, Y1, Y1, Y3
+	VBLENDVPS    Y3, Y1, Y2, Y2
+	VADDPS       c8<>+352(SB), Y2, Y2
+	VDIVPS       Y2, Y0, Y2
 	VMOVUPS      Y2, (AX)
 	ADDQ         $0x20, AX
 	ADDQ         $0x20, CX

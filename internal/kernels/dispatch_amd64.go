@@ -30,6 +30,7 @@ var implAVX2 = &impl{
 	max:         maxAsm,
 	exp:         expAsm,
 	tanh:        tanhAsm,
+	geluTanh:    geluTanhAsm,
 	expShiftSum: expShiftSumAsm,
 }
 
@@ -50,6 +51,7 @@ var implAVX512 = &impl{
 	max:         maxAsm,
 	exp:         expAsm,
 	tanh:        tanhAsm,
+	geluTanh:    geluTanhAsm,
 	expShiftSum: expShiftSumAsm,
 }
 
@@ -186,34 +188,45 @@ func maxAsm(x []float32) float32 {
 	return m
 }
 
-// expAsm runs the vector exp on whole vectors and on a zero-padded copy of
-// the tail, so every element goes through the same code.
+// Element-wise functions: the vector kernel on whole vectors and on a
+// zero-padded copy of the tail, so every element goes through the same
+// code. (Each wrapper calls its kernel directly: through a function value
+// the stack buffer would escape and allocate.)
+
 func expAsm(dst, src []float32) {
-	n := len(src) &^ 7
-	dst = dst[:len(src)]
-	if n > 0 {
-		expAVX2(dst[:n], src[:n])
-	}
-	if n < len(src) {
-		var buf [8]float32
-		copy(buf[:], src[n:])
+	n, tail, buf := splitTail(dst, src)
+	expAVX2(dst[:n], src[:n])
+	if tail {
 		expAVX2(buf[:], buf[:])
 		copy(dst[n:], buf[:])
 	}
 }
 
 func tanhAsm(dst, src []float32) {
-	n := len(src) &^ 7
-	dst = dst[:len(src)]
-	if n > 0 {
-		tanhAVX2(dst[:n], src[:n])
-	}
-	if n < len(src) {
-		var buf [8]float32
-		copy(buf[:], src[n:])
+	n, tail, buf := splitTail(dst, src)
+	tanhAVX2(dst[:n], src[:n])
+	if tail {
 		tanhAVX2(buf[:], buf[:])
 		copy(dst[n:], buf[:])
 	}
+}
+
+func geluTanhAsm(dst, src []float32) {
+	n, tail, buf := splitTail(dst, src)
+	geluTanhAVX2(dst[:n], src[:n])
+	if tail {
+		geluTanhAVX2(buf[:], buf[:])
+		copy(dst[n:], buf[:])
+	}
+}
+
+// splitTail returns the length of the whole vectors of src and, when there
+// is a tail, a zero-padded copy of it.
+func splitTail(dst, src []float32) (n int, tail bool, buf [8]float32) {
+	_ = dst[:len(src)]
+	n = len(src) &^ 7
+	copy(buf[:], src[n:])
+	return n, n < len(src), buf
 }
 
 func expShiftSumAsm(x []float32, shift float32) float32 {

@@ -72,6 +72,15 @@ func TanhRef(dst, src []float32) {
 	}
 }
 
+// GeluTanhRef computes dst[i] = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+// for x = src[i].
+func GeluTanhRef(dst, src []float32) {
+	for i, v := range src {
+		x := float64(v)
+		dst[i] = float32(0.5 * x * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(x+0.044715*x*x*x))))
+	}
+}
+
 // MaxRef returns the largest element of x (-Inf for an empty x).
 func MaxRef(x []float32) float32 {
 	m := float32(math.Inf(-1))

@@ -18,6 +18,7 @@ var implGo = &impl{
 	max:         MaxRef,
 	exp:         expGo,
 	tanh:        tanhGo,
+	geluTanh:    geluTanhGo,
 	expShiftSum: expShiftSumGo,
 }
 
@@ -178,6 +179,17 @@ func tanhf(x float32) float32 {
 		return x
 	}
 	return t
+}
+
+// geluTanhGo is the scalar twin of the vector GELU: x / (1 + exp(-2u)),
+// which equals 0.5·x·(1 + tanh(u)).
+func geluTanhGo(dst, src []float32) {
+	const g1 = -2 * 0.7978845608028654 // -2·√(2/π)
+	const g3 = g1 * 0.044715
+	dst = dst[:len(src)]
+	for i, x := range src {
+		dst[i] = x / (1 + expf(x*(g1+g3*x*x)))
+	}
 }
 
 func expGo(dst, src []float32) {

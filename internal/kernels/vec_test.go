@@ -210,6 +210,47 @@ func TestTanhAccuracy(t *testing.T) {
 	})
 }
 
+// TestGeluTanhAccuracy checks every variant's GeluTanh against the float64
+// GeluTanhRef formula over [-20, 20] and at special values (NaN stays NaN,
+// +Inf stays +Inf). Tolerance: |got - want| <= (5e-7 + 2.5e-7·max(z, 0))·|want|
+// + 1.2e-16·|x|, with z = -2u. For negative x the result is about x·e^(-z),
+// so the float32 rounding of z itself (any float32 evaluation has it,
+// PyTorch's too) shows up as z·ulp relative error; the last term is the
+// reference's own error (1 + tanh(u) cancels in float64).
+func TestGeluTanhAccuracy(t *testing.T) {
+	var xs []float32
+	for x := -20.0; x <= 20; x += 0.0011 {
+		xs = append(xs, float32(x))
+	}
+	xs = append(xs, 0, 1e-30, -1e-30, 1e20, -1e20, float32(math.Inf(1)), float32(math.NaN()))
+	want := make([]float32, len(xs))
+	GeluTanhRef(want, xs)
+	forEachImpl(t, func(t *testing.T, im *impl) {
+		got := make([]float32, len(xs))
+		im.geluTanh(got, xs)
+		worst := 0.0
+		for i, x := range xs {
+			g, w := float64(got[i]), float64(want[i])
+			if math.IsNaN(w) || math.IsInf(w, 0) {
+				if g != w && !(math.IsNaN(g) && math.IsNaN(w)) {
+					t.Errorf("gelu(%v) = %v, want %v", x, g, w)
+				}
+				continue
+			}
+			e := math.Abs(g - w)
+			x64 := float64(x)
+			z := -2 * math.Sqrt(2/math.Pi) * (x64 + 0.044715*x64*x64*x64)
+			if x > -3 {
+				worst = max(worst, e/math.Abs(w))
+			}
+			if e > (5e-7+2.5e-7*max(z, 0))*math.Abs(w)+1.2e-16*math.Abs(x64) {
+				t.Fatalf("gelu(%v) = %v, want %v", x, g, w)
+			}
+		}
+		t.Logf("%s: max rel error %.3g for x > -3", im.name, worst)
+	})
+}
+
 // TestExpShiftSum: in-place exp(x - shift) matches the variant's own Exp of
 // the shifted values exactly, and the float32 sum matches the float64 sum
 // within n·1.2e-7 relative (n terms, one rounding each).
@@ -259,6 +300,10 @@ func TestExportedDispatch(t *testing.T) {
 	e := []float32{0, 0, 0}
 	if s := ExpShiftSum(e, 0); s != 3 {
 		t.Errorf("ExpShiftSum = %v, want 3", s)
+	}
+	GeluTanh(e, []float32{0, 0, 0})
+	if e[0] != 0 {
+		t.Errorf("GeluTanh(0) = %v", e[0])
 	}
 	Exp(e, []float32{0, 0, 0})
 	Tanh(e, e)

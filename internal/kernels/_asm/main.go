@@ -36,6 +36,7 @@ func main() {
 	expKernel()
 	expShiftSum()
 	tanhKernel()
+	geluKernel()
 	Generate()
 }
 
@@ -75,6 +76,10 @@ func consts() {
 		{"t3", math.Float32bits(1.33314422036e-1)},
 		{"t4", math.Float32bits(-3.33332819422e-1)},
 		{"negInf", math.Float32bits(float32(math.Inf(-1)))},
+		// GELU: exp(-2u) with u = √(2/π)·(x + 0.044715·x³) is
+		// exp(x·(g1 + g3·x²)).
+		{"g1", math.Float32bits(float32(-2 * math.Sqrt(2/math.Pi)))},
+		{"g3", math.Float32bits(float32(-2 * math.Sqrt(2/math.Pi) * 0.044715))},
 	}
 	for i, c := range list {
 		cIndex[c.name] = i
@@ -734,6 +739,31 @@ func tanhKernel() {
 		VFMADD213PS(x, x, small)             // small = x·small + x
 		VCMPPS(U8(1), k("tanhSmall"), ax, z) // |x| < 0.625
 		VBLENDVPS(z, small, e, e)
+		VMOVUPS(e, Mem{Base: d, Disp: disp})
+	})
+	VZEROUPPER()
+	RET()
+}
+
+func geluKernel() {
+	TEXT("geluTanhAVX2", NOSPLIT, "func(dst, src []float32)")
+	Pragma("noescape")
+	Doc("geluTanhAVX2 computes dst[i] = gelu(src[i]) with the tanh approximation,",
+		"0.5·x·(1 + tanh(u)), u = √(2/π)·(x + 0.044715·x³), evaluated as the equal",
+		"x / (1 + exp(-2u)); len(src) must be a multiple of 8 and len(dst) >= len(src).")
+	d := Load(Param("dst").Base(), GP64())
+	s := Load(Param("src").Base(), GP64())
+	n := Load(Param("src").Len(), GP64())
+	stream(n, []Register{d, s}, func(_, disp int) {
+		x, z, e := YMM(), YMM(), YMM()
+		VMOVUPS(Mem{Base: s, Disp: disp}, x)
+		VMULPS(x, x, z)
+		VMULPS(k("g3"), z, z)
+		VADDPS(k("g1"), z, z)
+		VMULPS(x, z, z) // z = -2u
+		expVec(z, e)
+		VADDPS(k("one"), e, e)
+		VDIVPS(e, x, e) // x / (1 + exp(-2u))
 		VMOVUPS(e, Mem{Base: d, Disp: disp})
 	})
 	VZEROUPPER()
