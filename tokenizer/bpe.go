@@ -62,23 +62,12 @@ type bpeWorker struct {
 // order). Both sides of a merge and their concatenation must be in vocab.
 func NewBPE(vocab map[string]int, merges [][2]string) (*BPE, error) {
 	b := &BPE{vocab: vocab, unk: -1, splitWords: true, AllowSpecial: true}
-	maxID := -1
-	for s, id := range vocab {
-		if id < 0 || id > math.MaxInt32 {
-			return nil, fmt.Errorf("bpe vocab: token %q has id %d outside [0, 2^31)", s, id)
-		}
-		maxID = max(maxID, id)
-	}
-	if err := checkIDs("bpe vocab", maxID, len(vocab)); err != nil {
+	var err error
+	if b.tokens, err = invertVocab("bpe vocab", vocab); err != nil {
 		return nil, err
 	}
-	b.tokens = make([]string, maxID+1)
-	b.bytes = make([][]byte, maxID+1)
+	b.bytes = make([][]byte, len(b.tokens))
 	for s, id := range vocab {
-		if b.tokens[id] != "" {
-			return nil, fmt.Errorf("bpe vocab: id %d is given to both %q and %q", id, b.tokens[id], s)
-		}
-		b.tokens[id] = s
 		if raw, ok := byteLevelUnspell(s); ok {
 			b.bytes[id] = raw
 		}

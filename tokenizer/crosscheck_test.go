@@ -9,15 +9,16 @@ import (
 	"testing"
 )
 
-// TestDumpCrossCheck writes this package's ids for every line of the corpora
-// named in $ATTN_TOKENIZER_CROSSCHECK_CORPORA (":"-separated) into
-// $ATTN_TOKENIZER_CROSSCHECK, where tools/golden/tokenizer_hf.sh compares
-// them with Hugging Face tokenizers. Skipped otherwise.
-func TestDumpCrossCheck(t *testing.T) {
+// crossCheckLines returns the output directory and the lines to encode: every
+// line of the corpora in $ATTN_TOKENIZER_CROSSCHECK_CORPORA (":"-separated)
+// and 5000 random lines of the pre-tokenizer's hard cases (valid UTF-8: the
+// references take strings). It skips the test when the variables are unset.
+func crossCheckLines(t *testing.T, seed uint64) (string, []string) {
+	t.Helper()
 	dir := os.Getenv("ATTN_TOKENIZER_CROSSCHECK")
 	corpora := os.Getenv("ATTN_TOKENIZER_CROSSCHECK_CORPORA")
 	if dir == "" || corpora == "" {
-		t.Skip("set by tools/golden/tokenizer_hf.sh")
+		t.Skip("set by tools/golden/tokenizer_hf.sh and tokenizer_spm_crosscheck.py")
 	}
 	var lines []string
 	for _, p := range strings.Split(corpora, ":") {
@@ -27,12 +28,18 @@ func TestDumpCrossCheck(t *testing.T) {
 		}
 		lines = append(lines, strings.Split(string(data), "\n")...)
 	}
-	// Random text built from the pre-tokenizer's hard cases (valid UTF-8:
-	// the reference takes strings).
-	r := rand.New(rand.NewPCG(5, 6))
+	r := rand.New(rand.NewPCG(seed, seed+1))
 	for range 5000 {
 		lines = append(lines, strings.ToValidUTF8(randomText(r, r.IntN(60)), "\uFFFD"))
 	}
+	return dir, lines
+}
+
+// TestDumpCrossCheck writes this package's ids for the crossCheckLines into
+// $ATTN_TOKENIZER_CROSSCHECK, where tools/golden/tokenizer_hf.sh compares
+// them with Hugging Face tokenizers and tiktoken.
+func TestDumpCrossCheck(t *testing.T) {
+	dir, lines := crossCheckLines(t, 5)
 	gids := make([][]int, len(lines))
 	for i, s := range lines {
 		gids[i] = gpt2(t).EncodeOrdinary(s)
@@ -72,23 +79,7 @@ func TestDumpCrossCheck(t *testing.T) {
 // fixtures, compared with python3-sentencepiece by
 // tools/golden/tokenizer_spm_crosscheck.py.
 func TestDumpSPMCrossCheck(t *testing.T) {
-	dir := os.Getenv("ATTN_TOKENIZER_CROSSCHECK")
-	corpora := os.Getenv("ATTN_TOKENIZER_CROSSCHECK_CORPORA")
-	if dir == "" || corpora == "" {
-		t.Skip("set by tools/golden/tokenizer_spm_crosscheck.py")
-	}
-	var lines []string
-	for _, p := range strings.Split(corpora, ":") {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines = append(lines, strings.Split(string(data), "\n")...)
-	}
-	r := rand.New(rand.NewPCG(7, 8))
-	for range 5000 {
-		lines = append(lines, strings.ToValidUTF8(randomText(r, r.IntN(60)), "\uFFFD"))
-	}
+	dir, lines := crossCheckLines(t, 7)
 	out := map[string]any{"texts": lines}
 	for _, m := range []string{"unigram", "bpe", "unigram_unk"} {
 		sp, err := LoadSentencePiece(filepath.Join(spmDir(), m+".model"))

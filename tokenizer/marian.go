@@ -55,19 +55,9 @@ func LoadMarian(dir string) (*Marian, error) {
 // NewMarian builds a Marian tokenizer; vocab must hold <unk> and </s>.
 func NewMarian(src, tgt *SentencePiece, vocab map[string]int) (*Marian, error) {
 	m := &Marian{src: src, tgt: tgt, vocab: vocab}
-	maxID := -1
-	for s, id := range vocab {
-		if id < 0 {
-			return nil, fmt.Errorf("marian vocab.json: %q has negative id %d", s, id)
-		}
-		maxID = max(maxID, id)
-	}
-	if err := checkIDs("marian vocab.json", maxID, len(vocab)); err != nil {
+	var err error
+	if m.tokens, err = invertVocab("marian vocab.json", vocab); err != nil {
 		return nil, err
-	}
-	m.tokens = make([]string, maxID+1)
-	for s, id := range vocab {
-		m.tokens[id] = s
 	}
 	var ok bool
 	if m.unk, ok = vocab["<unk>"]; !ok {
@@ -82,7 +72,6 @@ func NewMarian(src, tgt *SentencePiece, vocab map[string]int) (*Marian, error) {
 			added = append(added, addedToken{Content: s, ID: id, Special: true})
 		}
 	}
-	var err error
 	m.added, err = newAddedVocab(added)
 	return m, err
 }

@@ -22,6 +22,7 @@ package tokenizer
 import (
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"sync"
 )
@@ -62,6 +63,32 @@ func checkIDs(what string, maxID, n int) error {
 		return fmt.Errorf("%s: largest id %d is far beyond the %d tokens", what, maxID, n)
 	}
 	return nil
+}
+
+// invertVocab turns spelling -> id into id -> spelling ("" for unused ids),
+// refusing negative, shared and implausibly large ids.
+func invertVocab(what string, vocab map[string]int) ([]string, error) {
+	maxID := -1
+	for s, id := range vocab {
+		if id < 0 || id > math.MaxInt32 {
+			return nil, fmt.Errorf("%s: token %q has id %d outside [0, 2^31)", what, s, id)
+		}
+		maxID = max(maxID, id)
+	}
+	if err := checkIDs(what, maxID, len(vocab)); err != nil {
+		return nil, err
+	}
+	tokens := make([]string, maxID+1)
+	for s, id := range vocab {
+		switch {
+		case s == "":
+			return nil, fmt.Errorf("%s: id %d has an empty spelling", what, id)
+		case tokens[id] != "":
+			return nil, fmt.Errorf("%s: id %d is given to both %q and %q", what, id, tokens[id], s)
+		}
+		tokens[id] = s
+	}
+	return tokens, nil
 }
 
 // ErrUnknownID is wrapped by Decode when an id is outside the vocabulary.

@@ -298,19 +298,10 @@ func (b *BPE) WriteHFJSON(w io.Writer) error {
 	for i, m := range ms {
 		merges[i] = b.tokens[m.l] + " " + b.tokens[m.r]
 	}
-	type added struct {
-		ID         int    `json:"id"`
-		Content    string `json:"content"`
-		SingleWord bool   `json:"single_word"`
-		LStrip     bool   `json:"lstrip"`
-		RStrip     bool   `json:"rstrip"`
-		Normalized bool   `json:"normalized"`
-		Special    bool   `json:"special"`
-	}
-	addedToks := []added{}
+	addedToks := []hfAddedToken{}
 	if b.added != nil {
 		for _, t := range b.added.tokens {
-			addedToks = append(addedToks, added{ID: t.ID, Content: t.Content, LStrip: t.LStrip, RStrip: t.RStrip, Special: t.Special})
+			addedToks = append(addedToks, hfAddedToken{ID: t.ID, Content: t.Content, LStrip: t.LStrip, RStrip: t.RStrip, Special: t.Special})
 		}
 		sort.Slice(addedToks, func(i, j int) bool { return addedToks[i].ID < addedToks[j].ID })
 	}

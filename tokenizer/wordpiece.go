@@ -74,19 +74,11 @@ func newWordPiece(vocab map[string]int, unk, prefix string) (*WordPiece, error) 
 		AllowSpecial: true, CleanText: true, ChineseChars: true, StripAccents: true, Lowercase: true,
 		MaxInputCharsPerWord: 100, prefix: prefix, vocab: map[string]int{}, cont: map[string]int{},
 	}
-	maxID := -1
-	for s, id := range vocab {
-		if id < 0 {
-			return nil, fmt.Errorf("wordpiece vocab: token %q has negative id %d", s, id)
-		}
-		maxID = max(maxID, id)
-	}
-	if err := checkIDs("wordpiece vocab", maxID, len(vocab)); err != nil {
+	var err error
+	if w.tokens, err = invertVocab("wordpiece vocab", vocab); err != nil {
 		return nil, err
 	}
-	w.tokens = make([]string, maxID+1)
 	for s, id := range vocab {
-		w.tokens[id] = s
 		if prefix != "" && strings.HasPrefix(s, prefix) {
 			w.cont[s[len(prefix):]] = id
 		} else {
