@@ -125,11 +125,7 @@ func TestConformance(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(ci), 99))
 			p := c.params(rng)
-			nkv := c.nkv()
-			q := randn(rng, c.B*c.NH*c.Tq*c.HS, 1)
-			k := randn(rng, c.B*nkv*c.Tk*c.HS, 1)
-			v := randn(rng, c.B*nkv*c.Tk*c.HS, 1)
-			dout := randn(rng, len(q), 1)
+			q, k, v, dout := c.inputs(rng)
 			ref := run(t, p, Ref, q, k, v, dout)
 			kerns := []Kernel{Flash, Decode, Auto}
 			if p.Sparse() {
@@ -203,11 +199,7 @@ func TestSparseMatchesDenseMask(t *testing.T) {
 					}
 				}
 			}
-			nkv := c.nkv()
-			q := randn(rng, c.B*c.NH*c.Tq*c.HS, 1)
-			k := randn(rng, c.B*nkv*c.Tk*c.HS, 1)
-			v := randn(rng, c.B*nkv*c.Tk*c.HS, 1)
-			dout := randn(rng, len(q), 1)
+			q, k, v, dout := c.inputs(rng)
 			ref := run(t, &dense, Ref, q, k, v, dout)
 			got := run(t, p, Sparse, q, k, v, dout)
 			closeTo(t, "out", got.out, ref.out, 1e-5, 1e-5)
@@ -265,9 +257,14 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-func (c confCase) nkv() int {
-	if c.NKV == 0 {
-		return c.NH
+// inputs draws q, k, v and dout for the case, unit normal.
+func (c confCase) inputs(rng *rand.Rand) (q, k, v, dout []float32) {
+	nkv := c.NKV
+	if nkv == 0 {
+		nkv = c.NH
 	}
-	return c.NKV
+	q = randn(rng, c.B*c.NH*c.Tq*c.HS, 1)
+	k = randn(rng, c.B*nkv*c.Tk*c.HS, 1)
+	v = randn(rng, c.B*nkv*c.Tk*c.HS, 1)
+	return q, k, v, randn(rng, len(q), 1)
 }

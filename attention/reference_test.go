@@ -115,10 +115,7 @@ func TestReferenceMatchesNaive64(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(ci), 5))
 			p := c.params(rng)
-			nkv := c.nkv()
-			q := randn(rng, c.B*c.NH*c.Tq*c.HS, 1)
-			k := randn(rng, c.B*nkv*c.Tk*c.HS, 1)
-			v := randn(rng, c.B*nkv*c.Tk*c.HS, 1)
+			q, k, v, _ := c.inputs(rng)
 			wantOut, wantLse, wantProbs := naive64(p, to64(q), to64(k), to64(v))
 			got := run(t, p, Ref, q, k, v, make([]float32, len(q)))
 			closeTo(t, "out", got.out, to32(wantOut), 1e-5, 1e-5)
@@ -141,11 +138,7 @@ func TestReferenceGradFiniteDiff(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(ci), 17))
 			p := c.params(rng)
-			nkv := c.nkv()
-			q := randn(rng, c.B*c.NH*c.Tq*c.HS, 1)
-			k := randn(rng, c.B*nkv*c.Tk*c.HS, 1)
-			v := randn(rng, c.B*nkv*c.Tk*c.HS, 1)
-			dout := randn(rng, len(q), 1)
+			q, k, v, dout := c.inputs(rng)
 			got := run(t, p, Ref, q, k, v, dout)
 			q64, k64, v64, do64 := to64(q), to64(k), to64(v), to64(dout)
 			loss := func() float64 {
