@@ -80,7 +80,10 @@ func gemmCases() []gemmCase {
 
 // gemmImpls is forEachImpl for SGEMM: kernel sets with an unpacked
 // small-product kernel also run with it switched off, so both the packed
-// and the unpacked path meet every case.
+// and the unpacked path meet every case. One more variant runs the
+// AVX-512 tile geometry (12×32) with a plain-Go tile kernel, so the driver,
+// packing (with packT8 where present) and edge handling of that geometry
+// are tested even on CPUs that cannot run the AVX-512 kernel itself.
 func gemmImpls(t *testing.T, f func(t *testing.T, im *impl)) {
 	forEachImpl(t, func(t *testing.T, im *impl) {
 		f(t, im)
@@ -90,6 +93,29 @@ func gemmImpls(t *testing.T, f func(t *testing.T, im *impl)) {
 			t.Run("packed-only", func(t *testing.T) { f(t, &packed) })
 		}
 	})
+	avail, _ := allImpls()
+	geo := *avail[len(avail)-1]
+	geo.name, geo.mr, geo.nr, geo.kernel, geo.sup = "tile12x32", 12, 32, tileKernel(12, 32), nil
+	t.Run(geo.name, func(t *testing.T) { f(t, &geo) })
+}
+
+// tileKernel is the impl.kernel contract for an mr×nr tile in plain loops.
+func tileKernel(mr, nr int) func(k int, a, b, c []float32, ldc int, alpha, beta float32) {
+	return func(k int, a, b, c []float32, ldc int, alpha, beta float32) {
+		for i := 0; i < mr; i++ {
+			for j := 0; j < nr; j++ {
+				var s float32
+				for p := 0; p < k; p++ {
+					s += a[p*mr+i] * b[p*nr+j]
+				}
+				if beta == 0 {
+					c[i*ldc+j] = alpha * s
+				} else {
+					c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
+				}
+			}
+		}
+	}
 }
 
 // TestSgemmConformance pins every SGEMM variant (serial and parallel) to
