@@ -268,3 +268,45 @@ func (c confCase) inputs(rng *rand.Rand) (q, k, v, dout []float32) {
 	v = randn(rng, c.B*nkv*c.Tk*c.HS, 1)
 	return q, k, v, randn(rng, len(q), 1)
 }
+
+// TestTileBoundsMatchVisible pins the tile shortcuts (classify, keyRange,
+// queryRange) to the element-wise visible on every pattern: a skipped tile
+// holds no visible pair, a full tile no hidden one, and the ranges cover
+// every visible pair.
+func TestTileBoundsMatchVisible(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, c := range confCases() {
+		if c.Tq*c.Tk > 1e5 {
+			continue
+		}
+		t.Run(c.name, func(t *testing.T) {
+			pl, err := newPlan(c.params(rng))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, bs := range []int{1, 7, 16, 64} {
+				for i0 := 0; i0 < c.Tq; i0 += bs {
+					i1 := min(i0+bs, c.Tq)
+					klo, khi := pl.keyRange(i0, i1)
+					for j0 := 0; j0 < c.Tk; j0 += bs {
+						j1 := min(j0+bs, c.Tk)
+						qlo, qhi := pl.queryRange(j0, j1)
+						cls := pl.classify(i0, i1, j0, j1)
+						for i := i0; i < i1; i++ {
+							for j := j0; j < j1; j++ {
+								vis := pl.visible(i, j)
+								if vis && (cls == tileNone || j < klo || j >= khi || i < qlo || i >= qhi) {
+									t.Fatalf("tile %d×%d at (%d,%d): visible (%d,%d) skipped (class %d, keys [%d,%d), queries [%d,%d))",
+										bs, bs, i0, j0, i, j, cls, klo, khi, qlo, qhi)
+								}
+								if !vis && cls == tileFull {
+									t.Fatalf("tile %d×%d at (%d,%d) classed full, but (%d,%d) is hidden", bs, bs, i0, j0, i, j)
+								}
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}

@@ -73,9 +73,10 @@ func tiledBackward(pl *plan, t tiles, q, k, v, out, lse, dout, dq, dk, dv []floa
 			ws.vt = growTo(ws.vt, hs*t.bc)
 			transposeInto(ws.kt, t.bc, kk[j0*hs:j1*hs], j1-j0, hs)
 			transposeInto(ws.vt, t.bc, vv[j0*hs:j1*hs], j1-j0, hs)
+			qlo, qhi := pl.queryRange(j0, j1)
 			for h := h0; h < h0+pl.group; h++ {
 				bh := b*pl.NH + h
-				for i0 := 0; i0 < pl.Tq; i0 += t.br {
+				for i0 := qlo / t.br * t.br; i0 < qhi; i0 += t.br {
 					i1 := min(i0+t.br, pl.Tq)
 					cls := tileFull
 					if pl.structural {

@@ -315,6 +315,27 @@ func (pl *plan) keyRange(i0, i1 int) (lo, hi int) {
 	return max(l0, 0), min(h1+1, pl.Tk)
 }
 
+// queryRange bounds the queries [lo, hi) that may see a key in [j0, j1)
+// (the backward pass's counterpart of keyRange).
+func (pl *plan) queryRange(j0, j1 int) (lo, hi int) {
+	if pl.layout != nil || pl.gk != nil {
+		return 0, pl.Tq
+	}
+	lo, hi = 0, pl.Tq
+	// span(i) = [ia−W+1, ia] (causal) or [ia−W+1, ia+W−1] with ia = i+off;
+	// both ends grow with i.
+	switch {
+	case pl.causal:
+		lo = j0 - pl.off
+	case pl.window > 0:
+		lo = j0 - pl.window + 1 - pl.off
+	}
+	if pl.window > 0 {
+		hi = j1 - 1 + pl.window - pl.off
+	}
+	return max(lo, 0), min(hi, pl.Tq)
+}
+
 // Tile classes for the structural masks over a block of queries × keys.
 const (
 	tileNone    = iota // no visible pair: skip
