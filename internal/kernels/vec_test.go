@@ -311,3 +311,25 @@ func TestExportedDispatch(t *testing.T) {
 		t.Errorf("Tanh(1) = %v", e[2])
 	}
 }
+
+// TestVectorNoAllocs: the exported vector kernels allocate nothing, tails
+// included (the tail buffers must stay on the stack).
+func TestVectorNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under the race detector")
+	}
+	x := make([]float32, 29)
+	y := make([]float32, 29)
+	for name, f := range map[string]func(){
+		"Exp":         func() { Exp(y, x) },
+		"Tanh":        func() { Tanh(y, x) },
+		"GeluTanh":    func() { GeluTanh(y, x) },
+		"ExpShiftSum": func() { ExpShiftSum(y, 1) },
+		"Dot":         func() { Dot(x, y) },
+		"Max":         func() { Max(x) },
+	} {
+		if n := testing.AllocsPerRun(10, f); n != 0 {
+			t.Errorf("%s: %v allocations per call, want 0", name, n)
+		}
+	}
+}
