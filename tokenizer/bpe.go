@@ -115,6 +115,16 @@ func (b *BPE) resetCache() {
 	b.workers = sync.Pool{New: func() any { return &bpeWorker{cache: make(map[string][]int32)} }}
 }
 
+// layout implements templated.
+func (b *BPE) layout() (*template, int, string) { return b.post, b.padID(), "<pad>" }
+
+func (b *BPE) padID() int {
+	if id, ok := b.vocab["<pad>"]; ok {
+		return id
+	}
+	return -1
+}
+
 // setAdded installs the added tokens; their ids may extend the vocabulary.
 func (b *BPE) setAdded(toks []addedToken) error {
 	a, err := newAddedVocab(toks)
@@ -148,14 +158,6 @@ func (b *BPE) Encode(text string, addSpecial bool) ([]int, error) {
 // EncodeOrdinary encodes text with added tokens treated as plain text and no
 // special tokens added (tiktoken's encode_ordinary).
 func (b *BPE) EncodeOrdinary(text string) []int { return b.encode(text, false, nil) }
-
-// EncodePair encodes a pair of texts with the model's post-processor
-// (RoBERTa/BART: <s> A </s></s> B </s>).
-func (b *BPE) EncodePair(first, second string, addSpecial bool) (Encoding, error) {
-	a := b.encode(first, b.AllowSpecial, nil)
-	c := b.encode(second, b.AllowSpecial, nil)
-	return finishPair(b, b.post, a, c, addSpecial)
-}
 
 func (b *BPE) encode(text string, allowAdded bool, dst []int) []int {
 	w := b.workers.Get().(*bpeWorker)

@@ -37,21 +37,67 @@ func (e *Encoding) Pad(T, padID int, padToken string) {
 	}
 }
 
-// finishPair lays out a pair with post (when addSpecial) and fills in the
-// token spellings, type ids and attention mask.
-func finishPair(tok Tokenizer, post *template, a, b []int, addSpecial bool) (Encoding, error) {
-	var e Encoding
-	if !addSpecial {
+// EncodeOptions shapes the model input EncodeInput builds.
+type EncodeOptions struct {
+	// AddSpecial adds the model's special tokens ([CLS] A [SEP] B [SEP],
+	// <s> A </s></s> B </s>, A </s>, ...), as add_special_tokens=True.
+	AddSpecial bool
+	// MaxLength truncates longest-first so that at most MaxLength ids
+	// remain, special tokens included (0: no limit).
+	MaxLength int
+	// PadTo pads on the right with the pad token up to PadTo ids (0: no
+	// padding); a tokenizer without a pad token is an error.
+	PadTo int
+}
+
+// templated is implemented by tokenizers whose model adds special tokens:
+// the template (nil: none), the pad id (-1: none) and its spelling.
+type templated interface {
+	layout() (post *template, padID int, padToken string)
+}
+
+// EncodeInput builds the model input for first, or for the pair (first,
+// *second) when second is non-nil: ids, tokens, token type ids (0 for the
+// first sequence, 1 for the second where the model has them) and attention
+// mask, truncated and padded as opt says.
+func EncodeInput(tok Tokenizer, first string, second *string, opt EncodeOptions) (Encoding, error) {
+	var post *template
+	padID, padToken := -1, ""
+	if t, ok := tok.(templated); ok {
+		post, padID, padToken = t.layout()
+	}
+	if !opt.AddSpecial {
 		post = nil
 	}
-	e.IDs, e.TypeIDs = post.apply(a, b, true)
-	var err error
+	pair := second != nil
+	a, err := tok.Encode(first, false)
+	if err != nil {
+		return Encoding{}, err
+	}
+	var b []int
+	if pair {
+		if b, err = tok.Encode(*second, false); err != nil {
+			return Encoding{}, err
+		}
+	}
+	specials, _ := post.apply(nil, nil, pair)
+	if a, b, err = Truncate(a, b, len(specials), opt.MaxLength); err != nil {
+		return Encoding{}, err
+	}
+	var e Encoding
+	e.IDs, e.TypeIDs = post.apply(a, b, pair)
 	if e.Tokens, err = Tokens(tok, e.IDs); err != nil {
 		return Encoding{}, err
 	}
 	e.AttentionMask = make([]int, len(e.IDs))
 	for i := range e.AttentionMask {
 		e.AttentionMask[i] = 1
+	}
+	if opt.PadTo > len(e.IDs) {
+		if padID < 0 {
+			return Encoding{}, fmt.Errorf("padding to %d asked for, but the tokenizer has no pad token", opt.PadTo)
+		}
+		e.Pad(opt.PadTo, padID, padToken)
 	}
 	return e, nil
 }

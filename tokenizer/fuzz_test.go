@@ -130,7 +130,7 @@ func FuzzWordPiece(f *testing.F) {
 		if _, err := tok.Decode(ids, true); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tok.EncodePair(s, &s, true, 16, 20); err != nil {
+		if _, err := EncodeInput(tok, s, &s, EncodeOptions{AddSpecial: true, MaxLength: 16, PadTo: 20}); err != nil {
 			t.Fatal(err)
 		}
 	})

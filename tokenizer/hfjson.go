@@ -134,10 +134,10 @@ func parseHFJSON(data []byte) (Tokenizer, error) {
 		return nil, err
 	}
 	if s := string(f.Truncation); s != "" && s != "null" {
-		slog.Warn("tokenizer.json truncation is not applied by Encode; use EncodePair's maxLen", "truncation", s)
+		slog.Warn("tokenizer.json truncation is not applied by Encode; use EncodeInput's MaxLength", "truncation", s)
 	}
 	if s := string(f.Padding); s != "" && s != "null" {
-		slog.Warn("tokenizer.json padding is not applied by Encode; use EncodePair's padTo", "padding", s)
+		slog.Warn("tokenizer.json padding is not applied by Encode; use EncodeInput's PadTo", "padding", s)
 	}
 	var added []addedToken
 	for _, a := range f.AddedTokens {

@@ -142,6 +142,18 @@ func (m *Marian) Decode(ids []int, skipSpecial bool) (string, error) {
 	return strings.TrimSpace(strings.ReplaceAll(sb.String(), "▁", " ")), nil
 }
 
+// layout implements templated: A </s>, and A B </s> for a pair.
+func (m *Marian) layout() (*template, int, string) {
+	t := &template{
+		single: []templatePiece{{Seq: 0}, {Seq: -1, IDs: []int{m.eos}}},
+		pair:   []templatePiece{{Seq: 0}, {Seq: 1}, {Seq: -1, IDs: []int{m.eos}}},
+	}
+	if id, ok := m.vocab["<pad>"]; ok {
+		return t, id, "<pad>"
+	}
+	return t, -1, ""
+}
+
 // VocabSize implements Tokenizer.
 func (m *Marian) VocabSize() int { return len(m.tokens) }
 

@@ -472,6 +472,14 @@ func (s *SentencePiece) decode(n int, at func(int) (int, string), skipSpecial bo
 	return sb.String()
 }
 
+// layout implements templated: no special tokens; the model's pad piece.
+func (s *SentencePiece) layout() (*template, int, string) {
+	if id := s.m.PadID; id >= 0 && id < len(s.m.Pieces) {
+		return nil, id, s.m.Pieces[id].Piece
+	}
+	return nil, -1, ""
+}
+
 // VocabSize implements Tokenizer.
 func (s *SentencePiece) VocabSize() int { return len(s.m.Pieces) }
 

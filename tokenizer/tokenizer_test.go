@@ -111,7 +111,7 @@ func TestHFJSONRefusesUnsupported(t *testing.T) {
 	}
 }
 
-func TestWordPiecePairTruncatePad(t *testing.T) {
+func TestEncodeInputTruncatePad(t *testing.T) {
 	tok := bert(t)
 	b := "the quick brown fox"
 	tests := []struct {
@@ -129,7 +129,7 @@ func TestWordPiecePairTruncatePad(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e, err := tok.EncodePair(tc.a, tc.b, true, tc.maxLen, tc.padTo)
+			e, err := EncodeInput(tok, tc.a, tc.b, EncodeOptions{AddSpecial: true, MaxLength: tc.maxLen, PadTo: tc.padTo})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -141,8 +141,11 @@ func TestWordPiecePairTruncatePad(t *testing.T) {
 			}
 		})
 	}
-	if _, err := tok.EncodePair("a", &b, true, 2, 0); err == nil {
+	if _, err := EncodeInput(tok, "a", &b, EncodeOptions{AddSpecial: true, MaxLength: 2}); err == nil {
 		t.Error("max length 2 cannot hold [CLS] [SEP] [SEP]: want an error")
+	}
+	if _, err := EncodeInput(gpt2(t), "a", nil, EncodeOptions{PadTo: 4}); err == nil || !strings.Contains(err.Error(), "no pad token") {
+		t.Errorf("GPT-2 has no pad token: want an error, got %v", err)
 	}
 }
 
@@ -175,6 +178,41 @@ func TestIgnoreMerges(t *testing.T) {
 		}
 		if got, _ := tok.Encode("abc", false); !slices.Equal(got, tc.want) {
 			t.Errorf("ignore_merges=%v: got %v want %v", tc.ignore, got, tc.want)
+		}
+	}
+}
+
+// TestEncodeInputMatchesEncode: for every kind of tokenizer, the single
+// sequence input is Encode's ids, with and without special tokens.
+func TestEncodeInputMatchesEncode(t *testing.T) {
+	c, _ := NewChar("Hello, wörld! 生")
+	toks := []Tokenizer{gpt2(t), bert(t), c}
+	for _, d := range []string{filepath.Join(hfDir(), "tiny-bart"), filepath.Join(spmDir(), "marian")} {
+		tok, err := Load(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		toks = append(toks, tok)
+	}
+	sp, err := LoadSentencePiece(filepath.Join(spmDir(), "unigram.model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	toks = append(toks, sp)
+	for _, tok := range toks {
+		for _, special := range []bool{false, true} {
+			const text = "Hello, wörld! 生"
+			want, err := tok.Encode(text, special)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := EncodeInput(tok, text, nil, EncodeOptions{AddSpecial: special})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(e.IDs, want) {
+				t.Errorf("%T special=%v: EncodeInput %v, Encode %v", tok, special, e.IDs, want)
+			}
 		}
 	}
 }

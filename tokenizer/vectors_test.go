@@ -128,7 +128,7 @@ func TestBERTVectorsTransformersJS(t *testing.T) {
 		t.Run(caseName(i, c), func(t *testing.T) {
 			var ids []int
 			if c.TextPair != nil {
-				e, err := tok.EncodePair(c.Text, c.TextPair, true, 0, 0)
+				e, err := EncodeInput(tok, c.Text, c.TextPair, EncodeOptions{AddSpecial: true})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -102,47 +102,12 @@ func (w *WordPiece) Encode(text string, addSpecial bool) ([]int, error) {
 	return ids, nil
 }
 
-// EncodePair encodes a sequence or, when second is non-nil, a pair, as the
-// model takes it: [CLS] A [SEP] (B [SEP]) with token type ids 0 (and 1),
-// truncated longest-first to maxLen ids (0: no limit) and padded with [PAD]
-// to padTo ids (0: no padding).
-func (w *WordPiece) EncodePair(first string, second *string, addSpecial bool, maxLen, padTo int) (Encoding, error) {
-	a := w.encode(first, nil)
-	var b []int
-	pair := second != nil
-	if pair {
-		b = w.encode(*second, nil)
+// layout implements templated.
+func (w *WordPiece) layout() (*template, int, string) {
+	if id, ok := w.vocab["[PAD]"]; ok {
+		return w.post, id, "[PAD]"
 	}
-	reserved := 0
-	if addSpecial {
-		s, _ := w.post.apply(nil, nil, pair)
-		reserved = len(s)
-	}
-	a, b, err := Truncate(a, b, reserved, maxLen)
-	if err != nil {
-		return Encoding{}, err
-	}
-	post := w.post
-	if !addSpecial {
-		post = nil
-	}
-	var e Encoding
-	e.IDs, e.TypeIDs = post.apply(a, b, pair)
-	if e.Tokens, err = Tokens(w, e.IDs); err != nil {
-		return Encoding{}, err
-	}
-	e.AttentionMask = make([]int, len(e.IDs))
-	for i := range e.AttentionMask {
-		e.AttentionMask[i] = 1
-	}
-	if padTo > 0 {
-		pad, ok := w.vocab["[PAD]"]
-		if !ok {
-			return Encoding{}, fmt.Errorf("wordpiece: padding asked for but [PAD] is not in the vocabulary")
-		}
-		e.Pad(padTo, pad, "[PAD]")
-	}
-	return e, nil
+	return w.post, -1, ""
 }
 
 func (w *WordPiece) encode(text string, dst []int) []int {
