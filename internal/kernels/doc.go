@@ -29,6 +29,7 @@
 // ld sits at index i*ld + j.
 //
 // Files: kernels.go (API, dispatch table), gemm.go (SGEMM/GEMV driver),
+// batched.go (SgemmBatched),
 // pack.go (packing), vec_go.go (pure-Go set), dispatch_amd64.go /
 // dispatch_noasm.go (per-build selection and the assembly wrappers),
 // measure.go (timing for `attn bench matmul`).

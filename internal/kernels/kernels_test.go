@@ -248,11 +248,69 @@ func TestSgemmNoAllocs(t *testing.T) {
 		for name, f := range map[string]func(){
 			"Sgemm":       func() { Sgemm(false, true, tc.m, tc.n, tc.k, 1, a, tc.k, b, tc.k, 0, c, tc.n) },
 			"SgemmSerial": func() { SgemmSerial(false, false, tc.m, tc.n, tc.k, 1, a, tc.k, b, tc.n, 0, c, tc.n) },
+			// Four products sharing B, each a quarter of the rows of C.
+			"SgemmBatched": func() {
+				q := tc.m / 4
+				SgemmBatched(false, false, 4, q, tc.n, tc.k, 1, a, tc.k, q*tc.k, b, tc.n, 0, 0, c, tc.n, q*tc.n)
+			},
 		} {
 			f()
 			if n := testing.AllocsPerRun(20, f); n != 0 {
 				t.Errorf("%s %dx%dx%d: %v allocations per call, want 0", name, tc.m, tc.n, tc.k, n)
 			}
 		}
+	}
+}
+
+func TestSgemmBatched(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	for _, tc := range []struct {
+		name                     string
+		transA, transB           bool
+		batch, m, n, k           int
+		strideA, strideB         int // 0: shared
+		wantErr                  bool
+		strideCOverride, lenCCut int
+	}{
+		{name: "heads", batch: 6, m: 17, n: 17, k: 8, transB: true, strideA: 1, strideB: 1},
+		{name: "one", batch: 1, m: 5, n: 3, k: 4, strideA: 1, strideB: 1},
+		{name: "shared weight", batch: 5, m: 9, n: 13, k: 7, transA: true, strideA: 1},
+		{name: "empty", batch: 0, m: 3, n: 3, k: 3, strideA: 1, strideB: 1},
+		{name: "overlapping C", batch: 3, m: 4, n: 4, k: 4, strideA: 1, strideB: 1, strideCOverride: 10, wantErr: true},
+		{name: "C too short", batch: 3, m: 4, n: 4, k: 4, strideA: 1, strideB: 1, lenCCut: 1, wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sa, sb, sc := tc.strideA*tc.m*tc.k, tc.strideB*tc.k*tc.n, tc.m*tc.n
+			if tc.strideCOverride > 0 {
+				sc = tc.strideCOverride
+			}
+			lda, ldb := tc.k, tc.n
+			if tc.transA {
+				lda = tc.m
+			}
+			if tc.transB {
+				ldb = tc.k
+			}
+			a := randSlice(r, max(tc.batch, 1)*tc.m*tc.k)
+			b := randSlice(r, max(tc.batch, 1)*tc.k*tc.n)
+			c := make([]float32, max(tc.batch*sc-tc.lenCCut, 0))
+			err := SgemmBatchedCheck(tc.transA, tc.transB, tc.batch, tc.m, tc.n, tc.k, a, lda, sa, b, ldb, sb, c, tc.n, sc)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("SgemmBatchedCheck = %v, want error %v", err, tc.wantErr)
+			}
+			if tc.wantErr {
+				return
+			}
+			SgemmBatched(tc.transA, tc.transB, tc.batch, tc.m, tc.n, tc.k, 0.5, a, lda, sa, b, ldb, sb, 0, c, tc.n, sc)
+			for i := 0; i < tc.batch; i++ {
+				want := make([]float32, tc.m*tc.n)
+				SgemmRef(tc.transA, tc.transB, tc.m, tc.n, tc.k, 0.5, a[i*sa:], lda, b[i*sb:], ldb, 0, want, tc.n)
+				for j, w := range want {
+					if g := c[i*sc+j]; abs32(g-w) > 1e-5*(1+abs32(w)) {
+						t.Fatalf("product %d, C[%d] = %v, want %v", i, j, g, w)
+					}
+				}
+			}
+		})
 	}
 }
