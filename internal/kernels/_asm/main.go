@@ -1,7 +1,8 @@
 // Command _asm generates the amd64 assembly of package kernels with avo:
-// the SGEMM microkernels (AVX2+FMA 6×16, AVX-512 12×32), the GEMV inner
-// loop and the vector kernels (dot, axpy, scale, max, exp, exp-shift-sum,
-// tanh).
+// the SGEMM microkernels (packed AVX2+FMA 6×16 and AVX-512 12×32, unpacked
+// AVX2 6×16), the 8×8 transposing pack, the GEMV inner loops (rows, dot4)
+// and the vector kernels (dot, axpy, scale, max, exp, exp-shift-sum, tanh,
+// GELU).
 //
 // Run it through go generate in the parent directory; it writes
 // ../asm_amd64.s and the Go declarations ../asm_amd64.go.
