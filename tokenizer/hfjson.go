@@ -71,6 +71,7 @@ type hfModel struct {
 	EndOfWordSuffix         *string         `json:"end_of_word_suffix"`
 	ByteFallback            bool            `json:"byte_fallback"`
 	IgnoreMerges            bool            `json:"ignore_merges"`
+	FuseUnk                 bool            `json:"fuse_unk"`
 	MaxInputCharsPerWord    int             `json:"max_input_chars_per_word"`
 }
 
@@ -195,6 +196,9 @@ func hfByteLevelBPE(m *hfModel, norm, pre, post, dec *component, added []addedTo
 		return nil, err
 	}
 	if m.UnkToken != nil {
+		if m.FuseUnk {
+			return nil, fmt.Errorf("BPE fuse_unk is not supported")
+		}
 		id, ok := vocab[*m.UnkToken]
 		if !ok {
 			return nil, fmt.Errorf("BPE unk_token %q is not in the vocabulary", *m.UnkToken)
