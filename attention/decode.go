@@ -37,9 +37,9 @@ func decodeForward(pl *plan, q, k, v, out, lse []float32) {
 	per := (pl.Tk + nsplit - 1) / nsplit
 	per = (per + decodeChunk - 1) / decodeChunk * decodeChunk
 	nsplit = (pl.Tk + per - 1) / per
-	partO := make([]float32, nsplit*units*rows*hs)
-	partM := make([]float32, nsplit*units*rows)
-	partL := make([]float32, nsplit*units*rows)
+	part := getScratch(nsplit * units * rows * (hs + 2))
+	defer putScratch(part)
+	partO, partM, partL := part[:nsplit*units*rows*hs], part[nsplit*units*rows*hs:][:nsplit*units*rows], part[nsplit*units*rows*(hs+1):]
 	forEachDynamic(units*nsplit, func(it int) {
 		u, sp := it%units, it/units
 		b, kvh := u/pl.NKV, u%pl.NKV

@@ -77,6 +77,23 @@ func getWorkspace(rows, cols, hs int) *workspace {
 	return ws
 }
 
+// scratch recycles the per-call O(L) buffers (decode partials, backward
+// row statistics and dq copies) so steady-state calls allocate no big
+// buffers.
+var scratch sync.Pool
+
+// getScratch returns a zeroed buffer of n floats; putScratch returns it.
+func getScratch(n int) []float32 {
+	if b, ok := scratch.Get().(*[]float32); ok && cap(*b) >= n {
+		x := (*b)[:n]
+		clear(x)
+		return x
+	}
+	return make([]float32, n)
+}
+
+func putScratch(b []float32) { scratch.Put(&b) }
+
 // growTo returns b resized to n, reallocated only when too small.
 func growTo(b []float32, n int) []float32 {
 	if cap(b) < n {

@@ -29,7 +29,8 @@ func tiledBackward(pl *plan, t tiles, q, k, v, out, lse, dout, dq, dk, dv []floa
 	hs := pl.HS
 	nq := pl.B * pl.NH * pl.Tq
 	// D_i = dout_i · out_i: one float per query row.
-	dD := make([]float32, nq)
+	dD := getScratch(nq)
+	defer putScratch(dD)
 	parallel.For(nq, 256, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			dD[r] = kernels.Dot(dout[r*hs:(r+1)*hs], out[r*hs:(r+1)*hs])
@@ -48,7 +49,8 @@ func tiledBackward(pl *plan, t tiles, q, k, v, out, lse, dout, dq, dk, dv []floa
 	dqPart := make([][]float32, nsplit)
 	dqPart[0] = dq
 	for s := 1; s < nsplit; s++ {
-		dqPart[s] = make([]float32, len(dq))
+		dqPart[s] = getScratch(len(dq))
+		defer putScratch(dqPart[s])
 	}
 	forEachDynamic(units*nsplit, func(it int) {
 		u, sp := it%units, it/units
