@@ -1,7 +1,6 @@
 package tokenizer
 
 import (
-	"container/heap"
 	"fmt"
 	"math"
 	"sync"
@@ -52,7 +51,7 @@ const bpeShortWord = 48
 type bpeWorker struct {
 	cache map[string][]int32
 	sym   []int32
-	h     mergeHeap
+	h     []mergeCand
 	next  []int32
 	prev  []int32
 }
@@ -265,19 +264,9 @@ type mergeCand struct {
 	to          int32
 }
 
-type mergeHeap []mergeCand
-
-func (h mergeHeap) Len() int { return len(h) }
-func (h mergeHeap) Less(i, j int) bool {
-	return h[i].rank < h[j].rank || (h[i].rank == h[j].rank && h[i].pos < h[j].pos)
-}
-func (h mergeHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *mergeHeap) Push(x any)   { *h = append(*h, x.(mergeCand)) }
-func (h *mergeHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+// mergeFirst orders candidates by rank, then position.
+func mergeFirst(a, b *mergeCand) bool {
+	return a.rank < b.rank || (a.rank == b.rank && a.pos < b.pos)
 }
 
 // mergeHeap gives the same result as mergeScan in O(n log n): symbols form a
@@ -298,15 +287,15 @@ func (b *BPE) mergeHeap(w *bpeWorker, sym []int32) []int32 {
 		}
 		j := next[i]
 		if v, ok := b.merges.get(uint64(sym[i])<<32 | uint64(uint32(sym[j]))); ok {
-			heap.Push(&h, mergeCand{rank: uint32(v >> 32), pos: i, left: sym[i], right: sym[j], to: int32(uint32(v))})
+			heapPush(&h, mergeCand{rank: uint32(v >> 32), pos: i, left: sym[i], right: sym[j], to: int32(uint32(v))}, mergeFirst)
 		}
 	}
 	for i := range n - 1 {
 		push(int32(i))
 	}
 	const dead = -2
-	for h.Len() > 0 {
-		c := heap.Pop(&h).(mergeCand)
+	for len(h) > 0 {
+		c := heapPop(&h, mergeFirst)
 		i := c.pos
 		j := next[i]
 		if prev[i] == dead || j < 0 || sym[i] != c.left || sym[j] != c.right {

@@ -305,21 +305,21 @@ func (s *SentencePiece) bpe(norm string) []spmSeg {
 		i += n
 	}
 	syms[len(syms)-1].next = -1
-	var h spmHeap
+	var h []spmCand
 	add := func(l, r int) {
 		if l < 0 || r < 0 {
 			return
 		}
 		piece := norm[syms[l].start:syms[r].end]
 		if id, ok := s.match[piece]; ok {
-			h.push(spmCand{score: s.m.Pieces[id].Score, left: l, right: r, size: len(piece)})
+			heapPush(&h, spmCand{score: s.m.Pieces[id].Score, left: l, right: r, size: len(piece)}, spmFirst)
 		}
 	}
 	for i := 1; i < len(syms); i++ {
 		add(i-1, i)
 	}
 	for len(h) > 0 {
-		c := h.pop()
+		c := heapPop(&h, spmFirst)
 		l, r := &syms[c.left], &syms[c.right]
 		if l.start < 0 || r.start < 0 || l.next != c.right || r.end-l.start != c.size {
 			continue // stale
@@ -350,48 +350,9 @@ type spmCand struct {
 	size        int
 }
 
-// spmHeap is a max-heap on (score, -left).
-type spmHeap []spmCand
-
-func (h spmHeap) before(i, j int) bool {
-	return h[i].score > h[j].score || (h[i].score == h[j].score && h[i].left < h[j].left)
-}
-
-func (h *spmHeap) push(c spmCand) {
-	*h = append(*h, c)
-	a := *h
-	for i := len(a) - 1; i > 0; {
-		p := (i - 1) / 2
-		if !a.before(i, p) {
-			break
-		}
-		a[i], a[p] = a[p], a[i]
-		i = p
-	}
-}
-
-func (h *spmHeap) pop() spmCand {
-	a := *h
-	top := a[0]
-	last := len(a) - 1
-	a[0] = a[last]
-	a = a[:last]
-	for i := 0; ; {
-		l, r, m := 2*i+1, 2*i+2, i
-		if l < len(a) && a.before(l, m) {
-			m = l
-		}
-		if r < len(a) && a.before(r, m) {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		a[i], a[m] = a[m], a[i]
-		i = m
-	}
-	*h = a
-	return top
+// spmFirst orders candidates by score, highest first, then leftmost.
+func spmFirst(a, b *spmCand) bool {
+	return a.score > b.score || (a.score == b.score && a.left < b.left)
 }
 
 // Decode implements Tokenizer as spm.decode: control pieces vanish, <unk>

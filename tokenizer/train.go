@@ -2,7 +2,6 @@ package tokenizer
 
 import (
 	"bytes"
-	"container/heap"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -104,18 +103,17 @@ func TrainBPE(r io.Reader, opt TrainOptions) (*BPE, error) {
 			addPair(pairKey(w[j], w[j+1]), int32(wi), freq[wi])
 		}
 	}
-	h := &pairHeap{}
+	var h []pairEntry
 	for k, c := range pairCount {
-		*h = append(*h, pairEntry{key: k, count: c})
+		heapPush(&h, pairEntry{key: k, count: c}, pairFirst)
 	}
-	heap.Init(h)
 
 	var merges [][2]string
-	for len(tokens) < opt.VocabSize && h.Len() > 0 {
-		top := heap.Pop(h).(pairEntry)
+	for len(tokens) < opt.VocabSize && len(h) > 0 {
+		top := heapPop(&h, pairFirst)
 		if c := pairCount[top.key]; c != top.count { // stale: requeue with the true count
 			if c > 0 {
-				heap.Push(h, pairEntry{key: top.key, count: c})
+				heapPush(&h, pairEntry{key: top.key, count: c}, pairFirst)
 			}
 			continue
 		}
@@ -160,7 +158,7 @@ func TrainBPE(r io.Reader, opt TrainOptions) (*BPE, error) {
 		delete(pairCount, top.key)
 		for k := range touched {
 			if c := pairCount[k]; c > 0 && k != top.key {
-				heap.Push(h, pairEntry{key: k, count: c})
+				heapPush(&h, pairEntry{key: k, count: c}, pairFirst)
 			}
 		}
 	}
@@ -185,20 +183,9 @@ type pairEntry struct {
 	count int
 }
 
-// pairHeap pops the highest count first, then the smallest pair.
-type pairHeap []pairEntry
-
-func (h pairHeap) Len() int { return len(h) }
-func (h pairHeap) Less(i, j int) bool {
-	return h[i].count > h[j].count || (h[i].count == h[j].count && h[i].key < h[j].key)
-}
-func (h pairHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *pairHeap) Push(x any)   { *h = append(*h, x.(pairEntry)) }
-func (h *pairHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+// pairFirst orders pairs by count, highest first, then the smaller pair.
+func pairFirst(a, b *pairEntry) bool {
+	return a.count > b.count || (a.count == b.count && a.key < b.key)
 }
 
 // countWords counts GPT-2 pre-tokens in r. Blocks of about trainBlock bytes
