@@ -25,6 +25,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Tokenizer is what every tokenizer in this package provides.
@@ -112,32 +113,81 @@ func Tokens(tok Tokenizer, ids []int) ([]string, error) {
 // GOMAXPROCS goroutines. The result is in input order.
 func EncodeBatch(tok Tokenizer, texts []string, addSpecial bool) ([][]int, error) {
 	out := make([][]int, len(texts))
-	errs := make([]error, len(texts))
-	workers := min(runtime.GOMAXPROCS(0), len(texts))
-	var next sync.Mutex
-	i := 0
+	err := forEach(len(texts), func(i int) (err error) {
+		out[i], err = tok.Encode(texts[i], addSpecial)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// EncodeInputBatch is EncodeInput over a batch, in parallel: firsts[i] with
+// seconds[i] when seconds is non-nil (then of the same length). With
+// padLongest every encoding is padded to the longest of the batch (and at
+// least opt.PadTo), so that the batch stacks into [B, T] tensors.
+func EncodeInputBatch(tok Tokenizer, firsts, seconds []string, opt EncodeOptions, padLongest bool) ([]Encoding, error) {
+	if seconds != nil && len(seconds) != len(firsts) {
+		return nil, fmt.Errorf("encode batch: %d first texts but %d second texts", len(firsts), len(seconds))
+	}
+	out := make([]Encoding, len(firsts))
+	err := forEach(len(firsts), func(i int) (err error) {
+		var second *string
+		if seconds != nil {
+			second = &seconds[i]
+		}
+		out[i], err = EncodeInput(tok, firsts[i], second, opt)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if padLongest && len(out) > 0 {
+		T := opt.PadTo
+		for _, e := range out {
+			T = max(T, len(e.IDs))
+		}
+		t, ok := tok.(templated)
+		padID, padToken := -1, ""
+		if ok {
+			_, padID, padToken = t.layout()
+		}
+		for i := range out {
+			if len(out[i].IDs) < T && padID < 0 {
+				return nil, fmt.Errorf("encode batch: padding asked for, but the tokenizer has no pad token")
+			}
+			out[i].Pad(T, padID, padToken)
+		}
+	}
+	return out, nil
+}
+
+// forEach calls fn(i) for i in [0, n) on GOMAXPROCS goroutines, handing out
+// indices one at a time (texts differ in length, so static chunks would
+// balance badly). The first error, by index, is returned naming its item.
+func forEach(n int, fn func(i int) error) error {
+	errs := make([]error, n)
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range workers {
+	for range min(runtime.GOMAXPROCS(0), n) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
-				next.Lock()
-				j := i
-				i++
-				next.Unlock()
-				if j >= len(texts) {
+				i := int(next.Add(1) - 1)
+				if i >= n {
 					return
 				}
-				out[j], errs[j] = tok.Encode(texts[j], addSpecial)
+				errs[i] = fn(i)
 			}
 		}()
 	}
 	wg.Wait()
-	for j, err := range errs {
+	for i, err := range errs {
 		if err != nil {
-			return nil, fmt.Errorf("text %d: %w", j, err)
+			return fmt.Errorf("text %d: %w", i, err)
 		}
 	}
-	return out, nil
+	return nil
 }

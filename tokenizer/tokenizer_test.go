@@ -216,3 +216,28 @@ func TestEncodeInputMatchesEncode(t *testing.T) {
 		}
 	}
 }
+
+func TestEncodeInputBatch(t *testing.T) {
+	tok := bert(t)
+	firsts := []string{"hello", "hello world again", "a"}
+	seconds := []string{"x", "y", "z"}
+	got, err := EncodeInputBatch(tok, firsts, seconds, EncodeOptions{AddSpecial: true, MaxLength: 6}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range got {
+		if len(e.IDs) != 6 || len(e.TypeIDs) != 6 || len(e.AttentionMask) != 6 || len(e.Tokens) != 6 {
+			t.Fatalf("encoding %d: lengths %d %d %d %d, want 6", i, len(e.IDs), len(e.TypeIDs), len(e.AttentionMask), len(e.Tokens))
+		}
+		want, _ := EncodeInput(tok, firsts[i], &seconds[i], EncodeOptions{AddSpecial: true, MaxLength: 6, PadTo: 6})
+		if !slices.Equal(e.IDs, want.IDs) || !slices.Equal(e.AttentionMask, want.AttentionMask) {
+			t.Errorf("encoding %d: %v, one at a time %v", i, e.IDs, want.IDs)
+		}
+	}
+	if _, err := EncodeInputBatch(tok, firsts, seconds[:1], EncodeOptions{}, false); err == nil {
+		t.Error("mismatched batch lengths: want an error")
+	}
+	if _, err := EncodeInputBatch(gpt2(t), []string{"a", "a b c"}, nil, EncodeOptions{}, true); err == nil {
+		t.Error("GPT-2 cannot pad: want an error")
+	}
+}
