@@ -10,9 +10,11 @@ import (
 )
 
 // tiles are the query-block (br) and key-block (bc) sizes of the tiled
-// kernels. With HS = 64, a 64×64 tile keeps Q, K, V and the score and
-// output accumulators (16 KiB each) inside Zen 3's 512 KiB L2 with room to
-// spare, and the score tile itself (16 KiB) inside the 32 KiB L1.
+// kernels. At 128×128 with HS = 64 a tile's working set (Q block, Kᵀ and V
+// blocks 32 KiB each, the 64 KiB score tile, the 32 KiB output
+// accumulator) sits in Zen 3's 512 KiB L2; bc ≤ 128 keeps every product on
+// the kernels' unpacked small-GEMM path (k ≤ 128). 128×128 measured best
+// among 64…256 on the 2-core machine.
 type tiles struct{ br, bc int }
 
 // tileSizes picks tiles for a kernel: block-sparse layouts use their own
@@ -25,7 +27,8 @@ func tileSizes(pl *plan, kern Kernel) tiles {
 	return t
 }
 
-// workspace is one worker's tile buffers: O(br·(bc+HS)) floats, never L².
+// workspace is one worker's buffers: O(br·(bc+HS)) floats of tiles plus,
+// in a dense forward pass, one head's Kᵀ (HS·Tk floats); never L².
 type workspace struct {
 	s, p2, o []float32 // score tile, second tile (backward), output accumulator
 	m, l     []float32 // running max and running sum per row
@@ -120,7 +123,7 @@ func forEachDynamic(n int, fn func(item int)) {
 	})
 }
 
-// rowState starts the online softmax for rows rows: m = −∞, l = 0, O = 0.
+// reset starts the online softmax for rows rows: m = −∞, l = 0, O = 0.
 func (ws *workspace) reset(rows, hs int) {
 	ninf := float32(math.Inf(-1))
 	for r := 0; r < rows; r++ {
