@@ -27,6 +27,8 @@ type SentencePiece struct {
 	unk     int
 	unkCost float32 // Unigram: score of an unknown character (min score - 10)
 	maxScr  float32
+	user    map[string]bool // user-defined pieces: kept whole by normalisation and BPE
+	userMax int             // longest user-defined piece, in bytes
 }
 
 // LoadSentencePiece reads a SentencePiece model file.
@@ -71,6 +73,13 @@ func ParseSentencePiece(data []byte) (*SentencePiece, error) {
 			if p.Piece == "" {
 				return nil, fmt.Errorf("piece %d is empty", id)
 			}
+			if p.Type == pieceUserDefined {
+				if s.user == nil {
+					s.user = map[string]bool{}
+				}
+				s.user[p.Piece] = true
+				s.userMax = max(s.userMax, len(p.Piece))
+			}
 			s.match[p.Piece] = id
 			s.maxLen = max(s.maxLen, len(p.Piece))
 			if p.Type == pieceNormal {
@@ -105,12 +114,27 @@ func ParseSentencePiece(data []byte) (*SentencePiece, error) {
 	return s, nil
 }
 
+// userPrefix returns the length of the longest user-defined piece that
+// starts s, 0 when none does.
+func (s *SentencePiece) userPrefix(in string) int {
+	for n := min(len(in), s.userMax); n > 0; n-- {
+		if s.user[in[:n]] {
+			return n
+		}
+	}
+	return 0
+}
+
 // Normalize applies the model's normaliser; spaces come out as "▁".
+// User-defined pieces pass through unchanged.
 func (s *SentencePiece) Normalize(text string) string {
 	var sb strings.Builder
 	sb.Grow(len(text) + 8)
 	m := s.m
 	prefix := func(in string) (string, int) {
+		if n := s.userPrefix(in); n > 0 {
+			return in[:n], n
+		}
 		if s.cmap != nil {
 			if r, n := s.cmap.longest(in); n > 0 {
 				return r, n
@@ -294,13 +318,17 @@ func (s *SentencePiece) viterbi(norm string) []spmSeg {
 	return segs
 }
 
-// bpe merges characters of norm: repeatedly the adjacent pair whose union is
-// a piece with the highest score, leftmost first on ties.
+// bpe merges the characters (and user-defined pieces) of norm: repeatedly
+// the adjacent pair whose union is a piece with the highest score, leftmost
+// first on ties.
 func (s *SentencePiece) bpe(norm string) []spmSeg {
 	type sym struct{ start, end, prev, next int }
 	var syms []sym
 	for i := 0; i < len(norm); {
-		_, n := utf8.DecodeRuneInString(norm[i:])
+		n := s.userPrefix(norm[i:])
+		if n == 0 {
+			_, n = utf8.DecodeRuneInString(norm[i:])
+		}
 		syms = append(syms, sym{start: i, end: i + n, prev: len(syms) - 1, next: len(syms) + 1})
 		i += n
 	}

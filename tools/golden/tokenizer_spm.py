@@ -6,8 +6,10 @@ reference ids, with Debian's python3-sentencepiece (spm 0.1.97).
 
 Trains on the Tatoeba sentences in DATA/parallel-tatoeba-laser (CC BY 2.0 FR):
   unigram.model   Unigram, nmt_nfkc, byte_fallback   (also Marian's source.spm)
-  bpe.model       BPE, a small custom rule table (rules.tsv), byte_fallback
-  unigram_unk.model  Unigram, identity normalisation, no byte fallback (unk path)
+  bpe.model       BPE, a small custom rule table (rules.tsv), byte_fallback,
+                  user-defined symbols (one that normalisation would change)
+  unigram_unk.model  Unigram, identity normalisation, no byte fallback (unk path),
+                  user-defined symbols
 The Marian fixture (marian/) uses unigram_unk.model as source.spm and
 target.spm. Only unigram.model carries the real 240 KB nmt_nfkc map; the
 others keep theirs small. It writes cases.json: for every case text, each model's ids, pieces and
@@ -58,9 +60,11 @@ models = {
     "unigram": train("unigram", model_type="unigram", vocab_size=600, byte_fallback=True,
                      normalization_rule_name="nmt_nfkc", character_coverage=0.995),
     "bpe": train("bpe", model_type="bpe", vocab_size=600, byte_fallback=True,
-                 normalization_rule_tsv=rules, character_coverage=0.995),
+                 normalization_rule_tsv=rules, character_coverage=0.995,
+                 user_defined_symbols=["<sep>", "ＵＤ", "@@"]),
     "unigram_unk": train("unigram_unk", model_type="unigram", vocab_size=400,
-                         normalization_rule_name="identity", character_coverage=0.98),
+                         normalization_rule_name="identity", character_coverage=0.98,
+                         user_defined_symbols=["<sep>", "ing"]),
 }
 
 texts = [
@@ -72,6 +76,7 @@ texts = [
     "Ich habe keine Ahnung, was du meinst.", "Tom ne sait pas nager.", "ÀÉÎÕÜ àéîõü œæ ÆŒ",
     "x" * 300, "Ω≈ç√∫˜µ≤≥÷", "\u0000ctrl\u0007chars\u001f",
     "x'lll 'lll", "a\x1ab \x0c \ue000 \u209d",  # a score tie settled by double rounding; controls
+    "a<sep>b <sep> ＵＤ x@@y@@@ singing<sep>ing", "<sep>", " ＵＤＵＤ",  # user-defined symbols
 ]
 texts += lines[::97][:25]
 
