@@ -83,7 +83,7 @@ func gemmSerial(im *impl, transA, transB bool, m, n, k int, alpha float32, a []f
 		return
 	}
 	if im.sup != nil && !transB && useSup(m, k) {
-		gemmSup(im, bufs, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		gemmSup(im, bufs, transA, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	mr, nr := im.mr, im.nr
@@ -164,23 +164,11 @@ func useSup(m, k int) bool { return (k <= 128 && m*k <= 32*1024) || m <= smallM 
 // smallM is the row count up to which products skip packing.
 const smallM = 8
 
-// gemmSup is gemmSerial without packing, for small products (attention
-// tiles, per-head matmuls). op(B) = Bᵀ is copied, transposed, since the
-// kernel needs rows of B (gemmSerial sends those to the packed path, which
-// does that better; gemmSup stays correct for them). Edge tiles get
-// zero-padded slivers and go through bufs.tmp.
-func gemmSup(im *impl, bufs *gemmBufs, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	bb, ldbb := b, ldb
-	if transB {
-		t := grow(bufs.b, k*n)
-		bufs.b = t
-		for j := 0; j < n; j++ {
-			for p, v := range b[j*ldb : j*ldb+k] {
-				t[p*n+j] = v
-			}
-		}
-		bb, ldbb = t, n
-	}
+// gemmSup is gemmSerial without packing for op(B) = B (the kernel reads
+// rows of B in place), for small products (attention tiles, per-head
+// matmuls) and few-row ones. Edge tiles get zero-padded slivers and go
+// through bufs.tmp.
+func gemmSup(im *impl, bufs *gemmBufs, transA bool, m, n, k int, alpha float32, a []float32, lda int, bb []float32, ldbb int, beta float32, c []float32, ldc int) {
 	rsa, csa := lda, 1
 	if transA {
 		rsa, csa = 1, lda
