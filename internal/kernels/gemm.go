@@ -82,7 +82,14 @@ func gemmSerial(im *impl, transA, transB bool, m, n, k int, alpha float32, a []f
 		gemmDots(im, bufs, x, xld, m, k, b, ldb, n, alpha, beta, c, ldc, 1)
 		return
 	}
-	if im.sup != nil && !transB && useSup(m, k) {
+	if im.sup != nil && useSup(m, k) {
+		if transB {
+			// Bᵀ is copied into rows once; A stays where it is.
+			t := grow(bufs.b, k*n)
+			bufs.b = t
+			transpose(im, t, b, ldb, n, k)
+			b, ldb = t, n
+		}
 		gemmSup(im, bufs, transA, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
@@ -152,17 +159,41 @@ func mergeTile(c []float32, ldc int, tmp []float32, nr, mrr, nrr int, alpha, bet
 // Tile of impl.sup.
 const supMR, supNR = 6, 16
 
-// useSup reports whether an m×n×k product with op(B) = B should skip
-// packing: the kernel then re-reads each k×16 strip of B from L1 for every
-// 6 rows of A and all of A for every strip. Measured on Zen 3 (thread CPU
-// time, AVX2): 64³ 51 vs 37 GFLOP/s packed, 128×64×64 64 vs 41, Aᵀ 128²×64
-// 59 vs 47, but 256³ 54 vs 65 — so only small k and A.
-// A few rows (m <= smallM) are always done unpacked: B is then streamed
-// once, and packing it would cost more than the product.
+// useSup reports whether an m×n×k product should skip packing (op(B) = Bᵀ
+// is then only transposed into rows): the kernel re-reads each k×16 strip
+// of B from L1 for every 6 rows of A and all of A for every strip. Measured
+// on a loaded Zen 3 (thread CPU time, AVX2, noisy): 64³ 51 vs 37 GFLOP/s
+// packed, 128×64×64 64 vs 41, Aᵀ 128²×64 59 vs 47, A·Bᵀ 128×64×64 80 vs 59,
+// but 256³ 54 vs 65 — so only small k and A. A few rows (m <= smallM) are
+// always done unpacked: B is then streamed once, and packing it would cost
+// more than the product.
 func useSup(m, k int) bool { return (k <= 128 && m*k <= 32*1024) || m <= smallM }
 
 // smallM is the row count up to which products skip packing.
 const smallM = 8
+
+// transpose sets dst[p·rows + j] = src[j·ld + p] for j < rows, p < cols:
+// the rows×cols matrix src (row stride ld) becomes cols×rows, row-major.
+// Whole groups of 8 rows go through impl.packT8 where present.
+func transpose(im *impl, dst, src []float32, ld, rows, cols int) {
+	j := 0
+	if im.packT8 != nil && cols >= 8 {
+		c8 := cols &^ 7
+		for ; j+8 <= rows; j += 8 {
+			im.packT8(dst[j:], rows, src[j*ld:], ld, c8)
+		}
+		for p := c8; p < cols; p++ {
+			for jj := 0; jj < j; jj++ {
+				dst[p*rows+jj] = src[jj*ld+p]
+			}
+		}
+	}
+	for ; j < rows; j++ {
+		for p, v := range src[j*ld : j*ld+cols] {
+			dst[p*rows+j] = v
+		}
+	}
+}
 
 // gemmSup is gemmSerial without packing for op(B) = B (the kernel reads
 // rows of B in place), for small products (attention tiles, per-head
