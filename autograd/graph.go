@@ -12,10 +12,11 @@ import (
 // reached it, the gradient of the loss with respect to it in Grad (same
 // shape as Value, contiguous).
 //
-// Vars made by Param, Const or Input are leaves owned by the caller; their
-// Grad is allocated on first use, survives Graph.Reset and accumulates
-// across Backward calls until ZeroGrad. Vars returned by ops belong to the
-// Graph and are invalid after Reset.
+// Vars made by Param or Const are leaves owned by the caller; their Grad
+// is allocated on first use, survives Graph.Reset and accumulates across
+// Backward calls until ZeroGrad. Vars made by Graph.Input or returned by
+// ops belong to the Graph (their Grad comes from its arena) and are
+// invalid after Reset.
 type Var struct {
 	Value *tensor.Tensor
 	Grad  *tensor.Tensor
@@ -38,7 +39,7 @@ func (v *Var) RequiresGrad() bool { return v.requiresGrad }
 // made by an op, whose requirement follows from its inputs.
 func (v *Var) SetRequiresGrad(on bool) *Var {
 	if !v.leaf {
-		panic(&tensor.ShapeError{Op: "autograd.SetRequiresGrad", Msg: "only a leaf (Param, Const, Input) can change whether it requires a gradient"})
+		panic(&tensor.ShapeError{Op: "autograd.SetRequiresGrad", Msg: "only a Param or Const can change whether it requires a gradient (use Graph.Input's argument for graph inputs)"})
 	}
 	v.requiresGrad = on
 	return v
