@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"strings"
 	"unicode/utf8"
@@ -26,7 +27,7 @@ type SentencePiece struct {
 	byteVal map[int]byte   // <0xXX> id -> XX
 	unk     int
 	unkCost float32 // Unigram: score of an unknown character (min score - 10)
-	maxScr  float32
+	maxScr  float32 // max(FLT_MIN, normal scores), as SentencePiece starts it: about 0 for log-probabilities
 	user    map[string]bool // user-defined pieces: kept whole by normalisation and BPE
 	userMax int             // longest user-defined piece, in bytes
 }
@@ -64,6 +65,7 @@ func ParseSentencePiece(data []byte) (*SentencePiece, error) {
 		s.byteIDs[i] = -1
 	}
 	first := true
+	s.maxScr = math.Float32frombits(0x00800000) // FLT_MIN, so user-defined pieces score about -0.1
 	for id, p := range m.Pieces {
 		if _, dup := s.all[p.Piece]; !dup {
 			s.all[p.Piece] = id
@@ -86,9 +88,7 @@ func ParseSentencePiece(data []byte) (*SentencePiece, error) {
 				if first || p.Score < s.unkCost {
 					s.unkCost = p.Score
 				}
-				if first || p.Score > s.maxScr {
-					s.maxScr = p.Score
-				}
+				s.maxScr = max(s.maxScr, p.Score)
 				first = false
 			}
 		case pieceByte:

@@ -77,6 +77,7 @@ texts = [
     "x" * 300, "Ω≈ç√∫˜µ≤≥÷", "\u0000ctrl\u0007chars\u001f",
     "x'lll 'lll", "a\x1ab \x0c \ue000 \u209d",  # a score tie settled by double rounding; controls
     "a<sep>b <sep> ＵＤ x@@y@@@ singing<sep>ing", "<sep>", " ＵＤＵＤ",  # user-defined symbols
+    "a night of binge drinking, eingebracht",  # user-defined "ing" wins on its -0.1 score
 ]
 texts += lines[::97][:25]
 
