@@ -26,8 +26,8 @@ type SentencePiece struct {
 	byteIDs [256]int       // <0xXX> ids, -1 when absent
 	byteVal map[int]byte   // <0xXX> id -> XX
 	unk     int
-	unkCost float32 // Unigram: score of an unknown character (min score - 10)
-	maxScr  float32 // max(FLT_MIN, normal scores), as SentencePiece starts it: about 0 for log-probabilities
+	unkCost float32         // Unigram: score of an unknown character (min score - 10)
+	maxScr  float32         // max(FLT_MIN, normal scores), as SentencePiece starts it: about 0 for log-probabilities
 	user    map[string]bool // user-defined pieces: kept whole by normalisation and BPE
 	userMax int             // longest user-defined piece, in bytes
 }
