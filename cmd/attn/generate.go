@@ -1,0 +1,169 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+
+	"github.com/attn-dev/attn/generate"
+	"github.com/attn-dev/attn/infer"
+	"github.com/attn-dev/attn/internal/parallel"
+	"github.com/attn-dev/attn/tokenizer"
+	"github.com/spf13/cobra"
+)
+
+// genFlags are the sampling flags shared by generate and translate.
+type genFlags struct {
+	maxNew      int
+	temperature float64
+	topK        int
+	topP        float64
+	repetition  float64
+	beams       int
+	seed        uint64
+	stops       []string
+	ignoreEOS   bool
+	threads     int
+}
+
+func (f *genFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.IntVar(&f.maxNew, "max-new-tokens", 32, "tokens to generate at most (0: the model's max_length)")
+	fl.Float64Var(&f.temperature, "temperature", -1, "0: plain greedy; > 0: sample at this temperature (default: the model's generation_config.json)")
+	fl.IntVar(&f.topK, "top-k", 50, "when sampling, keep the k most likely tokens (0: all)")
+	fl.Float64Var(&f.topP, "top-p", 1, "when sampling, keep the smallest set of tokens of probability ≥ p")
+	fl.Float64Var(&f.repetition, "repetition-penalty", 0, "penalty > 1 on tokens already present (0: the model's)")
+	fl.IntVar(&f.beams, "num-beams", 0, "beam search with this many beams (0: the model's)")
+	fl.Uint64Var(&f.seed, "seed", 0, "random seed for sampling")
+	fl.StringSliceVar(&f.stops, "stop", nil, "stop once the generated text contains this string (repeatable)")
+	fl.BoolVar(&f.ignoreEOS, "ignore-eos", false, "keep generating after the end-of-sequence token")
+	fl.IntVar(&f.threads, "threads", 0, "worker threads (default: all cores)")
+}
+
+// config turns the flags into generation settings over the model's own:
+// --temperature 0 is plain greedy (argmax every step, no forced or banned
+// token) whatever the model's generation config says.
+func (f *genFlags) config(cmd *cobra.Command, base generate.Config) (generate.Config, error) {
+	if f.maxNew < 0 || f.topK < 0 || f.beams < 0 || f.threads < 0 || f.repetition < 0 {
+		return base, fmt.Errorf("--max-new-tokens, --top-k, --num-beams, --threads and --repetition-penalty must not be negative")
+	}
+	if f.threads > 0 {
+		runtime.GOMAXPROCS(f.threads)
+		parallel.SetWorkers(f.threads)
+	}
+	changed := cmd.Flags().Changed
+	var c generate.Config
+	if f.temperature == 0 {
+		c = generate.Greedy(f.maxNew, base.EOSTokenIDs)
+		c.MaxLength = base.MaxLength
+		c.PadTokenID, c.BOSTokenID, c.DecoderStartTokenID = base.PadTokenID, base.BOSTokenID, base.DecoderStartTokenID
+	} else {
+		c = base
+		c.MaxNewTokens = f.maxNew
+		if f.temperature > 0 {
+			c.DoSample, c.Temperature, c.NumBeams = true, f.temperature, 1
+		}
+		if changed("top-k") {
+			c.TopK = f.topK
+		}
+		if changed("top-p") {
+			c.TopP = f.topP
+		}
+		if f.repetition > 0 {
+			c.RepetitionPenalty = f.repetition
+		}
+		if f.beams > 0 {
+			c.NumBeams = f.beams
+		}
+	}
+	c.Seed, c.StopStrings, c.IgnoreEOS = f.seed, f.stops, f.ignoreEOS
+	return c, nil
+}
+
+func init() {
+	var dir, prompt, promptIDs string
+	var asJSON, verbose bool
+	var gf genFlags
+	cmd := &cobra.Command{
+		Use:   "generate --model DIR (--prompt TEXT | --prompt-ids 1,2,3)",
+		Short: "Continue a prompt with a language model (or translate with an encoder-decoder)",
+		Long: `generate loads the checkpoint in DIR and decodes with its KV cache: the prompt
+in one forward pass, then one token per step.
+
+Without --temperature it follows the model's generation_config.json (greedy
+or beam search, forced/banned tokens); --temperature 0 is plain greedy
+(argmax every step, stopping at EOS); --temperature T > 0 samples, with
+--top-k, --top-p and --seed. For an encoder-decoder (Marian, BART) the
+prompt is the encoder's input and decoding starts from
+decoder_start_token_id.
+
+The text streams to stdout as it is generated; --json prints instead
+{"ids": [new ids], "text": ..., "prefill_tokens_per_second": ...,
+"tokens_per_second": ...}; --verbose reports the speeds on stderr.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if (prompt == "") == (promptIDs == "") {
+				return fmt.Errorf("generate needs exactly one of --prompt and --prompt-ids")
+			}
+			g, err := infer.LoadGenerator(dir)
+			if err != nil {
+				return err
+			}
+			defer g.Close()
+			cfg, err := gf.config(cmd, g.Config)
+			if err != nil {
+				return err
+			}
+			req := infer.Request{Prompt: prompt, Config: cfg}
+			if promptIDs != "" {
+				if req.PromptIDs, err = tokenizer.ParseIDs([]byte(promptIDs)); err != nil {
+					return fmt.Errorf("--prompt-ids: %w", err)
+				}
+				if len(req.PromptIDs) == 0 {
+					return fmt.Errorf("--prompt-ids is empty")
+				}
+			}
+			out := cmd.OutOrStdout()
+			if !asJSON && g.Tokenizer != nil {
+				req.OnText = func(piece string) error {
+					_, err := fmt.Fprint(out, piece)
+					return err
+				}
+			}
+			res, err := g.Generate(req)
+			if err != nil {
+				return err
+			}
+			if verbose {
+				if !asJSON && g.Tokenizer != nil {
+					fmt.Fprintln(out)
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "prompt: %d tokens, %.1f tokens/s; generation: %d tokens, %.1f tokens/s\n",
+					len(res.PromptIDs), res.PrefillTokensPerSecond, len(res.IDs), res.TokensPerSecond)
+				if !asJSON && g.Tokenizer != nil {
+					return nil
+				}
+			}
+			if asJSON {
+				enc := json.NewEncoder(out)
+				enc.SetEscapeHTML(false)
+				return enc.Encode(res)
+			}
+			if g.Tokenizer == nil {
+				b, _ := json.Marshal(res.IDs)
+				_, err = fmt.Fprintln(out, string(b))
+				return err
+			}
+			_, err = fmt.Fprintln(out)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&dir, "model", "", "checkpoint directory (config.json, model.safetensors, tokenizer)")
+	cmd.Flags().StringVar(&prompt, "prompt", "", "prompt text, tokenized with the model's tokenizer")
+	cmd.Flags().StringVar(&promptIDs, "prompt-ids", "", "prompt token ids, e.g. 1,2,3")
+	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"ids": [...], "text": ..., "prefill_tokens_per_second": ..., "tokens_per_second": ...}`)
+	cmd.Flags().BoolVar(&verbose, "verbose", false, "report prompt and generation speed in tokens/s on stderr")
+	gf.register(cmd)
+	_ = cmd.MarkFlagRequired("model")
+	rootCmd.AddCommand(cmd)
+}

@@ -1,0 +1,163 @@
+package infer
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/attn-dev/attn/generate"
+	"github.com/attn-dev/attn/model"
+	"github.com/attn-dev/attn/tokenizer"
+)
+
+// Generator is a loaded generative checkpoint: the model, its tokenizer
+// (nil when the directory has none; then prompts must be ids) and its
+// generation_config.json.
+type Generator struct {
+	Model     model.Model
+	Tokenizer tokenizer.Tokenizer
+	Config    generate.Config
+	lm        generate.Model
+	s2s       generate.Seq2Seq
+}
+
+// LoadGenerator loads a decoder-only (GPT-2) or encoder-decoder (Marian,
+// BART) checkpoint directory for generation.
+func LoadGenerator(dir string) (*Generator, error) {
+	m, err := model.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	g, err := NewGenerator(m, dir)
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	return g, nil
+}
+
+// NewGenerator wraps a loaded model; dir is read for the tokenizer and
+// the generation config (both optional).
+func NewGenerator(m model.Model, dir string) (*Generator, error) {
+	g := &Generator{Model: m}
+	var err error
+	if IsEncoderDecoder(m) {
+		g.s2s, err = NewSeq2Seq(m)
+		g.lm = g.s2s
+	} else {
+		g.lm, err = NewLM(m)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if g.Config, err = generate.LoadConfig(dir); err != nil {
+		return nil, err
+	}
+	if tok, err := tokenizer.Load(dir); err == nil {
+		g.Tokenizer = tok
+	}
+	return g, nil
+}
+
+// Close releases the model.
+func (g *Generator) Close() error { return g.Model.Close() }
+
+// EncoderDecoder reports whether the prompt is the encoder's input.
+func (g *Generator) EncoderDecoder() bool { return g.s2s != nil }
+
+// Request is one generation: a text prompt (tokenized with the model's
+// special tokens) or prompt ids, the settings, and optionally a callback
+// receiving the generated text as it grows.
+type Request struct {
+	Prompt    string
+	PromptIDs []int
+	Config    generate.Config
+	// OnText receives each new piece of text (whole UTF-8 characters).
+	OnText func(piece string) error
+}
+
+// Generation is the outcome of a Request.
+type Generation struct {
+	PromptIDs              []int   `json:"-"`
+	IDs                    []int   `json:"ids"`
+	Text                   string  `json:"text"`
+	PrefillTokensPerSecond float64 `json:"prefill_tokens_per_second"`
+	TokensPerSecond        float64 `json:"tokens_per_second"`
+}
+
+// Generate runs one request: for a decoder-only model it continues the
+// prompt, for an encoder-decoder the prompt is the encoder input (mask all
+// ones) and decoding starts from the decoder start token. IDs are the new
+// tokens only; Text is their decoding without special tokens (empty without
+// a tokenizer).
+func (g *Generator) Generate(req Request) (*Generation, error) {
+	ids := req.PromptIDs
+	if ids == nil {
+		if g.Tokenizer == nil {
+			return nil, errors.New("infer: the model directory has no tokenizer: give prompt ids")
+		}
+		var err error
+		if ids, err = g.Tokenizer.Encode(req.Prompt, true); err != nil {
+			return nil, fmt.Errorf("infer: tokenizing the prompt: %w", err)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, errors.New("infer: the prompt is empty")
+	}
+	var decode func([]int) (string, error)
+	if g.Tokenizer != nil {
+		decode = func(ids []int) (string, error) { return g.Tokenizer.Decode(ids, true) }
+	}
+	opt := &generate.Options{Decode: decode}
+	if req.OnText != nil && decode != nil {
+		st := &textStream{decode: decode, emit: req.OnText}
+		opt.OnToken = func(_, id int) error { return st.push(id) }
+	}
+	var res *generate.Result
+	var err error
+	if g.s2s != nil {
+		res, err = generate.GenerateSeq2Seq(g.s2s, [][]int{ids}, req.Config, opt)
+	} else {
+		res, err = generate.Generate(g.lm, [][]int{ids}, req.Config, opt)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := &Generation{PromptIDs: ids, IDs: res.IDs[0], PrefillTokensPerSecond: res.PrefillTokensPerSecond(), TokensPerSecond: res.TokensPerSecond()}
+	if out.IDs == nil {
+		out.IDs = []int{}
+	}
+	if decode != nil {
+		if out.Text, err = decode(out.IDs); err != nil {
+			return nil, fmt.Errorf("infer: decoding the output: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// textStream turns tokens into text pieces: it decodes everything generated
+// so far and emits what was added since the last piece, holding back while
+// the text ends inside a multi-byte character (a byte-level BPE token may
+// carry half a character) or differs from what was emitted (a tokenizer
+// whose spacing depends on the next token).
+type textStream struct {
+	decode func([]int) (string, error)
+	emit   func(string) error
+	ids    []int
+	sent   string
+}
+
+func (s *textStream) push(id int) error {
+	s.ids = append(s.ids, id)
+	text, err := s.decode(s.ids)
+	if err != nil {
+		return err
+	}
+	if strings.HasSuffix(text, string(utf8.RuneError)) || !strings.HasPrefix(text, s.sent) || len(text) == len(s.sent) {
+		return nil
+	}
+	piece := text[len(s.sent):]
+	s.sent = text
+	return s.emit(piece)
+}
