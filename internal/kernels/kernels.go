@@ -52,7 +52,8 @@ func Implementation() string { return cur.name }
 //
 // op(A) is M×K: A is M×K with row stride lda, or K×M when transA.
 // op(B) is K×N: B is K×N with row stride ldb, or N×K when transB.
-// C is M×N with row stride ldc. beta == 0 means C is not read.
+// C is M×N with row stride ldc. beta == 0 means C is not read. C must not
+// overlap A or B (as in BLAS).
 //
 // Arguments that do not fit (negative sizes, strides too small, slices too
 // short) are a programming error: Sgemm panics with the message of
