@@ -107,16 +107,10 @@ func loadModel(t testing.TB, dir string) model.Model {
 func TestGenerateGolden(t *testing.T) {
 	for _, c := range readCases(t) {
 		t.Run(c.Name, func(t *testing.T) {
-			m, err := model.Load(filepath.Join(modelsDir, c.Model))
-			if err != nil && (c.Model == "marian" || c.Model == "bart") {
-				t.Skipf("encoder-decoder not loadable yet: %v", err)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer m.Close()
+			m := loadModel(t, filepath.Join(modelsDir, c.Model))
 			cfg := c.config(t)
 			var res *generate.Result
+			var err error
 			if IsEncoderDecoder(m) {
 				lm, err2 := NewSeq2Seq(m)
 				if err2 != nil {
@@ -126,7 +120,7 @@ func TestGenerateGolden(t *testing.T) {
 			} else {
 				lm, err2 := NewLM(m)
 				if err2 != nil {
-					t.Skip(err2)
+					t.Fatal(err2)
 				}
 				res, err = generate.Generate(lm, c.Prompts, cfg, nil)
 			}

@@ -30,8 +30,16 @@ type ImageProcessor struct {
 }
 
 // LoadImageProcessor reads dir/preprocessor_config.json; without one it
-// uses ViTImageProcessor's defaults at the model's image_size.
-func LoadImageProcessor(dir string, imageSize int) (*ImageProcessor, error) {
+// uses ViTImageProcessor's defaults at m's image_size (config.json).
+func LoadImageProcessor(dir string, m model.Model) (*ImageProcessor, error) {
+	imageSize := 224
+	if raw, ok := m.Config().Raw("image_size"); ok {
+		if n, ok := raw.(json.Number); ok {
+			if v, err := n.Int64(); err == nil && v > 0 && v <= 1<<12 {
+				imageSize = int(v)
+			}
+		}
+	}
 	p := &ImageProcessor{DoResize: true, DoRescale: true, DoNormalize: true, Height: imageSize, Width: imageSize,
 		RescaleFactor: 1.0 / 255, Mean: [3]float64{0.5, 0.5, 0.5}, Std: [3]float64{0.5, 0.5, 0.5}}
 	path := filepath.Join(dir, "preprocessor_config.json")

@@ -228,7 +228,7 @@ func TestClassifyText(t *testing.T) {
 // against tools/golden/infer_images.py.
 func TestImageGolden(t *testing.T) {
 	m := loadModel(t, modelsDir+"/vit")
-	p, err := LoadImageProcessor(modelsDir+"/vit", 16)
+	p, err := LoadImageProcessor(modelsDir+"/vit", m)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/attn-dev/attn/infer"
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	var dir, text string
+	var k int
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "fill-mask --model DIR --text TEXT [--top-k 5]",
+		Short: "Predict the tokens hidden behind [MASK] with a masked language model",
+		Long: `fill-mask runs a masked language model (BertForMaskedLM) on TEXT, which must
+contain the tokenizer's mask token ([MASK], or <mask> for RoBERTa-style
+vocabularies), and prints for every mask the top-k tokens with their
+probabilities.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			t, err := infer.Load(dir)
+			if err != nil {
+				return err
+			}
+			defer t.Close()
+			res, err := t.FillMaskText(text, k)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(cmd, map[string]any{"text": text, "masks": res})
+			}
+			out := cmd.OutOrStdout()
+			for _, p := range res {
+				fmt.Fprintf(out, "mask at token %d:\n", p.Position)
+				for _, c := range p.Candidates {
+					fmt.Fprintf(out, "  %-16s %.4f\n", c.Token, c.Prob)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "model", "", "checkpoint directory")
+	cmd.Flags().StringVar(&text, "text", "", "text containing the mask token")
+	cmd.Flags().IntVar(&k, "top-k", 5, "candidates per mask")
+	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"masks": [{"position", "candidates": [{"id", "token", "prob"}]}]}`)
+	_ = cmd.MarkFlagRequired("model")
+	_ = cmd.MarkFlagRequired("text")
+	rootCmd.AddCommand(cmd)
+}

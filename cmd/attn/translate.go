@@ -1,0 +1,82 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"strings"
+
+	"github.com/attn-dev/attn/infer"
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	var dir, text string
+	var asJSON, verbose bool
+	var gf genFlags
+	cmd := &cobra.Command{
+		Use:   "translate --model DIR [--text TEXT]",
+		Short: "Translate with a Marian or BART model (beam search as its generation config says)",
+		Long: `translate encodes TEXT (or each line of stdin) with the model's SentencePiece
+tokenizer, decodes following generation_config.json / config.json as
+transformers does (num_beams, max_length, length_penalty, early_stopping,
+forced BOS/EOS, bad_words_ids such as the pad id) and prints the detokenized
+translation. --num-beams, --max-new-tokens and --temperature override it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			g, err := infer.LoadGenerator(dir)
+			if err != nil {
+				return err
+			}
+			defer g.Close()
+			if !g.EncoderDecoder() {
+				return fmt.Errorf("translate needs an encoder-decoder (Marian, BART); %s is %s", dir, g.Model.Info().Architecture)
+			}
+			cfg, err := gf.config(cmd, g.Config)
+			if err != nil {
+				return err
+			}
+			if !cmd.Flags().Changed("max-new-tokens") {
+				cfg.MaxNewTokens = 0 // the model's max_length
+			}
+			lines := []string{text}
+			if text == "" {
+				lines = nil
+				sc := bufio.NewScanner(cmd.InOrStdin())
+				sc.Buffer(make([]byte, 1<<16), 1<<24)
+				for sc.Scan() {
+					if l := strings.TrimSpace(sc.Text()); l != "" {
+						lines = append(lines, l)
+					}
+				}
+				if err := sc.Err(); err != nil {
+					return fmt.Errorf("reading stdin: %w", err)
+				}
+			}
+			for _, l := range lines {
+				res, err := g.Generate(infer.Request{Prompt: l, Config: cfg})
+				if err != nil {
+					return err
+				}
+				if verbose {
+					fmt.Fprintf(cmd.ErrOrStderr(), "source: %d tokens, %.1f tokens/s; target: %d tokens, %.1f tokens/s\n",
+						len(res.PromptIDs), res.PrefillTokensPerSecond, len(res.IDs), res.TokensPerSecond)
+				}
+				if asJSON {
+					if err := printJSON(cmd, map[string]any{"source": l, "ids": res.IDs, "text": res.Text}); err != nil {
+						return err
+					}
+					continue
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), res.Text)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "model", "", "Marian or BART checkpoint directory with its tokenizer")
+	cmd.Flags().StringVar(&text, "text", "", "text to translate (default: each line of stdin)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"source", "ids", "text"} per input`)
+	cmd.Flags().BoolVar(&verbose, "verbose", false, "report speeds on stderr")
+	gf.register(cmd)
+	_ = cmd.MarkFlagRequired("model")
+	rootCmd.AddCommand(cmd)
+}
