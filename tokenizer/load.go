@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -74,8 +75,11 @@ func Load(dir string) (Tokenizer, error) {
 type hfConfigs struct {
 	DoLowerCase    *bool  `json:"do_lower_case"`
 	StripAccents   *bool  `json:"strip_accents"`
+	AddPrefixSpace *bool  `json:"add_prefix_space"`
 	TokenizerClass string `json:"tokenizer_class"`
 	ModelType      string `json:"model_type"`
+	// AddedTokens is tokenizer_config.json's added_tokens_decoder: id -> token.
+	AddedTokens map[string]hfAddedToken `json:"added_tokens_decoder"`
 }
 
 func readConfigs(dir string) hfConfigs {
@@ -95,17 +99,37 @@ func loadBPEDir(vocabPath, mergesPath string, cfg hfConfigs) (*BPE, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.AddPrefixSpace != nil {
+		b.addPrefixSpace = *cfg.AddPrefixSpace
+	}
 	cls := strings.ToLower(cfg.TokenizerClass + " " + cfg.ModelType)
-	if strings.Contains(cls, "roberta") || strings.Contains(cls, "bart") {
-		var added []addedToken
+	roberta := strings.Contains(cls, "roberta") || strings.Contains(cls, "bart")
+	var added []addedToken
+	switch {
+	case len(cfg.AddedTokens) > 0:
+		for key, t := range cfg.AddedTokens {
+			id, err := strconv.Atoi(key)
+			if err != nil {
+				return nil, fmt.Errorf("tokenizer_config.json added_tokens_decoder: key %q is not an id", key)
+			}
+			if t.SingleWord {
+				return nil, fmt.Errorf("tokenizer_config.json added token %q: single_word is not supported", t.Content)
+			}
+			added = append(added, addedToken{Content: t.Content, ID: id, Special: t.Special, LStrip: t.LStrip, RStrip: t.RStrip})
+		}
+	case roberta:
 		for _, s := range []string{"<s>", "<pad>", "</s>", "<unk>", "<mask>"} {
 			if id, ok := b.vocab[s]; ok {
 				added = append(added, addedToken{Content: s, ID: id, Special: true, LStrip: s == "<mask>"})
 			}
 		}
+	}
+	if added != nil {
 		if err := b.setAdded(added); err != nil {
 			return nil, err
 		}
+	}
+	if roberta {
 		s, oks := b.vocab["<s>"]
 		e, oke := b.vocab["</s>"]
 		if oks && oke {
