@@ -1,9 +1,7 @@
 package model
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -203,13 +201,13 @@ func Load(dir string) (Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !exists(filepath.Join(dir, "model.safetensors")) && !exists(filepath.Join(dir, safetensors.IndexFile)) {
+		if p := findPickle(dir); p != "" {
+			return nil, errPickle(p)
+		}
+	}
 	src, err := safetensors.OpenSharded(dir)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			if p := findPickle(dir); p != "" {
-				return nil, errPickle(p)
-			}
-		}
 		return nil, fmt.Errorf("model: %w", err)
 	}
 	b := newLoadBinder(src, "")
@@ -232,6 +230,8 @@ func Load(dir string) (Model, error) {
 	}
 	return m, nil
 }
+
+func exists(path string) bool { _, err := os.Stat(path); return err == nil }
 
 // findPickle returns a pickle checkpoint in dir, or "".
 func findPickle(dir string) string {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/attn-dev/attn/autograd"
 	"github.com/attn-dev/attn/safetensors"
+	"github.com/attn-dev/attn/tensor"
 )
 
 // openInputs reads dir/inputs.safetensors.
@@ -117,4 +118,12 @@ func TestGolden(t *testing.T) {
 			compareOutputs(t, filepath.Join(io, "outputs.safetensors"), out, true)
 		})
 	}
+}
+
+func newPixels(b, c, side int) *tensor.Tensor {
+	t := tensor.New(b, c, side, side)
+	for i := range t.Data() {
+		t.Data()[i] = float32(i%7) / 7
+	}
+	return t
 }

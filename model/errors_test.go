@@ -1,0 +1,210 @@
+package model
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/attn-dev/attn/autograd"
+	"github.com/attn-dev/attn/safetensors"
+)
+
+// variant writes a copy of testdata/models/gpt2 to a temporary directory,
+// with edit applied to its config (as text) and tensors.
+func variant(t *testing.T, editCfg func(string) string, editTensors func([]safetensors.Tensor) []safetensors.Tensor) string {
+	t.Helper()
+	src := filepath.Join("..", "testdata", "models", "gpt2")
+	dir := t.TempDir()
+	cfg, err := os.ReadFile(filepath.Join(src, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if editCfg != nil {
+		cfg = []byte(editCfg(string(cfg)))
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := safetensors.Open(filepath.Join(src, "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var ts []safetensors.Tensor
+	for _, n := range f.Names() {
+		d, shape, err := f.Float32(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts = append(ts, safetensors.F32(n, shape, append([]float32(nil), d...)))
+	}
+	if editTensors != nil {
+		ts = editTensors(ts)
+	}
+	if err := safetensors.Write(filepath.Join(dir, "model.safetensors"), ts, nil); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func without(name string) func([]safetensors.Tensor) []safetensors.Tensor {
+	return func(ts []safetensors.Tensor) []safetensors.Tensor {
+		var out []safetensors.Tensor
+		for _, x := range ts {
+			if x.Name != name {
+				out = append(out, x)
+			}
+		}
+		return out
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	pickleDir := t.TempDir()
+	for _, f := range []string{"config.json", "pytorch_model.bin"} {
+		if err := os.WriteFile(filepath.Join(pickleDir, f), []byte(`{"model_type": "gpt2"}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		dir  func(t *testing.T) string
+		want []string // substrings of the error
+	}{
+		{"pickle dir", func(*testing.T) string { return pickleDir }, []string{"pytorch_model.bin", "pickle", "arbitrary code", "safetensors"}},
+		{"pickle file", func(*testing.T) string { return filepath.Join(pickleDir, "pytorch_model.bin") }, []string{"pickle", "never loads"}},
+		{"no config", func(t *testing.T) string { return t.TempDir() }, []string{"config.json"}},
+		{"unknown model type", func(t *testing.T) string {
+			return variant(t, func(s string) string { return strings.Replace(s, `"model_type": "gpt2"`, `"model_type": "llama"`, 1) }, nil)
+		}, []string{`model_type "llama"`, "gpt2, marian, vit"}},
+		{"unknown head", func(t *testing.T) string {
+			return variant(t, func(s string) string { return strings.Replace(s, "GPT2LMHeadModel", "GPT2ForTokenClassification", 1) }, nil)
+		}, []string{"GPT2ForTokenClassification", "GPT2Model"}},
+		{"missing tensor", func(t *testing.T) string { return variant(t, nil, without("transformer.h.1.mlp.c_fc.bias")) },
+			[]string{"transformer.h.1.mlp.c_fc.bias", "missing", "[128]"}},
+		{"extra tensor", func(t *testing.T) string {
+			return variant(t, nil, func(ts []safetensors.Tensor) []safetensors.Tensor {
+				return append(ts, safetensors.F32("transformer.h.0.attn.rotary.weight", []int{2}, []float32{1, 2}))
+			})
+		}, []string{"transformer.h.0.attn.rotary.weight", "not a parameter"}},
+		{"shape mismatch", func(t *testing.T) string {
+			return variant(t, func(s string) string { return strings.Replace(s, `"vocab_size": 64`, `"vocab_size": 65`, 1) }, nil)
+		}, []string{"transformer.wte.weight", "[64 32]", "[65 32]"}},
+		{"heads do not divide", func(t *testing.T) string {
+			return variant(t, func(s string) string { return strings.Replace(s, `"n_head": 4`, `"n_head": 5`, 1) }, nil)
+		}, []string{"32", "5 heads"}},
+		{"bad config value", func(t *testing.T) string {
+			return variant(t, func(s string) string { return strings.Replace(s, `"n_layer": 2`, `"n_layer": "two"`, 1) }, nil)
+		}, []string{"n_layer", "integer"}},
+		{"huge config", func(t *testing.T) string {
+			return variant(t, func(s string) string { return strings.Replace(s, `"n_embd": 32`, `"n_embd": 2000000000`, 1) }, nil)
+		}, []string{"transformer.wte.weight", "[64 2000000000]"}},
+		{"unsupported option", func(t *testing.T) string {
+			return variant(t, func(s string) string {
+				return strings.Replace(s, `"reorder_and_upcast_attn": false`, `"reorder_and_upcast_attn": true`, 1)
+			}, nil)
+		}, []string{"reorder_and_upcast_attn", "not supported"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := Load(tc.dir(t))
+			if err == nil {
+				m.Close()
+				t.Fatal("loaded")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestForwardInputErrors(t *testing.T) {
+	m, err := Load(filepath.Join("..", "testdata", "models", "gpt2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ids := func(n int) []int { return make([]int, n) }
+	for _, tc := range []struct {
+		name string
+		in   Inputs
+		want string
+	}{
+		{"id out of range", Inputs{B: 1, T: 2, InputIDs: []int{3, 64}}, "id 64 at [0, 1] outside the vocabulary of 64"},
+		{"negative id", Inputs{B: 1, T: 1, InputIDs: []int{-1}}, "id -1"},
+		{"ids do not fill B·T", Inputs{B: 2, T: 2, InputIDs: ids(3)}, "3 ids, want B·T = 2·2"},
+		{"mask length", Inputs{B: 1, T: 2, InputIDs: ids(2), AttentionMask: []int{1}}, "1 entries"},
+		{"mask value", Inputs{B: 1, T: 2, InputIDs: ids(2), AttentionMask: []int{1, 2}}, "want 0 or 1"},
+		{"too long", Inputs{B: 1, T: 33, InputIDs: ids(33)}, "n_positions 32"},
+		{"empty", Inputs{B: 1, T: 0}, "empty"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := m.Forward(autograd.NewGraph(false), &tc.in, Options{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want it to mention %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestInitSaveLoad initialises every architecture, saves it and loads it
+// back: the same tensors under the same names, and a forward that runs.
+func TestInitSaveLoad(t *testing.T) {
+	for _, o := range []InitOptions{
+		{Arch: "gpt2"}, {Arch: "gpt2", Head: "GPT2Model"},
+		{Arch: "bert"}, {Arch: "bert", Head: "BertForMaskedLM"}, {Arch: "bert", Head: "BertForSequenceClassification", Labels: 3},
+		{Arch: "vit"}, {Arch: "vit", Head: "ViTForImageClassification"},
+		{Arch: "marian", DecoderLayers: 1}, {Arch: "bart", DecoderHeads: 2}, {Arch: "bart", Head: "BartForCausalLM"},
+	} {
+		t.Run(o.Arch+"/"+o.Head, func(t *testing.T) {
+			o.Hidden, o.Vocab, o.Context = 16, 40, 16
+			m, err := Init(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := filepath.Join(t.TempDir(), "m")
+			if err := Save(m, dir); err != nil {
+				t.Fatal(err)
+			}
+			if err := Save(m, dir); err == nil || !strings.Contains(err.Error(), "not empty") {
+				t.Errorf("saving over a checkpoint: %v", err)
+			}
+			l, err := Load(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			want, got := m.NamedParameters("", nil), l.NamedParameters("", nil)
+			if len(want) != len(got) {
+				t.Fatalf("%d tensors saved, %d loaded", len(want), len(got))
+			}
+			for i := range want {
+				if want[i].Name != got[i].Name || !equalInts(want[i].Var.Shape(), got[i].Var.Shape()) {
+					t.Fatalf("tensor %d: saved %s %v, loaded %s %v", i, want[i].Name, want[i].Var.Shape(), got[i].Name, got[i].Var.Shape())
+				}
+				a, b := want[i].Var.Value.Data(), got[i].Var.Value.Data()
+				for j := range a {
+					if a[j] != b[j] {
+						t.Fatalf("%s[%d]: saved %g, loaded %g", want[i].Name, j, a[j], b[j])
+					}
+				}
+			}
+			if m.Info().Params != l.Info().Params || l.Info().Params == 0 {
+				t.Errorf("params: init %d, loaded %d", m.Info().Params, l.Info().Params)
+			}
+			in := &Inputs{B: 2, T: 3, InputIDs: []int{1, 2, 3, 4, 5, 6}, TDec: 2, DecoderInputIDs: []int{1, 2, 3, 4}}
+			if o.Arch == "vit" {
+				in = &Inputs{B: 1, PixelValues: newPixels(1, 3, 32)}
+			}
+			if o.Arch != "marian" && o.Arch != "bart" || o.Head == "BartForCausalLM" {
+				in.TDec, in.DecoderInputIDs = 0, nil
+			}
+			if _, err := l.Forward(autograd.NewGraph(false), in, Options{}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
