@@ -27,8 +27,7 @@ import torch  # noqa: E402
 torch.set_num_threads(args.threads)
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "golden"))
 import models as M  # noqa: E402
-sys.path.insert(0, os.path.dirname(__file__))
-from models_init_io import read  # noqa: E402
+from models_init import read  # noqa: E402
 
 cfg = json.load(open(os.path.join(args.model, "config.json")))
 state = read(os.path.join(args.model, "model.safetensors"))

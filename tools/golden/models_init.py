@@ -23,8 +23,6 @@ import torch
 sys.path.insert(0, os.path.dirname(__file__))
 import models as M  # noqa: E402
 
-ATTN = sys.argv[1] if len(sys.argv) > 1 else "/tmp/attn"
-
 CASES = [
     # (init args, class, tied: name -> tied-to name)
     (["--arch", "gpt2", "--layers", "2", "--heads", "4", "--hidden", "32", "--vocab", "50", "--context", "16"],
@@ -46,6 +44,7 @@ CASES = [
 
 
 def read(path):
+    """Reads a safetensors file (F32, I64) into torch tensors."""
     raw = open(path, "rb").read()
     n = int.from_bytes(raw[:8], "little")
     hdr = json.loads(raw[8:8 + n])
@@ -60,12 +59,13 @@ def read(path):
 
 
 def main():
+    attn = sys.argv[1] if len(sys.argv) > 1 else "/tmp/attn"
     gen = torch.Generator().manual_seed(7)
     failed = 0
     for args, cls, tied in CASES:
         with tempfile.TemporaryDirectory() as tmp:
             d = os.path.join(tmp, "m")
-            subprocess.run([ATTN, "init", *args, "--out", d], check=True, capture_output=True)
+            subprocess.run([attn, "init", *args, "--out", d], check=True, capture_output=True)
             cfg = json.load(open(os.path.join(d, "config.json")))
             state = read(os.path.join(d, "model.safetensors"))
             for dst, src in tied.items():
@@ -98,7 +98,7 @@ def main():
                     ref = {"logits": model(ids, mask, types)[0]}
             inp, outp = os.path.join(tmp, "in.safetensors"), os.path.join(tmp, "out.safetensors")
             M.save(inp, {k: v.contiguous() for k, v in inputs.items()}, {"format": "pt"})
-            subprocess.run([ATTN, "forward", "--model", d, "--inputs", inp, "--out", outp], check=True)
+            subprocess.run([attn, "forward", "--model", d, "--inputs", inp, "--out", outp], check=True)
             got = read(outp)
             for k, want in ref.items():
                 want = want.detach()
