@@ -58,7 +58,9 @@ const [dir, data, root] = process.argv.slice(1);
 const files = {
   "bert": data + "/bert-tiniest-lmbuddy/tokenizer.json",
   "tiny-gpt2": root + "/testdata/tokenizer/hf/tiny-gpt2/tokenizer.json",
+  "tiny-gpt2-slow": root + "/testdata/tokenizer/hf/tiny-gpt2/tokenizer.json",
   "tiny-bart": root + "/testdata/tokenizer/hf/tiny-bart/tokenizer.json",
+  "tiny-bart-slow": root + "/testdata/tokenizer/hf/tiny-bart/tokenizer.json",
 };
 (async () => {
   let failed = false;
