@@ -1,0 +1,40 @@
+// Package model runs Hugging Face checkpoints of GPT-2, BERT, ViT, Marian
+// and BART: config.json chooses the architecture (model_type) and head
+// (architectures[0]), model.safetensors (or a sharded index) supplies the
+// weights under transformers' names.
+//
+// Each architecture is a name map onto package nn's blocks, not a copy of
+// them: a layerNames table says which checkpoint tensor fills which slot
+// of an nn.EncoderLayer or nn.DecoderLayer (GPT-2, BERT and ViT layers are
+// encoder layers, pre- or post-norm, GPT-2's causal; Marian and BART use
+// both), and the few lines around it are the embeddings and heads.
+//
+// Loading maps instead of copying: every parameter is a tensor over the
+// checkpoint's copy-on-write mapping, so resident memory after Load is
+// what the forward touches, at most the file's size. The one rewrite is
+// GPT-2's Conv1D weights, stored [in, out]: they are transposed in place
+// (in the private mapping) into nn.Linear's [out, in]. Tied weights that
+// save_pretrained drops (lm_head, the MLM decoder, Marian/BART's
+// embed_tokens) are the tensors they are tied to. Missing, unexpected or
+// misshapen tensors are errors naming the tensor and both shapes; PyTorch
+// pickle checkpoints are refused (unpickling runs code).
+//
+// Forward takes Hugging Face's keyword inputs (Inputs: input_ids [B, T],
+// attention_mask, token_type_ids, position_ids, decoder_input_ids,
+// decoder_attention_mask, pixel_values [B, C, H, W]) and returns
+// transformers' output fields by name (logits, last_hidden_state,
+// pooler_output, hidden_states.N, attentions.N [B, NH, Tq, Tk], and for
+// encoder-decoders encoder_*, decoder_* and cross_attentions.N), padded
+// positions computed as transformers computes them.
+//
+// Decoding incrementally: GPT-2 and the Marian/BART decoders take a Cache
+// (NewCache: one nn.KVCache of [B, NH, maxT, HS] per layer) in Options;
+// new tokens sit at positions Cache.Len() onwards and attention_mask spans
+// past and new positions. Encoder-decoders Encode once and pass the
+// result as Options.Encoder; the cross-attention keys and values are
+// computed on the first decoder call and kept in the cache.
+// Options.LastLogits runs the LM head on the last position only.
+//
+// Init builds a model with its architecture's initialisation and Save
+// writes it in save_pretrained's layout (attn init).
+package model
