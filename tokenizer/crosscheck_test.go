@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -113,5 +114,35 @@ func TestDumpSPMCrossCheck(t *testing.T) {
 	}
 	if err := os.WriteFile(filepath.Join(dir, "crosscheck-spm.json"), data, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTiktokenCorpusIDs compares the ids of the benchmark corpus with
+// tiktoken's, when tools/bench/tokenize.sh provides them.
+func TestTiktokenCorpusIDs(t *testing.T) {
+	path := os.Getenv("ATTN_TIKTOKEN_IDS")
+	corpus := os.Getenv("ATTN_TOKENIZE_CORPUS")
+	if path == "" || corpus == "" {
+		t.Skip("set by tools/bench/tokenize.sh")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []int
+	if err := json.Unmarshal(data, &want); err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.ReadFile(corpus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := gpt2(t).EncodeOrdinary(string(text))
+	if !slices.Equal(got, want) {
+		n := 0
+		for n < min(len(got), len(want)) && got[n] == want[n] {
+			n++
+		}
+		t.Fatalf("%d ids, tiktoken %d; first difference at %d", len(got), len(want), n)
 	}
 }
