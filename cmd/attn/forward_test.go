@@ -1,0 +1,61 @@
+package main
+
+import (
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/attn-dev/attn/safetensors"
+)
+
+// TestForwardContract drives `attn forward` as other tools do and checks
+// the file it writes against the PyTorch references: same tensor names,
+// shapes and values (|a − b| ≤ 1e-4 + 1e-4·|b|).
+func TestForwardContract(t *testing.T) {
+	for _, name := range []string{"gpt2", "bert-cls", "vit", "marian"} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join("..", "..", "testdata", "models", name)
+			out := filepath.Join(t.TempDir(), "out.safetensors")
+			runAttn(t, "", "forward", "--model", dir, "--inputs", filepath.Join(dir, "inputs.safetensors"), "--out", out)
+			got, err := safetensors.Open(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer got.Close()
+			want, err := safetensors.Open(filepath.Join(dir, "outputs.safetensors"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer want.Close()
+			if g, w := strings.Join(got.Names(), " "), strings.Join(want.Names(), " "); g != w {
+				t.Fatalf("tensors\n%s\nwant\n%s", g, w)
+			}
+			for _, n := range want.Names() {
+				w, ws, _ := want.Float32(n)
+				g, gs, err := got.Float32(n)
+				if err != nil || len(gs) != len(ws) || len(g) != len(w) {
+					t.Fatalf("%s: shape %v (%v), want %v", n, gs, err, ws)
+				}
+				for i := range w {
+					if d := math.Abs(float64(g[i] - w[i])); !(d <= 1e-4+1e-4*math.Abs(float64(w[i]))) {
+						t.Fatalf("%s[%d] = %g, want %g", n, i, g[i], w[i])
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestShowAndInit(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "bart")
+	if out := runAttn(t, "", "init", "--arch", "bart", "--layers", "1", "--decoder-layers", "2", "--hidden", "16", "--heads", "2", "--vocab", "30", "--context", "8", "--out", dir); !strings.Contains(out, "BartForConditionalGeneration") {
+		t.Errorf("init printed %q", out)
+	}
+	out := runAttn(t, "", "show", "--model", dir)
+	for _, want := range []string{"BartForConditionalGeneration (bart)", "encoder 1, decoder 2", "hidden size   16", "vocabulary    30", "F32"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show output lacks %q:\n%s", want, out)
+		}
+	}
+}
