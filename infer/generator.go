@@ -24,12 +24,16 @@ type Generator struct {
 
 // LoadGenerator loads a decoder-only (GPT-2) or encoder-decoder (Marian,
 // BART) checkpoint directory for generation.
-func LoadGenerator(dir string) (*Generator, error) {
+func LoadGenerator(dir string) (*Generator, error) { return LoadGeneratorWith(dir, LMOptions{}) }
+
+// LoadGeneratorWith is LoadGenerator with decoder options (bfloat16
+// weights, the reference path); they apply to decoder-only models.
+func LoadGeneratorWith(dir string, o LMOptions) (*Generator, error) {
 	m, err := model.Load(dir)
 	if err != nil {
 		return nil, err
 	}
-	g, err := NewGenerator(m, dir)
+	g, err := NewGeneratorWith(m, dir, o)
 	if err != nil {
 		m.Close()
 		return nil, err
@@ -40,13 +44,21 @@ func LoadGenerator(dir string) (*Generator, error) {
 // NewGenerator wraps a loaded model; dir is read for the tokenizer and
 // the generation config (both optional).
 func NewGenerator(m model.Model, dir string) (*Generator, error) {
+	return NewGeneratorWith(m, dir, LMOptions{})
+}
+
+// NewGeneratorWith is NewGenerator with decoder options.
+func NewGeneratorWith(m model.Model, dir string, o LMOptions) (*Generator, error) {
 	g := &Generator{Model: m}
 	var err error
 	if IsEncoderDecoder(m) {
+		if o.BF16 {
+			return nil, fmt.Errorf("infer: bfloat16 decoding is implemented for GPT2LMHeadModel only, not %s", m.Info().Architecture)
+		}
 		g.s2s, err = NewSeq2Seq(m)
 		g.lm = g.s2s
 	} else {
-		g.lm, err = NewLM(m)
+		g.lm, err = NewLMWith(m, o)
 	}
 	if err != nil {
 		return nil, err

@@ -24,6 +24,7 @@ type cached interface {
 // prepare_inputs_for_generation).
 type decoderLM struct {
 	m     cached
+	fast  *gpt2Step // fused single-token steps; nil: every step through Forward
 	g     *autograd.Graph
 	cache *model.Cache
 	rows  int
@@ -34,13 +35,38 @@ type decoderLM struct {
 	tmp   []float32
 }
 
-// NewLM wraps a decoder-only model (GPT-2) for package generate.
-func NewLM(m model.Model) (generate.Model, error) {
+// LMOptions tune NewLMWith.
+type LMOptions struct {
+	// BF16 stores the weights of the single-token decode steps as
+	// bfloat16 (a converted copy, half the bytes read per token; the
+	// arithmetic stays float32). The prefill keeps the float32 weights.
+	BF16 bool
+	// Reference runs every step through the model's Forward, without the
+	// fused decode step (for tests and models it does not cover).
+	Reference bool
+}
+
+// NewLM wraps a decoder-only model (GPT-2) for package generate, with the
+// fused float32 decode step when the architecture has one.
+func NewLM(m model.Model) (generate.Model, error) { return NewLMWith(m, LMOptions{}) }
+
+// NewLMWith is NewLM with options.
+func NewLMWith(m model.Model, o LMOptions) (generate.Model, error) {
 	c, ok := m.(cached)
 	if !ok || m.Info().Vocab == 0 || IsEncoderDecoder(m) {
 		return nil, fmt.Errorf("infer: %s (%s) cannot generate: not a decoder-only language model", m.Info().ModelType, m.Info().Architecture)
 	}
-	return &decoderLM{m: c, g: autograd.NewGraph(false), v: m.Info().Vocab}, nil
+	d := &decoderLM{m: c, g: autograd.NewGraph(false), v: m.Info().Vocab}
+	if !o.Reference {
+		var err error
+		if d.fast, err = newGPT2Step(m, o.BF16); err != nil {
+			return nil, err
+		}
+	}
+	if o.BF16 && d.fast == nil {
+		return nil, fmt.Errorf("infer: bfloat16 decoding is implemented for GPT2LMHeadModel only, not %s", m.Info().Architecture)
+	}
+	return d, nil
 }
 
 func (d *decoderLM) VocabSize() int { return d.v }
@@ -61,6 +87,9 @@ func (d *decoderLM) Begin(rows, maxLen int) error {
 func (d *decoderLM) Forward(ids, pad []int, logits []float32) error {
 	if d.cache == nil {
 		return errors.New("infer: Forward before Begin")
+	}
+	if d.fast != nil && len(ids) == d.rows && d.cache.Len() > 0 {
+		return d.fast.step(d.cache, ids, pad, logits)
 	}
 	in := &model.Inputs{B: d.rows, T: len(ids) / d.rows, InputIDs: ids}
 	in.AttentionMask, in.PositionIDs = d.padMask(pad, in.T)

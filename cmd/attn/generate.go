@@ -81,8 +81,8 @@ func (f *genFlags) config(cmd *cobra.Command, base generate.Config) (generate.Co
 }
 
 func init() {
-	var dir, prompt, promptIDs string
-	var asJSON, verbose bool
+	var dir, prompt, promptIDs, dtype string
+	var asJSON, verbose, reference bool
 	var gf genFlags
 	cmd := &cobra.Command{
 		Use:   "generate --model DIR (--prompt TEXT | --prompt-ids 1,2,3)",
@@ -105,7 +105,10 @@ The text streams to stdout as it is generated; --json prints instead
 			if (prompt == "") == (promptIDs == "") {
 				return fmt.Errorf("generate needs exactly one of --prompt and --prompt-ids")
 			}
-			g, err := infer.LoadGenerator(dir)
+			if dtype != "f32" && dtype != "bf16" {
+				return fmt.Errorf("--dtype %q: want f32 or bf16", dtype)
+			}
+			g, err := infer.LoadGeneratorWith(dir, infer.LMOptions{BF16: dtype == "bf16", Reference: reference})
 			if err != nil {
 				return err
 			}
@@ -163,6 +166,8 @@ The text streams to stdout as it is generated; --json prints instead
 	cmd.Flags().StringVar(&promptIDs, "prompt-ids", "", "prompt token ids, e.g. 1,2,3")
 	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"ids": [...], "text": ..., "prefill_tokens_per_second": ..., "tokens_per_second": ...}`)
 	cmd.Flags().BoolVar(&verbose, "verbose", false, "report prompt and generation speed in tokens/s on stderr")
+	cmd.Flags().StringVar(&dtype, "dtype", "f32", "weights of the decode steps: f32 (in place) or bf16 (a converted copy, half the bytes per token)")
+	cmd.Flags().BoolVar(&reference, "reference", false, "decode every step through the model's generic forward (no fused step)")
 	gf.register(cmd)
 	_ = cmd.MarkFlagRequired("model")
 	rootCmd.AddCommand(cmd)

@@ -1,0 +1,191 @@
+// Package gemv holds the matrix-vector products of one decoding step:
+// y[b] = W·x[b] for a weight matrix W stored row-major [rows, cols] (the
+// [out, in] layout of nn.Linear), either float32 or bfloat16, and a few
+// input vectors x[b]. A decode step is bound by the bytes of W it reads, so
+// the products walk W once, four rows at a time, for all inputs together,
+// split across the workers by blocks of rows; bfloat16 weights halve the
+// bytes and are widened to float32 in registers (the accumulation is
+// float32 either way).
+//
+//go:generate sh -c "cd _asm && go run . -out ../gemv_amd64.s -stubs ../gemv_amd64.go -pkg gemv"
+package gemv
+
+import (
+	"fmt"
+	"math"
+	"os"
+
+	"github.com/attn-dev/attn/internal/parallel"
+)
+
+// BF16 is a bfloat16: the upper 16 bits of a float32.
+type BF16 = uint16
+
+// ToBF16 rounds f to the nearest bfloat16, ties to even (NaN stays NaN),
+// as torch's float32 → bfloat16 conversion does.
+func ToBF16(f float32) BF16 {
+	b := math.Float32bits(f)
+	if b&0x7fffffff > 0x7f800000 {
+		return BF16(b>>16) | 0x40 // quiet NaN
+	}
+	b += 0x7fff + (b>>16)&1
+	return BF16(b >> 16)
+}
+
+// FromBF16 widens a bfloat16 to float32 exactly.
+func FromBF16(h BF16) float32 { return math.Float32frombits(uint32(h) << 16) }
+
+// ToBF16Slice converts src into dst (len(dst) == len(src)).
+func ToBF16Slice(dst []BF16, src []float32) {
+	for i, v := range src {
+		dst[i] = ToBF16(v)
+	}
+}
+
+// Matrix is a weight matrix [Rows, Cols] in float32 (F32) or bfloat16
+// (BF16); exactly one is set.
+type Matrix struct {
+	Rows, Cols int
+	F32        []float32
+	BF16       []BF16
+}
+
+// Check reports whether the storage holds Rows·Cols values.
+func (m *Matrix) Check() error {
+	n := m.Rows * m.Cols
+	if m.Rows <= 0 || m.Cols <= 0 || (len(m.F32) != n) == (len(m.BF16) != n) {
+		return fmt.Errorf("gemv: matrix %d×%d with %d float32 and %d bfloat16 values", m.Rows, m.Cols, len(m.F32), len(m.BF16))
+	}
+	return nil
+}
+
+// Bytes is the size of the weights in memory.
+func (m *Matrix) Bytes() int64 { return int64(len(m.F32))*4 + int64(len(m.BF16))*2 }
+
+// useAsm is the choice of kernels, made once: AVX2+FMA on amd64 unless
+// ATTN_PUREGO=1.
+var useAsm = hasAsm && os.Getenv("ATTN_PUREGO") != "1"
+
+// grain is the smallest number of rows a worker takes: enough that the
+// fork-join costs little next to reading them.
+const grain = 64
+
+// MulVec computes y[b·Rows+r] = Σ_c W[r, c]·x[b·Cols+c] (+ bias[r] when bias
+// is not nil) for the nb = len(x)/Cols input vectors, in parallel over rows.
+// The caller guarantees the sizes (see Check).
+func MulVec(y []float32, w *Matrix, x, bias []float32) {
+	nb := len(x) / w.Cols
+	blocks := (w.Rows + 3) / 4
+	parallel.For(blocks, grain/4, func(lo, hi int) {
+		var out [4]float32
+		for blk := lo; blk < hi; blk++ {
+			r0 := blk * 4
+			nr := min(4, w.Rows-r0)
+			for b := range nb {
+				xb := x[b*w.Cols : (b+1)*w.Cols]
+				dot4(&out, w, r0, nr, xb)
+				yb := y[b*w.Rows+r0 : b*w.Rows+r0+nr]
+				for i := range yb {
+					yb[i] = out[i]
+					if bias != nil {
+						yb[i] += bias[r0+i]
+					}
+				}
+			}
+		}
+	})
+}
+
+// dot4 computes out[i] = W[r0+i, :]·x for i < nr (nr ≤ 4).
+func dot4(out *[4]float32, w *Matrix, r0, nr int, x []float32) {
+	c := w.Cols
+	if nr < 4 {
+		for i := range nr {
+			if w.F32 != nil {
+				out[i] = dotF32(x, w.F32[(r0+i)*c:(r0+i+1)*c])
+			} else {
+				out[i] = dotBF16(x, w.BF16[(r0+i)*c:(r0+i+1)*c])
+			}
+		}
+		return
+	}
+	n := 0
+	if useAsm {
+		n = c &^ 15
+	}
+	if n > 0 {
+		if w.F32 != nil {
+			dot4F32AVX2(x[:n], w.F32[r0*c:], c, out)
+		} else {
+			dot4BF16AVX2(x[:n], w.BF16[r0*c:], c, out)
+		}
+	} else {
+		*out = [4]float32{}
+	}
+	for i := range 4 {
+		row := (r0 + i) * c
+		if w.F32 != nil {
+			out[i] += dotF32(x[n:], w.F32[row+n:row+c])
+		} else {
+			out[i] += dotBF16(x[n:], w.BF16[row+n:row+c])
+		}
+	}
+}
+
+// dotF32 is the plain Go dot product (the reference and the tail loop).
+func dotF32(x, w []float32) float32 {
+	w = w[:len(x)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += x[i] * w[i]
+		s1 += x[i+1] * w[i+1]
+		s2 += x[i+2] * w[i+2]
+		s3 += x[i+3] * w[i+3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * w[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// dotBF16 is dotF32 with bfloat16 weights.
+func dotBF16(x []float32, w []BF16) float32 {
+	w = w[:len(x)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += x[i] * FromBF16(w[i])
+		s1 += x[i+1] * FromBF16(w[i+1])
+		s2 += x[i+2] * FromBF16(w[i+2])
+		s3 += x[i+3] * FromBF16(w[i+3])
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * FromBF16(w[i])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// MulVecRef is MulVec computed in float64 without blocking, the reference
+// the kernels are tested against.
+func MulVecRef(y []float32, w *Matrix, x, bias []float32) {
+	nb := len(x) / w.Cols
+	for b := range nb {
+		for r := range w.Rows {
+			var s float64
+			for c := range w.Cols {
+				var wv float32
+				if w.F32 != nil {
+					wv = w.F32[r*w.Cols+c]
+				} else {
+					wv = FromBF16(w.BF16[r*w.Cols+c])
+				}
+				s += float64(wv) * float64(x[b*w.Cols+c])
+			}
+			if bias != nil {
+				s += float64(bias[r])
+			}
+			y[b*w.Rows+r] = float32(s)
+		}
+	}
+}

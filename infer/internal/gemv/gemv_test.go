@@ -1,0 +1,101 @@
+package gemv
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func randMatrix(rng *rand.Rand, rows, cols int, bf16 bool) *Matrix {
+	m := &Matrix{Rows: rows, Cols: cols}
+	f := make([]float32, rows*cols)
+	for i := range f {
+		f[i] = float32(rng.NormFloat64())
+	}
+	if bf16 {
+		m.BF16 = make([]BF16, len(f))
+		ToBF16Slice(m.BF16, f)
+	} else {
+		m.F32 = f
+	}
+	return m
+}
+
+// TestMulVecConformance pins the kernels (assembly and pure Go) to the
+// float64 reference on odd shapes: row counts that are not multiples of 4,
+// columns with and without 16-element tails, several inputs, with and
+// without bias.
+func TestMulVecConformance(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, asm := range []bool{false, true} {
+		if asm && !hasAsm {
+			continue
+		}
+		saved := useAsm
+		useAsm = asm
+		for _, s := range []struct{ rows, cols, nb int }{
+			{1, 1, 1}, {3, 5, 1}, {4, 16, 1}, {5, 17, 2}, {64, 48, 1}, {130, 771, 3}, {257, 32, 4}, {1000, 768, 1},
+		} {
+			for _, bf := range []bool{false, true} {
+				w := randMatrix(rng, s.rows, s.cols, bf)
+				if err := w.Check(); err != nil {
+					t.Fatal(err)
+				}
+				x := make([]float32, s.nb*s.cols)
+				for i := range x {
+					x[i] = float32(rng.NormFloat64())
+				}
+				var bias []float32
+				if s.rows%2 == 1 {
+					bias = make([]float32, s.rows)
+					for i := range bias {
+						bias[i] = float32(rng.NormFloat64())
+					}
+				}
+				got := make([]float32, s.nb*s.rows)
+				want := make([]float32, s.nb*s.rows)
+				MulVec(got, w, x, bias)
+				MulVecRef(want, w, x, bias)
+				tol := 1e-5 * math.Sqrt(float64(s.cols))
+				for i := range want {
+					if math.Abs(float64(got[i]-want[i])) > tol*(1+math.Abs(float64(want[i]))) {
+						t.Fatalf("asm %v bf16 %v %v: y[%d] = %g, want %g", asm, bf, s, i, got[i], want[i])
+					}
+				}
+			}
+		}
+		useAsm = saved
+	}
+}
+
+func TestBF16Rounding(t *testing.T) {
+	cases := []struct {
+		in   float32
+		want uint16
+	}{
+		{1, 0x3f80},
+		{-2, 0xc000},
+		{math.Float32frombits(0x3f808000), 0x3f80}, // tie, even stays
+		{math.Float32frombits(0x3f818000), 0x3f82}, // tie, odd rounds up
+		{math.Float32frombits(0x3f808001), 0x3f81}, // above the tie
+		{float32(math.Inf(1)), 0x7f80},
+		{math.Float32frombits(0x7f7fffff), 0x7f80}, // max float rounds to +Inf, as torch
+	}
+	for _, c := range cases {
+		if got := ToBF16(c.in); got != c.want {
+			t.Errorf("ToBF16(%#x) = %#x, want %#x", math.Float32bits(c.in), got, c.want)
+		}
+	}
+	if nan := FromBF16(ToBF16(float32(math.NaN()))); !math.IsNaN(float64(nan)) {
+		t.Errorf("NaN became %g", nan)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	bad := []Matrix{{Rows: 2, Cols: 2, F32: make([]float32, 3)}, {Rows: 0, Cols: 2}, {Rows: 1, Cols: 1, F32: []float32{1}, BF16: []BF16{1}}}
+	for _, m := range bad {
+		if m.Check() == nil {
+			t.Errorf("%+v passed Check", m)
+		}
+	}
+}
