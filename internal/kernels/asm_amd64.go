@@ -32,6 +32,13 @@ func sgemmSup6x16AVX2(k int, a *float32, rsa int, csa int, b *float32, ldb int, 
 //go:noescape
 func packT8AVX2(dst *float32, dstStride int, src *float32, ld int, k int)
 
+// copy16AVX2 copies 16 floats from each of k rows: dst[p·dstStride + j] =
+// src[p·ld + j] for j < 16, p < k. It packs whole slivers of B (two vector
+// moves per row, where a Go array copy becomes a memmove call).
+//
+//go:noescape
+func copy16AVX2(dst *float32, dstStride int, src *float32, ld int, k int)
+
 // gemvNAVX2 computes y[j] += Σ_p x[p]·b[p·ldb+j] for j < len(y), p < len(x):
 // y += xᵀ·B with B row-major (len(x) rows, row stride ldb). len(y) must be a
 // multiple of 8. Rows are taken four at a time so y is read and written once

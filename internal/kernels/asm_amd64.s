@@ -958,6 +958,33 @@ done:
 	VZEROUPPER
 	RET
 
+// func copy16AVX2(dst *float32, dstStride int, src *float32, ld int, k int)
+// Requires: AVX
+TEXT ·copy16AVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), AX
+	MOVQ dstStride+8(FP), CX
+	MOVQ src+16(FP), DX
+	MOVQ ld+24(FP), BX
+	MOVQ k+32(FP), SI
+	SHLQ $0x02, CX
+	SHLQ $0x02, BX
+
+row:
+	TESTQ   SI, SI
+	JE      done
+	VMOVUPS (DX), Y0
+	VMOVUPS 32(DX), Y1
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	ADDQ    BX, DX
+	ADDQ    CX, AX
+	DECQ    SI
+	JMP     row
+
+done:
+	VZEROUPPER
+	RET
+
 // func gemvNAVX2(x []float32, b []float32, ldb int, y []float32)
 // Requires: AVX, FMA3
 TEXT ·gemvNAVX2(SB), NOSPLIT, $0-80

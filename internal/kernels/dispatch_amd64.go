@@ -24,6 +24,7 @@ var implAVX2 = &impl{
 	dot4:        dot4Asm,
 	sup:         supAVX2,
 	packT8:      packT8Asm,
+	copy16:      copy16Asm,
 	dot:         dotAsm,
 	axpy:        axpyAsm,
 	scale:       scaleAsm,
@@ -45,6 +46,7 @@ var implAVX512 = &impl{
 	dot4:        dot4Asm,
 	sup:         supAVX2,
 	packT8:      packT8Asm,
+	copy16:      copy16Asm,
 	dot:         dotAsm,
 	axpy:        axpyAsm,
 	scale:       scaleAsm,
@@ -110,6 +112,14 @@ func packT8Asm(dst []float32, dstStride int, src []float32, ld, k int) {
 	}
 	_, _ = dst[(k-1)*dstStride+7], src[7*ld+k-1]
 	packT8AVX2(&dst[0], dstStride, &src[0], ld, k)
+}
+
+func copy16Asm(dst []float32, dstStride int, src []float32, ld, k int) {
+	if k == 0 {
+		return
+	}
+	_, _ = dst[(k-1)*dstStride+15], src[(k-1)*ld+15]
+	copy16AVX2(&dst[0], dstStride, &src[0], ld, k)
 }
 
 func gemvNAsm(x, b []float32, ldb int, y []float32) {

@@ -209,7 +209,7 @@ func gemmSup(im *impl, bufs *gemmBufs, transA bool, m, n, k int, alpha float32, 
 	if m6 < m {
 		bufs.ea = grow(bufs.ea, supMR*k)
 		if transA {
-			packRuns(bufs.ea, a, supMR, m-m6, k, m6, lda)
+			packRuns(im, bufs.ea, a, supMR, m-m6, k, m6, lda)
 		} else {
 			packGather(im, bufs.ea, a, supMR, m-m6, k, m6*lda, lda)
 		}
@@ -220,7 +220,7 @@ func gemmSup(im *impl, bufs *gemmBufs, transA bool, m, n, k int, alpha float32, 
 		bp, bld := bb[jr:], ldbb
 		if nrr < supNR {
 			bufs.eb = grow(bufs.eb, supNR*k)
-			packRuns(bufs.eb, bb, supNR, nrr, k, jr, ldbb)
+			packRuns(im, bufs.eb, bb, supNR, nrr, k, jr, ldbb)
 			bp, bld = bufs.eb, supNR
 		}
 		for ir := 0; ir < m; ir += supMR {

@@ -26,6 +26,9 @@ type impl struct {
 	// lanes of dst: dst[p·dstStride + l] = src[l·ld + p], l < 8, p < k
 	// (k a multiple of 8).
 	packT8 func(dst []float32, dstStride int, src []float32, ld, k int)
+	// copy16, when set, copies 16 floats from each of k rows:
+	// dst[p·dstStride + j] = src[p·ld + j], j < 16, p < k.
+	copy16 func(dst []float32, dstStride int, src []float32, ld, k int)
 	// gemvN computes y[j] += Σ_p x[p]·b[p·ldb+j] for j < len(y), p < len(x).
 	gemvN func(x, b []float32, ldb int, y []float32)
 	// dot4 computes out[r] = Σ_p x[p]·b[r·ldb+p] for r < 4, p < len(x).

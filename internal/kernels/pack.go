@@ -15,7 +15,7 @@ func packA(im *impl, transA bool, a []float32, lda, ic, pc, mc, kc int, dst []fl
 	for s := 0; s < mc; s += mr {
 		d := dst[s*kc : s*kc+mr*kc]
 		if transA {
-			packRuns(d, a, mr, min(mr, mc-s), kc, pc*lda+ic+s, lda)
+			packRuns(im, d, a, mr, min(mr, mc-s), kc, pc*lda+ic+s, lda)
 		} else {
 			packGather(im, d, a, mr, min(mr, mc-s), kc, (ic+s)*lda+pc, lda)
 		}
@@ -31,15 +31,21 @@ func packB(im *impl, transB bool, b []float32, ldb, pc, jc, kc, nc int, dst []fl
 		if transB {
 			packGather(im, d, b, nr, min(nr, nc-s), kc, (jc+s)*ldb+pc, ldb)
 		} else {
-			packRuns(d, b, nr, min(nr, nc-s), kc, pc*ldb+jc+s, ldb)
+			packRuns(im, d, b, nr, min(nr, nc-s), kc, pc*ldb+jc+s, ldb)
 		}
 	}
 }
 
 // packRuns packs a sliver whose depth p is the contiguous run
-// src[base+p·ld:][:cnt]. Whole slivers of the tile widths in use copy
-// fixed-size arrays (a few vector moves, no memmove call).
-func packRuns(d, src []float32, w, cnt, kc, base, ld int) {
+// src[base+p·ld:][:cnt]. Whole slivers 16 or 32 wide go through
+// impl.copy16 where present; other whole slivers copy fixed-size arrays.
+func packRuns(im *impl, d, src []float32, w, cnt, kc, base, ld int) {
+	if cnt == w && im.copy16 != nil && w%16 == 0 {
+		for l0 := 0; l0 < w; l0 += 16 {
+			im.copy16(d[l0:], w, src[base+l0:], ld, kc)
+		}
+		return
+	}
 	if cnt == w {
 		switch w {
 		case 4:
