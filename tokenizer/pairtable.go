@@ -3,12 +3,17 @@ package tokenizer
 import "math/bits"
 
 // pairTable maps a pair of ids (left<<32 | right, both < 2^31) to a value:
-// open addressing with linear probing, at most half full. It replaces a Go
-// map on the merge path, where the lookup is the inner loop of BPE.
+// open addressing with linear probing, at most half full, key and value side
+// by side so that a probe touches one cache line. It replaces a Go map on
+// the merge path, where the lookup is the inner loop of BPE.
 type pairTable struct {
-	keys  []uint64 // key | 1<<63; 0 marks an empty slot
-	vals  []uint64
+	slots []pairSlot
 	shift uint
+}
+
+type pairSlot struct {
+	key uint64 // key | pairUsed; 0 marks an empty slot
+	val uint64
 }
 
 const pairUsed = 1 << 63
@@ -18,7 +23,7 @@ func newPairTable(n int) *pairTable {
 	for size < 2*n {
 		size *= 2
 	}
-	return &pairTable{keys: make([]uint64, size), vals: make([]uint64, size), shift: uint(64 - bits.TrailingZeros(uint(size)))}
+	return &pairTable{slots: make([]pairSlot, size), shift: uint(64 - bits.TrailingZeros(uint(size)))}
 }
 
 func (t *pairTable) slot(key uint64) uint64 { return (key * 0x9E3779B97F4A7C15) >> t.shift }
@@ -26,11 +31,12 @@ func (t *pairTable) slot(key uint64) uint64 { return (key * 0x9E3779B97F4A7C15) 
 // get returns the value of key.
 func (t *pairTable) get(key uint64) (uint64, bool) {
 	k := key | pairUsed
-	mask := uint64(len(t.keys) - 1)
+	mask := uint64(len(t.slots) - 1)
 	for i := t.slot(key); ; i = (i + 1) & mask {
-		switch t.keys[i] {
+		s := &t.slots[i]
+		switch s.key {
 		case k:
-			return t.vals[i], true
+			return s.val, true
 		case 0:
 			return 0, false
 		}
@@ -41,13 +47,14 @@ func (t *pairTable) get(key uint64) (uint64, bool) {
 // stored. The table must have been sized for every key put.
 func (t *pairTable) putIfAbsent(key, val uint64) bool {
 	k := key | pairUsed
-	mask := uint64(len(t.keys) - 1)
+	mask := uint64(len(t.slots) - 1)
 	for i := t.slot(key); ; i = (i + 1) & mask {
-		switch t.keys[i] {
+		s := &t.slots[i]
+		switch s.key {
 		case k:
 			return false
 		case 0:
-			t.keys[i], t.vals[i] = k, val
+			s.key, s.val = k, val
 			return true
 		}
 	}
@@ -55,9 +62,9 @@ func (t *pairTable) putIfAbsent(key, val uint64) bool {
 
 // each calls fn for every key and value.
 func (t *pairTable) each(fn func(key, val uint64)) {
-	for i, k := range t.keys {
-		if k != 0 {
-			fn(k&^pairUsed, t.vals[i])
+	for _, s := range t.slots {
+		if s.key != 0 {
+			fn(s.key&^pairUsed, s.val)
 		}
 	}
 }
