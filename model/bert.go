@@ -62,11 +62,7 @@ func buildBERT(cfg *Config, head string, b *binder) (Model, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	var err error
-	if s.Act, err = nn.ParseActivation(act); err != nil {
-		return nil, fmt.Errorf("hidden_act: %w", err)
-	}
-	if err := s.check("bert"); err != nil {
+	if err := s.resolve("bert", "hidden_act", act); err != nil {
 		return nil, err
 	}
 	if types <= 0 {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/attn-dev/attn/autograd"
 	"github.com/attn-dev/attn/safetensors"
+	"github.com/attn-dev/attn/tensor"
 )
 
 // variant writes a copy of testdata/models/gpt2 to a temporary directory,
@@ -182,7 +183,7 @@ func TestInitSaveLoad(t *testing.T) {
 				t.Fatalf("%d tensors saved, %d loaded", len(want), len(got))
 			}
 			for i := range want {
-				if want[i].Name != got[i].Name || !equalInts(want[i].Var.Shape(), got[i].Var.Shape()) {
+				if want[i].Name != got[i].Name || !tensor.EqualShape(want[i].Var.Shape(), got[i].Var.Shape()) {
 					t.Fatalf("tensor %d: saved %s %v, loaded %s %v", i, want[i].Name, want[i].Var.Shape(), got[i].Name, got[i].Var.Shape())
 				}
 				a, b := want[i].Var.Value.Data(), got[i].Var.Value.Data()

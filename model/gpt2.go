@@ -62,11 +62,7 @@ func buildGPT2(cfg *Config, head string, b *binder) (Model, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	var err error
-	if s.Act, err = nn.ParseActivation(act); err != nil {
-		return nil, fmt.Errorf("activation_function: %w", err)
-	}
-	if err := s.check("gpt2"); err != nil {
+	if err := s.resolve("gpt2", "activation_function", act); err != nil {
 		return nil, err
 	}
 	m := &GPT2{shape: s, nPos: nPos}

@@ -2,11 +2,9 @@ package model
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/attn-dev/attn/autograd"
 	"github.com/attn-dev/attn/nn"
-	"github.com/attn-dev/attn/tensor"
 )
 
 // layerNames is the name map of one architecture's Transformer layer onto
@@ -36,6 +34,17 @@ type layerShape struct {
 
 func (s layerShape) config() nn.LayerConfig {
 	return nn.LayerConfig{DModel: s.C, NHead: s.NH, NKVHead: s.NH, DimFF: s.FF, Activation: s.Act, NormFirst: s.PreNorm, Eps: s.Eps}
+}
+
+// resolve sets the activation from its config name (key names it in
+// errors) and checks the sizes.
+func (s *layerShape) resolve(what, key, act string) error {
+	a, err := nn.ParseActivation(act)
+	if err != nil {
+		return fmt.Errorf("%s: %w", key, err)
+	}
+	s.Act = a
+	return s.check(what)
 }
 
 // check validates sizes read from a config before anything is allocated.
@@ -224,8 +233,3 @@ func firstToken(g *autograd.Graph, h *autograd.Var) *autograd.Var {
 	s := h.Shape()
 	return g.Reshape(g.Narrow(h, 1, 0, 1), s[0], s[2])
 }
-
-// positionTable returns an [T, C] constant (a fixed position table).
-func constInput(g *autograd.Graph, t *tensor.Tensor) *autograd.Var { return g.Input(t, false) }
-
-func sqrt(x float64) float64 { return math.Sqrt(x) }

@@ -47,7 +47,7 @@ func compareOutputs(t *testing.T, path string, out *Outputs, strict bool) {
 			t.Errorf("%s: missing from the outputs", n)
 			continue
 		}
-		if !equalInts(got.Shape, shape) {
+		if !tensor.EqualShape(got.Shape, shape) {
 			t.Errorf("%s: shape %v, want %v", n, got.Shape, shape)
 			continue
 		}
@@ -72,18 +72,6 @@ func compareOutputs(t *testing.T, path string, out *Outputs, strict bool) {
 			t.Errorf("%s: produced but not in %s", n, path)
 		}
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 var allOutputs = Options{HiddenStates: true, Attentions: true}

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -99,20 +100,15 @@ func buildSeq2Seq(cfg *Config, head string, b *binder) (Model, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	a, err := nn.ParseActivation(act)
-	if err != nil {
-		return nil, fmt.Errorf("activation_function: %w", err)
-	}
-	enc.Act, dec.Act = a, a
-	if err := enc.check("encoder"); err != nil {
+	if err := enc.resolve("encoder", "activation_function", act); err != nil {
 		return nil, err
 	}
-	if err := dec.check("decoder"); err != nil {
+	if err := dec.resolve("decoder", "activation_function", act); err != nil {
 		return nil, err
 	}
 	m := &Seq2Seq{marian: marian, causalLM: head == "BartForCausalLM", enc: enc, dec: dec, scale: 1, nPos: nPos, padID: padID, startID: startID}
 	if scale {
-		m.scale = float32(sqrt(float64(c)))
+		m.scale = float32(math.Sqrt(float64(c)))
 	}
 	b.basePrefix("model.", "decoder.layers.0.fc1.weight", head != "MarianModel" && head != "BartModel")
 	if marian {

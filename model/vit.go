@@ -52,11 +52,7 @@ func buildViT(cfg *Config, head string, b *binder) (Model, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	var err error
-	if s.Act, err = nn.ParseActivation(act); err != nil {
-		return nil, fmt.Errorf("hidden_act: %w", err)
-	}
-	if err := s.check("vit"); err != nil {
+	if err := s.resolve("vit", "hidden_act", act); err != nil {
 		return nil, err
 	}
 	if ch <= 0 || image%patch != 0 {
