@@ -28,36 +28,32 @@ func newPairTable(n int) *pairTable {
 
 func (t *pairTable) slot(key uint64) uint64 { return (key * 0x9E3779B97F4A7C15) >> t.shift }
 
-// get returns the value of key.
-func (t *pairTable) get(key uint64) (uint64, bool) {
+// find returns the slot holding key, or the empty slot where it would go.
+func (t *pairTable) find(key uint64) *pairSlot {
 	k := key | pairUsed
 	mask := uint64(len(t.slots) - 1)
 	for i := t.slot(key); ; i = (i + 1) & mask {
-		s := &t.slots[i]
-		switch s.key {
-		case k:
-			return s.val, true
-		case 0:
-			return 0, false
+		if s := &t.slots[i]; s.key == k || s.key == 0 {
+			return s
 		}
 	}
+}
+
+// get returns the value of key.
+func (t *pairTable) get(key uint64) (uint64, bool) {
+	s := t.find(key)
+	return s.val, s.key != 0
 }
 
 // putIfAbsent stores key -> val unless key is present; it reports whether it
 // stored. The table must have been sized for every key put.
 func (t *pairTable) putIfAbsent(key, val uint64) bool {
-	k := key | pairUsed
-	mask := uint64(len(t.slots) - 1)
-	for i := t.slot(key); ; i = (i + 1) & mask {
-		s := &t.slots[i]
-		switch s.key {
-		case k:
-			return false
-		case 0:
-			s.key, s.val = k, val
-			return true
-		}
+	s := t.find(key)
+	if s.key != 0 {
+		return false
 	}
+	s.key, s.val = key|pairUsed, val
+	return true
 }
 
 // each calls fn for every key and value.
