@@ -62,8 +62,11 @@ func (c *KVCache) update(g *autograd.Graph, k, v *autograd.Var) (*autograd.Var, 
 		copy(ck[dst:dst+tn*hs], kd[bh*tn*hs:(bh+1)*tn*hs])
 		copy(cv[dst:dst+tn*hs], vd[bh*tn*hs:(bh+1)*tn*hs])
 	}
-	if past == 0 {
+	switch {
+	case past == 0:
 		return k, v
+	case c.Len == maxT: // full: the buffers are exactly [B, NKV, Tk, HS]
+		return g.Input(c.K, false), g.Input(c.V, false)
 	}
 	// The attention kernels want [B, NKV, Tk, HS] contiguous: gather the
 	// filled prefix of every head (one pass over the cache per call).
