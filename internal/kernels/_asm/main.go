@@ -263,14 +263,14 @@ func avx2Tile() kernelSpec {
 	}
 }
 
+// supMR is the row count of the unpacked kernel.
+const supMR = 6
+
 // sgemmSupAVX2 is the 6×16 tile reading A and B where they lie, unpacked
 // (BLIS's "sup" idea): for small products packing would cost as much as the
 // multiply. A(i, p) is at a[i·rsa + p·csa], so one kernel serves A, Aᵀ and
 // a packed sliver; row p of B is b[p·ldb:][:16]. The six A rows are
 // addressed from two pointers, a and a + 3·rsa, with scaled indexes.
-// supMR is the row count of the unpacked kernel.
-const supMR = 6
-
 func sgemmSupAVX2() {
 	s := avx2Tile()
 	TEXT("sgemmSup6x16AVX2", NOSPLIT, "func(k int, a *float32, rsa, csa int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)")
