@@ -13,19 +13,7 @@ func (g *Graph) SplitHeads(x *Var, nh int) *Var {
 		tensor.Panicf("autograd.SplitHeads", "x %v is not [B, T, NH·HS] with NH=%d", xs, nh)
 	}
 	b, t, hs := xs[0], xs[1], xs[2]/nh
-	xv := g.contig(x)
-	out := g.arena.Empty(b, nh, t, hs)
-	heads(xv.Data(), out.Data(), b, t, nh, hs, true, false)
-	y := g.newVar(out)
-	if nd := g.record(splitHeadsBackward, y, x); nd != nil {
-		nd.i = [6]int{b, t, nh, hs}
-	}
-	return y
-}
-
-func splitHeadsBackward(g *Graph, nd *node) {
-	b, t, nh, hs := nd.i[0], nd.i[1], nd.i[2], nd.i[3]
-	heads(g.grad(nd.in[0]).Data(), nd.out.Grad.Data(), b, t, nh, hs, false, true)
+	return g.moveHeads(x, true, b, t, nh, hs)
 }
 
 // MergeHeads is the inverse of SplitHeads: x [B, NH, T, HS] becomes
@@ -35,20 +23,37 @@ func (g *Graph) MergeHeads(x *Var) *Var {
 	if len(xs) != 4 {
 		tensor.Panicf("autograd.MergeHeads", "x %v is not [B, NH, T, HS]", xs)
 	}
-	b, nh, t, hs := xs[0], xs[1], xs[2], xs[3]
+	return g.moveHeads(x, false, xs[0], xs[2], xs[1], xs[3])
+}
+
+// moveHeads is SplitHeads (split) or MergeHeads (!split) of x.
+func (g *Graph) moveHeads(x *Var, split bool, b, t, nh, hs int) *Var {
 	xv := g.contig(x)
-	out := g.arena.Empty(b, t, nh*hs)
-	heads(out.Data(), xv.Data(), b, t, nh, hs, false, false)
+	var out *tensor.Tensor
+	if split {
+		out = g.arena.Empty(b, nh, t, hs)
+		heads(xv.Data(), out.Data(), b, t, nh, hs, true, false)
+	} else {
+		out = g.arena.Empty(b, t, nh*hs)
+		heads(out.Data(), xv.Data(), b, t, nh, hs, false, false)
+	}
 	y := g.newVar(out)
-	if nd := g.record(mergeHeadsBackward, y, x); nd != nil {
+	if nd := g.record(headsBackward, y, x); nd != nil {
 		nd.i = [6]int{b, t, nh, hs}
+		nd.flag[0] = split
 	}
 	return y
 }
 
-func mergeHeadsBackward(g *Graph, nd *node) {
+// headsBackward moves the gradient back the other way, accumulating.
+func headsBackward(g *Graph, nd *node) {
 	b, t, nh, hs := nd.i[0], nd.i[1], nd.i[2], nd.i[3]
-	heads(nd.out.Grad.Data(), g.grad(nd.in[0]).Data(), b, t, nh, hs, true, true)
+	dy, dx := nd.out.Grad.Data(), g.grad(nd.in[0]).Data()
+	if nd.flag[0] {
+		heads(dx, dy, b, t, nh, hs, false, true)
+	} else {
+		heads(dy, dx, b, t, nh, hs, true, true)
+	}
 }
 
 // heads moves rows of HS between the merged layout m [B, T, NH·HS] and
