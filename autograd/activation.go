@@ -53,7 +53,7 @@ func normCDF(x, e float32) float32 {
 	// Branch-free: inputs have random signs, and a mispredicted branch
 	// costs more than the arithmetic.
 	bits := math.Float32bits(x)
-	pos := float32(1 - bits>>31) // 1 for x ≥ 0, else 0
+	pos := float32(1 - bits>>31)                                    // 1 for x ≥ 0, else 0
 	t := 1 / (1 + asP*invSqrt2*math.Float32frombits(bits&^(1<<31))) // z = |x|/√2
 	tail := 0.5 * e * t * (asA1 + t*(asA2+t*(asA3+t*(asA4+t*asA5))))
 	return tail + pos*(1-2*tail)
