@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/attn-dev/attn/internal/kernels"
+	"github.com/attn-dev/attn/internal/parallel"
 	"github.com/attn-dev/attn/tensor"
 )
 
@@ -113,9 +114,11 @@ func logSoftmaxGradRows(t *task, lo, hi int) {
 // gradient is then zero. A target outside [0, V) that is not ignoreIndex
 // panics.
 //
-// Forward keeps the probabilities; backward:
-// dlogits = (softmax − onehot(target))·dloss/count on kept rows, 0 on
-// ignored ones.
+// Forward keeps only the log-sum-exp of each row (no [N, V] buffer of
+// probabilities, which for a large vocabulary would rival the logits);
+// backward recomputes softmax from it:
+// dlogits = (exp(logits − lse) − onehot(target))·dloss/count on kept rows,
+// 0 on ignored ones.
 func (g *Graph) CrossEntropy(logits *Var, targets []int, ignoreIndex int) *Var {
 	const op = "autograd.CrossEntropy"
 	rows, v := lastAxis(op, logits)
@@ -133,10 +136,11 @@ func (g *Graph) CrossEntropy(logits *Var, targets []int, ignoreIndex int) *Var {
 		count++
 	}
 	xv := g.contig(logits)
-	probs := g.arena.Empty(xv.Shape...)
-	losses := g.arena.Empty(rows)
+	lse, losses := g.arena.Empty(rows), g.arena.Empty(rows)
 	tg := g.saveInts(targets)
-	g.forRows(rows, 4, task{fn: crossEntropyRows, x: xv.Data(), z: probs.Data(), u: losses.Data(), ints: tg, i: [8]int{v, ignoreIndex}})
+	chunks := min(parallel.Workers(), rows)
+	g.forRows(chunks, 1, task{fn: crossEntropyChunks, x: xv.Data(), y: g.arena.Empty(chunks, v).Data(),
+		u: losses.Data(), v: lse.Data(), ints: tg, i: [8]int{v, ignoreIndex, rows, chunks}})
 	var sum float64
 	for _, l := range losses.Data() {
 		sum += float64(l)
@@ -145,51 +149,68 @@ func (g *Graph) CrossEntropy(logits *Var, targets []int, ignoreIndex int) *Var {
 	out.Data()[0] = float32(sum / float64(count)) // NaN when count == 0, as torch
 	y := g.newVar(out)
 	if nd := g.record(crossEntropyBackward, y, logits); nd != nil {
-		nd.saved[0] = probs
+		nd.saved[0], nd.saved[1] = xv, lse
 		nd.ints = tg
 		nd.i[0], nd.i[1], nd.i[2], nd.i[3] = rows, v, ignoreIndex, count
 	}
 	return y
 }
 
-func crossEntropyRows(t *task, lo, hi int) {
-	v, ignore := t.i[0], t.i[1]
-	for r := lo; r < hi; r++ {
-		tg := t.ints[r]
-		if tg == ignore {
-			t.u[r] = 0
-			continue
+// chunkRows returns the rows of chunk c when rows are split into chunks
+// contiguous parts; each chunk owns row c of the [chunks, V] scratch t.y.
+func chunkRows(c, rows, chunks int) (lo, hi int) { return c * rows / chunks, (c + 1) * rows / chunks }
+
+// crossEntropyChunks computes, for the rows of chunks [lo, hi), lse and
+// the loss lse − x[target] (0 for ignored rows).
+func crossEntropyChunks(t *task, lo, hi int) {
+	v, ignore, rows, chunks := t.i[0], t.i[1], t.i[2], t.i[3]
+	for c := lo; c < hi; c++ {
+		buf := t.y[c*v : (c+1)*v]
+		r0, r1 := chunkRows(c, rows, chunks)
+		for r := r0; r < r1; r++ {
+			x := t.x[r*v : (r+1)*v]
+			copy(buf, x)
+			m := kernels.Max(x)
+			l := m + float32(math.Log(float64(kernels.ExpShiftSum(buf, m))))
+			t.v[r] = l
+			if tg := t.ints[r]; tg != ignore {
+				t.u[r] = l - x[tg]
+			} else {
+				t.u[r] = 0
+			}
 		}
-		x, p := t.x[r*v:(r+1)*v], t.z[r*v:(r+1)*v]
-		copy(p, x)
-		m := kernels.Max(x)
-		s := kernels.ExpShiftSum(p, m)
-		kernels.Scale(1/s, p)
-		// −log p[t] = log Σ exp(x − m) − (x[t] − m), without rounding p.
-		t.u[r] = float32(math.Log(float64(s))) - (x[tg] - m)
 	}
 }
 
 func crossEntropyBackward(g *Graph, nd *node) {
 	rows, v, ignore, count := nd.i[0], nd.i[1], nd.i[2], nd.i[3]
+	dx := g.grad(nd.in[0]).Data()
 	if count == 0 {
-		g.grad(nd.in[0])
 		return
 	}
 	scale := nd.out.Grad.Data()[0] / float32(count)
-	g.forRows(rows, 4, task{fn: crossEntropyGradRows, y: nd.saved[0].Data(), w: g.grad(nd.in[0]).Data(),
-		ints: nd.ints, i: [8]int{v, ignore}, f: [2]float32{scale}})
+	chunks := min(parallel.Workers(), rows)
+	g.forRows(chunks, 1, task{fn: crossEntropyGradChunks, x: nd.saved[0].Data(), v: nd.saved[1].Data(),
+		y: g.arena.Empty(chunks, v).Data(), w: dx, ints: nd.ints, i: [8]int{v, ignore, rows, chunks}, f: [2]float32{scale}})
 }
 
-func crossEntropyGradRows(t *task, lo, hi int) {
-	v, ignore, scale := t.i[0], t.i[1], t.f[0]
-	for r := lo; r < hi; r++ {
-		tg := t.ints[r]
-		if tg == ignore {
-			continue
+// crossEntropyGradChunks accumulates dx += scale·(exp(x − lse) − onehot)
+// over the kept rows of chunks [lo, hi).
+func crossEntropyGradChunks(t *task, lo, hi int) {
+	v, ignore, rows, chunks, scale := t.i[0], t.i[1], t.i[2], t.i[3], t.f[0]
+	for c := lo; c < hi; c++ {
+		buf := t.y[c*v : (c+1)*v]
+		r0, r1 := chunkRows(c, rows, chunks)
+		for r := r0; r < r1; r++ {
+			tg := t.ints[r]
+			if tg == ignore {
+				continue
+			}
+			copy(buf, t.x[r*v:(r+1)*v])
+			kernels.ExpShiftSum(buf, t.v[r])
+			dx := t.w[r*v : (r+1)*v]
+			kernels.Axpy(scale, buf, dx)
+			dx[tg] -= scale
 		}
-		p, dx := t.y[r*v:(r+1)*v], t.w[r*v:(r+1)*v]
-		kernels.Axpy(scale, p, dx)
-		dx[tg] -= scale
 	}
 }
