@@ -28,6 +28,7 @@
 //	softmax.go    Softmax, LogSoftmax, CrossEntropy (fused, ignore index)
 //	dropout.go    Dropout (inverted, seeded, off in inference)
 //	embedding.go  Embedding
-//	shape.go      SplitHeads, MergeHeads, Concat, Narrow, Split
+//	shape.go      SplitHeads, MergeHeads, Concat, Narrow, Split, Permute,
+//	              Transpose
 //	attention.go  Attention (wraps package attention, optional probs)
 package autograd

@@ -344,6 +344,23 @@ func gradCases() []gradCase {
 			ref:    func(in [][]float64) []float64 { return refNarrow(in[0], []int{3, 7, 2}, 1, 2, 5) },
 		},
 		gradCase{
+			name:   "Permute",
+			shapes: [][]int{{2, 3, 4, 5}},
+			fwd:    func(g *Graph, in []*Var) *Var { return g.Permute(in[0], 2, 0, 3, 1) },
+			ref:    func(in [][]float64) []float64 { return refPermute(in[0], []int{2, 3, 4, 5}, []int{2, 0, 3, 1}) },
+		},
+		gradCase{
+			name:   "Transpose/twice-used",
+			shapes: [][]int{{3, 4}},
+			fwd: func(g *Graph, in []*Var) *Var {
+				return g.Add(g.Transpose(in[0], 0, -1), g.Transpose(in[0], 1, 0))
+			},
+			ref: func(in [][]float64) []float64 {
+				t := refPermute(in[0], []int{3, 4}, []int{1, 0})
+				return refBroadcast(t, t, []int{4, 3}, []int{4, 3}, func(x, y float64) float64 { return x + y })
+			},
+		},
+		gradCase{
 			name:   "Split/uses-two-of-three",
 			shapes: [][]int{{4, 6}},
 			fwd: func(g *Graph, in []*Var) *Var {

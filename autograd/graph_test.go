@@ -92,7 +92,7 @@ func (k *block) forwardMisc(g *Graph) *Var {
 	h := g.RMSNorm(x, k.ln1g, 1e-6)
 	h = g.Sub(g.SiLU(h), g.Mul(g.ReLU(h), g.Tanh(x)))
 	h = g.AddScalar(g.Scale(g.GELUTanh(h), 0.5), 0.1)
-	p := g.Mean(g.Softmax(h))
+	p := g.Mean(g.Softmax(g.Transpose(h, 0, 1)))
 	return g.Add(g.Sum(g.LogSoftmax(h)), p)
 }
 
@@ -263,6 +263,8 @@ func TestOpMisusePanicsNamingShapes(t *testing.T) {
 		{"concat", func(g *Graph) { g.Concat(0, v(2, 3), v(2, 4)) }, []string{"[2 4]", "[2 3]"}},
 		{"split", func(g *Graph) { g.Split(v(2, 5), 1, 2, 2) }, []string{"[2 2]", "[2 5]"}},
 		{"dropout-p", func(g *Graph) { g.Dropout(v(2), 1.5) }, []string{"1.5"}},
+		{"permute", func(g *Graph) { g.Permute(v(2, 3), 1, 1) }, []string{"tensor.Permute", "[1 1]", "[2 3]"}},
+		{"transpose", func(g *Graph) { g.Transpose(v(2, 3), 0, 2) }, []string{"autograd.Transpose", "axis 2", "[2 3]"}},
 		{"attention-shape", func(g *Graph) { g.Attention(v(1, 2, 3, 4), v(1, 2, 3, 5), v(1, 2, 3, 4), p, false) }, []string{"autograd.Attention", "[1 2 3 5]", "[1 2 3 4]"}},
 		{"attention-params", func(g *Graph) {
 			bad := *p

@@ -304,3 +304,31 @@ func refAttention(q, k, v []float64, b, nh, nkv, tq, tk, hs int, scale float64, 
 	}
 	return out
 }
+
+// refPermute reorders the axes of x [shape] so that output axis i is
+// input axis dims[i].
+func refPermute(x []float64, shape, dims []int) []float64 {
+	r := len(shape)
+	os := make([]int, r)
+	for i, d := range dims {
+		os[i] = shape[d]
+	}
+	y := make([]float64, len(x))
+	idx, src := make([]int, r), make([]int, r)
+	for o := range y {
+		rem := o
+		for d := r - 1; d >= 0; d-- {
+			idx[d] = rem % os[d]
+			rem /= os[d]
+		}
+		for i, d := range dims {
+			src[d] = idx[i]
+		}
+		off := 0
+		for d := 0; d < r; d++ {
+			off = off*shape[d] + src[d]
+		}
+		y[o] = x[off]
+	}
+	return y
+}

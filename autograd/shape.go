@@ -235,3 +235,36 @@ func (g *Graph) Split(x *Var, axis int, sizes ...int) []*Var {
 	}
 	return out
 }
+
+// Permute returns x with its axes reordered (output axis i is input axis
+// dims[i]), as a contiguous copy. Backward adds dy, permuted back, into
+// dx.
+func (g *Graph) Permute(x *Var, dims ...int) *Var {
+	y := g.newVar(g.arena.Clone(g.arena.Permute(x.Value, dims...)))
+	if nd := g.record(permuteBackward, y, x); nd != nil {
+		nd.ints = g.saveInts(dims)
+	}
+	return y
+}
+
+// Transpose returns x with axes d0 and d1 swapped (negative axes count
+// from the end), as a contiguous copy.
+func (g *Graph) Transpose(x *Var, d0, d1 int) *Var {
+	r := x.Value.Rank()
+	d0, d1 = normAxis("autograd.Transpose", x.Value.Shape, d0), normAxis("autograd.Transpose", x.Value.Shape, d1)
+	var buf [8]int
+	dims := buf[:0]
+	if r > len(buf) {
+		dims = make([]int, 0, r)
+	}
+	for i := 0; i < r; i++ {
+		dims = append(dims, i)
+	}
+	dims[d0], dims[d1] = d1, d0
+	return g.Permute(x, dims...)
+}
+
+func permuteBackward(g *Graph, nd *node) {
+	dx := g.arena.Permute(g.grad(nd.in[0]), nd.ints...)
+	tensor.Add(dx, dx, nd.out.Grad)
+}

@@ -85,6 +85,13 @@ func (a *Arena) Reshape(t *Tensor, shape ...int) *Tensor {
 	return v
 }
 
+// Permute is t.Permute with an arena-owned header.
+func (a *Arena) Permute(t *Tensor, dims ...int) *Tensor {
+	v := a.header()
+	t.permuteInto(v, dims)
+	return v
+}
+
 // Contiguous returns t when it is contiguous, otherwise an arena-owned
 // contiguous copy.
 func (a *Arena) Contiguous(t *Tensor) *Tensor {

@@ -294,23 +294,28 @@ func (t *Tensor) Transpose(d0, d1 int) *Tensor {
 // Permute returns a view of t whose dimension i is t's dimension
 // dims[i]; dims must be a permutation of 0..Rank()-1.
 func (t *Tensor) Permute(dims ...int) *Tensor {
+	v := &Tensor{}
+	t.permuteInto(v, dims)
+	return v
+}
+
+func (t *Tensor) permuteInto(v *Tensor, dims []int) {
 	r := len(t.Shape)
 	if len(dims) != r {
-		Panicf("tensor.Permute", "permutation %v for shape %v", dims, t.Shape)
+		Panicf("tensor.Permute", "permutation %v for shape %v", Dims(dims), t.Shape)
 	}
 	var seen [64]bool
 	for _, d := range dims {
 		if d < 0 || d >= r || d >= len(seen) || seen[d] {
-			Panicf("tensor.Permute", "%v is not a permutation of the axes of shape %v", dims, t.Shape)
+			Panicf("tensor.Permute", "%v is not a permutation of the axes of shape %v", Dims(dims), t.Shape)
 		}
 		seen[d] = true
 	}
-	v := t.view()
+	v.setView(t)
 	for i, d := range dims {
 		v.Shape[i] = t.Shape[d]
 		v.Strides[i] = t.Strides[d]
 	}
-	return v
 }
 
 // Slice returns a view of t restricted to indices [lo, hi) along dim.
