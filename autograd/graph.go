@@ -98,7 +98,7 @@ type Graph struct {
 	vlist []*Var
 
 	backwardDone bool
-	seed, rng    uint64
+	rng          uint64
 
 	task    task
 	runTask func(lo, hi int)
@@ -119,18 +119,12 @@ func (g *Graph) Train() bool { return g.train }
 // SetSeed re-seeds the graph's random stream (used by Dropout): the same
 // seed and the same sequence of ops give the same masks. Reset does not
 // rewind the stream; call SetSeed again to replay.
-func (g *Graph) SetSeed(seed uint64) {
-	g.seed = seed
-	g.rng = seed
-}
+func (g *Graph) SetSeed(seed uint64) { g.rng = seed }
 
 // next returns the next 64 random bits (splitmix64).
 func (g *Graph) next() uint64 {
 	g.rng += 0x9e3779b97f4a7c15
-	z := g.rng
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	return z ^ (z >> 31)
+	return mix64(g.rng)
 }
 
 // Arena is the graph's buffer pool (reset by Reset).
