@@ -1,6 +1,7 @@
 package autograd
 
 import (
+	"github.com/attn-dev/attn/internal/kernels"
 	"github.com/attn-dev/attn/tensor"
 )
 
@@ -331,4 +332,57 @@ func (g *Graph) Reshape(x *Var, shape ...int) *Var {
 func reshapeBackward(g *Graph, nd *node) {
 	dy := nd.out.Grad.Data()
 	g.forRows(len(dy), elemGrain, task{fn: binaryGradSame, x: dy, z: g.grad(nd.in[0]).Data(), f: [2]float32{1}})
+}
+
+// SumAxis returns the sum of x over axis (negative counts from the end),
+// with that axis removed: [..., N, ...] → [..., ...]. Backward broadcasts
+// dy back along the axis.
+func (g *Graph) SumAxis(x *Var, axis int) *Var {
+	return g.reduceAxis("autograd.SumAxis", x, axis, false)
+}
+
+// MeanAxis is SumAxis divided by the length of the axis (mean pooling).
+func (g *Graph) MeanAxis(x *Var, axis int) *Var {
+	return g.reduceAxis("autograd.MeanAxis", x, axis, true)
+}
+
+func (g *Graph) reduceAxis(op string, x *Var, axis int, mean bool) *Var {
+	xs := x.Value.Shape
+	axis = normAxis(op, xs, axis)
+	n := xs[axis]
+	if mean && n == 0 {
+		tensor.Panicf(op, "mean over the empty axis %d of %v", axis, xs)
+	}
+	var shapeBuf [8]int
+	shape := append(append(shapeBuf[:0], xs[:axis]...), xs[axis+1:]...)
+	out := g.arena.New(shape...)
+	outer, inner := blocks(xs, axis)
+	scale := float32(1)
+	if mean {
+		scale = 1 / float32(n)
+	}
+	xd, od := g.contig(x).Data(), out.Data()
+	for o := 0; o < outer; o++ {
+		dst := od[o*inner : (o+1)*inner]
+		for k := 0; k < n; k++ {
+			kernels.Axpy(scale, xd[(o*n+k)*inner:(o*n+k+1)*inner], dst)
+		}
+	}
+	y := g.newVar(out)
+	if nd := g.record(reduceAxisBackward, y, x); nd != nil {
+		nd.i[0], nd.i[1], nd.i[2] = outer, n, inner
+		nd.f[0] = scale
+	}
+	return y
+}
+
+func reduceAxisBackward(g *Graph, nd *node) {
+	outer, n, inner, scale := nd.i[0], nd.i[1], nd.i[2], nd.f[0]
+	dy, dx := nd.out.Grad.Data(), g.grad(nd.in[0]).Data()
+	for o := 0; o < outer; o++ {
+		src := dy[o*inner : (o+1)*inner]
+		for k := 0; k < n; k++ {
+			kernels.Axpy(scale, src, dx[(o*n+k)*inner:(o*n+k+1)*inner])
+		}
+	}
 }

@@ -22,7 +22,7 @@
 //
 //	matmul.go     MatMul (batched, any transposes), Linear (y = x·Wᵀ + b)
 //	arith.go      Add, Sub, Mul (numpy broadcasting), Scale, AddScalar,
-//	              Sum, Mean, Reshape
+//	              Sum, Mean, SumAxis, MeanAxis, Reshape
 //	norm.go       LayerNorm, RMSNorm (saving mean/rstd for backward)
 //	activation.go GELU (erf), GELUTanh, ReLU, SiLU, Tanh
 //	softmax.go    Softmax, LogSoftmax, CrossEntropy (fused, ignore index)

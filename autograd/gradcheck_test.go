@@ -344,6 +344,18 @@ func gradCases() []gradCase {
 			ref:    func(in [][]float64) []float64 { return refNarrow(in[0], []int{3, 7, 2}, 1, 2, 5) },
 		},
 		gradCase{
+			name:   "SumAxis/middle",
+			shapes: [][]int{{2, 5, 3}},
+			fwd:    func(g *Graph, in []*Var) *Var { return g.SumAxis(in[0], 1) },
+			ref:    func(in [][]float64) []float64 { return refSumAxis(in[0], []int{2, 5, 3}, 1, 1) },
+		},
+		gradCase{
+			name:   "MeanAxis/last",
+			shapes: [][]int{{4, 7}},
+			fwd:    func(g *Graph, in []*Var) *Var { return g.MeanAxis(in[0], -1) },
+			ref:    func(in [][]float64) []float64 { return refSumAxis(in[0], []int{4, 7}, 1, 1.0/7) },
+		},
+		gradCase{
 			name:   "Permute",
 			shapes: [][]int{{2, 3, 4, 5}},
 			fwd:    func(g *Graph, in []*Var) *Var { return g.Permute(in[0], 2, 0, 3, 1) },

@@ -93,6 +93,7 @@ func (k *block) forwardMisc(g *Graph) *Var {
 	h = g.Sub(g.SiLU(h), g.Mul(g.ReLU(h), g.Tanh(x)))
 	h = g.AddScalar(g.Scale(g.GELUTanh(h), 0.5), 0.1)
 	p := g.Mean(g.Softmax(g.Transpose(h, 0, 1)))
+	p = g.Add(p, g.Mean(g.SumAxis(g.MeanAxis(g.Reshape(h, k.b, k.t, k.c), 1), 0)))
 	return g.Add(g.Sum(g.LogSoftmax(h)), p)
 }
 
@@ -265,6 +266,7 @@ func TestOpMisusePanicsNamingShapes(t *testing.T) {
 		{"dropout-p", func(g *Graph) { g.Dropout(v(2), 1.5) }, []string{"1.5"}},
 		{"permute", func(g *Graph) { g.Permute(v(2, 3), 1, 1) }, []string{"tensor.Permute", "[1 1]", "[2 3]"}},
 		{"transpose", func(g *Graph) { g.Transpose(v(2, 3), 0, 2) }, []string{"autograd.Transpose", "axis 2", "[2 3]"}},
+		{"meanaxis", func(g *Graph) { g.MeanAxis(v(2, 0), 1) }, []string{"autograd.MeanAxis", "[2 0]"}},
 		{"attention-shape", func(g *Graph) { g.Attention(v(1, 2, 3, 4), v(1, 2, 3, 5), v(1, 2, 3, 4), p, false) }, []string{"autograd.Attention", "[1 2 3 5]", "[1 2 3 4]"}},
 		{"attention-params", func(g *Graph) {
 			bad := *p

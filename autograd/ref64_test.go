@@ -332,3 +332,17 @@ func refPermute(x []float64, shape, dims []int) []float64 {
 	}
 	return y
 }
+
+// refSumAxis sums x [shape] over axis, times scale.
+func refSumAxis(x []float64, shape []int, axis int, scale float64) []float64 {
+	outer, n, inner := prod(shape[:axis]), shape[axis], prod(shape[axis+1:])
+	y := make([]float64, outer*inner)
+	for o := 0; o < outer; o++ {
+		for k := 0; k < n; k++ {
+			for i := 0; i < inner; i++ {
+				y[o*inner+i] += scale * x[(o*n+k)*inner+i]
+			}
+		}
+	}
+	return y
+}
