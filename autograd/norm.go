@@ -132,24 +132,32 @@ func layerNormGradRows(t *task, lo, hi int) {
 	for r := lo; r < hi; r++ {
 		x, dy, dx := t.x[r*c:(r+1)*c], t.z[r*c:(r+1)*c], t.w[r*c:(r+1)*c]
 		m, rs := t.u[r], t.v[r]
+		// dn = dy·gamma; sums of dn and dn·n, then dx += rstd·(dn − mean dn − n·mean(dn·n)).
 		var sdn, sdnn float32
-		for j, v := range x {
-			dn := dy[j]
-			if gamma != nil {
-				dn *= gamma[j]
+		if gamma != nil {
+			gamma := gamma[:c]
+			for j, v := range x {
+				dn := dy[j] * gamma[j]
+				sdn += dn
+				sdnn += dn * (v - m)
 			}
-			sdn += dn
-			sdnn += dn * (v - m) * rs
+		} else {
+			for j, v := range x {
+				sdn += dy[j]
+				sdnn += dy[j] * (v - m)
+			}
 		}
 		sdn /= float32(c)
-		sdnn /= float32(c)
-		for j, v := range x {
-			dn := dy[j]
-			if gamma != nil {
-				dn *= gamma[j]
+		sdnn *= rs / float32(c)
+		if gamma != nil {
+			gamma := gamma[:c]
+			for j, v := range x {
+				dx[j] += (dy[j]*gamma[j] - sdn - (v-m)*rs*sdnn) * rs
 			}
-			n := (v - m) * rs
-			dx[j] += (dn - sdn - n*sdnn) * rs
+		} else {
+			for j, v := range x {
+				dx[j] += (dy[j] - sdn - (v-m)*rs*sdnn) * rs
+			}
 		}
 	}
 }
@@ -159,20 +167,29 @@ func layerNormGradRows(t *task, lo, hi int) {
 // mean)·rstd (RMSNorm passes a nil mean: n = x·rstd).
 func normParamGradCols(t *task, lo, hi int) {
 	rows, c := t.i[0], t.i[1]
-	dg, db := t.w, t.y
+	var dg, db []float32
+	if t.w != nil {
+		dg = t.w[lo:hi]
+	}
+	if t.y != nil {
+		db = t.y[lo:hi]
+	}
 	for r := 0; r < rows; r++ {
-		x, dy := t.x[r*c:(r+1)*c], t.z[r*c:(r+1)*c]
+		x, dy := t.x[r*c+lo:r*c+hi], t.z[r*c+lo:r*c+hi]
 		var m float32
 		if t.u != nil {
 			m = t.u[r]
 		}
 		rs := t.v[r]
-		for j := lo; j < hi; j++ {
-			if dg != nil {
-				dg[j] += dy[j] * (x[j] - m) * rs
+		if dg != nil {
+			x, dy := x[:len(dg)], dy[:len(dg)]
+			for j, d := range dy {
+				dg[j] += d * (x[j] - m) * rs
 			}
-			if db != nil {
-				db[j] += dy[j]
+		}
+		if db != nil {
+			for j, d := range dy[:len(db)] {
+				db[j] += d
 			}
 		}
 	}
