@@ -88,12 +88,10 @@ def torch_time(spec, runs):
 
 
 def torch_child(args):
-    """Entry point of the child processes (default or tuned torch)."""
-    out = {}
-    for name, _, spec in CONFIGS:
-        if isinstance(spec, dict) and (not args.quick or name not in LONG):
-            out[name] = torch_time(spec, args.runs)
-    json.dump(out, sys.stdout)
+    """Entry point of the child processes (default or tuned torch): times
+    the configuration named by --only and prints its median seconds."""
+    spec = {name: spec for name, _, spec in CONFIGS}[args.only]
+    json.dump({"seconds": torch_time(spec, args.runs)}, sys.stdout)
 
 
 def torch_memory_child(L):
@@ -106,19 +104,18 @@ def torch_memory_child(L):
         print(json.dumps({"error": str(e).splitlines()[0][:200]}))
 
 
-def run_torch(args, tuned):
-    cmd = [sys.executable, os.path.abspath(__file__), "--torch-child", "--runs", str(args.runs)]
-    if args.quick:
-        cmd.append("--quick")
+def run_torch(args, name, tuned):
+    """Median seconds of one configuration in a fresh torch process, or None."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--torch-child", "--only", name, "--runs", str(args.runs)]
     if tuned:
         if not os.path.exists(TUNED):
-            return {}
+            return None
         cmd = [TUNED] + cmd
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
-        print(f"torch ({'tuned' if tuned else 'default'}) failed: {r.stderr[-500:]}", file=sys.stderr)
-        return {}
-    return json.loads(r.stdout)
+        print(f"torch ({'tuned' if tuned else 'default'}) {name} failed: {r.stderr[-300:]}", file=sys.stderr)
+        return None
+    return json.loads(r.stdout)["seconds"]
 
 
 def run_torch_memory(args, L):
@@ -155,6 +152,7 @@ def main():
     ap.add_argument("--json", help="also write the rows here")
     ap.add_argument("--torch-mem-gib", type=float, default=8)
     ap.add_argument("--torch-child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--only", help=argparse.SUPPRESS)
     ap.add_argument("--torch-memory-child", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.torch_child:
@@ -166,27 +164,29 @@ def main():
     if not binary:
         binary = "/tmp/attn-bench"
         subprocess.run(["go", "build", "-o", binary, "./cmd/attn"], cwd=ROOT, check=True)
+    # Ours and PyTorch's run back to back per configuration, so drift in
+    # the machine's load affects both sides of a ratio alike.
     rows = []
     for name, flags, spec in CONFIGS:
         if args.quick and name in LONG:
             continue
-        ours = run_attn(binary, dict(flags), args.runs)
-        rows.append({"name": name, "attn": ours})
-        print(f"attn  {name}: {ours['seconds']:.4f} s", file=sys.stderr)
-    default, tuned = run_torch(args, False), run_torch(args, True)
-    for row in rows:
-        name = row["name"]
-        cands = [t for t in (default.get(name), tuned.get(name)) if t]
-        row["torch_default"], row["torch_tuned"] = default.get(name), tuned.get(name)
-        if cands:
-            row["torch"] = min(cands)
-            row["ratio"] = row["torch"] / row["attn"]["seconds"]
+        row = {"name": name, "attn": run_attn(binary, dict(flags), args.runs)}
+        if isinstance(spec, dict):
+            row["torch_default"] = run_torch(args, name, False)
+            row["torch_tuned"] = run_torch(args, name, True)
+            cands = [t for t in (row["torch_default"], row["torch_tuned"]) if t]
+            if cands:
+                row["torch"] = min(cands)
+                row["ratio"] = row["torch"] / row["attn"]["seconds"]
+        rows.append(row)
+        print(f"{name}: attn {row['attn']['seconds']:.4f} s, torch {row.get('torch')}", file=sys.stderr)
     if not args.quick:
         mem = run_torch_memory(args, 16384)
         for row in rows:
             if row["name"] == "causal fwd L=16384":
                 row["torch_memory"] = mem
 
+    print(f"load average at the end: {os.getloadavg()[0]:.2f} (on {os.cpu_count()} CPUs)")
     print(f"{'measure':24} {'attn s':>9} {'GFLOP/s':>8} {'torch def':>10} {'torch tuned':>11} {'ratio':>6}  notes")
     for row in rows:
         a = row["attn"]
