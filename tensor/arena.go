@@ -1,14 +1,19 @@
 package tensor
 
+import "math/bits"
+
 // Arena hands out tensors whose storage and headers it takes back all at
 // once with Reset, so that a step that asks for the same sequence of
 // shapes every time allocates nothing after the first. Buffers are kept
-// in free lists by exact length, which is what a repeated step needs.
+// in free lists by size class (lengths rounded up to one of 8 steps per
+// power of two, at most 12.5% extra), so steps whose shapes drift a
+// little, such as decoding with a growing sequence, reuse them too.
+// Release drops the free buffers.
 //
 // Tensors from an Arena are valid until the next Reset; keep (Clone) any
 // result needed afterwards. An Arena is not safe for concurrent use.
 type Arena struct {
-	free map[int][][]float32 // released buffers by length
+	free map[int][][]float32 // released buffers by capacity (a size class)
 	used [][]float32         // buffers handed out since the last Reset
 	hdrs []*Tensor           // tensor headers, reused across steps
 	nh   int                 // headers handed out since the last Reset
@@ -32,18 +37,30 @@ func (a *Arena) header() *Tensor {
 	return t
 }
 
+// sizeClass rounds n up to the next size with 3 significant bits
+// (n < 16 is its own class).
+func sizeClass(n int) int {
+	if n < 16 {
+		return n
+	}
+	shift := bits.Len(uint(n)) - 4
+	return ((n + 1<<shift - 1) >> shift) << shift
+}
+
 // buffer returns a buffer of length n with unspecified contents.
 func (a *Arena) buffer(n int) []float32 {
-	if l := a.free[n]; len(l) > 0 {
+	c := sizeClass(n)
+	if l := a.free[c]; len(l) > 0 {
 		b := l[len(l)-1]
-		a.free[n] = l[:len(l)-1]
+		l[len(l)-1] = nil
+		a.free[c] = l[:len(l)-1]
 		a.used = append(a.used, b)
-		return b
+		return b[:n]
 	}
-	b := make([]float32, n)
-	a.allocated += n
+	b := make([]float32, c)
+	a.allocated += c
 	a.used = append(a.used, b)
-	return b
+	return b[:n]
 }
 
 // New returns a contiguous tensor of zeros with the given shape.
@@ -113,7 +130,7 @@ func (a *Arena) Clone(t *Tensor) *Tensor {
 // Reset takes back every tensor handed out since the previous Reset.
 func (a *Arena) Reset() {
 	for i, b := range a.used {
-		a.free[len(b)] = append(a.free[len(b)], b)
+		a.free[cap(b)] = append(a.free[cap(b)], b)
 		a.used[i] = nil
 	}
 	a.used = a.used[:0]
@@ -123,6 +140,16 @@ func (a *Arena) Reset() {
 	a.nh = 0
 }
 
-// Allocated returns how many float32s the arena has allocated over its
-// lifetime (not counting reuse): flat across steps in steady state.
+// Release drops every free buffer (those not handed out since the last
+// Reset) so the garbage collector can reclaim them, for example after an
+// unusually large step.
+func (a *Arena) Release() {
+	for c, l := range a.free {
+		a.allocated -= c * len(l)
+		delete(a.free, c)
+	}
+}
+
+// Allocated returns how many float32s the arena holds (handed out or
+// free): flat across steps in steady state.
 func (a *Arena) Allocated() int { return a.allocated }

@@ -210,3 +210,29 @@ func TestArenaReuse(t *testing.T) {
 		t.Fatalf("arena grew from %d to %d floats in steady state", before, a.Allocated())
 	}
 }
+
+func TestArenaGrowingShapesStayBounded(t *testing.T) {
+	a := NewArena()
+	const c = 64
+	for T := 1; T <= 300; T++ { // a decode loop: the sequence grows by one each step
+		x := a.New(T, c)
+		if x.Len() != T*c || len(x.Data()) != T*c {
+			t.Fatalf("T=%d: got %d elements", T, x.Len())
+		}
+		a.Reset()
+	}
+	final := 300 * c
+	if got := a.Allocated(); got > 16*final {
+		t.Fatalf("300 growing steps hold %d floats, want ≤ 16× the last step's %d", got, final)
+	}
+	a.Release()
+	a.New(300, c)
+	if got, want := a.Allocated(), sizeClass(final); got != want {
+		t.Fatalf("after Release one step holds %d floats, want %d", got, want)
+	}
+	for _, tc := range []struct{ n, want int }{{0, 0}, {15, 15}, {16, 16}, {17, 18}, {100, 104}, {1000, 1024}, {1025, 1152}} {
+		if got := sizeClass(tc.n); got != tc.want {
+			t.Fatalf("sizeClass(%d) = %d, want %d", tc.n, got, tc.want)
+		}
+	}
+}
