@@ -96,39 +96,31 @@ func MulVec(y []float32, w *Matrix, x, bias []float32) {
 	})
 }
 
-// dot4 computes out[i] = W[r0+i, :]·x for i < nr (nr ≤ 4).
+// dot4 computes out[i] = W[r0+i, :]·x for i < nr (nr ≤ 4), one row after
+// the other: the matrix is then read as one sequential stream, which the
+// hardware prefetcher follows better than four interleaved rows (measured:
+// bfloat16 rows of 1.5 KB ran 1.3x faster this way, float32 the same).
 func dot4(out *[4]float32, w *Matrix, r0, nr int, x []float32) {
 	c := w.Cols
-	if nr < 4 {
-		for i := range nr {
-			if w.F32 != nil {
-				out[i] = dotF32(x, w.F32[(r0+i)*c:(r0+i+1)*c])
-			} else {
-				out[i] = dotBF16(x, w.BF16[(r0+i)*c:(r0+i+1)*c])
-			}
-		}
-		return
-	}
 	n := 0
 	if useAsm {
-		n = c &^ 15
+		n = c &^ 31
 	}
-	if n > 0 {
-		if w.F32 != nil {
-			dot4F32AVX2(x[:n], w.F32[r0*c:], c, out)
-		} else {
-			dot4BF16AVX2(x[:n], w.BF16[r0*c:], c, out)
-		}
-	} else {
-		*out = [4]float32{}
-	}
-	for i := range 4 {
+	for i := range nr {
 		row := (r0 + i) * c
+		var s float32
 		if w.F32 != nil {
-			out[i] += dotF32(x[n:], w.F32[row+n:row+c])
+			if n > 0 {
+				s = dot1F32AVX2(x[:n], w.F32[row:row+n])
+			}
+			s += dotF32(x[n:], w.F32[row+n:row+c])
 		} else {
-			out[i] += dotBF16(x[n:], w.BF16[row+n:row+c])
+			if n > 0 {
+				s = dot1BF16AVX2(x[:n], w.BF16[row:row+n])
+			}
+			s += dotBF16(x[n:], w.BF16[row+n:row+c])
 		}
+		out[i] = s
 	}
 }
 

@@ -4,8 +4,8 @@
 
 package gemv
 
-// dot4F32AVX2 computes out[r] = Σ_p x[p]·w[r·ldw+p] for r < 4; len(x) % 16 == 0.
-func dot4F32AVX2(x []float32, w []float32, ldw int, out *[4]float32)
+// dot1F32AVX2 returns Σ_p x[p]·w[p]; len(x) % 32 == 0.
+func dot1F32AVX2(x []float32, w []float32) float32
 
-// dot4BF16AVX2 computes out[r] = Σ_p x[p]·float32(w[r·ldw+p]<<16) for r < 4; len(x) % 16 == 0.
-func dot4BF16AVX2(x []float32, w []uint16, ldw int, out *[4]float32)
+// dot1BF16AVX2 returns Σ_p x[p]·float32(w[p]<<16); len(x) % 32 == 0.
+func dot1BF16AVX2(x []float32, w []uint16) float32

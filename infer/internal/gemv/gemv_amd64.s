@@ -4,156 +4,82 @@
 
 #include "textflag.h"
 
-// func dot4F32AVX2(x []float32, w []float32, ldw int, out *[4]float32)
-// Requires: AVX, FMA3
-TEXT ·dot4F32AVX2(SB), NOSPLIT, $0-64
+// func dot1F32AVX2(x []float32, w []float32) float32
+// Requires: AVX, FMA3, SSE
+TEXT ·dot1F32AVX2(SB), NOSPLIT, $0-52
 	MOVQ   x_base+0(FP), AX
 	MOVQ   x_len+8(FP), CX
 	MOVQ   w_base+24(FP), DX
-	MOVQ   ldw+48(FP), BX
-	SHLQ   $0x02, BX
-	MOVQ   DX, SI
-	ADDQ   BX, SI
-	MOVQ   SI, DI
-	ADDQ   BX, DI
-	MOVQ   DI, R8
-	ADDQ   BX, R8
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
 	XORQ   BX, BX
 
-dot4F32AVX2_loop:
+dot1F32AVX2_loop:
 	CMPQ        BX, CX
-	JGE         dot4F32AVX2_done
-	VMOVUPS     (AX)(BX*4), Y8
-	VMOVUPS     32(AX)(BX*4), Y9
-	VFMADD231PS (DX)(BX*4), Y8, Y0
-	VFMADD231PS 32(DX)(BX*4), Y9, Y1
-	VFMADD231PS (SI)(BX*4), Y8, Y2
-	VFMADD231PS 32(SI)(BX*4), Y9, Y3
-	VFMADD231PS (DI)(BX*4), Y8, Y4
-	VFMADD231PS 32(DI)(BX*4), Y9, Y5
-	VFMADD231PS (R8)(BX*4), Y8, Y6
-	VFMADD231PS 32(R8)(BX*4), Y9, Y7
-	ADDQ        $0x10, BX
-	JMP         dot4F32AVX2_loop
+	JGE         dot1F32AVX2_done
+	VMOVUPS     (DX)(BX*4), Y4
+	VFMADD231PS (AX)(BX*4), Y4, Y0
+	VMOVUPS     32(DX)(BX*4), Y4
+	VFMADD231PS 32(AX)(BX*4), Y4, Y1
+	VMOVUPS     64(DX)(BX*4), Y4
+	VFMADD231PS 64(AX)(BX*4), Y4, Y2
+	VMOVUPS     96(DX)(BX*4), Y4
+	VFMADD231PS 96(AX)(BX*4), Y4, Y3
+	ADDQ        $0x20, BX
+	JMP         dot1F32AVX2_loop
 
-dot4F32AVX2_done:
-	MOVQ         out+56(FP), AX
+dot1F32AVX2_done:
 	VADDPS       Y1, Y0, Y0
+	VADDPS       Y3, Y2, Y2
+	VADDPS       Y2, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X1
 	VHADDPS      X1, X1, X1
 	VHADDPS      X1, X1, X1
-	VMOVSS       X1, (AX)
-	VADDPS       Y3, Y2, Y2
-	VEXTRACTF128 $0x01, Y2, X0
-	VADDPS       X0, X2, X0
-	VHADDPS      X0, X0, X0
-	VHADDPS      X0, X0, X0
-	VMOVSS       X0, 4(AX)
-	VADDPS       Y5, Y4, Y4
-	VEXTRACTF128 $0x01, Y4, X0
-	VADDPS       X0, X4, X0
-	VHADDPS      X0, X0, X0
-	VHADDPS      X0, X0, X0
-	VMOVSS       X0, 8(AX)
-	VADDPS       Y7, Y6, Y6
-	VEXTRACTF128 $0x01, Y6, X0
-	VADDPS       X0, X6, X0
-	VHADDPS      X0, X0, X0
-	VHADDPS      X0, X0, X0
-	VMOVSS       X0, 12(AX)
+	MOVSS        X1, ret+48(FP)
 	VZEROUPPER
 	RET
 
-// func dot4BF16AVX2(x []float32, w []uint16, ldw int, out *[4]float32)
-// Requires: AVX, AVX2, FMA3
-TEXT ·dot4BF16AVX2(SB), NOSPLIT, $0-64
+// func dot1BF16AVX2(x []float32, w []uint16) float32
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·dot1BF16AVX2(SB), NOSPLIT, $0-52
 	MOVQ   x_base+0(FP), AX
 	MOVQ   x_len+8(FP), CX
 	MOVQ   w_base+24(FP), DX
-	MOVQ   ldw+48(FP), BX
-	SHLQ   $0x01, BX
-	MOVQ   DX, SI
-	ADDQ   BX, SI
-	MOVQ   SI, DI
-	ADDQ   BX, DI
-	MOVQ   DI, R8
-	ADDQ   BX, R8
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
 	XORQ   BX, BX
 
-dot4BF16AVX2_loop:
+dot1BF16AVX2_loop:
 	CMPQ        BX, CX
-	JGE         dot4BF16AVX2_done
-	VMOVUPS     (AX)(BX*4), Y8
-	VMOVUPS     32(AX)(BX*4), Y9
-	VPMOVZXWD   (DX)(BX*2), Y10
-	VPSLLD      $0x10, Y10, Y10
-	VFMADD231PS Y8, Y10, Y0
-	VPMOVZXWD   16(DX)(BX*2), Y10
-	VPSLLD      $0x10, Y10, Y10
-	VFMADD231PS Y9, Y10, Y1
-	VPMOVZXWD   (SI)(BX*2), Y10
-	VPSLLD      $0x10, Y10, Y10
-	VFMADD231PS Y8, Y10, Y2
-	VPMOVZXWD   16(SI)(BX*2), Y10
-	VPSLLD      $0x10, Y10, Y10
-	VFMADD231PS Y9, Y10, Y3
-	VPMOVZXWD   (DI)(BX*2), Y10
-	VPSLLD      $0x10, Y10, Y10
-	VFMADD231PS Y8, Y10, Y4
-	VPMOVZXWD   16(DI)(BX*2), Y10
-	VPSLLD      $0x10, Y10, Y10
-	VFMADD231PS Y9, Y10, Y5
-	VPMOVZXWD   (R8)(BX*2), Y10
-	VPSLLD      $0x10, Y10, Y10
-	VFMADD231PS Y8, Y10, Y6
-	VPMOVZXWD   16(R8)(BX*2), Y8
-	VPSLLD      $0x10, Y8, Y8
-	VFMADD231PS Y9, Y8, Y7
-	ADDQ        $0x10, BX
-	JMP         dot4BF16AVX2_loop
+	JGE         dot1BF16AVX2_done
+	VPMOVZXWD   (DX)(BX*2), Y4
+	VPSLLD      $0x10, Y4, Y4
+	VFMADD231PS (AX)(BX*4), Y4, Y0
+	VPMOVZXWD   16(DX)(BX*2), Y4
+	VPSLLD      $0x10, Y4, Y4
+	VFMADD231PS 32(AX)(BX*4), Y4, Y1
+	VPMOVZXWD   32(DX)(BX*2), Y4
+	VPSLLD      $0x10, Y4, Y4
+	VFMADD231PS 64(AX)(BX*4), Y4, Y2
+	VPMOVZXWD   48(DX)(BX*2), Y4
+	VPSLLD      $0x10, Y4, Y4
+	VFMADD231PS 96(AX)(BX*4), Y4, Y3
+	ADDQ        $0x20, BX
+	JMP         dot1BF16AVX2_loop
 
-dot4BF16AVX2_done:
-	MOVQ         out+56(FP), AX
+dot1BF16AVX2_done:
 	VADDPS       Y1, Y0, Y0
+	VADDPS       Y3, Y2, Y2
+	VADDPS       Y2, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X1
 	VHADDPS      X1, X1, X1
 	VHADDPS      X1, X1, X1
-	VMOVSS       X1, (AX)
-	VADDPS       Y3, Y2, Y2
-	VEXTRACTF128 $0x01, Y2, X0
-	VADDPS       X0, X2, X0
-	VHADDPS      X0, X0, X0
-	VHADDPS      X0, X0, X0
-	VMOVSS       X0, 4(AX)
-	VADDPS       Y5, Y4, Y4
-	VEXTRACTF128 $0x01, Y4, X0
-	VADDPS       X0, X4, X0
-	VHADDPS      X0, X0, X0
-	VHADDPS      X0, X0, X0
-	VMOVSS       X0, 8(AX)
-	VADDPS       Y7, Y6, Y6
-	VEXTRACTF128 $0x01, Y6, X0
-	VADDPS       X0, X6, X0
-	VHADDPS      X0, X0, X0
-	VHADDPS      X0, X0, X0
-	VMOVSS       X0, 12(AX)
+	MOVSS        X1, ret+48(FP)
 	VZEROUPPER
 	RET
