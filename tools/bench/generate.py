@@ -90,6 +90,11 @@ try:
                                               "prefill512_tokens_per_second") if k2 in v[r]}
                 print(json.dumps({"round": r, "name": k, **rec}))
 
+    if rows["torch"]:
+        print(f"\ntorch BLAS: {rows['torch'][0].get('blas')}")
+        if not any("openblas" in b or "mkl" in b for b in rows["torch"][0].get("blas", [])):
+            print("warning: torch runs on the netlib reference BLAS here (no OpenBLAS installed), far slower "
+                  "than the figures of ../shared/bench/README.md; compare with those too")
     med = lambda k, f: statistics.median(x[f] for x in rows[k]) if rows[k] else float("nan")
     torch_dec = max(med("torch", "tokens_per_second"), med("torch-tuned", "tokens_per_second"))
     torch_pre = max(med("torch", "prefill512_tokens_per_second"), med("torch-tuned", "prefill512_tokens_per_second"))

@@ -128,7 +128,18 @@ for _ in range(args.runs):
     t0 = time.perf_counter()
     forward(longp, None)
     long_.append(args.long / (time.perf_counter() - t0))
-json.dump({"threads": args.threads, "prefill_tokens_per_second": statistics.median(pre),
+def blas():
+    """The BLAS library torch loaded (Debian's torch uses whatever
+    libblas.so.3 points to: OpenBLAS, or the slow netlib reference)."""
+    libs = set()
+    for line in open("/proc/self/maps"):
+        name = line.split()[-1]
+        if "blas" in name.lower():
+            libs.add(os.path.realpath(name))
+    return sorted(libs)
+
+
+json.dump({"threads": args.threads, "blas": blas(), "prefill_tokens_per_second": statistics.median(pre),
            "tokens_per_second": statistics.median(dec), "prefill512_tokens_per_second": statistics.median(long_),
            "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}, sys.stdout)
 print()
