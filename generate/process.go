@@ -204,12 +204,21 @@ func kthLargest(x []float32, k int) float32 {
 
 // topP is nucleus filtering as TopPLogitsWarper: sort ascending, take the
 // softmax's cumulative sum, drop the tokens whose cumulative probability is
-// ≤ 1 − p (keeping at least minKeep of the largest).
+// ≤ 1 − p (keeping at least minKeep of the largest). Tokens already at −∞
+// (after top-k) have probability 0 and stay dropped, so only the finite ones
+// are sorted.
 func topP(scores []float32, p float32, minKeep int, idx []int, probs []float32) {
 	n := len(scores)
-	idx = idx[:n]
-	for i := range idx {
-		idx[i] = i
+	probs = probs[:n]
+	softmax(probs, scores)
+	idx = idx[:0]
+	dropped := 0
+	for i, s := range scores {
+		if s == negInf {
+			dropped++
+			continue
+		}
+		idx = append(idx, i)
 	}
 	slices.SortStableFunc(idx, func(a, b int) int {
 		switch {
@@ -220,10 +229,8 @@ func topP(scores []float32, p float32, minKeep int, idx []int, probs []float32) 
 		}
 		return 0
 	})
-	probs = probs[:n]
-	softmax(probs, scores)
 	var cum float32
-	for r := 0; r < n-minKeep; r++ {
+	for r := 0; r+dropped < n-minKeep && r < len(idx); r++ {
 		id := idx[r]
 		cum += probs[id]
 		if cum > 1-p {
@@ -243,6 +250,10 @@ func softmax(dst, x []float32) {
 	}
 	var sum float64
 	for i, v := range x {
+		if v == negInf {
+			dst[i] = 0
+			continue
+		}
 		e := float32(math.Exp(float64(v - m)))
 		dst[i] = e
 		sum += float64(e)

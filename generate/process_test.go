@@ -70,6 +70,8 @@ func TestTopP(t *testing.T) {
 		{"p 0.3 keeps the top one", logits(0.1, 0.4, 0.05, 0.3, 0.15), 0.3, 1, []int{1}},
 		{"p 0.3 with min keep 2", logits(0.1, 0.4, 0.05, 0.3, 0.15), 0.3, 2, []int{1, 3}},
 		{"p 1 keeps all", logits(0.1, 0.4, 0.05, 0.3, 0.15), 1, 1, []int{0, 1, 2, 3, 4}},
+		{"after top-k", []float32{float32(math.Inf(-1)), float32(math.Log(0.5)), float32(math.Inf(-1)), float32(math.Log(0.3)), float32(math.Log(0.2))}, 0.6, 1, []int{1, 3}},
+		{"after top-k, min keep", []float32{float32(math.Inf(-1)), 0, float32(math.Inf(-1))}, 0.1, 1, []int{1}},
 		{"one dominant token", logits(0.97, 0.01, 0.01, 0.01), 0.9, 1, []int{0}},
 		{"p 0.96 still one", logits(0.97, 0.01, 0.01, 0.01), 0.96, 1, []int{0}},
 	}
