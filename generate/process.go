@@ -242,12 +242,7 @@ func topP(scores []float32, p float32, minKeep int, idx []int, probs []float32) 
 
 // softmax writes softmax(x) into dst (max-shifted, float64 sum).
 func softmax(dst, x []float32) {
-	m := negInf
-	for _, v := range x {
-		if v > m {
-			m = v
-		}
-	}
+	m := slices.Max(x)
 	var sum float64
 	for i, v := range x {
 		if v == negInf {
@@ -266,12 +261,7 @@ func softmax(dst, x []float32) {
 
 // logSoftmax replaces x by log-softmax(x) in float32: x − max − log Σ exp(x − max).
 func logSoftmax(x []float32) {
-	m := negInf
-	for _, v := range x {
-		if v > m {
-			m = v
-		}
-	}
+	m := slices.Max(x)
 	var sum float32
 	for _, v := range x {
 		sum += float32(math.Exp(float64(v - m)))

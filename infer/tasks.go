@@ -65,6 +65,17 @@ func (bt *batch) run(g *autograd.Graph, m model.Model, opt model.Options) (*mode
 	return m.Forward(g, in, opt)
 }
 
+// forwardBatch right-pads seqs and runs the model on them in a fresh
+// inference graph.
+func forwardBatch(m model.Model, seqs [][]int, opt model.Options) (*batch, *model.Outputs, error) {
+	bt, err := newBatch(seqs, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := bt.run(autograd.NewGraph(false), m, opt)
+	return bt, out, err
+}
+
 // hiddenStates returns the hidden states [B, T, C] after layer n (0: the
 // embeddings; L, or −1: the last layer's output), as Hugging Face's
 // output_hidden_states lists them, and the number of layers L.
@@ -119,12 +130,7 @@ type Embedding struct {
 // Embed returns the contextual embeddings of token sequences at hidden
 // layer n (see hiddenStates), pooled as asked; padding never contributes.
 func Embed(m model.Model, seqs [][]int, layer int, pool Pooling) ([]Embedding, error) {
-	bt, err := newBatch(seqs, 0)
-	if err != nil {
-		return nil, err
-	}
-	g := autograd.NewGraph(false)
-	out, err := bt.run(g, m, model.Options{HiddenStates: true})
+	bt, out, err := forwardBatch(m, seqs, model.Options{HiddenStates: true})
 	if err != nil {
 		return nil, err
 	}
@@ -219,12 +225,7 @@ func Similarity(m model.Model, tok tokenizer.Tokenizer, word, a, b string) ([]La
 		}
 		spans[i] = [2]int{at, at + len(w)}
 	}
-	bt, err := newBatch(seqs, 0)
-	if err != nil {
-		return nil, err
-	}
-	g := autograd.NewGraph(false)
-	out, err := bt.run(g, m, model.Options{HiddenStates: true})
+	bt, out, err := forwardBatch(m, seqs, model.Options{HiddenStates: true})
 	if err != nil {
 		return nil, err
 	}
@@ -287,12 +288,7 @@ func FillMask(m model.Model, ids []int, maskID, k int) ([]MaskPrediction, error)
 	if len(at) == 0 {
 		return nil, fmt.Errorf("infer: no mask token (id %d) in the input", maskID)
 	}
-	bt, err := newBatch([][]int{ids}, 0)
-	if err != nil {
-		return nil, err
-	}
-	g := autograd.NewGraph(false)
-	out, err := bt.run(g, m, model.Options{})
+	_, out, err := forwardBatch(m, [][]int{ids}, model.Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -387,12 +383,7 @@ func classify(m model.Model, out *model.Outputs) ([][]Label, error) {
 // model (BERT with a pooler and classifier): softmax over its logits, the
 // labels from id2label, most likely first.
 func ClassifyText(m model.Model, seqs [][]int) ([][]Label, error) {
-	bt, err := newBatch(seqs, 0)
-	if err != nil {
-		return nil, err
-	}
-	g := autograd.NewGraph(false)
-	out, err := bt.run(g, m, model.Options{})
+	_, out, err := forwardBatch(m, seqs, model.Options{})
 	if err != nil {
 		return nil, err
 	}
