@@ -273,3 +273,48 @@ func fullLastLogits(t *testing.T, g *autograd.Graph, m model.Model, seqs [][]int
 	}
 	return slices.Clone(out.Get("logits").Contiguous().Data())
 }
+
+// TestBF16StepMatchesRoundedModel rounds every weight of a GPT-2 to
+// bfloat16 precision in place; the bfloat16 decode step must then give the
+// float32 model's uncached logits (1e-4), and greedy ids equal to the
+// float32 fused and reference paths.
+func TestBF16StepMatchesRoundedModel(t *testing.T) {
+	for _, dir := range []string{modelsDir + "/gpt2", "../testdata/generate/tiny-random-gpt2"} {
+		m := loadModel(t, dir)
+		for _, p := range m.NamedParameters("", nil) {
+			d := p.Var.Value.Data()
+			for i, v := range d {
+				d[i] = gemv.FromBF16(gemv.ToBF16(v))
+			}
+		}
+		lm, err := NewLMWith(m, LMOptions{BF16: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkCachedAgainstFull(t, m, lm, [][]int{{5, 6, 7, 8}, {9, 10}}, 12)
+		var ids [][]int
+		for _, o := range []LMOptions{{BF16: true}, {}, {Reference: true}} {
+			lm, err := NewLMWith(m, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := generate.Generate(lm, [][]int{{5, 6, 7, 8}, {9, 10}}, generate.Greedy(12, nil), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, slices.Concat(res.IDs...))
+		}
+		if !slices.Equal(ids[0], ids[1]) || !slices.Equal(ids[0], ids[2]) {
+			t.Errorf("%s: bf16 %v, f32 fused %v, reference %v", dir, ids[0], ids[1], ids[2])
+		}
+	}
+}
+
+func TestLMOptionsErrors(t *testing.T) {
+	if _, err := NewLMWith(loadModel(t, modelsDir+"/bert-mlm"), LMOptions{}); err == nil {
+		t.Error("BERT accepted as a decoder-only LM")
+	}
+	if _, err := NewLMWith(loadModel(t, modelsDir+"/marian"), LMOptions{}); err == nil {
+		t.Error("Marian accepted as a decoder-only LM")
+	}
+}
