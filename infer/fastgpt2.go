@@ -38,6 +38,8 @@ type gpt2Step struct {
 	rows                    int
 	x, a, qkv, o, h, u, lnb []float32
 	scores                  []float32
+	att                     attendArgs
+	attendFn                func(lo, hi int)
 }
 
 type gpt2StepLayer struct {
@@ -170,42 +172,59 @@ func (s *gpt2Step) step(cache *model.Cache, ids, pad []int, logits []float32) er
 // position past and writes softmax(q·Kᵀ/√HS)·V over positions 0 … past
 // into s.o, hiding the row's left padding.
 func (s *gpt2Step) attend(kv *nn.KVCache, pad []int, past, maxT int) {
+	s.att = attendArgs{kv: kv, pad: pad, past: past, maxT: maxT}
+	if s.attendFn == nil {
+		s.attendFn = s.attendHeads
+	}
+	parallel.For(s.rows*s.nh, 4, s.attendFn)
+	s.att = attendArgs{}
+}
+
+// attendArgs are one attend call's arguments, for attendHeads (bound once
+// as a method value so the fan-out allocates nothing).
+type attendArgs struct {
+	kv         *nn.KVCache
+	pad        []int
+	past, maxT int
+}
+
+// attendHeads runs attend for the (row, head) pairs lo … hi−1.
+func (s *gpt2Step) attendHeads(lo, hi int) {
 	c, hs, nh := s.c, s.hs, s.nh
+	kv, pad, past, maxT := s.att.kv, s.att.pad, s.att.past, s.att.maxT
 	kd, vd := kv.K.Data(), kv.V.Data()
 	scale := float32(1 / math.Sqrt(float64(hs)))
 	tk := past + 1
-	parallel.For(s.rows*nh, 4, func(lo, hi int) {
-		for rh := lo; rh < hi; rh++ {
-			r, h := rh/nh, rh%nh
-			q := s.qkv[r*3*c+h*hs : r*3*c+(h+1)*hs]
-			base := (r*nh + h) * maxT * hs
-			copy(kd[base+past*hs:base+tk*hs], s.qkv[r*3*c+c+h*hs:r*3*c+c+(h+1)*hs])
-			copy(vd[base+past*hs:base+tk*hs], s.qkv[r*3*c+2*c+h*hs:r*3*c+2*c+(h+1)*hs])
-			first := 0
-			if pad != nil {
-				first = pad[r]
-			}
-			sc := s.scores[rh*maxT : rh*maxT+tk]
-			m := float32(math.Inf(-1))
-			for j := first; j < tk; j++ {
-				v := kernels.Dot(q, kd[base+j*hs:base+(j+1)*hs]) * scale
-				sc[j] = v
-				m = max(m, v)
-			}
-			var sum float32
-			for j := first; j < tk; j++ {
-				e := float32(math.Exp(float64(sc[j] - m)))
-				sc[j] = e
-				sum += e
-			}
-			o := s.o[r*c+h*hs : r*c+(h+1)*hs]
-			clear(o)
-			inv := 1 / sum
-			for j := first; j < tk; j++ {
-				kernels.Axpy(sc[j]*inv, vd[base+j*hs:base+(j+1)*hs], o)
-			}
+	for rh := lo; rh < hi; rh++ {
+		r, h := rh/nh, rh%nh
+		q := s.qkv[r*3*c+h*hs : r*3*c+(h+1)*hs]
+		base := (r*nh + h) * maxT * hs
+		copy(kd[base+past*hs:base+tk*hs], s.qkv[r*3*c+c+h*hs:r*3*c+c+(h+1)*hs])
+		copy(vd[base+past*hs:base+tk*hs], s.qkv[r*3*c+2*c+h*hs:r*3*c+2*c+(h+1)*hs])
+		first := 0
+		if pad != nil {
+			first = pad[r]
 		}
-	})
+		sc := s.scores[rh*maxT : rh*maxT+tk]
+		m := float32(math.Inf(-1))
+		for j := first; j < tk; j++ {
+			v := kernels.Dot(q, kd[base+j*hs:base+(j+1)*hs]) * scale
+			sc[j] = v
+			m = max(m, v)
+		}
+		var sum float32
+		for j := first; j < tk; j++ {
+			e := float32(math.Exp(float64(sc[j] - m)))
+			sc[j] = e
+			sum += e
+		}
+		o := s.o[r*c+h*hs : r*c+(h+1)*hs]
+		clear(o)
+		inv := 1 / sum
+		for j := first; j < tk; j++ {
+			kernels.Axpy(sc[j]*inv, vd[base+j*hs:base+(j+1)*hs], o)
+		}
+	}
 }
 
 // layerNorm writes LN(x) per row of C: (x − mean)/√(var + eps)·w + b.

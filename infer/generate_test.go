@@ -318,3 +318,36 @@ func TestLMOptionsErrors(t *testing.T) {
 		t.Error("Marian accepted as a decoder-only LM")
 	}
 }
+
+// TestFusedStepAllocatesNothing: after the first steps, a decode step of
+// the fused path allocates nothing.
+func TestFusedStepAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under the race detector")
+	}
+	for _, o := range []LMOptions{{}, {BF16: true}} {
+		lm, err := NewLMWith(loadModel(t, modelsDir+"/gpt2"), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := lm.Begin(2, 30); err != nil {
+			t.Fatal(err)
+		}
+		logits := make([]float32, 2*lm.VocabSize())
+		pad := []int{0, 2}
+		if err := lm.Forward([]int{1, 2, 3, 4, 5, 6}, pad, logits); err != nil {
+			t.Fatal(err)
+		}
+		ids := []int{7, 8}
+		if err := lm.Forward(ids, pad, logits); err != nil {
+			t.Fatal(err)
+		}
+		if n := testing.AllocsPerRun(10, func() {
+			if err := lm.Forward(ids, pad, logits); err != nil {
+				t.Fatal(err)
+			}
+		}); n > 0 {
+			t.Errorf("%+v: %g allocations per decode step", o, n)
+		}
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"sync"
+	"sync/atomic"
 
 	"github.com/attn-dev/attn/internal/parallel"
 )
@@ -66,34 +68,67 @@ func (m *Matrix) Bytes() int64 { return int64(len(m.F32))*4 + int64(len(m.BF16))
 // ATTN_PUREGO=1.
 var useAsm = hasAsm && os.Getenv("ATTN_PUREGO") != "1"
 
-// grain is the smallest number of rows a worker takes: enough that the
-// fork-join costs little next to reading them.
-const grain = 64
+// chunkBlocks is how many 4-row blocks a worker claims at a time: small
+// enough that a worker the OS has descheduled leaves little for the others
+// to wait on (the rows are claimed dynamically, not split in halves), large
+// enough that claiming costs nothing next to reading them.
+const chunkBlocks = 16
+
+// mulVec is one MulVec call's state; its work method is bound once, so
+// fanning a call out to the workers allocates nothing.
+type mulVec struct {
+	y, x, bias []float32
+	w          *Matrix
+	nb, blocks int
+	next       atomic.Int64
+	work       func(lo, hi int)
+}
+
+var mulVecs = sync.Pool{New: func() any {
+	m := &mulVec{}
+	m.work = m.run
+	return m
+}}
 
 // MulVec computes y[b·Rows+r] = Σ_c W[r, c]·x[b·Cols+c] (+ bias[r] when bias
 // is not nil) for the nb = len(x)/Cols input vectors, in parallel over rows.
 // The caller guarantees the sizes (see Check).
 func MulVec(y []float32, w *Matrix, x, bias []float32) {
-	nb := len(x) / w.Cols
-	blocks := (w.Rows + 3) / 4
-	parallel.For(blocks, grain/4, func(lo, hi int) {
-		var out [4]float32
-		for blk := lo; blk < hi; blk++ {
+	m := mulVecs.Get().(*mulVec)
+	m.y, m.w, m.x, m.bias = y, w, x, bias
+	m.nb, m.blocks = len(x)/w.Cols, (w.Rows+3)/4
+	m.next.Store(0)
+	chunks := (m.blocks + chunkBlocks - 1) / chunkBlocks
+	parallel.For(min(parallel.Workers(), chunks), 1, m.work)
+	m.y, m.w, m.x, m.bias = nil, nil, nil, nil
+	mulVecs.Put(m)
+}
+
+// run claims chunks of blocks until none is left (lo, hi: the worker
+// slots, unused).
+func (m *mulVec) run(_, _ int) {
+	var out [4]float32
+	w := m.w
+	for {
+		lo := int(m.next.Add(chunkBlocks)) - chunkBlocks
+		if lo >= m.blocks {
+			return
+		}
+		for blk := lo; blk < min(lo+chunkBlocks, m.blocks); blk++ {
 			r0 := blk * 4
 			nr := min(4, w.Rows-r0)
-			for b := range nb {
-				xb := x[b*w.Cols : (b+1)*w.Cols]
-				dot4(&out, w, r0, nr, xb)
-				yb := y[b*w.Rows+r0 : b*w.Rows+r0+nr]
+			for b := range m.nb {
+				dot4(&out, w, r0, nr, m.x[b*w.Cols:(b+1)*w.Cols])
+				yb := m.y[b*w.Rows+r0 : b*w.Rows+r0+nr]
 				for i := range yb {
 					yb[i] = out[i]
-					if bias != nil {
-						yb[i] += bias[r0+i]
+					if m.bias != nil {
+						yb[i] += m.bias[r0+i]
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
 // dot4 computes out[i] = W[r0+i, :]·x for i < nr (nr ≤ 4), one row after

@@ -99,3 +99,13 @@ func TestCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestMulVecAllocatesNothing(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	w := randMatrix(rng, 300, 64, false)
+	x, y := make([]float32, 64), make([]float32, 300)
+	MulVec(y, w, x, nil)
+	if n := testing.AllocsPerRun(20, func() { MulVec(y, w, x, nil) }); n > 0 {
+		t.Errorf("MulVec allocates %g times per call", n)
+	}
+}
