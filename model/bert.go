@@ -106,10 +106,13 @@ func buildBERT(cfg *Config, head string, b *binder) (Model, error) {
 }
 
 // Forward implements Model: input_ids [B, T], attention_mask,
-// token_type_ids (default 0). Outputs: logits (MLM [B, T, V] or
+// token_type_ids (default 0), position_ids (default 0 … T−1). Outputs: logits (MLM [B, T, V] or
 // classification [B, labels]), last_hidden_state, pooler_output,
 // hidden_states.N (N = 0 is the embeddings' output), attentions.N.
 func (m *BERT) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, error) {
+	if err := in.accept(m.info.Architecture, "input_ids", "attention_mask", "token_type_ids", "position_ids"); err != nil {
+		return nil, err
+	}
 	b, t := in.B, in.T
 	if err := checkIDs("bert input_ids", in.InputIDs, in.AttentionMask, b, t, 0, m.info.Vocab); err != nil {
 		return nil, err
@@ -131,9 +134,17 @@ func (m *BERT) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, er
 	if err != nil {
 		return nil, fmt.Errorf("bert token_type_ids: %w", err)
 	}
-	p, err := m.pos.Positions(g, 0, t)
+	var p *autograd.Var
+	if in.PositionIDs != nil {
+		if len(in.PositionIDs) != b*t {
+			return nil, fmt.Errorf("bert: %d position_ids, want B·T = %d", len(in.PositionIDs), b*t)
+		}
+		p, err = m.pos.Forward(g, in.PositionIDs, b, t)
+	} else {
+		p, err = m.pos.Positions(g, 0, t)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("bert: %w", err)
+		return nil, fmt.Errorf("bert position_ids: %w", err)
 	}
 	x = m.embNorm.Forward(g, g.Add(g.Add(x, ty), p))
 	masks := &nn.Masks{Causal: m.causal, KeyPadding: keyPadding(in.AttentionMask)}

@@ -141,6 +141,7 @@ func TestForwardInputErrors(t *testing.T) {
 		{"mask value", Inputs{B: 1, T: 2, InputIDs: ids(2), AttentionMask: []int{1, 2}}, "want 0 or 1"},
 		{"too long", Inputs{B: 1, T: 33, InputIDs: ids(33)}, "n_positions 32"},
 		{"empty", Inputs{B: 1, T: 0}, "empty"},
+		{"input it does not take", Inputs{B: 1, T: 1, InputIDs: ids(1), TokenTypeIDs: ids(1)}, "GPT2LMHeadModel does not take token_type_ids"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := m.Forward(autograd.NewGraph(false), &tc.in, Options{})

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"strings"
 	"time"
 
 	"fmt"
@@ -14,6 +15,23 @@ import (
 // inputNames are the tensors an inputs file of `attn forward` may hold.
 var inputNames = []string{"input_ids", "attention_mask", "token_type_ids", "position_ids",
 	"decoder_input_ids", "decoder_attention_mask", "pixel_values"}
+
+// accept returns an error naming the first input in that is set but not
+// among the ones the model takes (so that nothing is silently ignored).
+func (in *Inputs) accept(model string, names ...string) error {
+	set := map[string]bool{
+		"input_ids": in.InputIDs != nil, "attention_mask": in.AttentionMask != nil,
+		"token_type_ids": in.TokenTypeIDs != nil, "position_ids": in.PositionIDs != nil,
+		"decoder_input_ids": in.DecoderInputIDs != nil, "decoder_attention_mask": in.DecoderAttentionMask != nil,
+		"pixel_values": in.PixelValues != nil,
+	}
+	for _, n := range inputNames {
+		if set[n] && !slices.Contains(names, n) {
+			return fmt.Errorf("%s does not take %s (it takes %s)", model, n, strings.Join(names, ", "))
+		}
+	}
+	return nil
+}
 
 // ReadInputs reads the keyword arguments of a forward from src: integer
 // [B, T] input_ids, attention_mask, token_type_ids, position_ids,

@@ -252,7 +252,16 @@ func (m *Seq2Seq) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs,
 	out := &Outputs{}
 	mt := m.info.ModelType
 	if m.causalLM {
+		// position_ids are accepted and, as transformers' BART does,
+		// ignored: its learned positions count from the cache length even
+		// in left-padded rows (generation code passes them to any LM).
+		if err := in.accept(m.info.Architecture, "input_ids", "attention_mask", "position_ids"); err != nil {
+			return nil, err
+		}
 		return m.decode(g, nil, nil, in.InputIDs, in.AttentionMask, in.B, in.T, opt, out, "")
+	}
+	if err := in.accept(m.info.Architecture, "input_ids", "attention_mask", "decoder_input_ids", "decoder_attention_mask"); err != nil {
+		return nil, err
 	}
 	var memory *autograd.Var
 	var encMask []int

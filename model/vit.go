@@ -89,6 +89,9 @@ func buildViT(cfg *Config, head string, b *binder) (Model, error) {
 // (N = L is before the final LayerNorm, as transformers collects it),
 // attentions.N.
 func (m *ViT) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, error) {
+	if err := in.accept(m.info.Architecture, "pixel_values"); err != nil {
+		return nil, err
+	}
 	px := in.PixelValues
 	if px == nil {
 		return nil, fmt.Errorf("vit: pixel_values missing")
