@@ -110,7 +110,7 @@ func newGPT2Step(m model.Model, bf16 bool) (*gpt2Step, error) {
 }
 
 func (s *gpt2Step) ensure(rows, maxT int) {
-	if s.rows == rows && len(s.scores) >= maxT {
+	if s.rows == rows && len(s.scores) >= rows*s.nh*maxT {
 		return
 	}
 	s.rows = rows

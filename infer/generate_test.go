@@ -351,3 +351,36 @@ func TestFusedStepAllocatesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestLMReuse runs one adapter through generations of growing and
+// shrinking length and batch size (the cache and scratch are resized or
+// reused); each must equal a fresh adapter's result.
+func TestLMReuse(t *testing.T) {
+	m := loadModel(t, modelsDir+"/gpt2")
+	for _, o := range []LMOptions{{}, {BF16: true}, {Reference: true}} {
+		lm, err := NewLMWith(m, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			prompts [][]int
+			n       int
+		}{{[][]int{{1, 2}}, 3}, {[][]int{{1, 2, 3}}, 20}, {[][]int{{4}, {5, 6, 7}}, 12}, {[][]int{{8, 9}}, 5}} {
+			got, err := generate.Generate(lm, c.prompts, generate.Greedy(c.n, nil), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fresh, err := NewLMWith(m, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := generate.Generate(fresh, c.prompts, generate.Greedy(c.n, nil), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(slices.Concat(got.IDs...), slices.Concat(want.IDs...)) {
+				t.Errorf("%+v %v: reused %v, fresh %v", o, c.prompts, got.IDs, want.IDs)
+			}
+		}
+	}
+}
