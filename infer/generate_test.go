@@ -365,7 +365,7 @@ func TestLMReuse(t *testing.T) {
 		for _, c := range []struct {
 			prompts [][]int
 			n       int
-		}{{[][]int{{1, 2}}, 3}, {[][]int{{1, 2, 3}}, 20}, {[][]int{{4}, {5, 6, 7}}, 12}, {[][]int{{8, 9}}, 5}} {
+		}{{[][]int{{1, 2}}, 10}, {[][]int{{1, 2, 3}}, 20}, {[][]int{{4}, {5, 6, 7}}, 12}, {[][]int{{8, 9}}, 5}} {
 			got, err := generate.Generate(lm, c.prompts, generate.Greedy(c.n, nil), nil)
 			if err != nil {
 				t.Fatal(err)
