@@ -34,6 +34,7 @@ for name, v, t in (("bert", 30522, 128), ("gpt2", 50257, 512)):
     M.save(f"{sys.argv[1]}/{name}.in.safetensors", {"input_ids": torch.randint(0, v, (1, t), generator=g)}, {"format": "pt"})
 PYEOF
 
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for m in bert gpt2; do
 	"$TMP/attn" forward --model "$TMP/$m" --inputs "$TMP/$m.in.safetensors" --hidden-states=false --attentions=false --repeat $((RUNS + 1)) > "$TMP/$m.ours.json"
 	$PY tools/bench/forward_torch.py --model "$TMP/$m" --inputs "$TMP/$m.in.safetensors" --runs "$RUNS" --threads "$THREADS" --label torch > "$TMP/$m.torch.json"
@@ -44,6 +45,7 @@ for m in bert gpt2; do
 	fi
 done
 
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 $PY - "$TMP" <<'PYEOF'
 import json, sys
 d = sys.argv[1]
