@@ -80,13 +80,10 @@ func newGPT2Step(m model.Model, bf16 bool) (*gpt2Step, error) {
 	}
 	mat := func(name string, rows, cols int) *gemv.Matrix {
 		d := get(name, rows*cols)
-		mx := &gemv.Matrix{Rows: rows, Cols: cols, F32: d}
 		if bf16 && err == nil {
-			mx.BF16 = make([]gemv.BF16, len(d))
-			gemv.ToBF16Slice(mx.BF16, d)
-			mx.F32 = nil
+			return gemv.NewBF16(rows, cols, d)
 		}
-		return mx
+		return &gemv.Matrix{Rows: rows, Cols: cols, F32: d}
 	}
 	s.wteF32 = get("wte.weight", s.v*c)
 	s.wte = mat("wte.weight", s.v, c)

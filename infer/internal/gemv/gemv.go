@@ -52,6 +52,23 @@ type Matrix struct {
 	BF16       []BF16
 }
 
+// NewBF16 returns a bfloat16 copy [rows, cols] of the float32 matrix src
+// (rounded to nearest even), in huge pages where the OS offers them. The
+// copy lives as long as the returned Matrix: keep the Matrix, not only its
+// BF16 slice.
+func NewBF16(rows, cols int, src []float32) *Matrix {
+	m := &Matrix{Rows: rows, Cols: cols}
+	n := rows * cols
+	if n > 0 {
+		m.BF16 = allocBF16(m, n)
+	}
+	if m.BF16 == nil {
+		m.BF16 = make([]BF16, n)
+	}
+	ToBF16Slice(m.BF16, src[:n])
+	return m
+}
+
 // Check reports whether the storage holds Rows·Cols values.
 func (m *Matrix) Check() error {
 	n := m.Rows * m.Cols

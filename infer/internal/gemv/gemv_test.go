@@ -13,8 +13,7 @@ func randMatrix(rng *rand.Rand, rows, cols int, bf16 bool) *Matrix {
 		f[i] = float32(rng.NormFloat64())
 	}
 	if bf16 {
-		m.BF16 = make([]BF16, len(f))
-		ToBF16Slice(m.BF16, f)
+		m = NewBF16(rows, cols, f)
 	} else {
 		m.F32 = f
 	}
