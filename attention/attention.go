@@ -7,8 +7,10 @@ import "fmt"
 //
 // lse [B,NH,Tq] receives the per-row log-sum-exp that Backward needs; it may
 // be nil in inference. probs [B,NH,Tq,Tk], when non-nil, receives the
-// attention probabilities (before dropout), which forces the reference
-// kernel; otherwise the kernel is p.Kernel, or the fastest one when Auto.
+// attention probabilities (before dropout); since they are materialised
+// anyway, every kernel but Ref then uses the GEMM-based probabilities path
+// (probsForward). Otherwise the kernel is p.Kernel, or the fastest one when
+// Auto; the fast kernels never hold more than a tile of scores.
 func Forward(p *Params, q, k, v, out, lse, probs []float32) error {
 	pl, err := newPlan(p)
 	if err != nil {
@@ -31,23 +33,27 @@ func Forward(p *Params, q, k, v, out, lse, probs []float32) error {
 		}
 	}
 	kern := forwardKernel(p, pl, probs != nil)
-	switch kern {
-	case Ref:
+	if kern < Ref || kern > Decode {
+		return fmt.Errorf("attention: unknown kernel %v", p.Kernel)
+	}
+	switch {
+	case kern == Ref:
 		refForward(pl, q, k, v, out, lse, probs)
-	case Flash, Sparse:
-		tiledForward(pl, tileSizes(pl, kern), q, k, v, out, lse)
-	case Decode:
+	case probs != nil:
+		probsForward(pl, q, k, v, out, lse, probs)
+	case kern == Decode:
 		decodeForward(pl, q, k, v, out, lse)
 	default:
-		return fmt.Errorf("attention: unknown kernel %v", p.Kernel)
+		tiledForward(pl, tileSizes(pl, kern), q, k, v, out, lse)
 	}
 	return nil
 }
 
-// forwardKernel resolves Auto and the probs override.
+// forwardKernel resolves Auto; with probabilities asked for, Auto means
+// the tiled probabilities path (any kernel but Ref does).
 func forwardKernel(p *Params, pl *plan, wantProbs bool) Kernel {
-	if wantProbs {
-		return Ref
+	if wantProbs && p.Kernel == Auto {
+		return Flash
 	}
 	if p.Kernel != Auto {
 		return p.Kernel

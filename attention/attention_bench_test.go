@@ -33,3 +33,25 @@ func BenchmarkAttention(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkProbs times a forward pass that returns the probabilities
+// (B=1, NH=12, L=512, HS=64, causal) on the reference and on the
+// GEMM-based probabilities path.
+func BenchmarkProbs(b *testing.B) {
+	const nh, l, hs = 12, 512, 64
+	q, k, v := make([]float32, nh*l*hs), make([]float32, nh*l*hs), make([]float32, nh*l*hs)
+	for i := range q {
+		q[i], k[i], v[i] = float32(i%7)*0.1, float32(i%5)*0.1, float32(i%3)
+	}
+	out, lse, probs := make([]float32, len(q)), make([]float32, nh*l), make([]float32, nh*l*l)
+	for _, kern := range []Kernel{Ref, Flash} {
+		b.Run(kern.String(), func(b *testing.B) {
+			p := &Params{B: 1, NH: nh, Tq: l, Tk: l, HS: hs, Causal: true, Kernel: kern}
+			for b.Loop() {
+				if err := Forward(p, q, k, v, out, lse, probs); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -127,18 +127,25 @@ func TestConformance(t *testing.T) {
 			p := c.params(rng)
 			q, k, v, dout := c.inputs(rng)
 			ref := run(t, p, Ref, q, k, v, dout)
-			kerns := []Kernel{Flash, Decode, Auto}
+			kerns := []Kernel{Flash, Decode, Auto, probsKernel}
 			if p.Sparse() {
 				kerns = append(kerns, Sparse)
 			}
 			for _, kern := range kerns {
-				t.Run(kern.String(), func(t *testing.T) {
+				name := kern.String()
+				if kern == probsKernel {
+					name = "flash+probs"
+				}
+				t.Run(name, func(t *testing.T) {
 					got := run(t, p, kern, q, k, v, dout)
 					closeTo(t, "out", got.out, ref.out, 1e-5, 1e-5)
 					closeTo(t, "lse", got.lse, ref.lse, 1e-5, 1e-5)
 					closeTo(t, "dq", got.dq, ref.dq, 1e-4, 1e-4)
 					closeTo(t, "dk", got.dk, ref.dk, 1e-4, 1e-4)
 					closeTo(t, "dv", got.dv, ref.dv, 1e-4, 1e-4)
+					if kern == probsKernel {
+						closeTo(t, "probs", got.probs, ref.probs, 1e-6, 1e-5)
+					}
 				})
 			}
 		})
@@ -147,15 +154,23 @@ func TestConformance(t *testing.T) {
 
 type result struct{ out, lse, probs, dq, dk, dv []float32 }
 
-// run does Forward and Backward with kern; for Ref it also asks for probs.
+// probsKernel makes run call Flash with probs requested, which takes the
+// GEMM-based probabilities path.
+const probsKernel Kernel = -1
+
+// run does Forward and Backward with kern; for Ref and probsKernel it also
+// asks for probs.
 func run(t *testing.T, p0 *Params, kern Kernel, q, k, v, dout []float32) result {
 	t.Helper()
 	p := *p0
 	p.Kernel = kern
 	r := result{out: make([]float32, len(q)), lse: make([]float32, p.B*p.NH*p.Tq),
 		dq: make([]float32, len(q)), dk: make([]float32, len(k)), dv: make([]float32, len(v))}
-	if kern == Ref {
+	if kern == Ref || kern == probsKernel {
 		r.probs = make([]float32, p.B*p.NH*p.Tq*p.Tk)
+	}
+	if kern == probsKernel {
+		p.Kernel = Flash
 	}
 	// Poison the outputs: every kernel must overwrite them.
 	for _, s := range [][]float32{r.out, r.lse, r.dq, r.dk, r.dv} {
