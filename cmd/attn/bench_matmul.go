@@ -14,7 +14,7 @@ import (
 
 func init() {
 	var (
-		asJSON         bool
+		asJSON, list   bool
 		m, n, k        int
 		threads, runs  int
 		transA, transB bool
@@ -48,6 +48,12 @@ kernel allocated beyond its operands. Without --m/--n/--k it runs 1024³,
 				shapes = []kernels.SgemmShape{s}
 			}
 			out := cmd.OutOrStdout()
+			if list {
+				for _, s := range shapes {
+					fmt.Fprintf(out, "%d,%d,%d,%d,%d\n", s.M, s.N, s.K, b2i(s.TransA), b2i(s.TransB))
+				}
+				return nil
+			}
 			for _, s := range shapes {
 				r := kernels.MeasureSgemm(s, runs, budget)
 				if !asJSON {
@@ -71,6 +77,7 @@ kernel allocated beyond its operands. Without --m/--n/--k it runs 1024³,
 	}
 	f := cmd.Flags()
 	f.BoolVar(&asJSON, "json", false, "print one JSON object per shape")
+	f.BoolVar(&list, "list", false, "print the shapes as M,N,K,TRANSA,TRANSB lines (0/1) instead of measuring")
 	f.IntVar(&m, "m", 0, "rows of C (with --n/--k: measure this one shape; unset ones default to 1024)")
 	f.IntVar(&n, "n", 0, "columns of C")
 	f.IntVar(&k, "k", 0, "inner dimension")
@@ -80,4 +87,11 @@ kernel allocated beyond its operands. Without --m/--n/--k it runs 1024³,
 	f.IntVar(&runs, "runs", 21, "timed runs per shape (at least 5; fewer if --budget runs out)")
 	f.DurationVar(&budget, "budget", 3*time.Second, "time budget per shape for the timed runs")
 	benchCmd.AddCommand(cmd)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

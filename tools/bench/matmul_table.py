@@ -1,5 +1,6 @@
-"""Joins the JSON lines of `attn bench matmul` and matmul_torch.py (one or
-more PyTorch runs; the fastest per shape counts) into a table."""
+"""Joins the JSON lines of `attn bench matmul` (first file) and
+matmul_torch.py (the others) into a table; each side keeps its fastest
+measurement per shape, in the order our shapes first appear."""
 import json
 import sys
 
@@ -13,14 +14,18 @@ def load(path):
         return [json.loads(l) for l in f if l.strip()]
 
 
-def main():
-    ours = load(sys.argv[1])
+def fastest(rows):
     best = {}
-    for path in sys.argv[2:]:
-        for r in load(path):
-            k = key(r)
-            if k not in best or r["gflops"] > best[k]["gflops"]:
-                best[k] = r
+    for r in rows:
+        k = key(r)
+        if k not in best or r["gflops"] > best[k]["gflops"]:
+            best[k] = r
+    return best
+
+
+def main():
+    ours = list(fastest(load(sys.argv[1])).values())
+    best = fastest(r for path in sys.argv[2:] for r in load(path))
     print("%-28s %8s %10s %12s %7s" % ("shape (MxNxK op)", "threads", "ours GF/s", "PyTorch GF/s", "ratio"))
     for r in ours:
         k = key(r)
