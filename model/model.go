@@ -1,6 +1,7 @@
 package model
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -225,10 +226,36 @@ func Load(dir string) (Model, error) {
 	for _, n := range src.Names() {
 		if info, ok := src.Info(n); ok {
 			bm.info.DTypes[string(info.DType)] += info.NumElements()
-			bm.info.FileBytes += info.Size
 		}
 	}
+	bm.info.FileBytes = checkpointBytes(dir)
 	return m, nil
+}
+
+// checkpointBytes is the size of the weight files: model.safetensors, or
+// every shard the index names.
+func checkpointBytes(dir string) int64 {
+	files := []string{"model.safetensors"}
+	if data, err := os.ReadFile(filepath.Join(dir, safetensors.IndexFile)); err == nil {
+		var idx struct {
+			WeightMap map[string]string `json:"weight_map"`
+		}
+		if json.Unmarshal(data, &idx) == nil {
+			files = files[:0]
+			for _, f := range idx.WeightMap {
+				if !slices.Contains(files, f) {
+					files = append(files, f)
+				}
+			}
+		}
+	}
+	var n int64
+	for _, f := range files {
+		if st, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			n += st.Size()
+		}
+	}
+	return n
 }
 
 func exists(path string) bool { _, err := os.Stat(path); return err == nil }
