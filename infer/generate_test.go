@@ -384,3 +384,20 @@ func TestLMReuse(t *testing.T) {
 		}
 	}
 }
+
+// TestChunkedPrefill: a prompt longer than prefillChunk goes through the
+// cache in chunks (left padding spanning a chunk boundary included) and
+// gives the same logits as the uncached forward.
+func TestChunkedPrefill(t *testing.T) {
+	saved := prefillChunk
+	prefillChunk = 3
+	defer func() { prefillChunk = saved }()
+	m := loadModel(t, modelsDir+"/gpt2")
+	for _, o := range []LMOptions{{}, {Reference: true}} {
+		lm, err := NewLMWith(m, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkCachedAgainstFull(t, m, lm, [][]int{{1, 2, 3, 4, 5, 6, 7, 8}, {9, 10, 11}, {12}}, 5)
+	}
+}

@@ -31,6 +31,7 @@ type decoderLM struct {
 	maxT  int
 	v     int
 	mask  []int // [rows, past+T] scratch
+	chunk []int // [rows, prefillChunk] prompt scratch
 	pos   []int // [rows, T] scratch
 	tmp   []float32
 }
@@ -91,10 +92,38 @@ func (d *decoderLM) Forward(ids, pad []int, logits []float32) error {
 	if d.fast != nil && len(ids) == d.rows && d.cache.Len() > 0 {
 		return d.fast.step(d.cache, ids, pad, logits)
 	}
-	in := &model.Inputs{B: d.rows, T: len(ids) / d.rows, InputIDs: ids}
-	in.AttentionMask, in.PositionIDs = d.padMask(pad, in.T)
-	return d.run(in, logits)
+	t := len(ids) / d.rows
+	if t <= prefillChunk {
+		in := &model.Inputs{B: d.rows, T: t, InputIDs: ids}
+		in.AttentionMask, in.PositionIDs = d.padMask(pad, in.T)
+		return d.run(in, logits)
+	}
+	// A long prompt goes through the cache in chunks: an inference graph
+	// keeps every layer's activations until it is reset, so one pass over
+	// T tokens would hold O(T·layers) of them. Each chunk gets a fresh
+	// graph: an arena keeps its buffers by exact length, and the keys grow
+	// with every chunk, so one arena would keep them all.
+	for lo := 0; lo < t; lo += prefillChunk {
+		d.g = autograd.NewGraph(false)
+		hi := min(lo+prefillChunk, t)
+		if cap(d.chunk) < d.rows*prefillChunk {
+			d.chunk = make([]int, 0, d.rows*prefillChunk)
+		}
+		d.chunk = d.chunk[:0]
+		for r := range d.rows {
+			d.chunk = append(d.chunk, ids[r*t+lo:r*t+hi]...)
+		}
+		in := &model.Inputs{B: d.rows, T: hi - lo, InputIDs: d.chunk}
+		in.AttentionMask, in.PositionIDs = d.padMask(pad, in.T)
+		if err := d.run(in, logits); err != nil {
+			return err
+		}
+	}
+	return nil
 }
+
+// prefillChunk is the most prompt tokens per row one forward pass takes.
+var prefillChunk = 128
 
 // padMask builds the attention mask [rows, past+T] and position ids
 // [rows, T] of left-padded rows (nil, nil without padding).
