@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -217,10 +218,36 @@ func LoadConfig(dir string) (Config, error) {
 	return c, nil
 }
 
+// unsupported are generation_config.json keys this package does not
+// implement, with the value that means "off"; another value is logged.
+var unsupported = map[string]string{
+	"num_beam_groups": "1", "num_return_sequences": "1", "diversity_penalty": "0.0",
+	"typical_p": "1.0", "epsilon_cutoff": "0.0", "eta_cutoff": "0.0", "encoder_repetition_penalty": "1.0",
+	"encoder_no_repeat_ngram_size": "0", "exponential_decay_length_penalty": "null",
+	"suppress_tokens": "null", "begin_suppress_tokens": "null", "forced_decoder_ids": "null",
+	"sequence_bias": "null", "force_words_ids": "null", "constraints": "null", "renormalize_logits": "false",
+	"penalty_alpha": "null", "guidance_scale": "null",
+}
+
 func (c *Config) apply(data []byte) error {
 	var h hfConfig
 	if err := json.Unmarshal(data, &h); err != nil {
 		return err
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	for k, off := range unsupported {
+		v, ok := raw[k]
+		if !ok {
+			continue
+		}
+		var got, want any
+		if json.Unmarshal(v, &got) == nil && json.Unmarshal([]byte(off), &want) == nil && fmt.Sprint(got) == fmt.Sprint(want) {
+			continue
+		}
+		slog.Warn("generate: setting not implemented, ignored", "key", k, "value", string(v))
 	}
 	setInt := func(dst *int, src *int) {
 		if src != nil {
