@@ -22,8 +22,9 @@ const (
 // gemmBufs is the per-goroutine scratch of one SGEMM call, recycled through
 // bufPool so that steady-state calls allocate nothing.
 type gemmBufs struct {
-	a, b   []float32        // packed A block, packed B panel
-	x, y   []float32        // GEMV: gathered or scaled vector, strided output
+	a      []float32        // packed A block; GEMV: alpha·x
+	b      []float32        // packed B panel; unpacked path: Bᵀ as rows
+	x, y   []float32        // gathered rows or vector; GEMV strided output
 	dots   [4]float32       // GEMV: results of impl.dot4
 	ea, eb []float32        // unpacked path: edge slivers of A and B
 	tmp    [12 * 32]float32 // edge tile
