@@ -46,21 +46,25 @@ var (
 )
 
 // transposeInto writes the [n, hs] rows x as xᵀ ([hs, n], row stride ld)
-// into dst, 16 rows at a time so that each store run fills a cache line
-// and the 16 source rows stay in L1.
+// into dst in 16×16 blocks, a column band of 16 at a time: each store run
+// fills one cache line, and only 16 destination rows (pages, for a long
+// ld) are live at once.
 func transposeInto(dst []float32, ld int, x []float32, n, hs int) {
 	const blk = 16
-	j := 0
-	for ; j+blk <= n; j += blk {
-		src := x[j*hs : (j+blk)*hs]
-		for c := 0; c < hs; c++ {
-			d := dst[c*ld+j : c*ld+j+blk : c*ld+j+blk]
-			for r := range d {
-				d[r] = src[r*hs+c]
+	n16 := n - n%blk
+	for c0 := 0; c0 < hs; c0 += blk {
+		c1 := min(c0+blk, hs)
+		for j := 0; j < n16; j += blk {
+			src := x[j*hs : (j+blk)*hs]
+			for c := c0; c < c1; c++ {
+				d := dst[c*ld+j : c*ld+j+blk : c*ld+j+blk]
+				for r := range d {
+					d[r] = src[r*hs+c]
+				}
 			}
 		}
 	}
-	for ; j < n; j++ {
+	for j := n16; j < n; j++ {
 		for c, v := range x[j*hs : (j+1)*hs] {
 			dst[c*ld+j] = v
 		}
@@ -207,9 +211,10 @@ func tiledForward(pl *plan, t tiles, q, k, v, out, lse []float32) {
 		lo, hi := pl.keyRange(i0, i1)
 		// Kᵀ lets each score product read B untransposed. A dense pass
 		// reuses the whole head's Kᵀ in every query block, so a worker
-		// transposes it once per head; a narrow window transposes tile by
+		// transposes it once per head (a causal pass too: its later query
+		// blocks need nearly all of K); a narrow window transposes tile by
 		// tile (1/256 of the tile's work) rather than all of K.
-		perTile := nqb == 1 || 2*(hi-lo) < pl.Tk
+		perTile := nqb == 1 || (pl.window > 0 && 2*(hi-lo) < pl.Tk)
 		if !perTile && (ws.ktCall != call || ws.ktU != u) {
 			ws.kt = growTo(ws.kt, hs*pl.Tk)
 			transposeInto(ws.kt, pl.Tk, kk, pl.Tk, hs)
