@@ -173,3 +173,22 @@ func (s *textStream) push(id int) error {
 	s.sent = text
 	return s.emit(piece)
 }
+
+// Translate translates text with an encoder-decoder (Marian, BART) as its
+// generation config says (beam search, max_length, forced and banned
+// tokens) and returns the detokenized output.
+func (g *Generator) Translate(text string) (string, error) {
+	if g.s2s == nil {
+		return "", fmt.Errorf("infer: translation needs an encoder-decoder, not %s", g.Model.Info().Architecture)
+	}
+	if g.Tokenizer == nil {
+		return "", errors.New("infer: the model directory has no tokenizer")
+	}
+	cfg := g.Config
+	cfg.MaxNewTokens = 0
+	res, err := g.Generate(Request{Prompt: text, Config: cfg})
+	if err != nil {
+		return "", err
+	}
+	return res.Text, nil
+}

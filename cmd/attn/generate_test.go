@@ -164,6 +164,9 @@ func TestTranslateVerb(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if text, err := g.Translate("Tom ne sait pas nager."); err != nil || text != got.Text {
+		t.Errorf("Generator.Translate: %q, %v; the verb printed %q", text, err, got.Text)
+	}
 	p, _ := json.Number(pad).Int64()
 	if !slices.Equal(got.IDs, res.IDs[0]) || slices.Contains(got.IDs, int(p)) || len(got.IDs) > 8 || got.IDs[len(got.IDs)-1] != 0 {
 		t.Errorf("translate ids %v (text %q), GenerateSeq2Seq %v; pad %d must not appear, EOS must end", got.IDs, got.Text, res.IDs[0], p)
