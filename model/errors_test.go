@@ -11,23 +11,28 @@ import (
 	"github.com/attn-dev/attn/tensor"
 )
 
-// variant writes a copy of testdata/models/gpt2 to a temporary directory,
-// with edit applied to its config (as text) and tensors.
-func variant(t *testing.T, editCfg func(string) string, editTensors func([]safetensors.Tensor) []safetensors.Tensor) string {
+// gpt2Dir is the tiny GPT-2 reference checkpoint the load tests vary.
+var gpt2Dir = filepath.Join("..", "testdata", "models", "gpt2")
+
+// writeConfig copies gpt2Dir's config.json into dir, edited as text.
+func writeConfig(t *testing.T, dir string, edit func(string) string) {
 	t.Helper()
-	src := filepath.Join("..", "testdata", "models", "gpt2")
-	dir := t.TempDir()
-	cfg, err := os.ReadFile(filepath.Join(src, "config.json"))
+	cfg, err := os.ReadFile(filepath.Join(gpt2Dir, "config.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if editCfg != nil {
-		cfg = []byte(editCfg(string(cfg)))
+	if edit != nil {
+		cfg = []byte(edit(string(cfg)))
 	}
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), cfg, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f, err := safetensors.Open(filepath.Join(src, "model.safetensors"))
+}
+
+// gpt2Tensors returns copies of gpt2Dir's tensors, in name order.
+func gpt2Tensors(t *testing.T) []safetensors.Tensor {
+	t.Helper()
+	f, err := safetensors.Open(filepath.Join(gpt2Dir, "model.safetensors"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,8 +43,18 @@ func variant(t *testing.T, editCfg func(string) string, editTensors func([]safet
 		if err != nil {
 			t.Fatal(err)
 		}
-		ts = append(ts, safetensors.F32(n, shape, append([]float32(nil), d...)))
+		ts = append(ts, safetensors.F32(n, shape, d))
 	}
+	return ts
+}
+
+// variant writes a copy of the gpt2 checkpoint to a temporary directory,
+// with its config (as text) and tensors edited.
+func variant(t *testing.T, editCfg func(string) string, editTensors func([]safetensors.Tensor) []safetensors.Tensor) string {
+	t.Helper()
+	dir := t.TempDir()
+	writeConfig(t, dir, editCfg)
+	ts := gpt2Tensors(t)
 	if editTensors != nil {
 		ts = editTensors(ts)
 	}
@@ -123,7 +138,7 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestForwardInputErrors(t *testing.T) {
-	m, err := Load(filepath.Join("..", "testdata", "models", "gpt2"))
+	m, err := Load(gpt2Dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,29 +40,13 @@ func TestLoadMapsWeights(t *testing.T) {
 // model.safetensors.index.json, as save_pretrained does for large models,
 // and checks the forward still matches the reference.
 func TestLoadSharded(t *testing.T) {
-	src := filepath.Join("..", "testdata", "models", "gpt2")
 	dir := t.TempDir()
-	cfg, err := os.ReadFile(filepath.Join(src, "config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "config.json"), cfg, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f, err := safetensors.Open(filepath.Join(src, "model.safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	writeConfig(t, dir, nil)
 	shards := [2][]safetensors.Tensor{}
 	index := map[string]any{"metadata": map[string]any{"total_size": 0}, "weight_map": map[string]string{}}
-	for i, n := range f.Names() {
-		d, shape, err := f.Float32(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		shards[i%2] = append(shards[i%2], safetensors.F32(n, shape, d))
-		index["weight_map"].(map[string]string)[n] = []string{"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"}[i%2]
+	for i, ts := range gpt2Tensors(t) {
+		shards[i%2] = append(shards[i%2], ts)
+		index["weight_map"].(map[string]string)[ts.Name] = []string{"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"}[i%2]
 	}
 	for i, ts := range shards {
 		name := []string{"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"}[i]
@@ -79,9 +63,9 @@ func TestLoadSharded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	out, err := m.Forward(autograd.NewGraph(false), openInputs(t, filepath.Join(src, "inputs.safetensors")), allOutputs)
+	out, err := m.Forward(autograd.NewGraph(false), openInputs(t, filepath.Join(gpt2Dir, "inputs.safetensors")), allOutputs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	compareOutputs(t, filepath.Join(src, "outputs.safetensors"), out, true)
+	compareOutputs(t, filepath.Join(gpt2Dir, "outputs.safetensors"), out, true)
 }
