@@ -42,7 +42,10 @@ func TestBadInput(t *testing.T) {
 		{"embed id outside vocab", func() error { _, err := Embed(bert, [][]int{{2, 999}}, 0, PoolMean); return err }, "999"},
 		{"embed layer", func() error { _, err := Embed(gpt2, [][]int{{1}}, -4, PoolMean); return err }, "layer"},
 		{"fill-mask k", func() error { _, err := FillMask(bert, []int{2, 4, 3}, 4, 0); return err }, "top-k"},
-		{"fill-mask no head", func() error { _, err := FillMask(loadModel(t, modelsDir+"/bert-cls"), []int{2, 4, 3}, 4, 3); return err }, "masked language model"},
+		{"fill-mask no head", func() error {
+			_, err := FillMask(loadModel(t, modelsDir+"/bert-cls"), []int{2, 4, 3}, 4, 3)
+			return err
+		}, "masked language model"},
 		{"similarity empty word", func() error { _, err := Similarity(bertTok, tok, "", "the bank", "the bank"); return err }, "no tokens"},
 		{"classify no head", func() error { _, err := ClassifyText(bert, [][]int{{2, 3}}); return err }, "classification head"},
 		{"image not an image", func() error { _, err := DecodeImage(notImage); return err }, "x.png"},
