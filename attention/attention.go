@@ -41,7 +41,7 @@ func Forward(p *Params, q, k, v, out, lse, probs []float32) error {
 		refForward(pl, q, k, v, out, lse, probs)
 	case probs != nil:
 		probsForward(pl, q, k, v, out, lse, probs)
-	case kern == Decode:
+	case kern == Decode && pl.group*pl.Tq <= decodeMaxStack:
 		decodeForward(pl, q, k, v, out, lse)
 	default:
 		tiledForward(pl, tileSizes(pl, kern), q, k, v, out, lse)

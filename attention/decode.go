@@ -7,7 +7,12 @@ import (
 )
 
 // decodeMaxRows is the largest Tq for which Auto picks the decode kernel.
-const decodeMaxRows = 4
+// decodeMaxStack bounds the query rows (NH/NKV·Tq) stacked on one KV head,
+// and so the score tile; a Decode request beyond it runs the flash kernel.
+const (
+	decodeMaxRows  = 4
+	decodeMaxStack = 256
+)
 
 // decodeChunk is the key-chunk width of the decode kernel (one score tile
 // of group·Tq rows × decodeChunk keys), and decodeMinSplit the fewest keys
