@@ -82,7 +82,7 @@ func buildBERT(cfg *Config, head string, b *binder) (Model, error) {
 	m.pos = b.embedding("bert.embeddings.position_embeddings", nPos, c)
 	m.tokenType = b.embedding("bert.embeddings.token_type_embeddings", types, c)
 	m.embNorm = b.norm("bert.embeddings.LayerNorm", c, s.Eps)
-	for i := 0; i < nLayer; i++ {
+	for i := 0; i < nLayer && b.err == nil; i++ { // stops at the first missing layer
 		m.layers = append(m.layers, b.encoderLayer("bert.encoder.layer."+strconv.Itoa(i)+".", bertLayer, s))
 	}
 	switch head {

@@ -74,7 +74,7 @@ func buildGPT2(cfg *Config, head string, b *binder) (Model, error) {
 	}
 	m.wte = b.embedding("transformer.wte", vocab, c)
 	m.wpe = b.embedding("transformer.wpe", nPos, c)
-	for i := 0; i < nLayer; i++ {
+	for i := 0; i < nLayer && b.err == nil; i++ { // stops at the first missing layer
 		m.layers = append(m.layers, b.encoderLayer("transformer.h."+strconv.Itoa(i)+".", gpt2Layer, s))
 	}
 	m.lnF = b.norm("transformer.ln_f", c, s.Eps)

@@ -55,6 +55,9 @@ func (s layerShape) check(what string) error {
 	if s.C%s.NH != 0 {
 		return fmt.Errorf("%s: hidden size %d is not divisible by %d heads", what, s.C, s.NH)
 	}
+	if !(s.Eps > 0) {
+		return fmt.Errorf("%s: layer norm epsilon %g must be positive", what, s.Eps)
+	}
 	return nil
 }
 

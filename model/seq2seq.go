@@ -126,7 +126,7 @@ func buildSeq2Seq(cfg *Config, head string, b *binder) (Model, error) {
 			m.encPos = b.embedding("model.encoder.embed_positions", nPos+2, c)
 			m.encLN = b.norm("model.encoder.layernorm_embedding", c, eps)
 		}
-		for i := 0; i < nEnc; i++ {
+		for i := 0; i < nEnc && b.err == nil; i++ {
 			m.encoder = append(m.encoder, b.encoderLayer("model.encoder.layers."+strconv.Itoa(i)+".", seq2seqEncLayer, enc))
 		}
 	}
@@ -134,7 +134,7 @@ func buildSeq2Seq(cfg *Config, head string, b *binder) (Model, error) {
 		m.decPos = b.embedding("model.decoder.embed_positions", nPos+2, c)
 		m.decLN = b.norm("model.decoder.layernorm_embedding", c, eps)
 	}
-	for i := 0; i < nDec; i++ {
+	for i := 0; i < nDec && b.err == nil; i++ {
 		m.decoder = append(m.decoder, b.decoderLayer("model.decoder.layers."+strconv.Itoa(i)+".", seq2seqDecLayer, dec))
 	}
 	switch head {

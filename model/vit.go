@@ -65,7 +65,7 @@ func buildViT(cfg *Config, head string, b *binder) (Model, error) {
 	m.pos = b.param("vit.embeddings.position_embeddings", initNormal, 1, n+1, c)
 	m.proj = b.param("vit.embeddings.patch_embeddings.projection.weight", initNormal, c, ch, patch, patch)
 	m.projBias = b.param("vit.embeddings.patch_embeddings.projection.bias", initZeros, c)
-	for i := 0; i < nLayer; i++ {
+	for i := 0; i < nLayer && b.err == nil; i++ { // stops at the first missing layer
 		m.layers = append(m.layers, b.encoderLayer("vit.encoder.layer."+strconv.Itoa(i)+".", vitLayer, s))
 	}
 	m.norm = b.norm("vit.layernorm", c, s.Eps)
