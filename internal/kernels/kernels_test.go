@@ -200,6 +200,28 @@ func checkGemm(t *testing.T, im *impl, tc gemmCase, par bool) {
 	}
 }
 
+// TestSgemmBlockSteps runs the packed path over more than one column panel
+// (n > ncBlock) and more than one depth step (k > kcBlock), serial and
+// parallel: offsets the small cases of the conformance suite do not reach.
+func TestSgemmBlockSteps(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large product")
+	}
+	avail, _ := allImpls()
+	im := avail[len(avail)-1]
+	for _, tc := range []gemmCase{
+		{name: "NN", m: 130, n: ncBlock + 9, k: kcBlock + 5, alpha: 1, beta: 0.5},
+		{name: "TT", transA: true, transB: true, m: 130, n: ncBlock + 9, k: kcBlock + 5, alpha: -1},
+	} {
+		if im.sup != nil && useSup(tc.m, tc.k) {
+			t.Fatalf("%s: would take the unpacked path", tc.name)
+		}
+		for _, par := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/%s/parallel=%v", im.name, tc.name, par), func(t *testing.T) { checkGemm(t, im, tc, par) })
+		}
+	}
+}
+
 func TestSgemmCheck(t *testing.T) {
 	buf := make([]float32, 100)
 	for _, tc := range []struct {
@@ -241,7 +263,7 @@ func TestSgemmNoAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("sync.Pool drops items at random under the race detector")
 	}
-	for _, tc := range []struct{ m, n, k int }{{128, 96, 80}, {1, 768, 256}, {64, 64, 64}, {4, 300, 200}} {
+	for _, tc := range []struct{ m, n, k int }{{128, 96, 80}, {1, 768, 256}, {64, 64, 64}, {4, 300, 200}, {256, 200, 300}} {
 		a := make([]float32, tc.m*tc.k)
 		b := make([]float32, tc.k*tc.n)
 		c := make([]float32, tc.m*tc.n)
