@@ -110,18 +110,17 @@ func gemmSerial(im *impl, transA, transB bool, m, n, k int, alpha float32, a []f
 			for ic := 0; ic < m; ic += mcBlock {
 				mc := min(mcBlock, m-ic)
 				packA(im, transA, a, lda, ic, pc, mc, kc, bufs.a)
-				macroKernel(im, bufs, mc, nc, kc, alpha, c[ic*ldc+jc:], ldc, bet)
+				macroKernel(im, bufs, bufs.a, bufs.b, mc, nc, kc, alpha, c[ic*ldc+jc:], ldc, bet)
 			}
 		}
 	}
 }
 
 // macroKernel runs the microkernel over an mc×nc block of C from the packed
-// A block and B panel in bufs. Edge tiles are computed into bufs.tmp and
+// A block pa and B panel pb. Edge tiles are computed into bufs.tmp and
 // merged, so the microkernel only ever sees whole tiles.
-func macroKernel(im *impl, bufs *gemmBufs, mc, nc, kc int, alpha float32, c []float32, ldc int, beta float32) {
+func macroKernel(im *impl, bufs *gemmBufs, pa, pb []float32, mc, nc, kc int, alpha float32, c []float32, ldc int, beta float32) {
 	mr, nr := im.mr, im.nr
-	pa, pb := bufs.a, bufs.b
 	for jr := 0; jr < nc; jr += nr {
 		nrr := min(nr, nc-jr)
 		bp := pb[jr*kc : (jr+nr)*kc]
@@ -252,6 +251,7 @@ type gemmTask struct {
 	lda, ldb, ldc  int
 	splitN         bool
 	unit           int
+	pb             *PackedB // set: op(B) is pb, b and transB unused
 	run            func(lo, hi int)
 }
 
@@ -264,6 +264,10 @@ var taskPool = sync.Pool{New: func() any {
 func (t *gemmTask) do(lo, hi int) {
 	if t.splitN {
 		j0, j1 := lo*t.unit, min(hi*t.unit, t.n)
+		if t.pb != nil {
+			gemmPackedSerial(t.transA, t.m, j0, j1, t.alpha, t.a, t.lda, t.pb, t.beta, t.c, t.ldc)
+			return
+		}
 		b := t.b[j0:]
 		if t.transB {
 			b = t.b[j0*t.ldb:]
@@ -275,6 +279,10 @@ func (t *gemmTask) do(lo, hi int) {
 	a := t.a[i0*t.lda:]
 	if t.transA {
 		a = t.a[i0:]
+	}
+	if t.pb != nil {
+		gemmPackedSerial(t.transA, i1-i0, 0, t.n, t.alpha, a, t.lda, t.pb, t.beta, t.c[i0*t.ldc:], t.ldc)
+		return
 	}
 	gemmSerial(t.im, t.transA, t.transB, i1-i0, t.n, t.k, t.alpha, a, t.lda, t.b, t.ldb, t.beta, t.c[i0*t.ldc:], t.ldc)
 }

@@ -131,13 +131,60 @@ func TestSgemmConformance(t *testing.T) {
 				if par {
 					name += "/parallel"
 				}
-				t.Run(name, func(t *testing.T) { checkGemm(t, im, tc, par) })
+				t.Run(name, func(t *testing.T) { checkGemm(t, im, tc, par, false) })
 			}
 		}
 	})
 }
 
-func checkGemm(t *testing.T, im *impl, tc gemmCase, par bool) {
+// TestSgemmPackedBConformance runs the conformance cases against a B
+// packed once by packBWith (every transpose of A and B, odd sizes, tails,
+// strides), serial and parallel.
+func TestSgemmPackedBConformance(t *testing.T) {
+	gemmImpls(t, func(t *testing.T, im *impl) {
+		for _, tc := range gemmCases() {
+			if tc.k == 0 || tc.n == 0 {
+				continue // PackB rejects empty operands
+			}
+			for _, par := range []bool{false, true} {
+				name := tc.name
+				if par {
+					name += "/parallel"
+				}
+				t.Run(name, func(t *testing.T) { checkGemm(t, im, tc, par, true) })
+			}
+		}
+	})
+}
+
+func TestPackBErrors(t *testing.T) {
+	b := make([]float32, 12)
+	for _, tc := range []struct {
+		name      string
+		transB    bool
+		k, n, ldb int
+	}{
+		{"k0", false, 0, 3, 3},
+		{"n-negative", true, 3, -1, 3},
+		{"short", false, 4, 4, 4},
+		{"stride", true, 3, 4, 2},
+	} {
+		if _, err := PackB(tc.transB, tc.k, tc.n, b, tc.ldb); err == nil {
+			t.Errorf("%s: PackB accepted k=%d n=%d ldb=%d over %d elements", tc.name, tc.k, tc.n, tc.ldb, len(b))
+		}
+	}
+	p, err := PackB(true, 4, 3, b, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.K() != 4 || p.N() != 3 || p.Bytes() < 4*4*3 {
+		t.Errorf("PackB(4×3): K=%d N=%d Bytes=%d", p.K(), p.N(), p.Bytes())
+	}
+}
+
+// checkGemm compares one SGEMM variant with SgemmRef on tc: serial or
+// parallel, with op(B) packed beforehand (packed) or by the product.
+func checkGemm(t *testing.T, im *impl, tc gemmCase, par, packed bool) {
 	r := rand.New(rand.NewPCG(uint64(tc.m*1000+tc.n), uint64(tc.k)))
 	ar, ac := tc.m, tc.k
 	if tc.transA {
@@ -173,9 +220,17 @@ func checkGemm(t *testing.T, im *impl, tc gemmCase, par bool) {
 	if err := SgemmCheck(tc.transA, tc.transB, tc.m, tc.n, tc.k, a, lda, b, ldb, got, ldc); err != nil {
 		t.Fatal(err)
 	}
-	if par {
+	switch {
+	case packed:
+		pb := packBWith(im, tc.transB, tc.k, tc.n, b, ldb)
+		if par {
+			gemmPackedParallel(tc.transA, tc.m, tc.alpha, a, lda, pb, tc.beta, got, ldc)
+		} else {
+			gemmPackedSerial(tc.transA, tc.m, 0, tc.n, tc.alpha, a, lda, pb, tc.beta, got, ldc)
+		}
+	case par:
 		gemmParallel(im, tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, got, ldc)
-	} else {
+	default:
 		gemmSerial(im, tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, got, ldc)
 	}
 	for i := 0; i < tc.m; i++ {
@@ -217,7 +272,9 @@ func TestSgemmBlockSteps(t *testing.T) {
 			t.Fatalf("%s: would take the unpacked path", tc.name)
 		}
 		for _, par := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%s/%s/parallel=%v", im.name, tc.name, par), func(t *testing.T) { checkGemm(t, im, tc, par) })
+			for _, packed := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/%s/parallel=%v/packedB=%v", im.name, tc.name, par, packed), func(t *testing.T) { checkGemm(t, im, tc, par, packed) })
+			}
 		}
 	}
 }
@@ -267,9 +324,14 @@ func TestSgemmNoAllocs(t *testing.T) {
 		a := make([]float32, tc.m*tc.k)
 		b := make([]float32, tc.k*tc.n)
 		c := make([]float32, tc.m*tc.n)
+		pb, err := PackB(true, tc.k, tc.n, b, tc.k)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for name, f := range map[string]func(){
-			"Sgemm":       func() { Sgemm(false, true, tc.m, tc.n, tc.k, 1, a, tc.k, b, tc.k, 0, c, tc.n) },
-			"SgemmSerial": func() { SgemmSerial(false, false, tc.m, tc.n, tc.k, 1, a, tc.k, b, tc.n, 0, c, tc.n) },
+			"Sgemm":        func() { Sgemm(false, true, tc.m, tc.n, tc.k, 1, a, tc.k, b, tc.k, 0, c, tc.n) },
+			"SgemmPackedB": func() { SgemmPackedB(false, tc.m, 1, a, tc.k, pb, 0, c, tc.n) },
+			"SgemmSerial":  func() { SgemmSerial(false, false, tc.m, tc.n, tc.k, 1, a, tc.k, b, tc.n, 0, c, tc.n) },
 			// Four products sharing B, each a quarter of the rows of C.
 			"SgemmBatched": func() {
 				q := tc.m / 4
