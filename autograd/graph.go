@@ -3,6 +3,7 @@ package autograd
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/attn-dev/attn/internal/parallel"
 	"github.com/attn-dev/attn/tensor"
@@ -23,6 +24,10 @@ type Var struct {
 
 	requiresGrad bool
 	leaf         bool
+
+	// packLinear and packed: see SetPackedLinear.
+	packLinear bool
+	packed     atomic.Pointer[packedWeight]
 }
 
 // Param returns a trainable leaf: Backward accumulates into its Grad.

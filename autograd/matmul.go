@@ -172,6 +172,9 @@ func matMulBackward(g *Graph, nd *node) {
 // torch stores) and b [out] or nil; y is [..., out].
 //
 // Backward: dx = dy·W, dW += dyᵀ·x, db += Σ_rows dy.
+//
+// A weight marked with SetPackedLinear is multiplied from its packed copy
+// in inference graphs with enough rows (same result up to rounding).
 func (g *Graph) Linear(x, w, b *Var) *Var {
 	const op = "autograd.Linear"
 	xs, ws := x.Value.Shape, w.Value.Shape
@@ -191,7 +194,9 @@ func (g *Graph) Linear(x, w, b *Var) *Var {
 	xv, wv := g.contig(x), g.contig(w)
 	y := g.arena.Empty(shape...)
 	yd := y.Data()
-	g.sgemm(false, true, rows, out, in, 1, xv.Data(), in, wv.Data(), in, 0, yd, out)
+	if !g.linearPacked(w, rows, in, out, xv.Data(), yd) {
+		g.sgemm(false, true, rows, out, in, 1, xv.Data(), in, wv.Data(), in, 0, yd, out)
+	}
 	if b != nil {
 		g.forRows(rows, rowGrain, task{fn: biasRows, x: g.contig(b).Data(), z: yd, i: [8]int{out}})
 	}

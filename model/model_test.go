@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"math"
 	"path/filepath"
 	"testing"
@@ -76,35 +77,57 @@ func compareOutputs(t *testing.T, path string, out *Outputs, strict bool) {
 
 var allOutputs = Options{HiddenStates: true, Attentions: true}
 
+var goldenModels = []struct{ name, dir string }{
+	{"gpt2", "gpt2"},
+	{"gpt2-hub-layout", "gpt2-hub-layout"},
+	{"bert-mlm", "bert-mlm"},
+	{"bert-cls", "bert-cls"},
+	{"vit", "vit"},
+	{"marian", "marian"},
+	{"bart", "bart"},
+}
+
+// TestGolden runs each fixture model on its inputs against the PyTorch
+// outputs; the packed variant does it twice (packing, then from the
+// copies) with PackLinearWeights on.
 func TestGolden(t *testing.T) {
-	for _, tc := range []struct{ name, dir string }{
-		{"gpt2", "gpt2"},
-		{"gpt2-hub-layout", "gpt2-hub-layout"},
-		{"bert-mlm", "bert-mlm"},
-		{"bert-cls", "bert-cls"},
-		{"vit", "vit"},
-		{"marian", "marian"},
-		{"bart", "bart"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := filepath.Join("..", "testdata", "models", tc.dir)
-			io := dir
-			if tc.dir == "gpt2-hub-layout" {
-				io = filepath.Join("..", "testdata", "models", "gpt2")
-			}
-			m, err := Load(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer m.Close()
-			in := openInputs(t, filepath.Join(io, "inputs.safetensors"))
-			g := autograd.NewGraph(false)
-			out, err := m.Forward(g, in, allOutputs)
-			if err != nil {
-				t.Fatal(err)
-			}
-			compareOutputs(t, filepath.Join(io, "outputs.safetensors"), out, true)
-		})
+	var packedBytes int64
+	for _, packed := range []bool{false, true} {
+		for _, tc := range goldenModels {
+			t.Run(fmt.Sprintf("%s/packed=%v", tc.name, packed), func(t *testing.T) {
+				dir := filepath.Join("..", "testdata", "models", tc.dir)
+				io := dir
+				if tc.dir == "gpt2-hub-layout" {
+					io = filepath.Join("..", "testdata", "models", "gpt2")
+				}
+				m, err := Load(dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer m.Close()
+				in := openInputs(t, filepath.Join(io, "inputs.safetensors"))
+				g := autograd.NewGraph(false)
+				PackLinearWeights(m, packed)
+				runs := 1
+				if packed {
+					runs = 2
+				}
+				var out *Outputs
+				for range runs {
+					g.Reset()
+					if out, err = m.Forward(g, in, allOutputs); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for _, p := range m.NamedParameters("", nil) {
+					packedBytes += p.Var.PackedLinearBytes()
+				}
+				compareOutputs(t, filepath.Join(io, "outputs.safetensors"), out, true)
+			})
+		}
+	}
+	if packedBytes == 0 {
+		t.Error("no fixture forward used a packed weight: the packed variant tests nothing")
 	}
 }
 
