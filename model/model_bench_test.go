@@ -7,7 +7,8 @@ import (
 )
 
 // benchForward times one forward of a freshly initialised model of the
-// given shape on 1×t tokens (head outputs only, as tools/bench/forward.sh).
+// given shape on 1×t tokens (head outputs only, weights packed after a
+// warm-up forward, as tools/bench/forward.sh).
 func benchForward(b *testing.B, o InitOptions, t int) {
 	m, err := Init(o)
 	if err != nil {
@@ -19,6 +20,10 @@ func benchForward(b *testing.B, o InitOptions, t int) {
 	}
 	in := &Inputs{B: 1, T: t, InputIDs: ids}
 	g := autograd.NewGraph(false)
+	PackLinearWeights(m, true) // as RunFile for repeated forwards
+	if _, err := m.Forward(g, in, Options{}); err != nil {
+		b.Fatal(err)
+	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		g.Reset()

@@ -100,3 +100,34 @@ func BenchmarkMicrokernel(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLinearPackedB compares a Linear product y = x·Wᵀ (x [M, in], W
+// [out, in]) with W packed at every call (Sgemm) and packed once
+// (SgemmPackedB), on BERT-base's and GPT-2-small's projection shapes,
+// serial and parallel, with the current kernel set.
+func BenchmarkLinearPackedB(b *testing.B) {
+	for _, s := range []struct{ m, out, in int }{{128, 768, 768}, {128, 3072, 768}, {128, 768, 3072}, {512, 2304, 768}} {
+		r := rand.New(rand.NewPCG(1, 1))
+		x, w, y := randSlice(r, s.m*s.in), randSlice(r, s.out*s.in), make([]float32, s.m*s.out)
+		pb := packBWith(cur, true, s.in, s.out, w, s.in)
+		for _, par := range []bool{false, true} {
+			for _, packed := range []bool{false, true} {
+				b.Run(fmt.Sprintf("%dx%dx%d/parallel=%v/packed=%v", s.m, s.out, s.in, par, packed), func(b *testing.B) {
+					for range b.N {
+						switch {
+						case packed && par:
+							gemmPackedParallel(false, s.m, 1, x, s.in, pb, 0, y, s.out)
+						case packed:
+							gemmPackedSerial(false, s.m, 0, s.out, 1, x, s.in, pb, 0, y, s.out)
+						case par:
+							gemmParallel(cur, false, true, s.m, s.out, s.in, 1, x, s.in, w, s.in, 0, y, s.out)
+						default:
+							gemmSerial(cur, false, true, s.m, s.out, s.in, 1, x, s.in, w, s.in, 0, y, s.out)
+						}
+					}
+					b.ReportMetric(2*float64(s.m*s.out*s.in)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
+		}
+	}
+}
