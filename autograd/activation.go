@@ -71,13 +71,9 @@ func gaussExp(e, x []float32) {
 // dy/dx = Φ(x) + x·φ(x) with φ the standard normal density.
 func (g *Graph) GELU(x *Var) *Var { return g.unary(x, geluFwd, geluBack) }
 
-func geluFwd(t *task, lo, hi int) {
-	x, z := t.x[lo:hi], t.z[lo:hi]
-	gaussExp(z, x)
-	for i, v := range x {
-		z[i] = v * normCDF(v, z[i])
-	}
-}
+// geluFwd is kernels.GeluErf: the same Abramowitz–Stegun fit as normCDF,
+// vectorised.
+func geluFwd(t *task, lo, hi int) { kernels.GeluErf(t.z[lo:hi], t.x[lo:hi]) }
 
 func geluBack(t *task, lo, hi int) {
 	x, y, dy, dx, e := t.x[lo:hi], t.y[lo:hi], t.z[lo:hi], t.w[lo:hi], t.u[lo:hi]

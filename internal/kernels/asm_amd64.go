@@ -105,3 +105,12 @@ func tanhAVX2(dst []float32, src []float32)
 //
 //go:noescape
 func geluTanhAVX2(dst []float32, src []float32)
+
+// geluErfAVX2 computes dst[i] = x·Φ(x) = 0.5·x·(1 + erf(x/√2)), x = src[i]
+// (torch's exact GELU): r = Φ(−|x|) = ½·t·A(t)·exp(−x²/2) with t = 1/(1 + p·|x|/√2)
+// and A the Abramowitz & Stegun 7.1.26 polynomial, Φ(x) = r for x < 0 and
+// 1 − r otherwise (chosen by the sign bit); len(src) must be a multiple of 8
+// and len(dst) >= len(src).
+//
+//go:noescape
+func geluErfAVX2(dst []float32, src []float32)

@@ -204,7 +204,71 @@ DATA c8<>+784(SB)/4, $0xbd922279
 DATA c8<>+788(SB)/4, $0xbd922279
 DATA c8<>+792(SB)/4, $0xbd922279
 DATA c8<>+796(SB)/4, $0xbd922279
-GLOBL c8<>(SB), RODATA|NOPTR, $800
+DATA c8<>+800(SB)/4, $0xbf000000
+DATA c8<>+804(SB)/4, $0xbf000000
+DATA c8<>+808(SB)/4, $0xbf000000
+DATA c8<>+812(SB)/4, $0xbf000000
+DATA c8<>+816(SB)/4, $0xbf000000
+DATA c8<>+820(SB)/4, $0xbf000000
+DATA c8<>+824(SB)/4, $0xbf000000
+DATA c8<>+828(SB)/4, $0xbf000000
+DATA c8<>+832(SB)/4, $0x3f000000
+DATA c8<>+836(SB)/4, $0x3f000000
+DATA c8<>+840(SB)/4, $0x3f000000
+DATA c8<>+844(SB)/4, $0x3f000000
+DATA c8<>+848(SB)/4, $0x3f000000
+DATA c8<>+852(SB)/4, $0x3f000000
+DATA c8<>+856(SB)/4, $0x3f000000
+DATA c8<>+860(SB)/4, $0x3f000000
+DATA c8<>+864(SB)/4, $0x3e6d3388
+DATA c8<>+868(SB)/4, $0x3e6d3388
+DATA c8<>+872(SB)/4, $0x3e6d3388
+DATA c8<>+876(SB)/4, $0x3e6d3388
+DATA c8<>+880(SB)/4, $0x3e6d3388
+DATA c8<>+884(SB)/4, $0x3e6d3388
+DATA c8<>+888(SB)/4, $0x3e6d3388
+DATA c8<>+892(SB)/4, $0x3e6d3388
+DATA c8<>+896(SB)/4, $0x3e827906
+DATA c8<>+900(SB)/4, $0x3e827906
+DATA c8<>+904(SB)/4, $0x3e827906
+DATA c8<>+908(SB)/4, $0x3e827906
+DATA c8<>+912(SB)/4, $0x3e827906
+DATA c8<>+916(SB)/4, $0x3e827906
+DATA c8<>+920(SB)/4, $0x3e827906
+DATA c8<>+924(SB)/4, $0x3e827906
+DATA c8<>+928(SB)/4, $0xbe91a98e
+DATA c8<>+932(SB)/4, $0xbe91a98e
+DATA c8<>+936(SB)/4, $0xbe91a98e
+DATA c8<>+940(SB)/4, $0xbe91a98e
+DATA c8<>+944(SB)/4, $0xbe91a98e
+DATA c8<>+948(SB)/4, $0xbe91a98e
+DATA c8<>+952(SB)/4, $0xbe91a98e
+DATA c8<>+956(SB)/4, $0xbe91a98e
+DATA c8<>+960(SB)/4, $0x3fb5f0e3
+DATA c8<>+964(SB)/4, $0x3fb5f0e3
+DATA c8<>+968(SB)/4, $0x3fb5f0e3
+DATA c8<>+972(SB)/4, $0x3fb5f0e3
+DATA c8<>+976(SB)/4, $0x3fb5f0e3
+DATA c8<>+980(SB)/4, $0x3fb5f0e3
+DATA c8<>+984(SB)/4, $0x3fb5f0e3
+DATA c8<>+988(SB)/4, $0x3fb5f0e3
+DATA c8<>+992(SB)/4, $0xbfba00e3
+DATA c8<>+996(SB)/4, $0xbfba00e3
+DATA c8<>+1000(SB)/4, $0xbfba00e3
+DATA c8<>+1004(SB)/4, $0xbfba00e3
+DATA c8<>+1008(SB)/4, $0xbfba00e3
+DATA c8<>+1012(SB)/4, $0xbfba00e3
+DATA c8<>+1016(SB)/4, $0xbfba00e3
+DATA c8<>+1020(SB)/4, $0xbfba00e3
+DATA c8<>+1024(SB)/4, $0x3f87dc22
+DATA c8<>+1028(SB)/4, $0x3f87dc22
+DATA c8<>+1032(SB)/4, $0x3f87dc22
+DATA c8<>+1036(SB)/4, $0x3f87dc22
+DATA c8<>+1040(SB)/4, $0x3f87dc22
+DATA c8<>+1044(SB)/4, $0x3f87dc22
+DATA c8<>+1048(SB)/4, $0x3f87dc22
+DATA c8<>+1052(SB)/4, $0x3f87dc22
+GLOBL c8<>(SB), RODATA|NOPTR, $1056
 
 // func sgemmKernel6x16AVX2(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32)
 // Requires: AVX, FMA3, MMX+
@@ -2157,6 +2221,263 @@ loop8:
 	VADDPS       c8<>+352(SB), Y2, Y2
 	VDIVPS       Y2, Y0, Y2
 	VMOVUPS      Y2, (AX)
+	ADDQ         $0x20, AX
+	ADDQ         $0x20, CX
+	SUBQ         $0x08, DX
+	JMP          loop8
+
+done:
+	VZEROUPPER
+	RET
+
+// func geluErfAVX2(dst []float32, src []float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·geluErfAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ src_len+32(FP), DX
+
+loop32:
+	CMPQ         DX, $0x20
+	JL           loop8
+	VMOVUPS      (CX), Y0
+	VMULPS       Y0, Y0, Y1
+	VMULPS       c8<>+800(SB), Y1, Y1
+	VMINPS       c8<>+0(SB), Y1, Y3
+	VMAXPS       c8<>+32(SB), Y3, Y3
+	VMULPS       c8<>+64(SB), Y3, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS c8<>+96(SB), Y4, Y3
+	VFNMADD231PS c8<>+128(SB), Y4, Y3
+	VMOVUPS      c8<>+160(SB), Y2
+	VFMADD213PS  c8<>+192(SB), Y3, Y2
+	VFMADD213PS  c8<>+224(SB), Y3, Y2
+	VFMADD213PS  c8<>+256(SB), Y3, Y2
+	VFMADD213PS  c8<>+288(SB), Y3, Y2
+	VFMADD213PS  c8<>+320(SB), Y3, Y2
+	VMULPS       Y3, Y3, Y5
+	VFMADD213PS  Y3, Y5, Y2
+	VADDPS       c8<>+352(SB), Y2, Y2
+	VCVTPS2DQ    Y4, Y4
+	VPSRAD       $0x01, Y4, Y3
+	VPSUBD       Y3, Y4, Y4
+	VPADDD       c8<>+416(SB), Y3, Y3
+	VPADDD       c8<>+416(SB), Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y3, Y2, Y2
+	VMULPS       Y4, Y2, Y2
+	VCMPPS       $0x03, Y1, Y1, Y3
+	VBLENDVPS    Y3, Y1, Y2, Y2
+	VANDPS       c8<>+448(SB), Y0, Y1
+	VMOVUPS      c8<>+352(SB), Y3
+	VFMADD231PS  c8<>+864(SB), Y1, Y3
+	VMOVUPS      c8<>+352(SB), Y1
+	VDIVPS       Y3, Y1, Y3
+	VMOVUPS      c8<>+1024(SB), Y4
+	VFMADD213PS  c8<>+992(SB), Y3, Y4
+	VFMADD213PS  c8<>+960(SB), Y3, Y4
+	VFMADD213PS  c8<>+928(SB), Y3, Y4
+	VFMADD213PS  c8<>+896(SB), Y3, Y4
+	VMULPS       Y3, Y4, Y4
+	VMULPS       Y2, Y4, Y4
+	VMULPS       c8<>+832(SB), Y4, Y4
+	VSUBPS       Y4, Y1, Y1
+	VBLENDVPS    Y0, Y4, Y1, Y1
+	VMULPS       Y0, Y1, Y1
+	VMOVUPS      Y1, (AX)
+	VMOVUPS      32(CX), Y0
+	VMULPS       Y0, Y0, Y1
+	VMULPS       c8<>+800(SB), Y1, Y1
+	VMINPS       c8<>+0(SB), Y1, Y3
+	VMAXPS       c8<>+32(SB), Y3, Y3
+	VMULPS       c8<>+64(SB), Y3, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS c8<>+96(SB), Y4, Y3
+	VFNMADD231PS c8<>+128(SB), Y4, Y3
+	VMOVUPS      c8<>+160(SB), Y2
+	VFMADD213PS  c8<>+192(SB), Y3, Y2
+	VFMADD213PS  c8<>+224(SB), Y3, Y2
+	VFMADD213PS  c8<>+256(SB), Y3, Y2
+	VFMADD213PS  c8<>+288(SB), Y3, Y2
+	VFMADD213PS  c8<>+320(SB), Y3, Y2
+	VMULPS       Y3, Y3, Y5
+	VFMADD213PS  Y3, Y5, Y2
+	VADDPS       c8<>+352(SB), Y2, Y2
+	VCVTPS2DQ    Y4, Y4
+	VPSRAD       $0x01, Y4, Y3
+	VPSUBD       Y3, Y4, Y4
+	VPADDD       c8<>+416(SB), Y3, Y3
+	VPADDD       c8<>+416(SB), Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y3, Y2, Y2
+	VMULPS       Y4, Y2, Y2
+	VCMPPS       $0x03, Y1, Y1, Y3
+	VBLENDVPS    Y3, Y1, Y2, Y2
+	VANDPS       c8<>+448(SB), Y0, Y1
+	VMOVUPS      c8<>+352(SB), Y3
+	VFMADD231PS  c8<>+864(SB), Y1, Y3
+	VMOVUPS      c8<>+352(SB), Y1
+	VDIVPS       Y3, Y1, Y3
+	VMOVUPS      c8<>+1024(SB), Y4
+	VFMADD213PS  c8<>+992(SB), Y3, Y4
+	VFMADD213PS  c8<>+960(SB), Y3, Y4
+	VFMADD213PS  c8<>+928(SB), Y3, Y4
+	VFMADD213PS  c8<>+896(SB), Y3, Y4
+	VMULPS       Y3, Y4, Y4
+	VMULPS       Y2, Y4, Y4
+	VMULPS       c8<>+832(SB), Y4, Y4
+	VSUBPS       Y4, Y1, Y1
+	VBLENDVPS    Y0, Y4, Y1, Y1
+	VMULPS       Y0, Y1, Y1
+	VMOVUPS      Y1, 32(AX)
+	VMOVUPS      64(CX), Y0
+	VMULPS       Y0, Y0, Y1
+	VMULPS       c8<>+800(SB), Y1, Y1
+	VMINPS       c8<>+0(SB), Y1, Y3
+	VMAXPS       c8<>+32(SB), Y3, Y3
+	VMULPS       c8<>+64(SB), Y3, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS c8<>+96(SB), Y4, Y3
+	VFNMADD231PS c8<>+128(SB), Y4, Y3
+	VMOVUPS      c8<>+160(SB), Y2
+	VFMADD213PS  c8<>+192(SB), Y3, Y2
+	VFMADD213PS  c8<>+224(SB), Y3, Y2
+	VFMADD213PS  c8<>+256(SB), Y3, Y2
+	VFMADD213PS  c8<>+288(SB), Y3, Y2
+	VFMADD213PS  c8<>+320(SB), Y3, Y2
+	VMULPS       Y3, Y3, Y5
+	VFMADD213PS  Y3, Y5, Y2
+	VADDPS       c8<>+352(SB), Y2, Y2
+	VCVTPS2DQ    Y4, Y4
+	VPSRAD       $0x01, Y4, Y3
+	VPSUBD       Y3, Y4, Y4
+	VPADDD       c8<>+416(SB), Y3, Y3
+	VPADDD       c8<>+416(SB), Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y3, Y2, Y2
+	VMULPS       Y4, Y2, Y2
+	VCMPPS       $0x03, Y1, Y1, Y3
+	VBLENDVPS    Y3, Y1, Y2, Y2
+	VANDPS       c8<>+448(SB), Y0, Y1
+	VMOVUPS      c8<>+352(SB), Y3
+	VFMADD231PS  c8<>+864(SB), Y1, Y3
+	VMOVUPS      c8<>+352(SB), Y1
+	VDIVPS       Y3, Y1, Y3
+	VMOVUPS      c8<>+1024(SB), Y4
+	VFMADD213PS  c8<>+992(SB), Y3, Y4
+	VFMADD213PS  c8<>+960(SB), Y3, Y4
+	VFMADD213PS  c8<>+928(SB), Y3, Y4
+	VFMADD213PS  c8<>+896(SB), Y3, Y4
+	VMULPS       Y3, Y4, Y4
+	VMULPS       Y2, Y4, Y4
+	VMULPS       c8<>+832(SB), Y4, Y4
+	VSUBPS       Y4, Y1, Y1
+	VBLENDVPS    Y0, Y4, Y1, Y1
+	VMULPS       Y0, Y1, Y1
+	VMOVUPS      Y1, 64(AX)
+	VMOVUPS      96(CX), Y0
+	VMULPS       Y0, Y0, Y1
+	VMULPS       c8<>+800(SB), Y1, Y1
+	VMINPS       c8<>+0(SB), Y1, Y3
+	VMAXPS       c8<>+32(SB), Y3, Y3
+	VMULPS       c8<>+64(SB), Y3, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS c8<>+96(SB), Y4, Y3
+	VFNMADD231PS c8<>+128(SB), Y4, Y3
+	VMOVUPS      c8<>+160(SB), Y2
+	VFMADD213PS  c8<>+192(SB), Y3, Y2
+	VFMADD213PS  c8<>+224(SB), Y3, Y2
+	VFMADD213PS  c8<>+256(SB), Y3, Y2
+	VFMADD213PS  c8<>+288(SB), Y3, Y2
+	VFMADD213PS  c8<>+320(SB), Y3, Y2
+	VMULPS       Y3, Y3, Y5
+	VFMADD213PS  Y3, Y5, Y2
+	VADDPS       c8<>+352(SB), Y2, Y2
+	VCVTPS2DQ    Y4, Y4
+	VPSRAD       $0x01, Y4, Y3
+	VPSUBD       Y3, Y4, Y4
+	VPADDD       c8<>+416(SB), Y3, Y3
+	VPADDD       c8<>+416(SB), Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y3, Y2, Y2
+	VMULPS       Y4, Y2, Y2
+	VCMPPS       $0x03, Y1, Y1, Y3
+	VBLENDVPS    Y3, Y1, Y2, Y2
+	VANDPS       c8<>+448(SB), Y0, Y1
+	VMOVUPS      c8<>+352(SB), Y3
+	VFMADD231PS  c8<>+864(SB), Y1, Y3
+	VMOVUPS      c8<>+352(SB), Y1
+	VDIVPS       Y3, Y1, Y3
+	VMOVUPS      c8<>+1024(SB), Y4
+	VFMADD213PS  c8<>+992(SB), Y3, Y4
+	VFMADD213PS  c8<>+960(SB), Y3, Y4
+	VFMADD213PS  c8<>+928(SB), Y3, Y4
+	VFMADD213PS  c8<>+896(SB), Y3, Y4
+	VMULPS       Y3, Y4, Y4
+	VMULPS       Y2, Y4, Y4
+	VMULPS       c8<>+832(SB), Y4, Y4
+	VSUBPS       Y4, Y1, Y1
+	VBLENDVPS    Y0, Y4, Y1, Y1
+	VMULPS       Y0, Y1, Y1
+	VMOVUPS      Y1, 96(AX)
+	ADDQ         $0x80, AX
+	ADDQ         $0x80, CX
+	SUBQ         $0x20, DX
+	JMP          loop32
+
+loop8:
+	TESTQ        DX, DX
+	JE           done
+	VMOVUPS      (CX), Y0
+	VMULPS       Y0, Y0, Y1
+	VMULPS       c8<>+800(SB), Y1, Y1
+	VMINPS       c8<>+0(SB), Y1, Y3
+	VMAXPS       c8<>+32(SB), Y3, Y3
+	VMULPS       c8<>+64(SB), Y3, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS c8<>+96(SB), Y4, Y3
+	VFNMADD231PS c8<>+128(SB), Y4, Y3
+	VMOVUPS      c8<>+160(SB), Y2
+	VFMADD213PS  c8<>+192(SB), Y3, Y2
+	VFMADD213PS  c8<>+224(SB), Y3, Y2
+	VFMADD213PS  c8<>+256(SB), Y3, Y2
+	VFMADD213PS  c8<>+288(SB), Y3, Y2
+	VFMADD213PS  c8<>+320(SB), Y3, Y2
+	VMULPS       Y3, Y3, Y5
+	VFMADD213PS  Y3, Y5, Y2
+	VADDPS       c8<>+352(SB), Y2, Y2
+	VCVTPS2DQ    Y4, Y4
+	VPSRAD       $0x01, Y4, Y3
+	VPSUBD       Y3, Y4, Y4
+	VPADDD       c8<>+416(SB), Y3, Y3
+	VPADDD       c8<>+416(SB), Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y3, Y2, Y2
+	VMULPS       Y4, Y2, Y2
+	VCMPPS       $0x03, Y1, Y1, Y3
+	VBLENDVPS    Y3, Y1, Y2, Y2
+	VANDPS       c8<>+448(SB), Y0, Y1
+	VMOVUPS      c8<>+352(SB), Y3
+	VFMADD231PS  c8<>+864(SB), Y1, Y3
+	VMOVUPS      c8<>+352(SB), Y1
+	VDIVPS       Y3, Y1, Y3
+	VMOVUPS      c8<>+1024(SB), Y4
+	VFMADD213PS  c8<>+992(SB), Y3, Y4
+	VFMADD213PS  c8<>+960(SB), Y3, Y4
+	VFMADD213PS  c8<>+928(SB), Y3, Y4
+	VFMADD213PS  c8<>+896(SB), Y3, Y4
+	VMULPS       Y3, Y4, Y4
+	VMULPS       Y2, Y4, Y4
+	VMULPS       c8<>+832(SB), Y4, Y4
+	VSUBPS       Y4, Y1, Y1
+	VBLENDVPS    Y0, Y4, Y1, Y1
+	VMULPS       Y0, Y1, Y1
+	VMOVUPS      Y1, (AX)
 	ADDQ         $0x20, AX
 	ADDQ         $0x20, CX
 	SUBQ         $0x08, DX

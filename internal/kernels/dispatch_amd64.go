@@ -32,6 +32,7 @@ var implAVX2 = &impl{
 	exp:         expAsm,
 	tanh:        tanhAsm,
 	geluTanh:    geluTanhAsm,
+	geluErf:     geluErfAsm,
 	expShiftSum: expShiftSumAsm,
 }
 
@@ -54,6 +55,7 @@ var implAVX512 = &impl{
 	exp:         expAsm,
 	tanh:        tanhAsm,
 	geluTanh:    geluTanhAsm,
+	geluErf:     geluErfAsm,
 	expShiftSum: expShiftSumAsm,
 }
 
@@ -226,6 +228,15 @@ func geluTanhAsm(dst, src []float32) {
 	geluTanhAVX2(dst[:n], src[:n])
 	if tail {
 		geluTanhAVX2(buf[:], buf[:])
+		copy(dst[n:], buf[:])
+	}
+}
+
+func geluErfAsm(dst, src []float32) {
+	n, tail, buf := splitTail(dst, src)
+	geluErfAVX2(dst[:n], src[:n])
+	if tail {
+		geluErfAVX2(buf[:], buf[:])
 		copy(dst[n:], buf[:])
 	}
 }

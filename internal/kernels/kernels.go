@@ -40,6 +40,7 @@ type impl struct {
 	exp         func(dst, src []float32)
 	tanh        func(dst, src []float32)
 	geluTanh    func(dst, src []float32)
+	geluErf     func(dst, src []float32)
 	expShiftSum func(x []float32, shift float32) float32
 }
 
@@ -153,6 +154,17 @@ func Tanh(dst, src []float32) {
 func GeluTanh(dst, src []float32) {
 	_ = dst[:len(src)]
 	cur.geluTanh(dst, src)
+}
+
+// GeluErf computes dst[i] = x·Φ(x) = 0.5·x·(1 + erf(x/√2)), x = src[i], the
+// exact GELU (torch's default, BERT's "gelu"), in one pass; dst and src may
+// be the same slice. Φ(−|x|) comes from the Abramowitz & Stegun 7.1.26 fit
+// of erfc (no cancellation in the negative tail); absolute error <=
+// 1e-7·max(1, |x|) + 1 ulp of the result. GeluErf(±Inf) is +Inf and NaN
+// (−Inf·0, as torch), NaN gives NaN.
+func GeluErf(dst, src []float32) {
+	_ = dst[:len(src)]
+	cur.geluErf(dst, src)
 }
 
 // Max returns the largest element of x (-Inf for an empty x); NaNs are

@@ -71,6 +71,8 @@ func BenchmarkVector(b *testing.B) {
 			"max":         func() { im.max(x) },
 			"exp":         func() { im.exp(d, x) },
 			"tanh":        func() { im.tanh(d, x) },
+			"geluTanh":    func() { im.geluTanh(d, x) },
+			"geluErf":     func() { im.geluErf(d, x) },
 			"expShiftSum": func() { copy(d, x); im.expShiftSum(d, 3) },
 		} {
 			b.Run(im.name+"/"+name, func(b *testing.B) {

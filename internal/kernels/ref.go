@@ -81,6 +81,19 @@ func GeluTanhRef(dst, src []float32) {
 	}
 }
 
+// GeluErfRef computes dst[i] = x·Φ(x) = 0.5·x·(1 + erf(x/√2)) for x =
+// src[i], in float64 (erfc for x < 0, so the tail does not cancel).
+func GeluErfRef(dst, src []float32) {
+	for i, v := range src {
+		x := float64(v)
+		if x < 0 {
+			dst[i] = float32(0.5 * x * math.Erfc(-x/math.Sqrt2))
+		} else {
+			dst[i] = float32(0.5 * x * (1 + math.Erf(x/math.Sqrt2)))
+		}
+	}
+}
+
 // MaxRef returns the largest element of x (-Inf for an empty x).
 func MaxRef(x []float32) float32 {
 	m := float32(math.Inf(-1))

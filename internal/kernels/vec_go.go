@@ -19,6 +19,7 @@ var implGo = &impl{
 	exp:         expGo,
 	tanh:        tanhGo,
 	geluTanh:    geluTanhGo,
+	geluErf:     geluErfGo,
 	expShiftSum: expShiftSumGo,
 }
 
@@ -188,6 +189,36 @@ func geluTanhGo(dst, src []float32) {
 	dst = dst[:len(src)]
 	for i, x := range src {
 		dst[i] = x / (1 + expf(x*(g1+g3*x*x)))
+	}
+}
+
+// Coefficients of Abramowitz & Stegun 7.1.26, erfc(z) ≈ t·A(t)·exp(−z²)
+// with t = 1/(1 + asP·z), for the exact GELU.
+const (
+	asP  = 0.3275911
+	asA1 = 0.254829592
+	asA2 = -0.284496736
+	asA3 = 1.421413741
+	asA4 = -1.453152027
+	asA5 = 1.061405429
+)
+
+// geluErfGo is the scalar twin of the vector exact GELU: r = Φ(−|x|) =
+// ½·t·A(t)·exp(−x²/2), t = 1/(1 + asP·|x|/√2); x·r for x < 0, x·(1 − r)
+// otherwise (by the sign bit, so −0 and NaN take the first form as the
+// vector blend does).
+func geluErfGo(dst, src []float32) {
+	const p = float32(asP / math.Sqrt2)
+	dst = dst[:len(src)]
+	for i, x := range src {
+		e := expf(-0.5 * (x * x))
+		t := 1 / (1 + p*float32(math.Abs(float64(x))))
+		r := 0.5 * (e * (t * (asA1 + t*(asA2+t*(asA3+t*(asA4+t*asA5))))))
+		if math.Signbit(float64(x)) {
+			dst[i] = x * r
+		} else {
+			dst[i] = x * (1 - r)
+		}
 	}
 }
 

@@ -247,6 +247,75 @@ func TestGeluTanhAccuracy(t *testing.T) {
 	})
 }
 
+// TestGeluErfAccuracy checks every variant's GeluErf against the float64
+// GeluErfRef over [-12, 12] and at special values. Tolerance: |got − want|
+// <= 1e-7·max(1, |x|) + 1 ulp of want: the fit's own error is 1.5e-7 on
+// erf, i.e. 0.75e-7·|x| on x·Φ(x), and float32 evaluation adds a few
+// roundings of the result.
+func TestGeluErfAccuracy(t *testing.T) {
+	var xs []float32
+	for x := -12.0; x <= 12; x += 0.00073 {
+		xs = append(xs, float32(x))
+	}
+	xs = append(xs, 0, float32(math.Copysign(0, -1)), 1e-30, -1e-30, 1e20, -1e20, 3.4e38, -3.4e38)
+	want := make([]float32, len(xs))
+	GeluErfRef(want, xs)
+	forEachImpl(t, func(t *testing.T, im *impl) {
+		got := make([]float32, len(xs))
+		im.geluErf(got, xs)
+		worst := 0.0
+		for i, x := range xs {
+			g, w := float64(got[i]), float64(want[i])
+			e := math.Abs(g - w)
+			ulp := float64(math.Nextafter32(float32(math.Abs(w)), float32(math.Inf(1)))) - math.Abs(w)
+			tol := 1e-7*max(1, math.Abs(float64(x))) + ulp
+			if !(e <= tol) {
+				t.Fatalf("gelu(%v) = %v, want %v (error %.3g > %.3g)", x, g, w, e, tol)
+			}
+			worst = max(worst, e/max(1, math.Abs(float64(x))))
+		}
+		t.Logf("%s: max |error|/max(1,|x|) %.3g", im.name, worst)
+	})
+}
+
+// TestGeluErfSpecials: infinities and NaN behave as torch's gelu (−Inf·0
+// is NaN), zero signs are kept, and tails (lengths not a multiple of 8)
+// are computed like whole vectors.
+func TestGeluErfSpecials(t *testing.T) {
+	inf, nan := float32(math.Inf(1)), float32(math.NaN())
+	for _, tc := range []struct {
+		name string
+		x    float32
+		want float32
+	}{
+		{"+inf", inf, inf},
+		{"-inf", -inf, nan},
+		{"nan", nan, nan},
+		{"zero", 0, 0},
+		{"one", 1, 0.8413447},
+		{"minus-one", -1, -0.15865526},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			forEachImpl(t, func(t *testing.T, im *impl) {
+				for _, n := range []int{1, 8, 13} { // tail only, whole vector, both
+					src := make([]float32, n)
+					for i := range src {
+						src[i] = tc.x
+					}
+					dst := make([]float32, n)
+					im.geluErf(dst, src)
+					for i, g := range dst {
+						ok := g == tc.want || (g != g && tc.want != tc.want) || math.Abs(float64(g-tc.want)) <= 2e-7
+						if !ok {
+							t.Fatalf("n=%d gelu(%v)[%d] = %v, want %v", n, tc.x, i, g, tc.want)
+						}
+					}
+				}
+			})
+		})
+	}
+}
+
 // TestExpShiftSum: in-place exp(x - shift) matches the variant's own Exp of
 // the shifted values exactly, and the float32 sum matches the float64 sum
 // within n·1.2e-7 relative (n terms, one rounding each).
@@ -320,6 +389,7 @@ func TestVectorNoAllocs(t *testing.T) {
 		"Exp":         func() { Exp(y, x) },
 		"Tanh":        func() { Tanh(y, x) },
 		"GeluTanh":    func() { GeluTanh(y, x) },
+		"GeluErf":     func() { GeluErf(y, x) },
 		"ExpShiftSum": func() { ExpShiftSum(y, 1) },
 		"Dot":         func() { Dot(x, y) },
 		"Max":         func() { Max(x) },

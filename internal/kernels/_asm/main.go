@@ -39,6 +39,7 @@ func main() {
 	expShiftSum()
 	tanhKernel()
 	geluKernel()
+	geluErfKernel()
 	Generate()
 }
 
@@ -82,6 +83,16 @@ func consts() {
 		// exp(x·(g1 + g3·x²)).
 		{"g1", math.Float32bits(float32(-2 * math.Sqrt(2/math.Pi)))},
 		{"g3", math.Float32bits(float32(-2 * math.Sqrt(2/math.Pi) * 0.044715))},
+		// Exact GELU, x·Φ(x): the tail Φ(−|x|) = ½·erfc(|x|/√2) by
+		// Abramowitz & Stegun 7.1.26, t = 1/(1 + p·|x|/√2).
+		{"mhalf", math.Float32bits(-0.5)},
+		{"half", math.Float32bits(0.5)},
+		{"asP", math.Float32bits(float32(0.3275911 / math.Sqrt2))},
+		{"asA1", math.Float32bits(0.254829592)},
+		{"asA2", math.Float32bits(-0.284496736)},
+		{"asA3", math.Float32bits(1.421413741)},
+		{"asA4", math.Float32bits(-1.453152027)},
+		{"asA5", math.Float32bits(1.061405429)},
 	}
 	for i, c := range list {
 		cIndex[c.name] = i
@@ -819,6 +830,45 @@ func geluKernel() {
 		VADDPS(k("one"), e, e)
 		VDIVPS(e, x, e) // x / (1 + exp(-2u))
 		VMOVUPS(e, Mem{Base: d, Disp: disp})
+	})
+	VZEROUPPER()
+	RET()
+}
+
+func geluErfKernel() {
+	TEXT("geluErfAVX2", NOSPLIT, "func(dst, src []float32)")
+	Pragma("noescape")
+	Doc("geluErfAVX2 computes dst[i] = x·Φ(x) = 0.5·x·(1 + erf(x/√2)), x = src[i]",
+		"(torch's exact GELU): r = Φ(−|x|) = ½·t·A(t)·exp(−x²/2) with t = 1/(1 + p·|x|/√2)",
+		"and A the Abramowitz & Stegun 7.1.26 polynomial, Φ(x) = r for x < 0 and",
+		"1 − r otherwise (chosen by the sign bit); len(src) must be a multiple of 8",
+		"and len(dst) >= len(src).")
+	d := Load(Param("dst").Base(), GP64())
+	s := Load(Param("src").Base(), GP64())
+	n := Load(Param("src").Len(), GP64())
+	stream(n, []Register{d, s}, func(_, disp int) {
+		x, z, e, t, a := YMM(), YMM(), YMM(), YMM(), YMM()
+		VMOVUPS(Mem{Base: s, Disp: disp}, x)
+		VMULPS(x, x, z)
+		VMULPS(k("mhalf"), z, z)
+		expVec(z, e) // exp(−x²/2)
+		VANDPS(k("abs"), x, z)
+		VMOVUPS(k("one"), t)
+		VFMADD231PS(k("asP"), z, t) // 1 + p·|x|/√2
+		VMOVUPS(k("one"), z)
+		VDIVPS(t, z, t)
+		VMOVUPS(k("asA5"), a)
+		VFMADD213PS(k("asA4"), t, a)
+		VFMADD213PS(k("asA3"), t, a)
+		VFMADD213PS(k("asA2"), t, a)
+		VFMADD213PS(k("asA1"), t, a)
+		VMULPS(t, a, a)
+		VMULPS(e, a, a)
+		VMULPS(k("half"), a, a) // r = Φ(−|x|)
+		VSUBPS(a, z, z)         // 1 − r
+		VBLENDVPS(x, a, z, z)   // x < 0: r
+		VMULPS(x, z, z)
+		VMOVUPS(z, Mem{Base: d, Disp: disp})
 	})
 	VZEROUPPER()
 	RET()
