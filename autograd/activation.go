@@ -104,13 +104,8 @@ func geluTanhU(u, x []float32) {
 	kernels.Tanh(u, u)
 }
 
-func geluTanhFwd(t *task, lo, hi int) {
-	x, z := t.x[lo:hi], t.z[lo:hi]
-	geluTanhU(z, x)
-	for i, v := range x {
-		z[i] = 0.5 * v * (1 + z[i])
-	}
-}
+// geluTanhFwd is kernels.GeluTanh (one pass, x / (1 + exp(−2u))).
+func geluTanhFwd(t *task, lo, hi int) { kernels.GeluTanh(t.z[lo:hi], t.x[lo:hi]) }
 
 func geluTanhBack(t *task, lo, hi int) {
 	x, dy, dx, th := t.x[lo:hi], t.z[lo:hi], t.w[lo:hi], t.u[lo:hi]
