@@ -1,10 +1,6 @@
 package autograd
 
-import (
-	"math"
-
-	"github.com/attn-dev/attn/internal/kernels"
-)
+import "github.com/attn-dev/attn/internal/kernels"
 
 // unary applies an element-wise function: fwd writes t.z from t.x over
 // [lo, hi); back accumulates t.w += f'(t.x, t.y)·t.z (x the input, y the
@@ -28,36 +24,10 @@ func unaryBackward(g *Graph, nd *node) {
 }
 
 const (
-	invSqrt2    = 0.70710678118654752440
 	invSqrt2Pi  = 0.39894228040143267794
 	sqrt2OverPi = 0.79788456080286535588
 	geluCoef    = 0.044715
 )
-
-// The Abramowitz–Stegun 7.1.26 fit: erfc(z) ≈ q(t)·exp(−z²) for z ≥ 0,
-// t = 1/(1 + p·z), absolute error ≤ 1.5e-7, below float32 resolution of
-// the results it feeds.
-const (
-	asP  = 0.3275911
-	asA1 = 0.254829592
-	asA2 = -0.284496736
-	asA3 = 1.421413741
-	asA4 = -1.453152027
-	asA5 = 1.061405429
-)
-
-// normCDF returns Φ(x) given e = exp(−x²/2): the tail Φ(−|x|) =
-// ½·erfc(|x|/√2) comes straight from the fit, so there is no cancellation
-// for large |x|.
-func normCDF(x, e float32) float32 {
-	// Branch-free: inputs have random signs, and a mispredicted branch
-	// costs more than the arithmetic.
-	bits := math.Float32bits(x)
-	pos := float32(1 - bits>>31)                                    // 1 for x ≥ 0, else 0
-	t := 1 / (1 + asP*invSqrt2*math.Float32frombits(bits&^(1<<31))) // z = |x|/√2
-	tail := 0.5 * e * t * (asA1 + t*(asA2+t*(asA3+t*(asA4+t*asA5))))
-	return tail + pos*(1-2*tail)
-}
 
 // gaussExp sets e[i] = exp(−x[i]²/2).
 func gaussExp(e, x []float32) {
@@ -71,8 +41,8 @@ func gaussExp(e, x []float32) {
 // dy/dx = Φ(x) + x·φ(x) with φ the standard normal density.
 func (g *Graph) GELU(x *Var) *Var { return g.unary(x, geluFwd, geluBack) }
 
-// geluFwd is kernels.GeluErf: the same Abramowitz–Stegun fit as normCDF,
-// vectorised.
+// geluFwd is kernels.GeluErf (Φ by the Abramowitz–Stegun 7.1.26 fit of
+// erfc, vectorised).
 func geluFwd(t *task, lo, hi int) { kernels.GeluErf(t.z[lo:hi], t.x[lo:hi]) }
 
 func geluBack(t *task, lo, hi int) {
@@ -80,12 +50,11 @@ func geluBack(t *task, lo, hi int) {
 	gaussExp(e, x)
 	for i, v := range x {
 		// Φ(x) = y/x recovers the forward's CDF at the cost of a division;
-		// near 0 the quotient loses precision, so evaluate the fit there.
-		var cdf float32
+		// near 0 the quotient loses precision, and Φ(x) = ½ + x·φ(0) there
+		// (the next term, x³·φ(0)/6, is below 1e-10).
+		cdf := 0.5 + invSqrt2Pi*v
 		if v > 1e-3 || v < -1e-3 {
 			cdf = y[i] / v
-		} else {
-			cdf = normCDF(v, e[i])
 		}
 		dx[i] += dy[i] * (cdf + v*invSqrt2Pi*e[i])
 	}
