@@ -94,23 +94,35 @@ func gemmSerial(im *impl, transA, transB bool, m, n, k int, alpha float32, a []f
 		gemmSup(im, bufs, transA, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	mr, nr := im.mr, im.nr
-	kb := min(k, kcBlock)
-	bufs.a = grow(bufs.a, min(roundUp(m, mr), mcBlock)*kb)
-	bufs.b = grow(bufs.b, min(roundUp(n, nr), ncBlock)*kb)
-	for jc := 0; jc < n; jc += ncBlock {
-		nc := min(ncBlock, n-jc)
+	bufs.b = grow(bufs.b, min(roundUp(n, im.nr), ncBlock)*min(k, kcBlock))
+	gemmBlocked(im, bufs, transA, transB, m, 0, n, k, alpha, a, lda, b, ldb, nil, beta, c, ldc)
+}
+
+// gemmBlocked is the Goto/BLIS loop nest over columns j0 … j1−1 of C (j0 a
+// multiple of nr): for each kcBlock×ncBlock panel of op(B) — packed here
+// into bufs.b, or taken from pb when pb is set — every mcBlock×kcBlock
+// block of op(A) is packed and multiplied by macroKernel.
+func gemmBlocked(im *impl, bufs *gemmBufs, transA, transB bool, m, j0, j1, k int, alpha float32, a []float32, lda int, b []float32, ldb int, pb *PackedB, beta float32, c []float32, ldc int) {
+	bufs.a = grow(bufs.a, min(roundUp(m, im.mr), mcBlock)*min(k, kcBlock))
+	for jc := j0; jc < j1; jc += ncBlock {
+		nc := min(ncBlock, j1-jc)
 		for pc := 0; pc < k; pc += kcBlock {
 			kc := min(kcBlock, k-pc)
 			bet := beta
 			if pc > 0 {
 				bet = 1
 			}
-			packB(im, transB, b, ldb, pc, jc, kc, nc, bufs.b)
+			var panel []float32
+			if pb != nil {
+				panel = pb.data[pc*pb.np+jc*kc : pc*pb.np+roundUp(jc+nc, im.nr)*kc]
+			} else {
+				packB(im, transB, b, ldb, pc, jc, kc, nc, bufs.b)
+				panel = bufs.b
+			}
 			for ic := 0; ic < m; ic += mcBlock {
 				mc := min(mcBlock, m-ic)
 				packA(im, transA, a, lda, ic, pc, mc, kc, bufs.a)
-				macroKernel(im, bufs, bufs.a, bufs.b, mc, nc, kc, alpha, c[ic*ldc+jc:], ldc, bet)
+				macroKernel(im, bufs, bufs.a, panel, mc, nc, kc, alpha, c[ic*ldc+jc:], ldc, bet)
 			}
 		}
 	}

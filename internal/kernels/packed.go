@@ -123,24 +123,7 @@ func gemmPackedParallel(transA bool, m int, alpha float32, a []float32, lda int,
 // gemmPackedSerial is gemmSerial's packed loop for columns j0 … j1−1 of C
 // (j0 a multiple of nr), with B's panels read from pb instead of packed.
 func gemmPackedSerial(transA bool, m, j0, j1 int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) {
-	im, k := pb.im, pb.k
 	bufs := bufPool.Get().(*gemmBufs)
 	defer bufPool.Put(bufs)
-	bufs.a = grow(bufs.a, min(roundUp(m, im.mr), mcBlock)*min(k, kcBlock))
-	for jc := j0; jc < j1; jc += ncBlock {
-		nc := min(ncBlock, j1-jc)
-		for pc := 0; pc < k; pc += kcBlock {
-			kc := min(kcBlock, k-pc)
-			bet := beta
-			if pc > 0 {
-				bet = 1
-			}
-			panel := pb.data[pc*pb.np+jc*kc : pc*pb.np+roundUp(jc+nc, im.nr)*kc]
-			for ic := 0; ic < m; ic += mcBlock {
-				mc := min(mcBlock, m-ic)
-				packA(im, transA, a, lda, ic, pc, mc, kc, bufs.a)
-				macroKernel(im, bufs, bufs.a, panel, mc, nc, kc, alpha, c[ic*ldc+jc:], ldc, bet)
-			}
-		}
-	}
+	gemmBlocked(pb.im, bufs, transA, false, m, j0, j1, pb.k, alpha, a, lda, nil, 0, pb, beta, c, ldc)
 }
