@@ -44,7 +44,7 @@ func Forward(p *Params, q, k, v, out, lse, probs []float32) error {
 	case kern == Decode && pl.group*pl.Tq <= decodeMaxStack:
 		decodeForward(pl, q, k, v, out, lse)
 	default:
-		tiledForward(pl, tileSizes(pl, kern), q, k, v, out, lse)
+		tiledForward(pl, tileSizes(pl, kern, false), q, k, v, out, lse)
 	}
 	return nil
 }
@@ -105,7 +105,7 @@ func Backward(p *Params, q, k, v, out, lse, dout, dq, dk, dv []float32) error {
 		if kern != Flash && p.Sparse() {
 			kern = Sparse
 		}
-		tiledBackward(pl, tileSizes(pl, kern), q, k, v, out, lse, dout, dq, dk, dv)
+		tiledBackward(pl, tileSizes(pl, kern, true), q, k, v, out, lse, dout, dq, dk, dv)
 	default:
 		return fmt.Errorf("attention: unknown kernel %v", p.Kernel)
 	}

@@ -17,10 +17,15 @@ import (
 // among 64…256 on the 2-core machine.
 type tiles struct{ br, bc int }
 
-// tileSizes picks tiles for a kernel: block-sparse layouts use their own
-// block size (up to 128) so that tiles are all-or-nothing.
-func tileSizes(pl *plan, kern Kernel) tiles {
+// tileSizes picks tiles for a kernel: 128×128 forward, 64×128 backward
+// (its five products and two score-sized tiles ran 25% faster with
+// 64-row query blocks); block-sparse layouts use their own block size (up
+// to 128) so that tiles are all-or-nothing.
+func tileSizes(pl *plan, kern Kernel, backward bool) tiles {
 	t := tiles{br: 128, bc: 128}
+	if backward {
+		t.br = 64
+	}
 	if kern == Sparse && pl.layout != nil && pl.bs <= 128 {
 		t.br, t.bc = pl.bs, pl.bs
 	}
