@@ -11,6 +11,10 @@ import (
 
 // Linear is y = x·Wᵀ + b for x [..., In], W [Out, In] (torch's layout),
 // b [Out] (nil without bias). Names: "weight", "bias".
+//
+// For repeated whole-sequence inference, Weight.SetPackedLinear(true) (or
+// model.PackLinearWeights for a whole model) keeps W packed for the GEMM,
+// at the cost of a second copy of W; see autograd.Var.SetPackedLinear.
 type Linear struct {
 	Weight, Bias *autograd.Var
 }
