@@ -10,8 +10,9 @@
 # weights kept); each measurement is the median of RUNS forwards after a
 # warm-up, forward only (no load); attn packs its Linear weights for the
 # GEMM during the warm-up (model.RunFile with --repeat > 1), so its peak
-# memory exceeds the rss printed here by about the Linear weights' size. PyTorch runs as is (once) and under
-# ../shared/bench/torch-tuned (the faster of the two counts). Because the
+# memory exceeds the rss printed here by about the Linear weights' size.
+# PyTorch runs as is (once) and under ../shared/bench/torch-tuned (the
+# faster of the two counts). Because the
 # machine is shared and its load drifts, attn and tuned PyTorch alternate
 # for ROUNDS rounds and the ratio reported is the median of the per-round
 # ratios. Also prints attn's resident memory right after loading against
