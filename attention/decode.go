@@ -57,13 +57,11 @@ func decodeForward(pl *plan, q, k, v, out, lse []float32) {
 		kk, vv := k[kvBase:kvBase+pl.Tk*hs], v[kvBase:kvBase+pl.Tk*hs]
 		for j0 := sp * per; j0 < min((sp+1)*per, pl.Tk); j0 += decodeChunk {
 			j1 := min(j0+decodeChunk, pl.Tk, (sp+1)*per)
-			cls := tileFull
-			if pl.structural {
-				// Rows of different heads share query positions, so the
-				// tile's query range is the whole of [0, Tq).
-				if cls = pl.classify(0, pl.Tq, j0, j1); cls == tileNone {
-					continue
-				}
+			// Rows of different heads share query positions, so the tile's
+			// query range is the whole of [0, Tq).
+			cls := pl.tileClass(0, pl.Tq, j0, j1)
+			if cls == tileNone {
+				continue
 			}
 			pl.onlineTile(ws, decodeChunk, b, h0, 0, rows, qr, kk, nil, 0, vv, j0, j1, cls)
 		}

@@ -227,11 +227,9 @@ func tiledForward(pl *plan, t tiles, q, k, v, out, lse []float32) {
 		}
 		for j0 := lo / t.bc * t.bc; j0 < hi; j0 += t.bc {
 			j1 := min(j0+t.bc, pl.Tk)
-			cls := tileFull
-			if pl.structural {
-				if cls = pl.classify(i0, i1, j0, j1); cls == tileNone {
-					continue
-				}
+			cls := pl.tileClass(i0, i1, j0, j1)
+			if cls == tileNone {
+				continue
 			}
 			var kt []float32
 			ldk := pl.Tk

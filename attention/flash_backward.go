@@ -80,11 +80,9 @@ func tiledBackward(pl *plan, t tiles, q, k, v, out, lse, dout, dq, dk, dv []floa
 				bh := b*pl.NH + h
 				for i0 := qlo / t.br * t.br; i0 < qhi; i0 += t.br {
 					i1 := min(i0+t.br, pl.Tq)
-					cls := tileFull
-					if pl.structural {
-						if cls = pl.classify(i0, i1, j0, j1); cls == tileNone {
-							continue
-						}
+					cls := pl.tileClass(i0, i1, j0, j1)
+					if cls == tileNone {
+						continue
 					}
 					r0 := bh*pl.Tq + i0
 					pl.backwardTile(ws, t.bc, b, h, i0, i1-i0, j0, j1, cls,

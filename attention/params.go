@@ -343,6 +343,15 @@ const (
 	tilePartial        // check each pair with visible
 )
 
+// tileClass is classify, short-cut to tileFull when no structural mask is
+// set.
+func (pl *plan) tileClass(i0, i1, j0, j1 int) int {
+	if !pl.structural {
+		return tileFull
+	}
+	return pl.classify(i0, i1, j0, j1)
+}
+
 // classify returns the tile class of queries [i0,i1) × keys [j0,j1).
 func (pl *plan) classify(i0, i1, j0, j1 int) int {
 	all := true
