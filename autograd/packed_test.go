@@ -1,6 +1,7 @@
 package autograd
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -67,6 +68,35 @@ func TestLinearPackedFollowsNewStorage(t *testing.T) {
 	for i := range want {
 		if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*(1+math.Abs(float64(want[i]))) {
 			t.Fatalf("y[%d] = %v, want %v (stale packed weight?)", i, got[i], want[i])
+		}
+	}
+}
+
+// TestLinearPackedConcurrent: inference graphs on several goroutines share
+// one packed weight (built by whichever comes first) and all get the
+// unpacked result; run under -race this also checks the lazy build.
+func TestLinearPackedConcurrent(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	w := Param(randTensor(r, 24, 40))
+	x := Const(randTensor(r, 2*kernels.PackMinRows, 40))
+	want := NewGraph(false).Linear(x, w, nil).Value.Data()
+	w.SetPackedLinear(true)
+	errs := make(chan string, 4)
+	for range 4 {
+		go func() {
+			got := NewGraph(false).Linear(x, w, nil).Value.Data()
+			for i := range want {
+				if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*(1+math.Abs(float64(want[i]))) {
+					errs <- fmt.Sprintf("y[%d] = %v, want %v", i, got[i], want[i])
+					return
+				}
+			}
+			errs <- ""
+		}()
+	}
+	for range 4 {
+		if e := <-errs; e != "" {
+			t.Error(e)
 		}
 	}
 }
