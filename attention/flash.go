@@ -2,6 +2,7 @@ package attention
 
 import (
 	"math"
+	"math/bits"
 	"sync"
 	"sync/atomic"
 
@@ -92,19 +93,30 @@ func getWorkspace(rows, cols, hs int) *workspace {
 // scratch recycles the per-call O(L) buffers (decode partials, backward
 // row statistics and dq copies) so steady-state calls allocate no big
 // buffers.
-var scratch sync.Pool
+// scratch pools buffers by power-of-two capacity class, so a request is
+// always served by a buffer at least as large (one pool for all sizes kept
+// dropping the too-small buffer it drew and allocating afresh).
+var scratch [64]sync.Pool
+
+// scratchClass is the smallest c with 1<<c >= n.
+func scratchClass(n int) int { return bits.Len(uint(max(n, 1) - 1)) }
 
 // getScratch returns a zeroed buffer of n floats; putScratch returns it.
 func getScratch(n int) []float32 {
-	if b, ok := scratch.Get().(*[]float32); ok && cap(*b) >= n {
+	c := scratchClass(n)
+	if b, ok := scratch[c].Get().(*[]float32); ok {
 		x := (*b)[:n]
 		clear(x)
 		return x
 	}
-	return make([]float32, n)
+	return make([]float32, n, 1<<c)
 }
 
-func putScratch(b []float32) { scratch.Put(&b) }
+func putScratch(b []float32) {
+	if c := scratchClass(cap(b)); cap(b) == 1<<c {
+		scratch[c].Put(&b)
+	}
+}
 
 // growTo returns b resized to n, reallocated only when too small.
 func growTo(b []float32, n int) []float32 {
