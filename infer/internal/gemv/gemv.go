@@ -17,6 +17,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/attn-dev/attn/internal/kernels"
 	"github.com/attn-dev/attn/internal/parallel"
 )
 
@@ -160,40 +161,20 @@ func dot4(out *[4]float32, w *Matrix, r0, nr int, x []float32) {
 	}
 	for i := range nr {
 		row := (r0 + i) * c
-		var s float32
 		if w.F32 != nil {
-			if n > 0 {
-				s = dot1F32AVX2(x[:n], w.F32[row:row+n])
-			}
-			s += dotF32(x[n:], w.F32[row+n:row+c])
-		} else {
-			if n > 0 {
-				s = dot1BF16AVX2(x[:n], w.BF16[row:row+n])
-			}
-			s += dotBF16(x[n:], w.BF16[row+n:row+c])
+			out[i] = kernels.Dot(x, w.F32[row:row+c])
+			continue
 		}
-		out[i] = s
+		var s float32
+		if n > 0 {
+			s = dot1BF16AVX2(x[:n], w.BF16[row:row+n])
+		}
+		out[i] = s + dotBF16(x[n:], w.BF16[row+n:row+c])
 	}
 }
 
-// dotF32 is the plain Go dot product (the reference and the tail loop).
-func dotF32(x, w []float32) float32 {
-	w = w[:len(x)]
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		s0 += x[i] * w[i]
-		s1 += x[i+1] * w[i+1]
-		s2 += x[i+2] * w[i+2]
-		s3 += x[i+3] * w[i+3]
-	}
-	for ; i < len(x); i++ {
-		s0 += x[i] * w[i]
-	}
-	return (s0 + s1) + (s2 + s3)
-}
-
-// dotBF16 is dotF32 with bfloat16 weights.
+// dotBF16 is the plain Go dot product with bfloat16 weights (the
+// reference and the tail loop); float32 rows go through kernels.Dot.
 func dotBF16(x []float32, w []BF16) float32 {
 	w = w[:len(x)]
 	var s0, s1, s2, s3 float32

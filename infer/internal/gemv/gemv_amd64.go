@@ -4,8 +4,5 @@
 
 package gemv
 
-// dot1F32AVX2 returns Σ_p x[p]·w[p]; len(x) % 32 == 0.
-func dot1F32AVX2(x []float32, w []float32) float32
-
 // dot1BF16AVX2 returns Σ_p x[p]·float32(w[p]<<16); len(x) % 32 == 0.
 func dot1BF16AVX2(x []float32, w []uint16) float32

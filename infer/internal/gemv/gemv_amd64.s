@@ -4,44 +4,6 @@
 
 #include "textflag.h"
 
-// func dot1F32AVX2(x []float32, w []float32) float32
-// Requires: AVX, FMA3, SSE
-TEXT ·dot1F32AVX2(SB), NOSPLIT, $0-52
-	MOVQ   x_base+0(FP), AX
-	MOVQ   x_len+8(FP), CX
-	MOVQ   w_base+24(FP), DX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	XORQ   BX, BX
-
-dot1F32AVX2_loop:
-	CMPQ        BX, CX
-	JGE         dot1F32AVX2_done
-	VMOVUPS     (DX)(BX*4), Y4
-	VFMADD231PS (AX)(BX*4), Y4, Y0
-	VMOVUPS     32(DX)(BX*4), Y4
-	VFMADD231PS 32(AX)(BX*4), Y4, Y1
-	VMOVUPS     64(DX)(BX*4), Y4
-	VFMADD231PS 64(AX)(BX*4), Y4, Y2
-	VMOVUPS     96(DX)(BX*4), Y4
-	VFMADD231PS 96(AX)(BX*4), Y4, Y3
-	ADDQ        $0x20, BX
-	JMP         dot1F32AVX2_loop
-
-dot1F32AVX2_done:
-	VADDPS       Y1, Y0, Y0
-	VADDPS       Y3, Y2, Y2
-	VADDPS       Y2, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X1
-	VADDPS       X1, X0, X1
-	VHADDPS      X1, X1, X1
-	VHADDPS      X1, X1, X1
-	MOVSS        X1, ret+48(FP)
-	VZEROUPPER
-	RET
-
 // func dot1BF16AVX2(x []float32, w []uint16) float32
 // Requires: AVX, AVX2, FMA3, SSE
 TEXT ·dot1BF16AVX2(SB), NOSPLIT, $0-52

@@ -1,12 +1,12 @@
 // Command _asm generates the amd64 assembly of package gemv with avo: the
-// row dot products that a matrix-vector product with weights stored
-// row-major [out, in] is made of, for float32 weights and for bfloat16
-// weights widened to float32 on the fly (a bfloat16 is the high half of a
-// float32, so widening is a zero-extension and a 16-bit shift).
+// row dot product that a matrix-vector product with bfloat16 weights
+// stored row-major [out, in] is made of, the weights widened to float32 on
+// the fly (a bfloat16 is the high half of a float32, so widening is a
+// zero-extension and a 16-bit shift).
 //
 // Run it through go generate in the parent directory; it writes
-// ../gemv_amd64.s and ../gemv_amd64.go. Each kernel handles whole blocks
-// of 32 elements; the Go wrappers do the tails.
+// ../gemv_amd64.s and ../gemv_amd64.go. The kernel handles whole blocks of
+// 32 elements; the Go wrapper does the tail.
 package main
 
 import (
@@ -17,25 +17,18 @@ import (
 
 func main() {
 	ConstraintExpr("!purego")
-	dot1(false)
-	dot1(true)
+	dot1BF16()
 	Generate()
 }
 
-// dot1 emits Σ_p x[p]·w[p] for one row (len(x) a multiple of 32): the
-// matrix is then read as one sequential stream, which the hardware
-// prefetcher follows far better than four interleaved short ones.
-func dot1(bf16 bool) {
-	name, wt, esize := "dot1F32AVX2", "[]float32", 4
-	if bf16 {
-		name, wt, esize = "dot1BF16AVX2", "[]uint16", 2
-	}
-	TEXT(name, NOSPLIT, "func(x []float32, w "+wt+") float32")
-	if bf16 {
-		Doc("dot1BF16AVX2 returns Σ_p x[p]·float32(w[p]<<16); len(x) % 32 == 0.")
-	} else {
-		Doc("dot1F32AVX2 returns Σ_p x[p]·w[p]; len(x) % 32 == 0.")
-	}
+// dot1BF16 emits Σ_p x[p]·float32(w[p]<<16) for one row (len(x) a multiple
+// of 32): the matrix is then read as one sequential stream, which the
+// hardware prefetcher follows far better than four interleaved short ones.
+// (float32 rows need no kernel of their own: they are kernels.Dot.)
+func dot1BF16() {
+	const name, esize = "dot1BF16AVX2", 2
+	TEXT(name, NOSPLIT, "func(x []float32, w []uint16) float32")
+	Doc("dot1BF16AVX2 returns Σ_p x[p]·float32(w[p]<<16); len(x) % 32 == 0.")
 	x, n, w := GP64(), GP64(), GP64()
 	Load(Param("x").Base(), x)
 	Load(Param("x").Len(), n)
@@ -53,16 +46,10 @@ func dot1(bf16 bool) {
 	for u := 0; u < 4; u++ {
 		m := Mem{Base: w, Index: i, Scale: uint8(esize), Disp: u * 8 * esize}
 		xm := Mem{Base: x, Index: i, Scale: 4, Disp: u * 32}
-		if bf16 {
-			t := YMM()
-			VPMOVZXWD(m, t)
-			VPSLLD(U8(16), t, t)
-			VFMADD231PS(xm, t, acc[u])
-		} else {
-			t := YMM()
-			VMOVUPS(m, t)
-			VFMADD231PS(xm, t, acc[u])
-		}
+		t := YMM()
+		VPMOVZXWD(m, t)
+		VPSLLD(U8(16), t, t)
+		VFMADD231PS(xm, t, acc[u])
 	}
 	ADDQ(U8(32), i)
 	JMP(LabelRef(name + "_loop"))
