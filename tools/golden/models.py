@@ -29,6 +29,8 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+from nn_safetensors import load as read_safetensors
+
 OUT = "testdata/models"
 STD = 0.2
 MIN = torch.finfo(torch.float32).min
@@ -981,16 +983,9 @@ def load_real(name, cls, tied):
         return None, None
     with open(os.path.join(path, "config.json")) as f:
         cfg = json.load(f)
-    raw = open(os.path.join(path, "model.safetensors"), "rb").read()
-    n = int.from_bytes(raw[:8], "little")
-    hdr = json.loads(raw[8:8 + n])
-    state = {}
-    for k, v in hdr.items():
-        if k == "__metadata__":
-            continue
-        assert v["dtype"] == "F32", (name, k, v["dtype"])
-        b, e = v["data_offsets"]
-        state[k] = torch.from_numpy(np.frombuffer(raw[8 + n + b:8 + n + e], dtype="<f4").copy().reshape(v["shape"]))
+    state = read_safetensors(os.path.join(path, "model.safetensors"))
+    for k, t in state.items():
+        assert t.dtype == torch.float32, (name, k, t.dtype)
     for dst, src in tied.items():
         state[dst] = state[src]
     model = cls(cfg)

@@ -17,11 +17,11 @@ import subprocess
 import sys
 import tempfile
 
-import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
 import models as M  # noqa: E402
+from nn_safetensors import load as read  # noqa: E402
 
 CASES = [
     # (init args, class, tied: name -> tied-to name)
@@ -41,21 +41,6 @@ CASES = [
      M.Seq2SeqLM, {"lm_head.weight": "model.shared.weight", "model.encoder.embed_tokens.weight": "model.shared.weight",
                    "model.decoder.embed_tokens.weight": "model.shared.weight"}),
 ]
-
-
-def read(path):
-    """Reads a safetensors file (F32, I64) into torch tensors."""
-    raw = open(path, "rb").read()
-    n = int.from_bytes(raw[:8], "little")
-    hdr = json.loads(raw[8:8 + n])
-    out = {}
-    for k, v in hdr.items():
-        if k == "__metadata__":
-            continue
-        b, e = v["data_offsets"]
-        dt = {"F32": "<f4", "I64": "<i8"}[v["dtype"]]
-        out[k] = torch.from_numpy(np.frombuffer(raw[8 + n + b:8 + n + e], dtype=dt).copy().reshape(v["shape"]))
-    return out
 
 
 def main():

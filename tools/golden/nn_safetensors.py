@@ -1,4 +1,4 @@
-"""Minimal safetensors writer shared by the nn and optim golden scripts.
+"""Minimal safetensors writer and reader shared by the golden and bench scripts.
 
 Layout: 8-byte little-endian header length, a JSON header mapping each
 tensor name to {dtype, shape, data_offsets} plus "__metadata__", then the raw
@@ -37,3 +37,24 @@ def save(path, tensors, metadata=None):
         f.write(hdr)
         for raw in blobs:
             f.write(raw)
+
+
+_TORCH_DTYPES = {"F32": "<f4", "I64": "<i8"}
+
+
+def load(path):
+    """Read a safetensors file of F32 and I64 tensors into torch tensors
+    (name -> tensor; metadata dropped). Other dtypes raise KeyError."""
+    import torch
+
+    raw = np.memmap(path, dtype=np.uint8, mode="r")
+    n = int.from_bytes(bytes(raw[:8]), "little")
+    hdr = json.loads(bytes(raw[8:8 + n]))
+    out = {}
+    for k, v in hdr.items():
+        if k == "__metadata__":
+            continue
+        b, e = v["data_offsets"]
+        arr = np.frombuffer(raw[8 + n + b:8 + n + e], dtype=_TORCH_DTYPES[v["dtype"]])
+        out[k] = torch.from_numpy(arr.copy().reshape(v["shape"]))
+    return out
