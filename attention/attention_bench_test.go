@@ -12,6 +12,8 @@ func BenchmarkAttention(b *testing.B) {
 		{B: 1, NH: 12, Tq: 1024, Tk: 1024, HS: 64, Causal: true, Kernel: Flash},
 		{B: 1, NH: 12, Tq: 1024, Tk: 1024, HS: 64, Kernel: Flash},
 		{B: 1, NH: 12, Tq: 1024, Tk: 1024, HS: 64, Causal: true, Kernel: Flash, Backward: true},
+		{B: 1, NH: 12, Tq: 2048, Tk: 2048, HS: 64, Kernel: Flash},
+		{B: 1, NH: 12, Tq: 2048, Tk: 2048, HS: 64, Kernel: Flash, Backward: true},
 		{B: 1, NH: 12, Tq: 4096, Tk: 4096, HS: 64, Causal: true, Window: 256, Kernel: Sparse},
 		{B: 1, NH: 12, Tq: 1, Tk: 1024, HS: 64, Kernel: Decode},
 		{B: 1, NH: 12, Tq: 256, Tk: 256, HS: 64, Causal: true, Kernel: Ref},

@@ -77,6 +77,19 @@ func transposeInto(dst []float32, ld int, x []float32, n, hs int) {
 	}
 }
 
+// padLD returns a row stride of at least n floats that is not a multiple of
+// 256 bytes' large powers of two: rows of a tile read down a column (the
+// B operand of the small-GEMM kernel) then fall into different L1 sets
+// instead of thrashing one (a stride of 2048 floats maps every row to the
+// same set; 128 floats to one set in eight).
+func padLD(n int) int {
+	ld := (n + 15) &^ 15
+	if ld%64 == 0 {
+		ld += 16
+	}
+	return ld
+}
+
 func getWorkspace(rows, cols, hs int) *workspace {
 	ws, _ := workspaces.Get().(*workspace)
 	if ws == nil {
@@ -219,7 +232,8 @@ func tiledForward(pl *plan, t tiles, q, k, v, out, lse []float32) {
 		i0 := qb * t.br
 		i1 := min(i0+t.br, pl.Tq)
 		rows := i1 - i0
-		ws := getWorkspace(t.br, t.bc, hs)
+		ld := padLD(t.bc)
+		ws := getWorkspace(t.br, ld, hs)
 		defer workspaces.Put(ws)
 		ws.reset(rows, hs)
 		qr := q[(bh*pl.Tq+i0)*hs : (bh*pl.Tq+i1)*hs]
@@ -232,9 +246,10 @@ func tiledForward(pl *plan, t tiles, q, k, v, out, lse []float32) {
 		// blocks need nearly all of K); a narrow window transposes tile by
 		// tile (1/256 of the tile's work) rather than all of K.
 		perTile := nqb == 1 || (pl.window > 0 && 2*(hi-lo) < pl.Tk)
+		ldkt := padLD(pl.Tk)
 		if !perTile && (ws.ktCall != call || ws.ktU != u) {
-			ws.kt = growTo(ws.kt, hs*pl.Tk)
-			transposeInto(ws.kt, pl.Tk, kk, pl.Tk, hs)
+			ws.kt = growTo(ws.kt, hs*ldkt)
+			transposeInto(ws.kt, ldkt, kk, pl.Tk, hs)
 			ws.ktCall, ws.ktU = call, u
 		}
 		for j0 := lo / t.bc * t.bc; j0 < hi; j0 += t.bc {
@@ -244,15 +259,15 @@ func tiledForward(pl *plan, t tiles, q, k, v, out, lse []float32) {
 				continue
 			}
 			var kt []float32
-			ldk := pl.Tk
+			ldk := ldkt
 			if perTile {
-				ws.vt = growTo(ws.vt, hs*t.bc)
-				transposeInto(ws.vt, t.bc, kk[j0*hs:j1*hs], j1-j0, hs)
-				kt, ldk = ws.vt, t.bc
+				ws.vt = growTo(ws.vt, hs*ld)
+				transposeInto(ws.vt, ld, kk[j0*hs:j1*hs], j1-j0, hs)
+				kt, ldk = ws.vt, ld
 			} else {
 				kt = ws.kt[j0:]
 			}
-			pl.onlineTile(ws, t.bc, b, h, i0, rows, qr, kk, kt, ldk, vv, j0, j1, cls)
+			pl.onlineTile(ws, ld, b, h, i0, rows, qr, kk, kt, ldk, vv, j0, j1, cls)
 		}
 		finishRows(ws, rows, hs, out[(bh*pl.Tq+i0)*hs:], lseSlice(lse, bh*pl.Tq+i0))
 	})

@@ -62,7 +62,8 @@ func tiledBackward(pl *plan, t tiles, q, k, v, out, lse, dout, dq, dk, dv []floa
 		h0 := kvh * pl.group
 		qlo, qhi := (b*pl.NH+h0)*pl.Tq*hs, (b*pl.NH+h0+pl.group)*pl.Tq*hs
 		clear(dqs[qlo:qhi])
-		ws := getWorkspace(t.br, t.bc, hs)
+		ld := padLD(t.bc)
+		ws := getWorkspace(t.br, ld, hs)
 		defer workspaces.Put(ws)
 		for kb := sp; kb < nkb; kb += nsplit {
 			j0 := kb * t.bc
@@ -71,10 +72,10 @@ func tiledBackward(pl *plan, t tiles, q, k, v, out, lse, dout, dq, dk, dv []floa
 			clear(dvv[j0*hs : j1*hs])
 			// K_jᵀ and V_jᵀ serve every query block of every head below.
 			ws.ktCall = 0 // no longer a forward pass's cached Kᵀ
-			ws.kt = growTo(ws.kt, hs*t.bc)
-			ws.vt = growTo(ws.vt, hs*t.bc)
-			transposeInto(ws.kt, t.bc, kk[j0*hs:j1*hs], j1-j0, hs)
-			transposeInto(ws.vt, t.bc, vv[j0*hs:j1*hs], j1-j0, hs)
+			ws.kt = growTo(ws.kt, hs*ld)
+			ws.vt = growTo(ws.vt, hs*ld)
+			transposeInto(ws.kt, ld, kk[j0*hs:j1*hs], j1-j0, hs)
+			transposeInto(ws.vt, ld, vv[j0*hs:j1*hs], j1-j0, hs)
 			qlo, qhi := pl.queryRange(j0, j1)
 			for h := h0; h < h0+pl.group; h++ {
 				bh := b*pl.NH + h
@@ -85,7 +86,7 @@ func tiledBackward(pl *plan, t tiles, q, k, v, out, lse, dout, dq, dk, dv []floa
 						continue
 					}
 					r0 := bh*pl.Tq + i0
-					pl.backwardTile(ws, t.bc, b, h, i0, i1-i0, j0, j1, cls,
+					pl.backwardTile(ws, ld, b, h, i0, i1-i0, j0, j1, cls,
 						q[r0*hs:], kk, vv, dout[r0*hs:], lse[r0:], dD[r0:],
 						dqs[r0*hs:], dkk, dvv)
 				}
