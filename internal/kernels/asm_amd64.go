@@ -91,6 +91,13 @@ func expAVX2(dst []float32, src []float32)
 //go:noescape
 func expShiftSumAVX2(x []float32, shift float32) float32
 
+// expShiftGradAVX2 computes p[i] = exp(p[i] - shift) in place and then
+// ds[i] = p[i]·(ds[i] - d) for i < len(p); len(p) must be a multiple of 8
+// and len(ds) >= len(p).
+//
+//go:noescape
+func expShiftGradAVX2(p []float32, ds []float32, shift float32, d float32)
+
 // tanhAVX2 computes dst[i] = tanh(src[i]) for i < len(src); len(src) must be
 // a multiple of 8 and len(dst) >= len(src). |x| < 0.625 uses the Cephes odd
 // polynomial x + x·z·P(z), z = x²; larger |x| uses sign(x)·(1 - 2/(exp(2|x|)+1)),

@@ -1771,6 +1771,200 @@ done:
 	MOVSS        X1, ret+32(FP)
 	RET
 
+// func expShiftGradAVX2(p []float32, ds []float32, shift float32, d float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·expShiftGradAVX2(SB), NOSPLIT, $0-56
+	MOVQ         p_base+0(FP), AX
+	MOVQ         ds_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	VBROADCASTSS shift+48(FP), Y0
+	VBROADCASTSS d+52(FP), Y1
+
+loop32:
+	CMPQ         DX, $0x20
+	JL           loop8
+	VMOVUPS      (AX), Y2
+	VSUBPS       Y0, Y2, Y2
+	VMINPS       c8<>+0(SB), Y2, Y4
+	VMAXPS       c8<>+32(SB), Y4, Y4
+	VMULPS       c8<>+64(SB), Y4, Y5
+	VROUNDPS     $0x00, Y5, Y5
+	VFNMADD231PS c8<>+96(SB), Y5, Y4
+	VFNMADD231PS c8<>+128(SB), Y5, Y4
+	VMOVUPS      c8<>+160(SB), Y3
+	VFMADD213PS  c8<>+192(SB), Y4, Y3
+	VFMADD213PS  c8<>+224(SB), Y4, Y3
+	VFMADD213PS  c8<>+256(SB), Y4, Y3
+	VFMADD213PS  c8<>+288(SB), Y4, Y3
+	VFMADD213PS  c8<>+320(SB), Y4, Y3
+	VMULPS       Y4, Y4, Y6
+	VFMADD213PS  Y4, Y6, Y3
+	VADDPS       c8<>+352(SB), Y3, Y3
+	VCVTPS2DQ    Y5, Y5
+	VPSRAD       $0x01, Y5, Y4
+	VPSUBD       Y4, Y5, Y5
+	VPADDD       c8<>+416(SB), Y4, Y4
+	VPADDD       c8<>+416(SB), Y5, Y5
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y4, Y3, Y3
+	VMULPS       Y5, Y3, Y3
+	VCMPPS       $0x03, Y2, Y2, Y4
+	VBLENDVPS    Y4, Y2, Y3, Y3
+	VMOVUPS      Y3, (AX)
+	VMOVUPS      (CX), Y2
+	VSUBPS       Y1, Y2, Y2
+	VMULPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (CX)
+	VMOVUPS      32(AX), Y2
+	VSUBPS       Y0, Y2, Y2
+	VMINPS       c8<>+0(SB), Y2, Y4
+	VMAXPS       c8<>+32(SB), Y4, Y4
+	VMULPS       c8<>+64(SB), Y4, Y5
+	VROUNDPS     $0x00, Y5, Y5
+	VFNMADD231PS c8<>+96(SB), Y5, Y4
+	VFNMADD231PS c8<>+128(SB), Y5, Y4
+	VMOVUPS      c8<>+160(SB), Y3
+	VFMADD213PS  c8<>+192(SB), Y4, Y3
+	VFMADD213PS  c8<>+224(SB), Y4, Y3
+	VFMADD213PS  c8<>+256(SB), Y4, Y3
+	VFMADD213PS  c8<>+288(SB), Y4, Y3
+	VFMADD213PS  c8<>+320(SB), Y4, Y3
+	VMULPS       Y4, Y4, Y6
+	VFMADD213PS  Y4, Y6, Y3
+	VADDPS       c8<>+352(SB), Y3, Y3
+	VCVTPS2DQ    Y5, Y5
+	VPSRAD       $0x01, Y5, Y4
+	VPSUBD       Y4, Y5, Y5
+	VPADDD       c8<>+416(SB), Y4, Y4
+	VPADDD       c8<>+416(SB), Y5, Y5
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y4, Y3, Y3
+	VMULPS       Y5, Y3, Y3
+	VCMPPS       $0x03, Y2, Y2, Y4
+	VBLENDVPS    Y4, Y2, Y3, Y3
+	VMOVUPS      Y3, 32(AX)
+	VMOVUPS      32(CX), Y2
+	VSUBPS       Y1, Y2, Y2
+	VMULPS       Y3, Y2, Y2
+	VMOVUPS      Y2, 32(CX)
+	VMOVUPS      64(AX), Y2
+	VSUBPS       Y0, Y2, Y2
+	VMINPS       c8<>+0(SB), Y2, Y4
+	VMAXPS       c8<>+32(SB), Y4, Y4
+	VMULPS       c8<>+64(SB), Y4, Y5
+	VROUNDPS     $0x00, Y5, Y5
+	VFNMADD231PS c8<>+96(SB), Y5, Y4
+	VFNMADD231PS c8<>+128(SB), Y5, Y4
+	VMOVUPS      c8<>+160(SB), Y3
+	VFMADD213PS  c8<>+192(SB), Y4, Y3
+	VFMADD213PS  c8<>+224(SB), Y4, Y3
+	VFMADD213PS  c8<>+256(SB), Y4, Y3
+	VFMADD213PS  c8<>+288(SB), Y4, Y3
+	VFMADD213PS  c8<>+320(SB), Y4, Y3
+	VMULPS       Y4, Y4, Y6
+	VFMADD213PS  Y4, Y6, Y3
+	VADDPS       c8<>+352(SB), Y3, Y3
+	VCVTPS2DQ    Y5, Y5
+	VPSRAD       $0x01, Y5, Y4
+	VPSUBD       Y4, Y5, Y5
+	VPADDD       c8<>+416(SB), Y4, Y4
+	VPADDD       c8<>+416(SB), Y5, Y5
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y4, Y3, Y3
+	VMULPS       Y5, Y3, Y3
+	VCMPPS       $0x03, Y2, Y2, Y4
+	VBLENDVPS    Y4, Y2, Y3, Y3
+	VMOVUPS      Y3, 64(AX)
+	VMOVUPS      64(CX), Y2
+	VSUBPS       Y1, Y2, Y2
+	VMULPS       Y3, Y2, Y2
+	VMOVUPS      Y2, 64(CX)
+	VMOVUPS      96(AX), Y2
+	VSUBPS       Y0, Y2, Y2
+	VMINPS       c8<>+0(SB), Y2, Y4
+	VMAXPS       c8<>+32(SB), Y4, Y4
+	VMULPS       c8<>+64(SB), Y4, Y5
+	VROUNDPS     $0x00, Y5, Y5
+	VFNMADD231PS c8<>+96(SB), Y5, Y4
+	VFNMADD231PS c8<>+128(SB), Y5, Y4
+	VMOVUPS      c8<>+160(SB), Y3
+	VFMADD213PS  c8<>+192(SB), Y4, Y3
+	VFMADD213PS  c8<>+224(SB), Y4, Y3
+	VFMADD213PS  c8<>+256(SB), Y4, Y3
+	VFMADD213PS  c8<>+288(SB), Y4, Y3
+	VFMADD213PS  c8<>+320(SB), Y4, Y3
+	VMULPS       Y4, Y4, Y6
+	VFMADD213PS  Y4, Y6, Y3
+	VADDPS       c8<>+352(SB), Y3, Y3
+	VCVTPS2DQ    Y5, Y5
+	VPSRAD       $0x01, Y5, Y4
+	VPSUBD       Y4, Y5, Y5
+	VPADDD       c8<>+416(SB), Y4, Y4
+	VPADDD       c8<>+416(SB), Y5, Y5
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y4, Y3, Y3
+	VMULPS       Y5, Y3, Y3
+	VCMPPS       $0x03, Y2, Y2, Y4
+	VBLENDVPS    Y4, Y2, Y3, Y3
+	VMOVUPS      Y3, 96(AX)
+	VMOVUPS      96(CX), Y2
+	VSUBPS       Y1, Y2, Y2
+	VMULPS       Y3, Y2, Y2
+	VMOVUPS      Y2, 96(CX)
+	ADDQ         $0x80, AX
+	ADDQ         $0x80, CX
+	SUBQ         $0x20, DX
+	JMP          loop32
+
+loop8:
+	TESTQ        DX, DX
+	JE           done
+	VMOVUPS      (AX), Y2
+	VSUBPS       Y0, Y2, Y2
+	VMINPS       c8<>+0(SB), Y2, Y4
+	VMAXPS       c8<>+32(SB), Y4, Y4
+	VMULPS       c8<>+64(SB), Y4, Y5
+	VROUNDPS     $0x00, Y5, Y5
+	VFNMADD231PS c8<>+96(SB), Y5, Y4
+	VFNMADD231PS c8<>+128(SB), Y5, Y4
+	VMOVUPS      c8<>+160(SB), Y3
+	VFMADD213PS  c8<>+192(SB), Y4, Y3
+	VFMADD213PS  c8<>+224(SB), Y4, Y3
+	VFMADD213PS  c8<>+256(SB), Y4, Y3
+	VFMADD213PS  c8<>+288(SB), Y4, Y3
+	VFMADD213PS  c8<>+320(SB), Y4, Y3
+	VMULPS       Y4, Y4, Y6
+	VFMADD213PS  Y4, Y6, Y3
+	VADDPS       c8<>+352(SB), Y3, Y3
+	VCVTPS2DQ    Y5, Y5
+	VPSRAD       $0x01, Y5, Y4
+	VPSUBD       Y4, Y5, Y5
+	VPADDD       c8<>+416(SB), Y4, Y4
+	VPADDD       c8<>+416(SB), Y5, Y5
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y4, Y3, Y3
+	VMULPS       Y5, Y3, Y3
+	VCMPPS       $0x03, Y2, Y2, Y4
+	VBLENDVPS    Y4, Y2, Y3, Y3
+	VMOVUPS      Y3, (AX)
+	VMOVUPS      (CX), Y2
+	VSUBPS       Y1, Y2, Y2
+	VMULPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (CX)
+	ADDQ         $0x20, AX
+	ADDQ         $0x20, CX
+	SUBQ         $0x08, DX
+	JMP          loop8
+
+done:
+	VZEROUPPER
+	RET
+
 // func tanhAVX2(dst []float32, src []float32)
 // Requires: AVX, AVX2, FMA3
 TEXT ·tanhAVX2(SB), NOSPLIT, $0-48

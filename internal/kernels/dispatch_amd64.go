@@ -16,47 +16,49 @@ var (
 
 // implAVX2 uses the 6×16 AVX2+FMA microkernel and the AVX2 vector kernels.
 var implAVX2 = &impl{
-	name:        "avx2",
-	mr:          6,
-	nr:          16,
-	kernel:      kernelAVX2,
-	gemvN:       gemvNAsm,
-	dot4:        dot4Asm,
-	sup:         supAVX2,
-	packT8:      packT8Asm,
-	copy16:      copy16Asm,
-	dot:         dotAsm,
-	axpy:        axpyAsm,
-	scale:       scaleAsm,
-	max:         maxAsm,
-	exp:         expAsm,
-	tanh:        tanhAsm,
-	geluTanh:    geluTanhAsm,
-	geluErf:     geluErfAsm,
-	expShiftSum: expShiftSumAsm,
+	name:         "avx2",
+	mr:           6,
+	nr:           16,
+	kernel:       kernelAVX2,
+	gemvN:        gemvNAsm,
+	dot4:         dot4Asm,
+	sup:          supAVX2,
+	packT8:       packT8Asm,
+	copy16:       copy16Asm,
+	dot:          dotAsm,
+	axpy:         axpyAsm,
+	scale:        scaleAsm,
+	max:          maxAsm,
+	exp:          expAsm,
+	tanh:         tanhAsm,
+	geluTanh:     geluTanhAsm,
+	geluErf:      geluErfAsm,
+	expShiftSum:  expShiftSumAsm,
+	expShiftGrad: expShiftGradAsm,
 }
 
 // implAVX512 differs from implAVX2 only in the SGEMM microkernel (12×32 in
 // zmm registers); the vector kernels are memory-bound and stay AVX2.
 var implAVX512 = &impl{
-	name:        "avx512",
-	mr:          12,
-	nr:          32,
-	kernel:      kernelAVX512,
-	gemvN:       gemvNAsm,
-	dot4:        dot4Asm,
-	sup:         supAVX2,
-	packT8:      packT8Asm,
-	copy16:      copy16Asm,
-	dot:         dotAsm,
-	axpy:        axpyAsm,
-	scale:       scaleAsm,
-	max:         maxAsm,
-	exp:         expAsm,
-	tanh:        tanhAsm,
-	geluTanh:    geluTanhAsm,
-	geluErf:     geluErfAsm,
-	expShiftSum: expShiftSumAsm,
+	name:         "avx512",
+	mr:           12,
+	nr:           32,
+	kernel:       kernelAVX512,
+	gemvN:        gemvNAsm,
+	dot4:         dot4Asm,
+	sup:          supAVX2,
+	packT8:       packT8Asm,
+	copy16:       copy16Asm,
+	dot:          dotAsm,
+	axpy:         axpyAsm,
+	scale:        scaleAsm,
+	max:          maxAsm,
+	exp:          expAsm,
+	tanh:         tanhAsm,
+	geluTanh:     geluTanhAsm,
+	geluErf:      geluErfAsm,
+	expShiftSum:  expShiftSumAsm,
+	expShiftGrad: expShiftGradAsm,
 }
 
 func selectImpl(pureGo bool) *impl {
@@ -269,4 +271,20 @@ func expShiftSumAsm(x []float32, shift float32) float32 {
 		}
 	}
 	return s
+}
+
+func expShiftGradAsm(p, ds []float32, shift, d float32) {
+	n := len(p) &^ 7
+	ds = ds[:len(p)]
+	if n > 0 {
+		expShiftGradAVX2(p[:n], ds[:n], shift, d)
+	}
+	if n < len(p) {
+		var buf, g [8]float32
+		copy(buf[:], p[n:])
+		copy(g[:], ds[n:])
+		expShiftGradAVX2(buf[:], g[:], shift, d)
+		copy(p[n:], buf[:])
+		copy(ds[n:], g[:])
+	}
 }

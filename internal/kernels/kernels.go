@@ -42,6 +42,9 @@ type impl struct {
 	geluTanh    func(dst, src []float32)
 	geluErf     func(dst, src []float32)
 	expShiftSum func(x []float32, shift float32) float32
+	// expShiftGrad computes p[i] = exp(p[i] − shift), then
+	// ds[i] = p[i]·(ds[i] − d), for i < len(p).
+	expShiftGrad func(p, ds []float32, shift, d float32)
 }
 
 // cur is the implementation the exported kernels use.
@@ -174,3 +177,13 @@ func Max(x []float32) float32 { return cur.max(x) }
 // ExpShiftSum computes x[i] = exp(x[i] - shift) in place and returns their
 // sum: the body of a numerically stable softmax.
 func ExpShiftSum(x []float32, shift float32) float32 { return cur.expShiftSum(x, shift) }
+
+// ExpShiftGrad is the elementwise step of attention's backward pass over one
+// row of a score tile: p[i] = exp(p[i] − shift) in place (the probabilities
+// from the scores and the row's log-sum-exp), then ds[i] = p[i]·(ds[i] − d)
+// in place (the score gradient from dP and D = dOᵀ·O), in one pass.
+// len(ds) must be at least len(p); exp is Exp's.
+func ExpShiftGrad(p, ds []float32, shift, d float32) {
+	_ = ds[:len(p)]
+	cur.expShiftGrad(p, ds, shift, d)
+}

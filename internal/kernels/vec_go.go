@@ -6,21 +6,22 @@ import "math"
 // Go microkernel, and scalar twins of the SIMD vector kernels (same
 // polynomials, so the assembly can be pinned to them).
 var implGo = &impl{
-	name:        "go",
-	mr:          4,
-	nr:          4,
-	kernel:      kernelGo4x4,
-	gemvN:       gemvNGo,
-	dot4:        dot4Go,
-	dot:         dotGo,
-	axpy:        axpyGo,
-	scale:       ScaleRef,
-	max:         MaxRef,
-	exp:         expGo,
-	tanh:        tanhGo,
-	geluTanh:    geluTanhGo,
-	geluErf:     geluErfGo,
-	expShiftSum: expShiftSumGo,
+	name:         "go",
+	mr:           4,
+	nr:           4,
+	kernel:       kernelGo4x4,
+	gemvN:        gemvNGo,
+	dot4:         dot4Go,
+	dot:          dotGo,
+	axpy:         axpyGo,
+	scale:        ScaleRef,
+	max:          MaxRef,
+	exp:          expGo,
+	tanh:         tanhGo,
+	geluTanh:     geluTanhGo,
+	geluErf:      geluErfGo,
+	expShiftSum:  expShiftSumGo,
+	expShiftGrad: expShiftGradGo,
 }
 
 // kernelGo4x4 is the microkernel contract of impl.kernel for a 4×4 tile
@@ -244,4 +245,13 @@ func expShiftSumGo(x []float32, shift float32) float32 {
 		s += e
 	}
 	return s
+}
+
+func expShiftGradGo(p, ds []float32, shift, d float32) {
+	ds = ds[:len(p)]
+	for i, v := range p {
+		e := expf(v - shift)
+		p[i] = e
+		ds[i] = e * (ds[i] - d)
+	}
 }

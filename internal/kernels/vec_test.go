@@ -345,6 +345,43 @@ func TestExpShiftSum(t *testing.T) {
 	})
 }
 
+// TestExpShiftGrad: p becomes the variant's own Exp of the shifted values
+// exactly, and ds = p·(ds − d) exactly (one subtraction and one product per
+// element, as the Go twin), on all lengths' tails; the Go twin's exp is
+// within 2e-7 relative of float64 exp.
+func TestExpShiftGrad(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im *impl) {
+		f := func(seed uint64, n uint8) bool {
+			x, r := quickInputs(seed, n, 5)
+			ds := randSlice(r, int(n))
+			shift, d := float32(r.NormFloat64()), float32(r.NormFloat64())
+			if n > 0 {
+				shift += im.max(x)
+			}
+			want := make([]float32, len(x))
+			for i, v := range x {
+				want[i] = v - shift
+			}
+			im.exp(want, want)
+			wantDS := make([]float32, len(ds))
+			for i := range ds {
+				wantDS[i] = want[i] * (ds[i] - d)
+			}
+			for i, v := range x {
+				e := math.Exp(float64(v - shift))
+				if math.Abs(float64(want[i])-e) > 2e-7*e {
+					return false
+				}
+			}
+			im.expShiftGrad(x, ds, shift, d)
+			return bitsEqual(x, want) && bitsEqual(ds, wantDS)
+		}
+		if err := quick.Check(f, &quick.Config{MaxCount: 300}); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
 // TestExportedDispatch exercises the exported wrappers on the chosen
 // variant (tails included).
 func TestExportedDispatch(t *testing.T) {
@@ -386,13 +423,14 @@ func TestVectorNoAllocs(t *testing.T) {
 	x := make([]float32, 29)
 	y := make([]float32, 29)
 	for name, f := range map[string]func(){
-		"Exp":         func() { Exp(y, x) },
-		"Tanh":        func() { Tanh(y, x) },
-		"GeluTanh":    func() { GeluTanh(y, x) },
-		"GeluErf":     func() { GeluErf(y, x) },
-		"ExpShiftSum": func() { ExpShiftSum(y, 1) },
-		"Dot":         func() { Dot(x, y) },
-		"Max":         func() { Max(x) },
+		"Exp":          func() { Exp(y, x) },
+		"Tanh":         func() { Tanh(y, x) },
+		"GeluTanh":     func() { GeluTanh(y, x) },
+		"GeluErf":      func() { GeluErf(y, x) },
+		"ExpShiftSum":  func() { ExpShiftSum(y, 1) },
+		"ExpShiftGrad": func() { ExpShiftGrad(x, y, 1, 2) },
+		"Dot":          func() { Dot(x, y) },
+		"Max":          func() { Max(x) },
 	} {
 		if n := testing.AllocsPerRun(10, f); n != 0 {
 			t.Errorf("%s: %v allocations per call, want 0", name, n)

@@ -37,6 +37,7 @@ func main() {
 	maxKernel()
 	expKernel()
 	expShiftSum()
+	expShiftGrad()
 	tanhKernel()
 	geluKernel()
 	geluErfKernel()
@@ -766,6 +767,36 @@ func expShiftSum() {
 	reduceSum(acc)
 	VZEROUPPER()
 	Store(acc.AsX(), ReturnIndex(0))
+	RET()
+}
+
+// expShiftGrad is the elementwise step of the attention backward pass over
+// one row of a tile: P = exp(S − lse) in place of S, and dS = P∘(dP − D) in
+// place of dP, in one pass (S and dP are each read and written once).
+func expShiftGrad() {
+	TEXT("expShiftGradAVX2", NOSPLIT, "func(p, ds []float32, shift, d float32)")
+	Pragma("noescape")
+	Doc("expShiftGradAVX2 computes p[i] = exp(p[i] - shift) in place and then",
+		"ds[i] = p[i]·(ds[i] - d) for i < len(p); len(p) must be a multiple of 8",
+		"and len(ds) >= len(p).")
+	p := Load(Param("p").Base(), GP64())
+	g := Load(Param("ds").Base(), GP64())
+	n := Load(Param("p").Len(), GP64())
+	sh, dd := YMM(), YMM()
+	VBROADCASTSS(NewParamAddr("shift", 48), sh)
+	VBROADCASTSS(NewParamAddr("d", 52), dd)
+	stream(n, []Register{p, g}, func(_, disp int) {
+		x, o, t := YMM(), YMM(), YMM()
+		VMOVUPS(Mem{Base: p, Disp: disp}, x)
+		VSUBPS(sh, x, x)
+		expVec(x, o)
+		VMOVUPS(o, Mem{Base: p, Disp: disp})
+		VMOVUPS(Mem{Base: g, Disp: disp}, t)
+		VSUBPS(dd, t, t)
+		VMULPS(o, t, t)
+		VMOVUPS(t, Mem{Base: g, Disp: disp})
+	})
+	VZEROUPPER()
 	RET()
 }
 

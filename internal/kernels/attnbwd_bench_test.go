@@ -1,0 +1,68 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// BenchmarkAttnBackwardTiles runs the five tile products and the
+// elementwise passes of FlashAttention-2's backward over one key block of
+// bc keys against a whole head of query blocks (L = 2048, HS = 64), serial,
+// as attention's tiled backward does per work unit; GFLOP/s counts the
+// five products (10·br·bc·HS flops per tile).
+func BenchmarkAttnBackwardTiles(b *testing.B) {
+	const l, hs = 2048, 64
+	for _, t := range []struct {
+		br, bc int
+		fused  bool
+	}{{64, 128, false}, {64, 128, true}, {96, 96, false}, {96, 96, true}, {48, 96, true}, {96, 192, true}, {72, 96, true}, {96, 112, true}, {120, 96, true}} {
+		b.Run(fmt.Sprintf("br=%d/bc=%d/fused=%v", t.br, t.bc, t.fused), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 1))
+			q, do := randSlice(r, l*hs), randSlice(r, l*hs)
+			dq := make([]float32, l*hs)
+			lse, d := randSlice(r, l), randSlice(r, l)
+			ld := t.bc + 16
+			if ld%64 == 0 {
+				ld += 16
+			}
+			kt, vt := randSlice(r, hs*ld), randSlice(r, hs*ld)
+			kk := randSlice(r, t.bc*hs)
+			dk, dv := make([]float32, t.bc*hs), make([]float32, t.bc*hs)
+			p, dp := make([]float32, t.br*ld), make([]float32, t.br*ld)
+			nq := l / t.br * t.br
+			best := 0.0
+			for range b.N {
+				t0 := time.Now()
+				for i0 := 0; i0 < nq; i0 += t.br {
+					rows, cols := t.br, t.bc
+					qi, doi := q[i0*hs:], do[i0*hs:]
+					SgemmSerial(false, false, rows, cols, hs, 0.125, qi, hs, kt, ld, 0, p, ld)
+					SgemmSerial(false, false, rows, cols, hs, 1, doi, hs, vt, ld, 0, dp, ld)
+					for r := 0; r < rows && t.fused; r++ {
+						ExpShiftGrad(p[r*ld:r*ld+cols], dp[r*ld:], lse[i0+r], d[i0+r])
+					}
+					for r := 0; r < rows && !t.fused; r++ {
+						row := p[r*ld : r*ld+cols]
+						ExpShiftSum(row, lse[i0+r])
+						dr := dp[r*ld : r*ld+cols]
+						dd := d[i0+r]
+						for x, pv := range row {
+							dr[x] = pv * (dr[x] - dd)
+						}
+					}
+					SgemmSerial(true, false, cols, hs, rows, 1, p, ld, doi, hs, 1, dv, hs)
+					SgemmSerial(true, false, cols, hs, rows, 0.125, dp, ld, qi, hs, 1, dk, hs)
+					SgemmSerial(false, false, rows, hs, cols, 0.125, dp, ld, kk, hs, 1, dq[i0*hs:], hs)
+				}
+				if s := time.Since(t0).Seconds(); best == 0 || s < best {
+					best = s
+				}
+			}
+			flops := 10 * float64(nq) * float64(t.bc) * hs
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			b.ReportMetric(flops/best/1e9, "best-GFLOP/s")
+		})
+	}
+}
