@@ -12,10 +12,12 @@ import "fmt"
 // (probsForward). Otherwise the kernel is p.Kernel, or the fastest one when
 // Auto; the fast kernels never hold more than a tile of scores.
 func Forward(p *Params, q, k, v, out, lse, probs []float32) error {
-	pl, err := newPlan(p)
+	c, err := getCall(p)
 	if err != nil {
 		return err
 	}
+	defer putCall(c)
+	pl := &c.pl
 	if err := pl.checkQKV(q, k, v); err != nil {
 		return err
 	}
@@ -42,9 +44,9 @@ func Forward(p *Params, q, k, v, out, lse, probs []float32) error {
 	case probs != nil:
 		probsForward(pl, q, k, v, out, lse, probs)
 	case kern == Decode && pl.group*pl.Tq <= decodeMaxStack:
-		decodeForward(pl, q, k, v, out, lse)
+		c.decodeForward(q, k, v, out, lse)
 	default:
-		tiledForward(pl, tileSizes(pl, kern, false), q, k, v, out, lse)
+		c.tiledForward(tileSizes(pl, kern, false), q, k, v, out, lse)
 	}
 	return nil
 }
@@ -74,15 +76,17 @@ func forwardKernel(p *Params, pl *plan, wantProbs bool) Kernel {
 // dv [B,NKV,Tk,HS] are overwritten; dk and dv sum over the query heads that
 // share a KV head. The additive Mask gets no gradient.
 func Backward(p *Params, q, k, v, out, lse, dout, dq, dk, dv []float32) error {
-	pl, err := newPlan(p)
+	c, err := getCall(p)
 	if err != nil {
 		return err
 	}
+	defer putCall(c)
+	pl := &c.pl
 	if err := pl.checkQKV(q, k, v); err != nil {
 		return err
 	}
 	nq, nkv := pl.B*pl.NH*pl.Tq*pl.HS, pl.B*pl.NKV*pl.Tk*pl.HS
-	for _, c := range []struct {
+	for _, x := range []struct {
 		name      string
 		got, want int
 	}{
@@ -93,7 +97,7 @@ func Backward(p *Params, q, k, v, out, lse, dout, dq, dk, dv []float32) error {
 		{"dk [B,NKV,Tk,HS]", len(dk), nkv},
 		{"dv [B,NKV,Tk,HS]", len(dv), nkv},
 	} {
-		if err := checkLen(c.name, c.got, c.want); err != nil {
+		if err := checkLen(x.name, x.got, x.want); err != nil {
 			return err
 		}
 	}
@@ -105,7 +109,7 @@ func Backward(p *Params, q, k, v, out, lse, dout, dq, dk, dv []float32) error {
 		if kern != Flash && p.Sparse() {
 			kern = Sparse
 		}
-		tiledBackward(pl, tileSizes(pl, kern, true), q, k, v, out, lse, dout, dq, dk, dv)
+		c.tiledBackward(tileSizes(pl, kern, true), q, k, v, out, lse, dout, dq, dk, dv)
 	default:
 		return fmt.Errorf("attention: unknown kernel %v", p.Kernel)
 	}

@@ -31,7 +31,8 @@ const (
 //	M = max_s m_s,  L = Σ_s l_s·e^{m_s−M},  out = Σ_s O_s·e^{m_s−M} / L,  lse = M + log L
 //
 // Extra memory: the partials, nsplit·B·NH·Tq·(HS+2) floats.
-func decodeForward(pl *plan, q, k, v, out, lse []float32) {
+func (c *call) decodeForward(q, k, v, out, lse []float32) {
+	pl := &c.pl
 	hs := pl.HS
 	rows := pl.group * pl.Tq // query rows per (b, KV head), contiguous in q
 	units := pl.B * pl.NKV
@@ -42,34 +43,13 @@ func decodeForward(pl *plan, q, k, v, out, lse []float32) {
 	per := (pl.Tk + nsplit - 1) / nsplit
 	per = (per + decodeChunk - 1) / decodeChunk * decodeChunk
 	nsplit = (pl.Tk + per - 1) / per
-	part := getScratch(nsplit * units * rows * (hs + 2))
-	defer putScratch(part)
+	c.q, c.k, c.v = q, k, v
+	c.units, c.nsplit, c.per = units, nsplit, per
+	// Every item writes its whole (O, m, l) partial, so no clearing.
+	c.part = growTo(c.part, nsplit*units*rows*(hs+2))
+	part := c.part
 	partO, partM, partL := part[:nsplit*units*rows*hs], part[nsplit*units*rows*hs:][:nsplit*units*rows], part[nsplit*units*rows*(hs+1):]
-	forEachDynamic(units*nsplit, func(it int) {
-		u, sp := it%units, it/units
-		b, kvh := u/pl.NKV, u%pl.NKV
-		h0 := kvh * pl.group
-		ws := getWorkspace(rows, decodeChunk, hs)
-		defer workspaces.Put(ws)
-		ws.reset(rows, hs)
-		qr := q[(b*pl.NH+h0)*pl.Tq*hs : (b*pl.NH+h0+pl.group)*pl.Tq*hs]
-		kvBase := u * pl.Tk * hs
-		kk, vv := k[kvBase:kvBase+pl.Tk*hs], v[kvBase:kvBase+pl.Tk*hs]
-		for j0 := sp * per; j0 < min((sp+1)*per, pl.Tk); j0 += decodeChunk {
-			j1 := min(j0+decodeChunk, pl.Tk, (sp+1)*per)
-			// Rows of different heads share query positions, so the tile's
-			// query range is the whole of [0, Tq).
-			cls := pl.tileClass(0, pl.Tq, j0, j1)
-			if cls == tileNone {
-				continue
-			}
-			pl.onlineTile(ws, decodeChunk, b, h0, 0, rows, qr, kk, nil, 0, vv, j0, j1, cls)
-		}
-		at := (sp*units + u) * rows
-		copy(partO[at*hs:(at+rows)*hs], ws.o[:rows*hs])
-		copy(partM[at:at+rows], ws.m[:rows])
-		copy(partL[at:at+rows], ws.l[:rows])
-	})
+	c.forEachDynamic(units*nsplit, c.decodeItem)
 	ninf := float32(math.Inf(-1))
 	for u := 0; u < units; u++ {
 		b, kvh := u/pl.NKV, u%pl.NKV
@@ -111,4 +91,38 @@ func decodeForward(pl *plan, q, k, v, out, lse []float32) {
 			}
 		}
 	}
+}
+
+// decodeForwardItem is work item it of decodeForward: unit (b, KV head)
+// it mod units, key split it / units.
+func (c *call) decodeForwardItem(it int) {
+	pl := &c.pl
+	hs := pl.HS
+	rows := pl.group * pl.Tq
+	units, nsplit, per := c.units, c.nsplit, c.per
+	u, sp := it%units, it/units
+	b, kvh := u/pl.NKV, u%pl.NKV
+	h0 := kvh * pl.group
+	ws := getWorkspace(rows, decodeChunk, hs)
+	defer putWorkspace(ws)
+	ws.reset(rows, hs)
+	qr := c.q[(b*pl.NH+h0)*pl.Tq*hs : (b*pl.NH+h0+pl.group)*pl.Tq*hs]
+	kvBase := u * pl.Tk * hs
+	kk, vv := c.k[kvBase:kvBase+pl.Tk*hs], c.v[kvBase:kvBase+pl.Tk*hs]
+	for j0 := sp * per; j0 < min((sp+1)*per, pl.Tk); j0 += decodeChunk {
+		j1 := min(j0+decodeChunk, pl.Tk, (sp+1)*per)
+		// Rows of different heads share query positions, so the tile's
+		// query range is the whole of [0, Tq).
+		cls := pl.tileClass(0, pl.Tq, j0, j1)
+		if cls == tileNone {
+			continue
+		}
+		pl.onlineTile(ws, decodeChunk, b, h0, 0, rows, qr, kk, nil, 0, vv, j0, j1, cls)
+	}
+	part := c.part
+	partO, partM, partL := part[:nsplit*units*rows*hs], part[nsplit*units*rows*hs:][:nsplit*units*rows], part[nsplit*units*rows*(hs+1):]
+	at := (sp*units + u) * rows
+	copy(partO[at*hs:(at+rows)*hs], ws.o[:rows*hs])
+	copy(partM[at:at+rows], ws.m[:rows])
+	copy(partL[at:at+rows], ws.l[:rows])
 }

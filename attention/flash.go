@@ -2,12 +2,8 @@ package attention
 
 import (
 	"math"
-	"math/bits"
-	"sync"
-	"sync/atomic"
 
 	"github.com/attn-dev/attn/internal/kernels"
-	"github.com/attn-dev/attn/internal/parallel"
 )
 
 // tiles are the query-block (br) and key-block (bc) sizes of the tiled
@@ -46,10 +42,19 @@ type workspace struct {
 	ktU    int
 }
 
-var (
-	workspaces sync.Pool
-	calls      atomic.Uint64 // tags the transposes of one call
-)
+// freeWorkspaces keeps idle workspaces. A free list rather than a
+// sync.Pool: a pool drops its objects at every GC and whenever GOMAXPROCS
+// changes, and each drop costs the next calls fresh tiles. Only as many
+// workspaces exist as items ever ran at once (about the worker count), so
+// the list holds them all; extras beyond its capacity are left to the GC.
+var freeWorkspaces = make(chan *workspace, 64)
+
+func putWorkspace(ws *workspace) {
+	select {
+	case freeWorkspaces <- ws:
+	default:
+	}
+}
 
 // transposeInto writes the [n, hs] rows x as xᵀ ([hs, n], row stride ld)
 // into dst in 16×16 blocks, a column band of 16 at a time: each store run
@@ -91,8 +96,10 @@ func padLD(n int) int {
 }
 
 func getWorkspace(rows, cols, hs int) *workspace {
-	ws, _ := workspaces.Get().(*workspace)
-	if ws == nil {
+	var ws *workspace
+	select {
+	case ws = <-freeWorkspaces:
+	default:
 		ws = &workspace{}
 	}
 	ws.s = growTo(ws.s, rows*cols)
@@ -103,58 +110,12 @@ func getWorkspace(rows, cols, hs int) *workspace {
 	return ws
 }
 
-// scratch recycles the per-call O(L) buffers (decode partials, backward
-// row statistics and dq copies) so steady-state calls allocate no big
-// buffers.
-// scratch pools buffers by power-of-two capacity class, so a request is
-// always served by a buffer at least as large (one pool for all sizes kept
-// dropping the too-small buffer it drew and allocating afresh).
-var scratch [64]sync.Pool
-
-// scratchClass is the smallest c with 1<<c >= n.
-func scratchClass(n int) int { return bits.Len(uint(max(n, 1) - 1)) }
-
-// getScratch returns a zeroed buffer of n floats; putScratch returns it.
-func getScratch(n int) []float32 {
-	c := scratchClass(n)
-	if b, ok := scratch[c].Get().(*[]float32); ok {
-		x := (*b)[:n]
-		clear(x)
-		return x
-	}
-	return make([]float32, n, 1<<c)
-}
-
-func putScratch(b []float32) {
-	if c := scratchClass(cap(b)); cap(b) == 1<<c {
-		scratch[c].Put(&b)
-	}
-}
-
 // growTo returns b resized to n, reallocated only when too small.
 func growTo(b []float32, n int) []float32 {
 	if cap(b) < n {
 		return make([]float32, n)
 	}
 	return b[:n]
-}
-
-// forEachDynamic runs fn(item) for item in [0, n) on every worker, handing
-// out items one at a time from a shared counter so uneven items (causal
-// tiles) balance across cores.
-func forEachDynamic(n int, fn func(item int)) {
-	var next atomic.Int64
-	parallel.For(min(parallel.Workers(), n), 1, func(lo, hi int) {
-		for w := lo; w < hi; w++ {
-			for {
-				it := int(next.Add(1) - 1)
-				if it >= n {
-					break
-				}
-				fn(it)
-			}
-		}
-	})
 }
 
 // reset starts the online softmax for rows rows: m = −∞, l = 0, O = 0.
@@ -218,59 +179,64 @@ func (pl *plan) onlineTile(ws *workspace, bc int, b, h0, i0, rows int, qr, kk, k
 // lse = m + log l. Causal and sparse patterns skip invisible tiles, so the
 // cost is proportional to the visible tiles and the extra memory is one
 // workspace per worker.
-func tiledForward(pl *plan, t tiles, q, k, v, out, lse []float32) {
+func (c *call) tiledForward(t tiles, q, k, v, out, lse []float32) {
+	c.t, c.q, c.k, c.v, c.out, c.lse = t, q, k, v, out, lse
+	c.nqb = (c.pl.Tq + t.br - 1) / t.br
+	c.tag = callTags.Add(1)
+	c.forEachDynamic(c.pl.B*c.pl.NH*c.nqb, c.forwardItem)
+}
+
+// tiledForwardItem is work item it of tiledForward.
+func (c *call) tiledForwardItem(it int) {
+	pl, t, nqb := &c.pl, c.t, c.nqb
 	hs := pl.HS
-	nqb := (pl.Tq + t.br - 1) / t.br
-	nbh := pl.B * pl.NH
-	call := calls.Add(1)
-	forEachDynamic(nbh*nqb, func(it int) {
-		// Items run head by head, so a worker transposes each KV head once;
-		// within a head, later query blocks (more keys under a causal
-		// mask) go first so the tail of the schedule is short.
-		bh, qb := it/nqb, nqb-1-it%nqb
-		b, h := bh/pl.NH, bh%pl.NH
-		i0 := qb * t.br
-		i1 := min(i0+t.br, pl.Tq)
-		rows := i1 - i0
-		ld := padLD(t.bc)
-		ws := getWorkspace(t.br, ld, hs)
-		defer workspaces.Put(ws)
-		ws.reset(rows, hs)
-		qr := q[(bh*pl.Tq+i0)*hs : (bh*pl.Tq+i1)*hs]
-		u := b*pl.NKV + h/pl.group
-		kk, vv := k[u*pl.Tk*hs:(u+1)*pl.Tk*hs], v[u*pl.Tk*hs:(u+1)*pl.Tk*hs]
-		lo, hi := pl.keyRange(i0, i1)
-		// Kᵀ lets each score product read B untransposed. A dense pass
-		// reuses the whole head's Kᵀ in every query block, so a worker
-		// transposes it once per head (a causal pass too: its later query
-		// blocks need nearly all of K); a narrow window transposes tile by
-		// tile (1/256 of the tile's work) rather than all of K.
-		perTile := nqb == 1 || (pl.window > 0 && 2*(hi-lo) < pl.Tk)
-		ldkt := padLD(pl.Tk)
-		if !perTile && (ws.ktCall != call || ws.ktU != u) {
-			ws.kt = growTo(ws.kt, hs*ldkt)
-			transposeInto(ws.kt, ldkt, kk, pl.Tk, hs)
-			ws.ktCall, ws.ktU = call, u
+	q, k, v := c.q, c.k, c.v
+	// Items run head by head, so a worker transposes each KV head once;
+	// within a head, later query blocks (more keys under a causal mask) go
+	// first so the tail of the schedule is short.
+	bh, qb := it/nqb, nqb-1-it%nqb
+	b, h := bh/pl.NH, bh%pl.NH
+	i0 := qb * t.br
+	i1 := min(i0+t.br, pl.Tq)
+	rows := i1 - i0
+	ld := padLD(t.bc)
+	ws := getWorkspace(t.br, ld, hs)
+	defer putWorkspace(ws)
+	ws.reset(rows, hs)
+	qr := q[(bh*pl.Tq+i0)*hs : (bh*pl.Tq+i1)*hs]
+	u := b*pl.NKV + h/pl.group
+	kk, vv := k[u*pl.Tk*hs:(u+1)*pl.Tk*hs], v[u*pl.Tk*hs:(u+1)*pl.Tk*hs]
+	lo, hi := pl.keyRange(i0, i1)
+	// Kᵀ lets each score product read B untransposed. A dense pass reuses
+	// the whole head's Kᵀ in every query block, so a worker transposes it
+	// once per head (a causal pass too: its later query blocks need nearly
+	// all of K); a narrow window transposes tile by tile (1/256 of the
+	// tile's work) rather than all of K.
+	perTile := nqb == 1 || (pl.window > 0 && 2*(hi-lo) < pl.Tk)
+	ldkt := padLD(pl.Tk)
+	if !perTile && (ws.ktCall != c.tag || ws.ktU != u) {
+		ws.kt = growTo(ws.kt, hs*ldkt)
+		transposeInto(ws.kt, ldkt, kk, pl.Tk, hs)
+		ws.ktCall, ws.ktU = c.tag, u
+	}
+	for j0 := lo / t.bc * t.bc; j0 < hi; j0 += t.bc {
+		j1 := min(j0+t.bc, pl.Tk)
+		cls := pl.tileClass(i0, i1, j0, j1)
+		if cls == tileNone {
+			continue
 		}
-		for j0 := lo / t.bc * t.bc; j0 < hi; j0 += t.bc {
-			j1 := min(j0+t.bc, pl.Tk)
-			cls := pl.tileClass(i0, i1, j0, j1)
-			if cls == tileNone {
-				continue
-			}
-			var kt []float32
-			ldk := ldkt
-			if perTile {
-				ws.vt = growTo(ws.vt, hs*ld)
-				transposeInto(ws.vt, ld, kk[j0*hs:j1*hs], j1-j0, hs)
-				kt, ldk = ws.vt, ld
-			} else {
-				kt = ws.kt[j0:]
-			}
-			pl.onlineTile(ws, ld, b, h, i0, rows, qr, kk, kt, ldk, vv, j0, j1, cls)
+		var kt []float32
+		ldk := ldkt
+		if perTile {
+			ws.vt = growTo(ws.vt, hs*ld)
+			transposeInto(ws.vt, ld, kk[j0*hs:j1*hs], j1-j0, hs)
+			kt, ldk = ws.vt, ld
+		} else {
+			kt = ws.kt[j0:]
 		}
-		finishRows(ws, rows, hs, out[(bh*pl.Tq+i0)*hs:], lseSlice(lse, bh*pl.Tq+i0))
-	})
+		pl.onlineTile(ws, ld, b, h, i0, rows, qr, kk, kt, ldk, vv, j0, j1, cls)
+	}
+	finishRows(ws, rows, hs, c.out[(bh*pl.Tq+i0)*hs:], lseSlice(c.lse, bh*pl.Tq+i0))
 }
 
 func lseSlice(lse []float32, at int) []float32 {

@@ -25,79 +25,98 @@ const dqPartBudget = 32 << 20
 // dq rows are owned by split 0, other splits accumulate into private
 // copies that are summed at the end (only when B·NKV is too small to keep
 // the cores busy otherwise).
-func tiledBackward(pl *plan, t tiles, q, k, v, out, lse, dout, dq, dk, dv []float32) {
-	hs := pl.HS
+func (c *call) tiledBackward(t tiles, q, k, v, out, lse, dout, dq, dk, dv []float32) {
+	pl := &c.pl
+	c.t, c.q, c.k, c.v, c.out, c.lse = t, q, k, v, out, lse
+	c.dout, c.dq, c.dk, c.dv = dout, dq, dk, dv
 	nq := pl.B * pl.NH * pl.Tq
 	// D_i = dout_i · out_i: one float per query row.
-	dD := getScratch(nq)
-	defer putScratch(dD)
-	parallel.For(nq, 256, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			dD[r] = kernels.Dot(dout[r*hs:(r+1)*hs], out[r*hs:(r+1)*hs])
-		}
-	})
-	nkb := (pl.Tk + t.bc - 1) / t.bc
-	units := pl.B * pl.NKV
-	nsplit := 1
-	if w := parallel.Workers(); units < 4*w {
-		nsplit = min((4*w+units-1)/units, nkb)
+	c.dD = growTo(c.dD, nq)
+	parallel.For(nq, 256, c.rowDots)
+	c.nkb = (pl.Tk + t.bc - 1) / t.bc
+	c.units = pl.B * pl.NKV
+	c.nsplit = 1
+	if w := parallel.Workers(); c.units < 4*w {
+		c.nsplit = min((4*w+c.units-1)/c.units, c.nkb)
 		// Each extra split costs a private copy of dq; keep them within
 		// dqPartBudget (summing copies keeps the result deterministic,
 		// unlike atomic or locked accumulation).
-		nsplit = max(1, min(nsplit, 1+dqPartBudget/(4*len(dq))))
+		c.nsplit = max(1, min(c.nsplit, 1+dqPartBudget/(4*len(dq))))
 	}
-	dqPart := make([][]float32, nsplit)
-	dqPart[0] = dq
-	for s := 1; s < nsplit; s++ {
-		dqPart[s] = getScratch(len(dq))
-		defer putScratch(dqPart[s])
+	for len(c.parts) < c.nsplit-1 {
+		c.parts = append(c.parts, nil)
 	}
-	forEachDynamic(units*nsplit, func(it int) {
-		u, sp := it%units, it/units
-		b, kvh := u/pl.NKV, u%pl.NKV
-		kvBase := u * pl.Tk * hs
-		kk, vv := k[kvBase:kvBase+pl.Tk*hs], v[kvBase:kvBase+pl.Tk*hs]
-		dkk, dvv := dk[kvBase:kvBase+pl.Tk*hs], dv[kvBase:kvBase+pl.Tk*hs]
-		dqs := dqPart[sp]
-		h0 := kvh * pl.group
-		qlo, qhi := (b*pl.NH+h0)*pl.Tq*hs, (b*pl.NH+h0+pl.group)*pl.Tq*hs
-		clear(dqs[qlo:qhi])
-		ld := padLD(t.bc)
-		ws := getWorkspace(t.br, ld, hs)
-		defer workspaces.Put(ws)
-		for kb := sp; kb < nkb; kb += nsplit {
-			j0 := kb * t.bc
-			j1 := min(j0+t.bc, pl.Tk)
-			clear(dkk[j0*hs : j1*hs])
-			clear(dvv[j0*hs : j1*hs])
-			// K_jᵀ and V_jᵀ serve every query block of every head below.
-			ws.ktCall = 0 // no longer a forward pass's cached Kᵀ
-			ws.kt = growTo(ws.kt, hs*ld)
-			ws.vt = growTo(ws.vt, hs*ld)
-			transposeInto(ws.kt, ld, kk[j0*hs:j1*hs], j1-j0, hs)
-			transposeInto(ws.vt, ld, vv[j0*hs:j1*hs], j1-j0, hs)
-			qlo, qhi := pl.queryRange(j0, j1)
-			for h := h0; h < h0+pl.group; h++ {
-				bh := b*pl.NH + h
-				for i0 := qlo / t.br * t.br; i0 < qhi; i0 += t.br {
-					i1 := min(i0+t.br, pl.Tq)
-					cls := pl.tileClass(i0, i1, j0, j1)
-					if cls == tileNone {
-						continue
-					}
-					r0 := bh*pl.Tq + i0
-					pl.backwardTile(ws, ld, b, h, i0, i1-i0, j0, j1, cls,
-						q[r0*hs:], kk, vv, dout[r0*hs:], lse[r0:], dD[r0:],
-						dqs[r0*hs:], dkk, dvv)
+	for s := range c.nsplit - 1 {
+		c.parts[s] = growTo(c.parts[s], len(dq))
+	}
+	c.forEachDynamic(c.units*c.nsplit, c.backwardItem)
+	for s := range c.nsplit - 1 {
+		c.sumPart = c.parts[s]
+		parallel.For(len(dq)/pl.HS, 256, c.sumDQ)
+	}
+}
+
+// backwardRowDots computes D_r = dout_r · out_r for rows [lo, hi).
+func (c *call) backwardRowDots(lo, hi int) {
+	hs := c.pl.HS
+	for r := lo; r < hi; r++ {
+		c.dD[r] = kernels.Dot(c.dout[r*hs:(r+1)*hs], c.out[r*hs:(r+1)*hs])
+	}
+}
+
+// backwardSumDQ adds rows [lo, hi) of the private dq copy c.sumPart into dq.
+func (c *call) backwardSumDQ(lo, hi int) {
+	hs := c.pl.HS
+	kernels.Axpy(1, c.sumPart[lo*hs:hi*hs], c.dq[lo*hs:hi*hs])
+}
+
+// tiledBackwardItem is work item it of tiledBackward: unit (b, KV head)
+// it mod units, split it / units.
+func (c *call) tiledBackwardItem(it int) {
+	pl, t := &c.pl, c.t
+	hs := pl.HS
+	k, v, dk, dv := c.k, c.v, c.dk, c.dv
+	u, sp := it%c.units, it/c.units
+	b, kvh := u/pl.NKV, u%pl.NKV
+	kvBase := u * pl.Tk * hs
+	kk, vv := k[kvBase:kvBase+pl.Tk*hs], v[kvBase:kvBase+pl.Tk*hs]
+	dkk, dvv := dk[kvBase:kvBase+pl.Tk*hs], dv[kvBase:kvBase+pl.Tk*hs]
+	dqs := c.dq
+	if sp > 0 {
+		dqs = c.parts[sp-1]
+	}
+	h0 := kvh * pl.group
+	qlo, qhi := (b*pl.NH+h0)*pl.Tq*hs, (b*pl.NH+h0+pl.group)*pl.Tq*hs
+	clear(dqs[qlo:qhi])
+	ld := padLD(t.bc)
+	ws := getWorkspace(t.br, ld, hs)
+	defer putWorkspace(ws)
+	for kb := sp; kb < c.nkb; kb += c.nsplit {
+		j0 := kb * t.bc
+		j1 := min(j0+t.bc, pl.Tk)
+		clear(dkk[j0*hs : j1*hs])
+		clear(dvv[j0*hs : j1*hs])
+		// K_jᵀ and V_jᵀ serve every query block of every head below.
+		ws.ktCall = 0 // no longer a forward pass's cached Kᵀ
+		ws.kt = growTo(ws.kt, hs*ld)
+		ws.vt = growTo(ws.vt, hs*ld)
+		transposeInto(ws.kt, ld, kk[j0*hs:j1*hs], j1-j0, hs)
+		transposeInto(ws.vt, ld, vv[j0*hs:j1*hs], j1-j0, hs)
+		qlo, qhi := pl.queryRange(j0, j1)
+		for h := h0; h < h0+pl.group; h++ {
+			bh := b*pl.NH + h
+			for i0 := qlo / t.br * t.br; i0 < qhi; i0 += t.br {
+				i1 := min(i0+t.br, pl.Tq)
+				cls := pl.tileClass(i0, i1, j0, j1)
+				if cls == tileNone {
+					continue
 				}
+				r0 := bh*pl.Tq + i0
+				pl.backwardTile(ws, ld, b, h, i0, i1-i0, j0, j1, cls,
+					c.q[r0*hs:], kk, vv, c.dout[r0*hs:], c.lse[r0:], c.dD[r0:],
+					dqs[r0*hs:], dkk, dvv)
 			}
 		}
-	})
-	for s := 1; s < nsplit; s++ {
-		part := dqPart[s]
-		parallel.For(len(dq)/hs, 256, func(lo, hi int) {
-			kernels.Axpy(1, part[lo*hs:hi*hs], dq[lo*hs:hi*hs])
-		})
 	}
 }
 

@@ -62,3 +62,62 @@ func TestTiledMemoryIsLinear(t *testing.T) {
 		})
 	}
 }
+
+// TestCallsAllocateNothing checks that, once warm, Forward and Backward
+// of every fast kernel allocate nothing: plans, work items and scratch are
+// pooled per call.
+func TestCallsAllocateNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under the race detector")
+	}
+	const b, nh, l, hs = 2, 4, 200, 32
+	n := b * nh * l * hs
+	q, k, v, out, dout := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+	dq, dk, dv := make([]float32, n), make([]float32, n), make([]float32, n)
+	lse := make([]float32, b*nh*l)
+	for i := range q {
+		q[i], k[i], v[i], dout[i] = float32(i%7)*0.1, float32(i%5)*0.1, float32(i%3), float32(i%11)*0.01
+	}
+	pad := make([]bool, b*l)
+	pad[l-1] = true
+	mask := make([]float32, l*l)
+	for _, tc := range []struct {
+		name string
+		p    Params
+	}{
+		{"flash", Params{B: b, NH: nh, Tq: l, Tk: l, HS: hs, Kernel: Flash}},
+		{"flash causal dropout", Params{B: b, NH: nh, Tq: l, Tk: l, HS: hs, Causal: true, DropoutP: 0.1, Seed: 3}},
+		{"flash gqa masks", Params{B: b, NH: nh, NKV: 2, Tq: l, Tk: l, HS: hs, KeyPadding: pad, Mask: mask, MaskShape: [4]int{1, 1, l, l}}},
+		{"sparse window global", Params{B: b, NH: nh, Tq: l, Tk: l, HS: hs, Window: 16, Global: []int{0, 7}}},
+	} {
+		p := tc.p
+		nkv := n
+		if p.NKV != 0 {
+			nkv = n / (p.NH / p.NKV)
+		}
+		step := func() {
+			if err := Forward(&p, q, k[:nkv], v[:nkv], out, lse, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := Backward(&p, q, k[:nkv], v[:nkv], out, lse, dout, dq, dk[:nkv], dv[:nkv]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		step()
+		if a := testing.AllocsPerRun(10, step); a != 0 {
+			t.Errorf("%s: %v allocations per Forward+Backward, want 0", tc.name, a)
+		}
+	}
+	// Decode: one query row against a cache.
+	p := Params{B: 1, NH: nh, Tq: 1, Tk: 1500, HS: hs}
+	kc, vc := make([]float32, nh*1500*hs), make([]float32, nh*1500*hs)
+	dec := func() {
+		if err := Forward(&p, q[:nh*hs], kc, vc, out[:nh*hs], nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dec()
+	if a := testing.AllocsPerRun(10, dec); a != 0 {
+		t.Errorf("decode: %v allocations per call, want 0", a)
+	}
+}

@@ -124,7 +124,8 @@ type plan struct {
 	dropThresh             uint32  // keep iff hash ≥ dropThresh
 	seed                   uint64
 	window                 int
-	gk                     []int32 // prefix counts of global key positions, len Tk+1
+	gk                     []int32 // prefix counts of global key positions, len Tk+1; nil: none
+	gkBuf                  []int32 // gk's storage, kept by pooled plans
 	bs                     int
 	layout                 []bool
 	nkb                    int // key blocks per layout row
@@ -153,40 +154,51 @@ func checkLen(name string, got, want int) error {
 // newPlan validates p against the slices of a call (nil slices are not
 // checked) and digests it.
 func newPlan(p *Params) (*plan, error) {
+	pl := new(plan)
+	if err := initPlan(pl, p); err != nil {
+		return nil, err
+	}
+	return pl, nil
+}
+
+// initPlan is newPlan into pl, reusing its buffers; it allocates nothing
+// unless p has Global tokens beyond pl's capacity or is invalid.
+func initPlan(pl *plan, p *Params) error {
+	*pl = plan{gkBuf: pl.gkBuf}
 	if p == nil {
-		return nil, fmt.Errorf("attention: nil Params")
+		return fmt.Errorf("attention: nil Params")
 	}
 	if p.B < 1 || p.NH < 1 || p.Tq < 1 || p.Tk < 1 || p.HS < 1 {
-		return nil, fmt.Errorf("attention: B=%d NH=%d Tq=%d Tk=%d HS=%d: all must be ≥ 1", p.B, p.NH, p.Tq, p.Tk, p.HS)
+		return fmt.Errorf("attention: B=%d NH=%d Tq=%d Tk=%d HS=%d: all must be ≥ 1", p.B, p.NH, p.Tq, p.Tk, p.HS)
 	}
 	nkv := p.NKV
 	if nkv == 0 {
 		nkv = p.NH
 	}
 	if nkv < 0 || p.NH%nkv != 0 {
-		return nil, fmt.Errorf("attention: NH=%d is not a multiple of NKV=%d", p.NH, nkv)
+		return fmt.Errorf("attention: NH=%d is not a multiple of NKV=%d", p.NH, nkv)
 	}
 	if _, err := mulChecked("B·NH·Tq·Tk", p.B, p.NH, p.Tq, p.Tk); err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := mulChecked("B·NH·Tq·HS", p.B, p.NH, p.Tq, p.HS); err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := mulChecked("B·NKV·Tk·HS", p.B, nkv, p.Tk, p.HS); err != nil {
-		return nil, err
+		return err
 	}
 	scale := p.Scale
 	if math.IsNaN(float64(scale)) || math.IsInf(float64(scale), 0) {
-		return nil, fmt.Errorf("attention: Scale %v is not finite", scale)
+		return fmt.Errorf("attention: Scale %v is not finite", scale)
 	}
 	if scale == 0 {
 		scale = float32(1 / math.Sqrt(float64(p.HS)))
 	}
-	pl := &plan{B: p.B, NH: p.NH, NKV: nkv, Tq: p.Tq, Tk: p.Tk, HS: p.HS,
-		group: p.NH / nkv, off: p.Tk - p.Tq, scale: scale, causal: p.Causal}
+	pl.B, pl.NH, pl.NKV, pl.Tq, pl.Tk, pl.HS = p.B, p.NH, nkv, p.Tq, p.Tk, p.HS
+	pl.group, pl.off, pl.scale, pl.causal = p.NH/nkv, p.Tk-p.Tq, scale, p.Causal
 	if p.KeyPadding != nil {
 		if err := checkLen("KeyPadding [B,Tk]", len(p.KeyPadding), p.B*p.Tk); err != nil {
-			return nil, err
+			return err
 		}
 		pl.pad = p.KeyPadding
 	}
@@ -196,20 +208,20 @@ func newPlan(p *Params) (*plan, error) {
 		for d := 3; d >= 0; d-- {
 			s := p.MaskShape[d]
 			if s != full[d] && s != 1 {
-				return nil, fmt.Errorf("attention: MaskShape %v does not broadcast to [B,NH,Tq,Tk]=%v", p.MaskShape, full)
+				return fmt.Errorf("attention: MaskShape %v does not broadcast to [B,NH,Tq,Tk]=%v", p.MaskShape, full)
 			}
 			if s != 1 {
 				pl.mstride[d] = n
 			}
 			n *= s
 		}
-		if err := checkLen(fmt.Sprintf("Mask %v", p.MaskShape), len(p.Mask), n); err != nil {
-			return nil, err
+		if len(p.Mask) != n {
+			return fmt.Errorf("attention: Mask %v has %d elements, want %d", p.MaskShape, len(p.Mask), n)
 		}
 		pl.mask = p.Mask
 	}
 	if !(p.DropoutP >= 0 && p.DropoutP < 1) {
-		return nil, fmt.Errorf("attention: DropoutP %v outside [0,1)", p.DropoutP)
+		return fmt.Errorf("attention: DropoutP %v outside [0,1)", p.DropoutP)
 	}
 	if p.DropoutP > 0 {
 		pl.dropP = p.DropoutP
@@ -222,17 +234,21 @@ func newPlan(p *Params) (*plan, error) {
 		pl.seed = p.Seed
 	}
 	if p.Window < 0 {
-		return nil, fmt.Errorf("attention: Window %d is negative", p.Window)
+		return fmt.Errorf("attention: Window %d is negative", p.Window)
 	}
 	pl.window = p.Window
 	if len(p.Global) > 0 {
 		if p.Window == 0 {
-			return nil, fmt.Errorf("attention: Global tokens need a Window")
+			return fmt.Errorf("attention: Global tokens need a Window")
 		}
-		pl.gk = make([]int32, p.Tk+1)
+		if cap(pl.gkBuf) < p.Tk+1 {
+			pl.gkBuf = make([]int32, p.Tk+1)
+		}
+		pl.gk = pl.gkBuf[:p.Tk+1]
+		clear(pl.gk)
 		for _, g := range p.Global {
 			if g < 0 || g >= p.Tk {
-				return nil, fmt.Errorf("attention: Global position %d outside [0,%d)", g, p.Tk)
+				return fmt.Errorf("attention: Global position %d outside [0,%d)", g, p.Tk)
 			}
 			pl.gk[g+1] = 1
 		}
@@ -242,18 +258,18 @@ func newPlan(p *Params) (*plan, error) {
 	}
 	if p.BlockLayout != nil {
 		if p.BlockSize < 1 {
-			return nil, fmt.Errorf("attention: BlockLayout needs BlockSize ≥ 1, got %d", p.BlockSize)
+			return fmt.Errorf("attention: BlockLayout needs BlockSize ≥ 1, got %d", p.BlockSize)
 		}
 		nqb := (p.Tq + p.BlockSize - 1) / p.BlockSize
 		pl.nkb = (p.Tk + p.BlockSize - 1) / p.BlockSize
-		if err := checkLen(fmt.Sprintf("BlockLayout [%d,%d]", nqb, pl.nkb), len(p.BlockLayout), nqb*pl.nkb); err != nil {
-			return nil, err
+		if len(p.BlockLayout) != nqb*pl.nkb {
+			return fmt.Errorf("attention: BlockLayout [%d,%d] has %d elements, want %d", nqb, pl.nkb, len(p.BlockLayout), nqb*pl.nkb)
 		}
 		pl.bs = p.BlockSize
 		pl.layout = p.BlockLayout
 	}
 	pl.structural = pl.causal || pl.window > 0 || pl.layout != nil
-	return pl, nil
+	return nil
 }
 
 // checkQKV checks the tensor slices every call shares.
