@@ -39,6 +39,7 @@ type gpt2Step struct {
 	x, a, qkv, o, h, u, lnb []float32
 	scores                  []float32
 	att                     attendArgs
+	pf                      prefillScratch
 	attendFn                func(lo, hi int)
 }
 
@@ -59,9 +60,19 @@ func newGPT2Step(m model.Model, bf16 bool) (*gpt2Step, error) {
 	if act, ok := m.Config().Raw("activation_function"); ok && act != "gelu_new" {
 		return nil, nil
 	}
-	p := map[string][]float32{}
-	for _, np := range m.NamedParameters("", nil) {
-		p[strings.TrimPrefix(np.Name, "transformer.")] = np.Var.Value.Contiguous().Data()
+	// With bfloat16 weights the float32 matrices are read once, for the
+	// conversion, in the file's layout (a Conv1D weight is transposed
+	// while converting, never in place) and then released from memory;
+	// the embedding lookups, biases and norms stay float32 in place.
+	p := map[string]model.StoredParameter{}
+	if bf16 {
+		for _, sp := range model.StoredParameters(m) {
+			p[strings.TrimPrefix(sp.Name, "transformer.")] = sp
+		}
+	} else {
+		for _, np := range m.NamedParameters("", nil) {
+			p[strings.TrimPrefix(np.Name, "transformer.")] = model.StoredParameter{Name: np.Name, Data: np.Var.Value.Contiguous().Data()}
+		}
 	}
 	c, nh := info.Hidden, info.Heads
 	s := &gpt2Step{c: c, nh: nh, hs: c / nh, v: info.Vocab, ff: info.FFN, eps: 1e-5}
@@ -72,18 +83,34 @@ func newGPT2Step(m model.Model, bf16 bool) (*gpt2Step, error) {
 	}
 	var err error
 	get := func(name string, n int) []float32 {
-		d, ok := p[name]
-		if err == nil && (!ok || len(d) != n) {
-			err = fmt.Errorf("infer: gpt2 fused step: %s has %d values, want %d", name, len(d), n)
+		sp, ok := p[name]
+		if err == nil && (!ok || len(sp.Data) != n) {
+			err = fmt.Errorf("infer: gpt2 fused step: %s has %d values, want %d", name, len(sp.Data), n)
 		}
-		return d
+		return sp.Data
 	}
 	mat := func(name string, rows, cols int) *gemv.Matrix {
-		d := get(name, rows*cols)
-		if bf16 && err == nil {
-			return gemv.NewBF16(rows, cols, d)
+		if !bf16 {
+			return &gemv.Matrix{Rows: rows, Cols: cols, F32: get(name, rows*cols)}
 		}
-		return &gemv.Matrix{Rows: rows, Cols: cols, F32: d}
+		sp := p[name]
+		if err != nil || len(sp.Data) != rows*cols {
+			if err == nil {
+				err = fmt.Errorf("infer: gpt2 fused step: %s has %d values, want %d", name, len(sp.Data), rows*cols)
+			}
+			return nil
+		}
+		var w *gemv.Matrix
+		if sp.InOut {
+			w = gemv.NewBF16T(rows, cols, sp.Data)
+		} else {
+			w = gemv.NewBF16(rows, cols, sp.Data)
+		}
+		// One tensor at a time, so the float32 pages never pile up.
+		if _, rerr := model.ReleaseStored(m, sp.Name); rerr != nil {
+			err = fmt.Errorf("infer: gpt2 fused step: %w", rerr)
+		}
+		return w
 	}
 	s.wteF32 = get("wte.weight", s.v*c)
 	s.wte = mat("wte.weight", s.v, c)
@@ -136,12 +163,12 @@ func (s *gpt2Step) step(cache *model.Cache, ids, pad []int, logits []float32) er
 		if pad != nil {
 			pos -= pad[r]
 		}
-		if pos < 0 || (pos+1)*c > len(s.wpe) {
+		if pos < 0 {
 			return fmt.Errorf("infer: position %d outside the model's %d", pos, len(s.wpe)/c)
 		}
-		x := s.x[r*c : (r+1)*c]
-		copy(x, s.wteF32[id*c:(id+1)*c])
-		kernels.Axpy(1, s.wpe[pos*c:(pos+1)*c], x)
+		if err := s.embed(s.x[r*c:(r+1)*c], id, pos); err != nil {
+			return err
+		}
 	}
 	for li := range s.layers {
 		l := &s.layers[li]
@@ -162,6 +189,17 @@ func (s *gpt2Step) step(cache *model.Cache, ids, pad []int, logits []float32) er
 	}
 	layerNorm(s.a, s.x, s.lnfW, s.lnfB, c, s.eps)
 	gemv.MulVec(logits, s.wte, s.a, nil)
+	return nil
+}
+
+// embed writes x = wte[id] + wpe[pos].
+func (s *gpt2Step) embed(x []float32, id, pos int) error {
+	c := s.c
+	if (pos+1)*c > len(s.wpe) {
+		return fmt.Errorf("infer: position %d outside the model's %d", pos, len(s.wpe)/c)
+	}
+	copy(x, s.wteF32[id*c:(id+1)*c])
+	kernels.Axpy(1, s.wpe[pos*c:(pos+1)*c], x)
 	return nil
 }
 

@@ -385,13 +385,14 @@ func TestLMReuse(t *testing.T) {
 	}
 }
 
-// TestChunkedPrefill: a prompt longer than prefillChunk goes through the
-// cache in chunks (left padding spanning a chunk boundary included) and
+// TestChunkedPrefill: a prompt longer than prefillChunk (the model's
+// forward) or fusedPrefillChunk (the fused path) goes through the cache in
+// chunks (left padding spanning a chunk boundary included) and
 // gives the same logits as the uncached forward.
 func TestChunkedPrefill(t *testing.T) {
-	saved := prefillChunk
-	prefillChunk = 3
-	defer func() { prefillChunk = saved }()
+	saved, savedFused := prefillChunk, fusedPrefillChunk
+	prefillChunk, fusedPrefillChunk = 3, 3
+	defer func() { prefillChunk, fusedPrefillChunk = saved, savedFused }()
 	m := loadModel(t, modelsDir+"/gpt2")
 	for _, o := range []LMOptions{{}, {Reference: true}} {
 		lm, err := NewLMWith(m, o)

@@ -38,9 +38,10 @@ type decoderLM struct {
 
 // LMOptions tune NewLMWith.
 type LMOptions struct {
-	// BF16 stores the weights of the single-token decode steps as
-	// bfloat16 (a converted copy, half the bytes read per token; the
-	// arithmetic stays float32). The prefill keeps the float32 weights.
+	// BF16 stores the weights as bfloat16 (a converted copy, half the
+	// bytes read per token; the arithmetic stays float32). The prompt
+	// goes through the same copy, widened per chunk, so the float32
+	// matrices are read once, for the conversion, and released.
 	BF16 bool
 	// Reference runs every step through the model's Forward, without the
 	// fused decode step (for tests and models it does not cover).
@@ -89,8 +90,11 @@ func (d *decoderLM) Forward(ids, pad []int, logits []float32) error {
 	if d.cache == nil {
 		return errors.New("infer: Forward before Begin")
 	}
-	if d.fast != nil && len(ids) == d.rows && d.cache.Len() > 0 {
-		return d.fast.step(d.cache, ids, pad, logits)
+	if d.fast != nil {
+		if len(ids) == d.rows && d.cache.Len() > 0 {
+			return d.fast.step(d.cache, ids, pad, logits)
+		}
+		return d.fast.prefill(d.cache, ids, d.rows, pad, logits)
 	}
 	t := len(ids) / d.rows
 	if t <= prefillChunk {

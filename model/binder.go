@@ -39,7 +39,7 @@ type binder struct {
 	inOut   map[string]bool // names stored [in, out] in the file (Conv1D)
 	used    map[string]bool
 	ignored func(name string) bool // buffers a checkpoint may carry
-	scratch []float32
+	pending []pendingT             // Conv1D weights to transpose on first use
 	err     error
 }
 
@@ -167,9 +167,11 @@ func (b *binder) linear(name string, in, out int, bias bool) *nn.Linear {
 }
 
 // conv1D binds a GPT-2 Conv1D, the one quirk of that checkpoint: its
-// weight is stored [in, out] (y = x·W + b). It is transposed once, in
-// place in the copy-on-write mapping, into nn.Linear's [out, in], so the
-// forward runs the same Linear as everyone else and memory stays one copy.
+// weight is stored [in, out] (y = x·W + b). The model wants nn.Linear's
+// [out, in], so the weight is transposed in place in the copy-on-write
+// mapping (memory stays one copy) — not now but when the model is first
+// used (base.ready): a caller that only converts the weights into a copy of
+// its own (StoredParameters) then never dirties those pages.
 func (b *binder) conv1D(name string, in, out int) *nn.Linear {
 	wname := name + ".weight"
 	b.inOut[b.fileName(wname)] = true
@@ -179,14 +181,19 @@ func (b *binder) conv1D(name string, in, out int) *nn.Linear {
 	} else {
 		w = b.fetch(wname, initNormal, []int{in, out})
 		if b.err == nil {
-			d := w.Value.Data()
-			b.scratch = append(b.scratch[:0], d...)
-			transpose(d, b.scratch, in, out)
-			w = autograd.Param(tensor.FromSlice(d, out, in))
+			// Shape [out, in] from the start; the data follows in ready.
+			w = autograd.Param(tensor.FromSlice(w.Value.Data(), out, in))
+			b.pending = append(b.pending, pendingT{w: w, in: in, out: out})
 		}
 	}
 	b.named = append(b.named, nn.NamedParam{Name: b.fileName(wname), Var: w})
 	return &nn.Linear{Weight: w, Bias: b.param(name+".bias", initZeros, out)}
+}
+
+// pendingT is a Conv1D weight whose data is still the file's [in, out].
+type pendingT struct {
+	w       *autograd.Var
+	in, out int
 }
 
 // transpose writes src [r, c] into dst as [c, r].

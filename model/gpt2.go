@@ -100,6 +100,7 @@ func (m *GPT2) NewCache(b, maxT int) (*Cache, error) {
 // hidden_states.N (the input of block N; N = L is after ln_f),
 // attentions.N.
 func (m *GPT2) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, error) {
+	m.ready()
 	if err := in.accept(m.info.Architecture, "input_ids", "attention_mask", "position_ids"); err != nil {
 		return nil, err
 	}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/attn-dev/attn/autograd"
 	"github.com/attn-dev/attn/nn"
@@ -111,9 +113,41 @@ type base struct {
 	params []nn.NamedParam
 	inOut  map[string]bool
 	src    safetensors.Source
+
+	// pending are the Conv1D weights still in the file's [in, out]
+	// layout; ready transposes them. pristine is true while nothing can
+	// have written the mapping: no transposition yet and no parameter
+	// handed out (NamedParameters). mu guards both.
+	mu       sync.Mutex
+	pending  []pendingT
+	pristine atomic.Bool
+	laidOut  atomic.Bool
+}
+
+// ready lays the pending Conv1D weights out as [out, in] (in place, once):
+// every use of the parameters but StoredParameters goes through it.
+func (m *base) ready() {
+	if m.laidOut.Load() {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.laidOut.Load() {
+		return
+	}
+	m.pristine.Store(false)
+	var scratch []float32
+	for _, p := range m.pending {
+		d := p.w.Value.Data()
+		scratch = append(scratch[:0], d...)
+		transpose(d, scratch, p.in, p.out)
+	}
+	m.pending = nil
+	m.laidOut.Store(true)
 }
 
 func (m *base) NamedParameters(prefix string, dst []nn.NamedParam) []nn.NamedParam {
+	m.ready()
 	for _, p := range m.params {
 		dst = append(dst, nn.NamedParam{Name: prefix + p.Name, Var: p.Var})
 	}
@@ -185,8 +219,9 @@ func errPickle(path string) error {
 // Load opens the Hugging Face checkpoint in dir (config.json and
 // model.safetensors, or model.safetensors.index.json and its shards) as
 // the architecture config.json names. Weights stay in the memory-mapped
-// file (only GPT-2's Conv1D weights are rewritten, in place); Close the
-// model to release it. Pickle checkpoints are refused.
+// file (only GPT-2's Conv1D weights are rewritten, in place, when the
+// model is first used; see StoredParameters); Close the model to release
+// it. Pickle checkpoints are refused.
 func Load(dir string) (Model, error) {
 	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
 		if slices.Contains(pickleExts, filepath.Ext(dir)) {
@@ -221,7 +256,8 @@ func Load(dir string) (Model, error) {
 		return nil, fmt.Errorf("model: %s (%s): %w", dir, head, err)
 	}
 	bm := baseOf(m)
-	bm.src, bm.inOut = src, b.inOut
+	bm.src, bm.inOut, bm.pending = src, b.inOut, b.pending
+	bm.pristine.Store(true)
 	bm.info.DTypes = map[string]int64{}
 	for _, n := range src.Names() {
 		if info, ok := src.Info(n); ok {

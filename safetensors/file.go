@@ -134,6 +134,25 @@ func (f *File) Bytes(name string) ([]byte, TensorInfo, error) {
 	return f.data[t.Offset : t.Offset+t.Size : t.Offset+t.Size], t, nil
 }
 
+// Evict drops the pages that hold only the named tensor from the
+// process's resident memory (Linux; elsewhere it does nothing). The mapping
+// is private: a page nobody wrote comes back unchanged from the file on
+// the next read, but a page written since Open (slices returned by Float32
+// alias it) loses the write. So it is for tensors nobody wrote, whose
+// values a caller has copied (e.g. converted to bfloat16) and will read
+// little or not at all: a read-only pass over a mapped tensor otherwise
+// keeps all of it resident until Close.
+func (f *File) Evict(name string) error {
+	b, _, err := f.Bytes(name)
+	if err != nil {
+		return err
+	}
+	if err := evictPages(b); err != nil {
+		return fmt.Errorf("safetensors: %s: tensor %q: %w", f.path, name, err)
+	}
+	return nil
+}
+
 // Float32 returns the elements of a float tensor and its shape. An F32
 // tensor whose data is 4-byte aligned is returned without copying (aliasing
 // the copy-on-write mapping, valid until Close); F16 and BF16 are widened

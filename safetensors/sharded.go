@@ -147,6 +147,15 @@ func (s *Sharded) Bytes(name string) ([]byte, TensorInfo, error) {
 	return f.Bytes(name)
 }
 
+// Evict is File.Evict on the shard holding name.
+func (s *Sharded) Evict(name string) error {
+	f, ok := s.owner[name]
+	if !ok {
+		return fmt.Errorf("safetensors: %s: tensor %q: %w", s.index, name, ErrNotFound)
+	}
+	return f.Evict(name)
+}
+
 // Metadata returns the index's "metadata" (non-string values as JSON text).
 func (s *Sharded) Metadata() map[string]string {
 	m := make(map[string]string, len(s.metadata))

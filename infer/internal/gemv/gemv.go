@@ -58,6 +58,13 @@ type Matrix struct {
 // copy lives as long as the returned Matrix: keep the Matrix, not only its
 // BF16 slice.
 func NewBF16(rows, cols int, src []float32) *Matrix {
+	m := newBF16(rows, cols)
+	ToBF16Slice(m.BF16, src[:rows*cols])
+	return m
+}
+
+// newBF16 returns a Matrix with room for rows·cols bfloat16s.
+func newBF16(rows, cols int) *Matrix {
 	m := &Matrix{Rows: rows, Cols: cols}
 	n := rows * cols
 	if n > 0 {
@@ -66,7 +73,29 @@ func NewBF16(rows, cols int, src []float32) *Matrix {
 	if m.BF16 == nil {
 		m.BF16 = make([]BF16, n)
 	}
-	ToBF16Slice(m.BF16, src[:n])
+	return m
+}
+
+// NewBF16T is NewBF16 of the transpose of src [cols, rows] (GPT-2's
+// Conv1D weights, stored [in, out]): src is only read.
+func NewBF16T(rows, cols int, src []float32) *Matrix {
+	m := newBF16(rows, cols)
+	src = src[:rows*cols]
+	dst := m.BF16
+	// Blocks of 16 output rows: each source row contributes one run of
+	// 16 consecutive values (a cache line), written to 16 output rows.
+	const blk = 16
+	parallel.For((rows+blk-1)/blk, 1, func(lo, hi int) {
+		for r0 := lo * blk; r0 < min(hi*blk, rows); r0 += blk {
+			r1 := min(r0+blk, rows)
+			for c := range cols {
+				run := src[c*rows+r0 : c*rows+r1]
+				for i, v := range run {
+					dst[(r0+i)*cols+c] = ToBF16(v)
+				}
+			}
+		}
+	})
 	return m
 }
 

@@ -108,3 +108,30 @@ func TestMulVecAllocatesNothing(t *testing.T) {
 		t.Errorf("MulVec allocates %g times per call", n)
 	}
 }
+
+// TestNewBF16T: the transposing conversion equals NewBF16 of the
+// transposed matrix, on shapes that are not multiples of its blocks.
+func TestNewBF16T(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, s := range []struct{ rows, cols int }{{1, 1}, {3, 7}, {16, 5}, {17, 33}, {100, 64}} {
+		src := make([]float32, s.rows*s.cols) // [cols, rows]
+		for i := range src {
+			src[i] = float32(rng.NormFloat64())
+		}
+		tr := make([]float32, len(src))
+		for c := range s.cols {
+			for r := range s.rows {
+				tr[r*s.cols+c] = src[c*s.rows+r]
+			}
+		}
+		got, want := NewBF16T(s.rows, s.cols, src), NewBF16(s.rows, s.cols, tr)
+		if err := got.Check(); err != nil {
+			t.Fatal(err)
+		}
+		for i := range want.BF16 {
+			if got.BF16[i] != want.BF16[i] {
+				t.Fatalf("%dx%d: element %d is %#x, want %#x", s.rows, s.cols, i, got.BF16[i], want.BF16[i])
+			}
+		}
+	}
+}
