@@ -71,16 +71,13 @@ func (h *hypotheses) isDone(bestSumLogProbs float32, curLen int) bool {
 	return h.worstScore >= float64(bestSumLogProbs)/math.Pow(float64(denom), h.lp)
 }
 
-// best returns the highest-scoring hypothesis (the last added of equal
-// ones, as transformers' sorted(...).pop()).
-func (h *hypotheses) best() hypothesis {
-	b := 0
-	for i, x := range h.beams {
-		if x.score >= h.beams[b].score {
-			b = i
-		}
-	}
-	return h.beams[b]
+// top returns the n highest-scoring hypotheses, best first (of equal
+// ones the last added first, as transformers' sorted(...).pop()).
+func (h *hypotheses) top(n int) []hypothesis {
+	sorted := slices.Clone(h.beams)
+	slices.SortStableFunc(sorted, func(a, b hypothesis) int { return cmpFloat(a.score, b.score) })
+	slices.Reverse(sorted)
+	return sorted[:min(n, len(sorted))]
 }
 
 func cmpFloat(a, b float64) int {
@@ -135,7 +132,8 @@ func beamSearch(m Model, enc Seq2Seq, src, prompts [][]int, cfg Config) (*Result
 	maxLen := cfg.maxLen(t)
 	ids, pad, seqs := leftPad(prompts, k, padID, t, maxLen)
 	batch, rows := len(prompts), len(seqs)
-	res := &Result{IDs: make([][]int, batch), Scores: make([]float64, batch)}
+	n := cfg.returns()
+	res := &Result{IDs: make([][]int, batch*n), Scores: make([]float64, batch*n)}
 	if maxLen <= t {
 		return res, nil
 	}
@@ -236,12 +234,13 @@ func beamSearch(m Model, enc Seq2Seq, src, prompts [][]int, cfg Config) (*Result
 				h.add(seqs[r], beamScores[r], len(seqs[r])-t, false)
 			}
 		}
-		best := h.best()
-		out := slices.Clone(best.seq[t:])
-		if best.eos && len(best.seq) < maxLen {
-			out = append(out, cfg.EOSTokenIDs[0])
+		for j, hyp := range h.top(n) {
+			out := slices.Clone(hyp.seq[t:])
+			if hyp.eos && len(hyp.seq) < maxLen {
+				out = append(out, cfg.EOSTokenIDs[0])
+			}
+			res.IDs[b*n+j], res.Scores[b*n+j] = out, hyp.score
 		}
-		res.IDs[b], res.Scores[b] = out, best.score
 	}
 	res.DecodeTime = time.Since(start)
 	return res, nil

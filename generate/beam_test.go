@@ -108,7 +108,7 @@ func TestHypotheses(t *testing.T) {
 	h.add([]int{0, 1, 2}, -3, 2, true) // -1.5
 	h.add([]int{0, 3}, -5, 1, true)    // -5: rejected
 	h.add([]int{0, 3, 3}, -2, 2, true) // -1: evicts -2
-	if len(h.beams) != 2 || h.worstScore != -1.5 || h.best().score != -1 {
+	if len(h.beams) != 2 || h.worstScore != -1.5 || h.top(1)[0].score != -1 {
 		t.Fatalf("beams %+v worst %g", h.beams, h.worstScore)
 	}
 	for _, c := range []struct {
@@ -131,6 +131,66 @@ func TestHypotheses(t *testing.T) {
 		}
 		if got != want {
 			t.Errorf("%v best %g len %d: done %v, want %v", c.early, c.best, c.curLen, got, want)
+		}
+	}
+}
+
+// rankedSequences scores every continuation of prompt as bestSequence
+// does and returns them best first.
+func rankedSequences(f *fakeLM, prompt []int, n, eos int, lp float64) ([][]int, []float64) {
+	type scored struct {
+		seq   []int
+		score float64
+	}
+	var all []scored
+	logits := make([]float32, f.v)
+	var walk func(hist []int, sum float64)
+	walk = func(hist []int, sum float64) {
+		gen := len(hist) - len(prompt)
+		if gen == n || (gen > 0 && hist[len(hist)-1] == eos) {
+			all = append(all, scored{slices.Clone(hist[len(prompt):]), sum / math.Pow(float64(gen), lp)})
+			return
+		}
+		f.logitsFor(nil, hist, logits)
+		logSoftmax(logits)
+		for id, l := range slices.Clone(logits) {
+			walk(append(hist, id), sum+float64(l))
+		}
+	}
+	walk(slices.Clone(prompt), 0)
+	slices.SortStableFunc(all, func(a, b scored) int { return cmpFloat(b.score, a.score) })
+	seqs, scores := make([][]int, len(all)), make([]float64, len(all))
+	for i, s := range all {
+		seqs[i], scores[i] = s.seq, s.score
+	}
+	return seqs, scores
+}
+
+// TestBeamSearchReturnsTopSequences: exhaustive beam search (as in
+// TestBeamSearchExhaustive) with NumReturnSequences 5 returns, for each
+// prompt, the five best sequences by brute force, best first, grouped by
+// prompt.
+func TestBeamSearchReturnsTopSequences(t *testing.T) {
+	f := &fakeLM{v: 3}
+	prompts := [][]int{{0, 1}, {2}}
+	const n, eos, ret = 4, 2, 5
+	cfg := DefaultConfig()
+	cfg.NumBeams, cfg.MaxNewTokens, cfg.EOSTokenIDs = 81, n, []int{eos}
+	cfg.EarlyStopping, cfg.NumReturnSequences = StopNever, ret
+	res, err := Generate(f, prompts, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.IDs) != len(prompts)*ret || len(res.Scores) != len(prompts)*ret {
+		t.Fatalf("%d sequences and %d scores, want %d", len(res.IDs), len(res.Scores), len(prompts)*ret)
+	}
+	for b, p := range prompts {
+		want, scores := rankedSequences(f, p, n, eos, 1)
+		for j := range ret {
+			got := res.IDs[b*ret+j]
+			if !slices.Equal(got, want[j]) || math.Abs(res.Scores[b*ret+j]-scores[j]) > 1e-5 {
+				t.Errorf("prompt %d, sequence %d: got %v (%.6f), want %v (%.6f)", b, j, got, res.Scores[b*ret+j], want[j], scores[j])
+			}
 		}
 	}
 }

@@ -51,6 +51,11 @@ type Config struct {
 	NumBeams      int
 	LengthPenalty float64 // beam score = sum log p / generated length^LengthPenalty
 	EarlyStopping EarlyStopping
+	// NumReturnSequences is how many sequences each prompt yields: that
+	// many independent samples when sampling, the best that many
+	// hypotheses of beam search (at most NumBeams); greedy decoding yields
+	// one. 0 means 1.
+	NumReturnSequences int
 
 	BOSTokenID, PadTokenID, DecoderStartTokenID int
 	EOSTokenIDs                                 []int
@@ -73,7 +78,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		MaxLength: 20, Temperature: 1, TopK: 50, TopP: 1, RepetitionPenalty: 1,
-		NumBeams: 1, LengthPenalty: 1,
+		NumBeams: 1, LengthPenalty: 1, NumReturnSequences: 1,
 		BOSTokenID: -1, PadTokenID: -1, DecoderStartTokenID: -1,
 		ForcedBOSTokenID: -1, ForcedEOSTokenID: -1,
 	}
@@ -109,6 +114,12 @@ func (c *Config) Validate(v int) error {
 		return fmt.Errorf("generate: num beams %d < 1", c.NumBeams)
 	case c.NumBeams > 1 && c.DoSample:
 		return errors.New("generate: beam sampling is not supported (num beams > 1 with sampling)")
+	case c.NumReturnSequences < 0:
+		return fmt.Errorf("generate: num return sequences %d < 0", c.NumReturnSequences)
+	case c.NumReturnSequences > 1 && c.NumBeams == 1 && !c.DoSample:
+		return fmt.Errorf("generate: greedy decoding yields one sequence per prompt, not %d (num return sequences > 1 needs sampling or beam search)", c.NumReturnSequences)
+	case c.NumReturnSequences > c.NumBeams && c.NumBeams > 1:
+		return fmt.Errorf("generate: num return sequences %d > num beams %d", c.NumReturnSequences, c.NumBeams)
 	case math.IsNaN(c.LengthPenalty) || math.IsInf(c.LengthPenalty, 0):
 		return fmt.Errorf("generate: length penalty %g", c.LengthPenalty)
 	}
@@ -144,6 +155,10 @@ func (c *Config) Validate(v int) error {
 	}
 	return nil
 }
+
+// returns is the number of sequences per prompt (NumReturnSequences,
+// at least 1).
+func (c *Config) returns() int { return max(1, c.NumReturnSequences) }
 
 // maxLen is the total length limit for a prompt of promptLen tokens.
 func (c *Config) maxLen(promptLen int) int {
@@ -185,6 +200,7 @@ type hfConfig struct {
 	NoRepeatNGramSize   *int            `json:"no_repeat_ngram_size"`
 	BadWordsIDs         [][]int         `json:"bad_words_ids"`
 	NumBeams            *int            `json:"num_beams"`
+	NumReturnSequences  *int            `json:"num_return_sequences"`
 	LengthPenalty       *float64        `json:"length_penalty"`
 	EarlyStopping       json.RawMessage `json:"early_stopping"`
 	BOSTokenID          *int            `json:"bos_token_id"`
@@ -221,7 +237,7 @@ func LoadConfig(dir string) (Config, error) {
 // unsupported are generation_config.json keys this package does not
 // implement, with the value that means "off"; another value is logged.
 var unsupported = map[string]string{
-	"num_beam_groups": "1", "num_return_sequences": "1", "diversity_penalty": "0.0",
+	"num_beam_groups": "1", "diversity_penalty": "0.0",
 	"typical_p": "1.0", "epsilon_cutoff": "0.0", "eta_cutoff": "0.0", "encoder_repetition_penalty": "1.0",
 	"encoder_no_repeat_ngram_size": "0", "exponential_decay_length_penalty": "null",
 	"suppress_tokens": "null", "begin_suppress_tokens": "null", "forced_decoder_ids": "null",
@@ -275,6 +291,7 @@ func (c *Config) apply(data []byte) error {
 		c.BadWordsIDs = h.BadWordsIDs
 	}
 	setInt(&c.NumBeams, h.NumBeams)
+	setInt(&c.NumReturnSequences, h.NumReturnSequences)
 	setF(&c.LengthPenalty, h.LengthPenalty)
 	setInt(&c.BOSTokenID, h.BOSTokenID)
 	setInt(&c.PadTokenID, h.PadTokenID)

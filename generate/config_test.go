@@ -18,14 +18,14 @@ func TestLoadConfig(t *testing.T) {
 		warn  string
 	}{
 		{"none: defaults", nil, func(c Config) bool {
-			return c.MaxLength == 20 && c.TopK == 50 && c.NumBeams == 1 && c.EOSTokenIDs == nil
+			return c.MaxLength == 20 && c.TopK == 50 && c.NumBeams == 1 && c.EOSTokenIDs == nil && c.NumReturnSequences == 1
 		}, ""},
 		{"generation config wins", map[string]string{
-			"generation_config.json": `{"num_beams": 4, "eos_token_id": [2, 3], "early_stopping": "never", "bad_words_ids": [[5]], "forced_eos_token_id": 2}`,
+			"generation_config.json": `{"num_beams": 4, "eos_token_id": [2, 3], "early_stopping": "never", "bad_words_ids": [[5]], "forced_eos_token_id": 2, "num_return_sequences": 3}`,
 			"config.json":            `{"num_beams": 9, "eos_token_id": 7}`,
 		}, func(c Config) bool {
 			return c.NumBeams == 4 && slices.Equal(c.EOSTokenIDs, []int{2, 3}) && c.EarlyStopping == StopNever &&
-				len(c.BadWordsIDs) == 1 && c.ForcedEOSTokenID == 2
+				len(c.BadWordsIDs) == 1 && c.ForcedEOSTokenID == 2 && c.NumReturnSequences == 3
 		}, ""},
 		{"config.json fallback", map[string]string{"config.json": `{"num_beams": 6, "eos_token_id": 7, "early_stopping": true, "max_length": 512}`},
 			func(c Config) bool {

@@ -23,7 +23,10 @@ type Options struct {
 // Result is what a generation produced.
 type Result struct {
 	// IDs holds each batch entry's new tokens (the EOS that ended it
-	// included; for beam search the best hypothesis).
+	// included; for beam search the best hypothesis). With
+	// NumReturnSequences n > 1 every prompt yields n entries, prompt i's
+	// at i·n … i·n+n−1 (beam search's best first), as transformers
+	// returns them.
 	IDs [][]int
 	// Scores holds beam search's length-penalised sequence scores.
 	Scores []float64
@@ -55,7 +58,8 @@ func perSecond(n int, d time.Duration) float64 {
 // Generate continues each prompt of a decoder-only model. Prompts of
 // different lengths are padded on the left (with the pad id, or the first
 // EOS id when the model has none) and their padding is masked. With
-// NumBeams > 1 it runs beam search on each prompt.
+// NumBeams > 1 it runs beam search on each prompt. See Result.IDs for
+// NumReturnSequences.
 func Generate(m Model, prompts [][]int, cfg Config, opt *Options) (*Result, error) {
 	if len(prompts) == 0 {
 		return nil, errors.New("generate: no prompt")
@@ -193,7 +197,8 @@ func sample(m Model, enc Seq2Seq, src, prompts [][]int, cfg Config, opt *Options
 	padID := cfg.padToken()
 	t := longest(prompts)
 	maxLen := cfg.maxLen(t)
-	ids, pad, seqs := leftPad(prompts, 1, padID, t, maxLen)
+	n := cfg.returns() // independent samples per prompt: rows of their own
+	ids, pad, seqs := leftPad(prompts, n, padID, t, maxLen)
 	rows := len(seqs)
 	res := &Result{IDs: make([][]int, rows)}
 	if maxLen <= t {
@@ -204,7 +209,7 @@ func sample(m Model, enc Seq2Seq, src, prompts [][]int, cfg Config, opt *Options
 	}
 	logits := make([]float32, rows*v)
 	var err error
-	if res.PrefillTime, err = prefill(m, enc, src, 1, ids, pad, maxLen, logits); err != nil {
+	if res.PrefillTime, err = prefill(m, enc, src, n, ids, pad, maxLen, logits); err != nil {
 		return nil, err
 	}
 	res.PromptTokens = len(ids)

@@ -275,3 +275,49 @@ func ExampleGreedy() {
 	fmt.Println(len(res.IDs[0]), math.Signbit(res.TokensPerSecond()))
 	// Output: 5 false
 }
+
+// TestSamplingReturnsSequences: NumReturnSequences n samples n
+// independent rows per prompt, grouped by prompt — the same draws as
+// sampling each prompt repeated n times in one batch (transformers'
+// repeat_interleave) — and they differ from each other.
+func TestSamplingReturnsSequences(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.DoSample, cfg.MaxNewTokens, cfg.Seed, cfg.TopK = true, 20, 5, 0
+	cfg.NumReturnSequences = 3
+	prompts := [][]int{{1, 2}, {3}}
+	got, err := Generate(&fakeLM{v: 50}, prompts, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.NumReturnSequences = 1
+	want, err := Generate(&fakeLM{v: 50}, [][]int{{1, 2}, {1, 2}, {1, 2}, {3}, {3}, {3}}, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.IDs) != 6 {
+		t.Fatalf("%d sequences, want 6", len(got.IDs))
+	}
+	for i := range want.IDs {
+		if !slices.Equal(got.IDs[i], want.IDs[i]) {
+			t.Errorf("sequence %d: %v, want %v", i, got.IDs[i], want.IDs[i])
+		}
+	}
+	if slices.Equal(got.IDs[0], got.IDs[1]) && slices.Equal(got.IDs[1], got.IDs[2]) {
+		t.Errorf("three samples of 20 tokens are equal: %v", got.IDs[0])
+	}
+}
+
+// TestNumReturnSequencesChecked: greedy decoding has one sequence per
+// prompt, beam search at most NumBeams (transformers refuses the same).
+func TestNumReturnSequencesChecked(t *testing.T) {
+	for _, c := range []struct {
+		beams, n int
+		sample   bool
+	}{{1, 2, false}, {2, 3, false}, {1, -1, true}} {
+		cfg := DefaultConfig()
+		cfg.MaxNewTokens, cfg.NumBeams, cfg.NumReturnSequences, cfg.DoSample = 3, c.beams, c.n, c.sample
+		if _, err := Generate(&fakeLM{v: 5}, [][]int{{1}}, cfg, nil); err == nil {
+			t.Errorf("%+v accepted", c)
+		}
+	}
+}
