@@ -131,17 +131,10 @@ func (pl *plan) backwardTile(ws *workspace, bc, b, h, i0, rows, j0, j1, cls int,
 	kj := kk[j0*hs:]
 	kernels.SgemmSerial(false, false, rows, cols, hs, pl.scale, qi, hs, ws.kt, bc, 0, p, bc)
 	needMask := cls == tilePartial || pl.mask != nil || pl.pad != nil
-	ninf := float32(math.Inf(-1))
-	for r := 0; r < rows; r++ {
-		row := p[r*bc : r*bc+cols]
-		if lsei[r] == ninf {
-			clear(row)
-			continue
+	if needMask {
+		for r := 0; r < rows; r++ {
+			pl.maskRow(b, h, i0+r, j0, p[r*bc:r*bc+cols], cls == tilePartial)
 		}
-		if needMask {
-			pl.maskRow(b, h, i0+r, j0, row, cls == tilePartial)
-		}
-		kernels.ExpShiftSum(row, lsei[r])
 	}
 	kernels.SgemmSerial(false, false, rows, cols, hs, 1, doi, hs, ws.vt, bc, 0, dp, bc)
 	if pl.dropP > 0 {
@@ -151,13 +144,18 @@ func (pl *plan) backwardTile(ws *workspace, bc, b, h, i0, rows, j0, j1, cls int,
 			pl.dropRow(b, h, i0+r, j0, dp[r*bc:r*bc+cols])
 		}
 	}
-	// dS = P∘(Z∘dP̃ − D), in place in dp, keeping P in p.
+	// P = exp(S − lse) in place in p, and dS = P∘(Z∘dP̃ − D) in place in
+	// dp, in one pass per row; a row that sees no key (lse = −∞) has
+	// P = dS = 0.
+	ninf := float32(math.Inf(-1))
 	for r := 0; r < rows; r++ {
-		d := di[r]
 		pr, dr := p[r*bc:r*bc+cols], dp[r*bc:r*bc+cols]
-		for x, pv := range pr {
-			dr[x] = pv * (dr[x] - d)
+		if lsei[r] == ninf {
+			clear(pr)
+			clear(dr)
+			continue
 		}
+		kernels.ExpShiftGrad(pr, dr, lsei[r], di[r])
 	}
 	if pl.dropP > 0 {
 		for r := 0; r < rows; r++ {
