@@ -460,3 +460,44 @@ func TestSeq2SeqCachedLogitsMatchUncached(t *testing.T) {
 		})
 	}
 }
+
+// TestGenerateBatch: text prompts generated as one left-padded batch give
+// what each gives alone (greedy), and NumReturnSequences fills Sequences
+// (IDs and Text are the first).
+func TestGenerateBatch(t *testing.T) {
+	g, err := LoadGenerator("../testdata/generate/tiny-random-gpt2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	prompts := []string{"Hello there", "A longer prompt, with more tokens in it", "Hi"}
+	cfg := generate.Greedy(5, nil)
+	cfg.IgnoreEOS = true
+	batch, err := g.GenerateBatch(BatchRequest{Prompts: prompts, Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(batch) != len(prompts) {
+		t.Fatalf("%d generations for %d prompts", len(batch), len(prompts))
+	}
+	for i, p := range prompts {
+		alone, err := g.Generate(Request{Prompt: p, Config: cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(batch[i].IDs, alone.IDs) || batch[i].Text != alone.Text || len(batch[i].Sequences) != 1 {
+			t.Errorf("%q: batch %v %q, alone %v %q", p, batch[i].IDs, batch[i].Text, alone.IDs, alone.Text)
+		}
+	}
+	cfg.DoSample, cfg.Temperature, cfg.NumReturnSequences, cfg.Seed = true, 1, 3, 9
+	res, err := g.Generate(Request{Prompt: "Hello there", Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Sequences) != 3 || !slices.Equal(res.IDs, res.Sequences[0].IDs) || res.Text != res.Sequences[0].Text {
+		t.Errorf("3 sequences: %+v", res)
+	}
+	if _, err := g.GenerateBatch(BatchRequest{Config: cfg}); err == nil {
+		t.Error("an empty batch was accepted")
+	}
+}

@@ -85,17 +85,36 @@ type Request struct {
 	Prompt    string
 	PromptIDs []int
 	Config    generate.Config
-	// OnText receives each new piece of text (whole UTF-8 characters).
+	// OnText receives each new piece of text (whole UTF-8 characters),
+	// when one sequence is generated (Config.NumReturnSequences ≤ 1).
 	OnText func(piece string) error
 }
 
-// Generation is the outcome of a Request.
+// BatchRequest is several prompts generated together, in one batch (for
+// a decoder-only model left-padded and masked, as transformers does): text
+// prompts or prompt ids, one of the two.
+type BatchRequest struct {
+	Prompts   []string
+	PromptIDs [][]int
+	Config    generate.Config
+}
+
+// Sequence is one generated continuation: its new ids and their text.
+type Sequence struct {
+	IDs  []int  `json:"ids"`
+	Text string `json:"text"`
+}
+
+// Generation is the outcome of one prompt.
 type Generation struct {
 	PromptIDs              []int   `json:"-"`
 	IDs                    []int   `json:"ids"`
 	Text                   string  `json:"text"`
 	PrefillTokensPerSecond float64 `json:"prefill_tokens_per_second"`
 	TokensPerSecond        float64 `json:"tokens_per_second"`
+	// Sequences are all Config.NumReturnSequences continuations (beam
+	// search's best first); IDs and Text are the first one's.
+	Sequences []Sequence `json:"-"`
 }
 
 // Generate runs one request: for a decoder-only model it continues the
@@ -106,44 +125,96 @@ type Generation struct {
 func (g *Generator) Generate(req Request) (*Generation, error) {
 	ids := req.PromptIDs
 	if ids == nil {
-		if g.Tokenizer == nil {
-			return nil, errors.New("infer: the model directory has no tokenizer: give prompt ids")
-		}
 		var err error
-		if ids, err = g.Tokenizer.Encode(req.Prompt, true); err != nil {
-			return nil, fmt.Errorf("infer: tokenizing the prompt: %w", err)
+		if ids, err = g.encode(req.Prompt); err != nil {
+			return nil, err
 		}
 	}
-	if len(ids) == 0 {
-		return nil, errors.New("infer: the prompt is empty")
+	out, err := g.run([][]int{ids}, req.Config, req.OnText)
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// GenerateBatch runs several prompts as one batch with the same settings
+// and returns one Generation per prompt, in order (their speeds are the
+// batch's).
+func (g *Generator) GenerateBatch(req BatchRequest) ([]*Generation, error) {
+	if (len(req.Prompts) == 0) == (len(req.PromptIDs) == 0) {
+		return nil, errors.New("infer: a batch needs text prompts or prompt ids (one of the two)")
+	}
+	prompts := req.PromptIDs
+	for _, p := range req.Prompts {
+		ids, err := g.encode(p)
+		if err != nil {
+			return nil, err
+		}
+		prompts = append(prompts, ids)
+	}
+	return g.run(prompts, req.Config, nil)
+}
+
+// encode tokenizes a text prompt with the model's special tokens.
+func (g *Generator) encode(prompt string) ([]int, error) {
+	if g.Tokenizer == nil {
+		return nil, errors.New("infer: the model directory has no tokenizer: give prompt ids")
+	}
+	ids, err := g.Tokenizer.Encode(prompt, true)
+	if err != nil {
+		return nil, fmt.Errorf("infer: tokenizing the prompt: %w", err)
+	}
+	return ids, nil
+}
+
+// run generates from the prompts as one batch; onText streams the text of
+// a lone sequence.
+func (g *Generator) run(prompts [][]int, cfg generate.Config, onText func(string) error) ([]*Generation, error) {
+	for i, p := range prompts {
+		if len(p) == 0 {
+			return nil, fmt.Errorf("infer: prompt %d is empty", i)
+		}
 	}
 	var decode func([]int) (string, error)
 	if g.Tokenizer != nil {
 		decode = func(ids []int) (string, error) { return g.Tokenizer.Decode(ids, true) }
 	}
+	n := max(1, cfg.NumReturnSequences)
 	opt := &generate.Options{Decode: decode}
-	if req.OnText != nil && decode != nil {
-		st := &textStream{decode: decode, emit: req.OnText}
+	if onText != nil && decode != nil && len(prompts) == 1 && n == 1 {
+		st := &textStream{decode: decode, emit: onText}
 		opt.OnToken = func(_, id int) error { return st.push(id) }
 	}
 	var res *generate.Result
 	var err error
 	if g.s2s != nil {
-		res, err = generate.GenerateSeq2Seq(g.s2s, [][]int{ids}, req.Config, opt)
+		res, err = generate.GenerateSeq2Seq(g.s2s, prompts, cfg, opt)
 	} else {
-		res, err = generate.Generate(g.lm, [][]int{ids}, req.Config, opt)
+		res, err = generate.Generate(g.lm, prompts, cfg, opt)
 	}
 	if err != nil {
 		return nil, err
 	}
-	out := &Generation{PromptIDs: ids, IDs: res.IDs[0], PrefillTokensPerSecond: res.PrefillTokensPerSecond(), TokensPerSecond: res.TokensPerSecond()}
-	if out.IDs == nil {
-		out.IDs = []int{}
+	if len(res.IDs) != len(prompts)*n {
+		return nil, fmt.Errorf("infer: %d sequences for %d prompts × %d", len(res.IDs), len(prompts), n)
 	}
-	if decode != nil {
-		if out.Text, err = decode(out.IDs); err != nil {
-			return nil, fmt.Errorf("infer: decoding the output: %w", err)
+	out := make([]*Generation, len(prompts))
+	for i, p := range prompts {
+		gen := &Generation{PromptIDs: p, PrefillTokensPerSecond: res.PrefillTokensPerSecond(), TokensPerSecond: res.TokensPerSecond()}
+		for _, ids := range res.IDs[i*n : (i+1)*n] {
+			seq := Sequence{IDs: ids}
+			if seq.IDs == nil {
+				seq.IDs = []int{}
+			}
+			if decode != nil {
+				if seq.Text, err = decode(seq.IDs); err != nil {
+					return nil, fmt.Errorf("infer: decoding the output: %w", err)
+				}
+			}
+			gen.Sequences = append(gen.Sequences, seq)
 		}
+		gen.IDs, gen.Text = gen.Sequences[0].IDs, gen.Sequences[0].Text
+		out[i] = gen
 	}
 	return out, nil
 }

@@ -81,11 +81,13 @@ func (f *genFlags) config(cmd *cobra.Command, base generate.Config) (generate.Co
 }
 
 func init() {
-	var dir, prompt, promptIDs, dtype string
+	var dir, dtype string
+	var prompts, promptIDs []string
 	var asJSON, verbose, reference bool
+	var numReturn int
 	var gf genFlags
 	cmd := &cobra.Command{
-		Use:   "generate --model DIR (--prompt TEXT | --prompt-ids 1,2,3)",
+		Use:   "generate --model DIR (--prompt TEXT | --prompt-ids 1,2,3)...",
 		Short: "Continue a prompt with a language model (or translate with an encoder-decoder)",
 		Long: `generate loads the checkpoint in DIR and decodes with its KV cache: the prompt
 in one forward pass, then one token per step.
@@ -99,14 +101,34 @@ decoder_start_token_id.
 
 The text streams to stdout as it is generated; --json prints instead
 {"ids": [new ids], "text": ..., "prefill_tokens_per_second": ...,
-"tokens_per_second": ...}; --verbose reports the speeds on stderr.`,
+"tokens_per_second": ...}; --verbose reports the speeds on stderr.
+
+--num-return-sequences N yields N sequences per prompt (N samples, or the
+N best beams); several --prompt (or --prompt-ids) flags generate the
+prompts as one batch, left-padded. Then nothing streams: each sequence's
+text is printed on a line of its own, and --json prints a line per prompt,
+the object above for one sequence, a list of them for N > 1.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if (prompt == "") == (promptIDs == "") {
+			if (len(prompts) == 0) == (len(promptIDs) == 0) {
 				return fmt.Errorf("generate needs exactly one of --prompt and --prompt-ids")
 			}
 			if dtype != "f32" && dtype != "bf16" {
 				return fmt.Errorf("--dtype %q: want f32 or bf16", dtype)
+			}
+			if numReturn < 1 {
+				return fmt.Errorf("--num-return-sequences %d: want at least 1", numReturn)
+			}
+			var ids [][]int
+			for _, p := range promptIDs {
+				seq, err := tokenizer.ParseIDs([]byte(p))
+				if err != nil {
+					return fmt.Errorf("--prompt-ids: %w", err)
+				}
+				if len(seq) == 0 {
+					return fmt.Errorf("--prompt-ids is empty")
+				}
+				ids = append(ids, seq)
 			}
 			g, err := infer.LoadGeneratorWith(dir, infer.LMOptions{BF16: dtype == "bf16", Reference: reference})
 			if err != nil {
@@ -117,16 +139,23 @@ The text streams to stdout as it is generated; --json prints instead
 			if err != nil {
 				return err
 			}
-			req := infer.Request{Prompt: prompt, Config: cfg}
-			if promptIDs != "" {
-				if req.PromptIDs, err = tokenizer.ParseIDs([]byte(promptIDs)); err != nil {
-					return fmt.Errorf("--prompt-ids: %w", err)
-				}
-				if len(req.PromptIDs) == 0 {
-					return fmt.Errorf("--prompt-ids is empty")
-				}
+			if cmd.Flags().Changed("num-return-sequences") {
+				cfg.NumReturnSequences = numReturn
 			}
 			out := cmd.OutOrStdout()
+			if len(prompts)+len(ids) > 1 || cfg.NumReturnSequences > 1 {
+				res, err := g.GenerateBatch(infer.BatchRequest{Prompts: prompts, PromptIDs: ids, Config: cfg})
+				if err != nil {
+					return err
+				}
+				return printBatch(cmd, g, res, asJSON, verbose)
+			}
+			req := infer.Request{Config: cfg}
+			if len(prompts) == 1 {
+				req.Prompt = prompts[0]
+			} else {
+				req.PromptIDs = ids[0]
+			}
 			if !asJSON && g.Tokenizer != nil {
 				req.OnText = func(piece string) error {
 					_, err := fmt.Fprint(out, piece)
@@ -162,13 +191,58 @@ The text streams to stdout as it is generated; --json prints instead
 		},
 	}
 	cmd.Flags().StringVar(&dir, "model", "", "checkpoint directory (config.json, model.safetensors, tokenizer)")
-	cmd.Flags().StringVar(&prompt, "prompt", "", "prompt text, tokenized with the model's tokenizer")
-	cmd.Flags().StringVar(&promptIDs, "prompt-ids", "", "prompt token ids, e.g. 1,2,3")
+	cmd.Flags().StringArrayVar(&prompts, "prompt", nil, "prompt text, tokenized with the model's tokenizer (repeat for a batch)")
+	cmd.Flags().StringArrayVar(&promptIDs, "prompt-ids", nil, "prompt token ids, e.g. 1,2,3 (repeat for a batch)")
+	cmd.Flags().IntVar(&numReturn, "num-return-sequences", 1, "sequences per prompt: independent samples, or the best beams (default: the model's)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"ids": [...], "text": ..., "prefill_tokens_per_second": ..., "tokens_per_second": ...}`)
 	cmd.Flags().BoolVar(&verbose, "verbose", false, "report prompt and generation speed in tokens/s on stderr")
-	cmd.Flags().StringVar(&dtype, "dtype", "f32", "weights of the decode steps: f32 (in place) or bf16 (a converted copy, half the bytes per token)")
+	cmd.Flags().StringVar(&dtype, "dtype", "f32", "weights: f32 (used in place) or bf16 (a converted copy, half the bytes per token)")
 	cmd.Flags().BoolVar(&reference, "reference", false, "decode every step through the model's generic forward (no fused step)")
 	gf.register(cmd)
 	_ = cmd.MarkFlagRequired("model")
 	rootCmd.AddCommand(cmd)
+}
+
+// printBatch prints the generations of a batch or of several sequences
+// per prompt: with asJSON a line per prompt (the single-sequence object,
+// or a list of them when there are several), otherwise each sequence's
+// text (its ids without a tokenizer) on a line.
+func printBatch(cmd *cobra.Command, g *infer.Generator, res []*infer.Generation, asJSON, verbose bool) error {
+	out := cmd.OutOrStdout()
+	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false)
+	for _, gen := range res {
+		var err error
+		switch {
+		case asJSON && len(gen.Sequences) == 1:
+			err = enc.Encode(gen)
+		case asJSON:
+			list := make([]infer.Generation, len(gen.Sequences))
+			for i, s := range gen.Sequences {
+				list[i] = infer.Generation{IDs: s.IDs, Text: s.Text,
+					PrefillTokensPerSecond: gen.PrefillTokensPerSecond, TokensPerSecond: gen.TokensPerSecond}
+			}
+			err = enc.Encode(list)
+		default:
+			for _, s := range gen.Sequences {
+				if g.Tokenizer == nil {
+					b, _ := json.Marshal(s.IDs)
+					_, err = fmt.Fprintln(out, string(b))
+				} else {
+					_, err = fmt.Fprintln(out, s.Text)
+				}
+				if err != nil {
+					break
+				}
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if verbose && len(res) > 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "prefill %.1f tokens/s; generation %.1f tokens/s (%d prompts)\n",
+			res[0].PrefillTokensPerSecond, res[0].TokensPerSecond, len(res))
+	}
+	return nil
 }

@@ -172,3 +172,83 @@ func TestTranslateVerb(t *testing.T) {
 		t.Errorf("translate ids %v (text %q), GenerateSeq2Seq %v; pad %d must not appear, EOS must end", got.IDs, got.Text, res.IDs[0], p)
 	}
 }
+
+// TestGenerateVerbBatch: several --prompt-ids run as one left-padded batch
+// (a JSON line per prompt, each as the prompt alone gives it), and
+// --num-return-sequences prints a list per prompt: samples, or the best
+// beams (greedy refuses it).
+func TestGenerateVerbBatch(t *testing.T) {
+	const dir = "../../testdata/models/gpt2"
+	single := func(ids string) genJSON {
+		out, err := runVerb(t, "", "generate", "--model", dir, "--prompt-ids", ids, "--max-new-tokens", "6", "--temperature", "0", "--json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var g genJSON
+		if err := json.Unmarshal([]byte(out), &g); err != nil {
+			t.Fatalf("%v: %q", err, out)
+		}
+		return g
+	}
+	prompts := []string{"26,41,21,43", "7", "1,2,3"}
+	args := []string{"generate", "--model", dir, "--max-new-tokens", "6", "--temperature", "0", "--json"}
+	for _, p := range prompts {
+		args = append(args, "--prompt-ids", p)
+	}
+	out, err := runVerb(t, "", args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != len(prompts) {
+		t.Fatalf("%d lines for %d prompts: %q", len(lines), len(prompts), out)
+	}
+	for i, p := range prompts {
+		var g genJSON
+		if err := json.Unmarshal([]byte(lines[i]), &g); err != nil {
+			t.Fatalf("line %d: %v: %q", i, err, lines[i])
+		}
+		if want := single(p); !slices.Equal(g.IDs, want.IDs) || g.Prefill == nil || g.Decode == nil {
+			t.Errorf("prompt %s in a batch: %s, alone %v", p, lines[i], want.IDs)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		args []string
+	}{
+		{"samples", []string{"--temperature", "0.8", "--seed", "4", "--ignore-eos"}},
+		{"beams", []string{"--num-beams", "3"}},
+	} {
+		args := append([]string{"generate", "--model", dir, "--max-new-tokens", "6", "--json", "--num-return-sequences", "2",
+			"--prompt-ids", "26,41,21,43", "--prompt-ids", "7"}, c.args...)
+		out, err := runVerb(t, "", args...)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 2 {
+			t.Fatalf("%s: %d lines for 2 prompts: %q", c.name, len(lines), out)
+		}
+		for _, l := range lines {
+			var list []genJSON
+			if err := json.Unmarshal([]byte(l), &list); err != nil || len(list) != 2 {
+				t.Fatalf("%s: %q: want a list of 2 sequences (%v)", c.name, l, err)
+			}
+			for _, g := range list {
+				if len(g.IDs) == 0 || len(g.IDs) > 6 || g.Prefill == nil {
+					t.Errorf("%s: sequence %+v", c.name, g)
+				}
+			}
+			if slices.Equal(list[0].IDs, list[1].IDs) {
+				t.Errorf("%s: the two sequences are equal: %v", c.name, list[0].IDs)
+			}
+		}
+	}
+	if _, err := runVerb(t, "", "generate", "--model", dir, "--prompt-ids", "1,2", "--temperature", "0", "--num-return-sequences", "2"); err == nil {
+		t.Error("greedy with --num-return-sequences 2: no error")
+	}
+	out, err = runVerb(t, "", "generate", "--model", dir, "--prompt-ids", "1,2", "--prompt-ids", "3", "--max-new-tokens", "3", "--temperature", "0")
+	if err != nil || len(strings.Split(strings.TrimSpace(out), "\n")) != 2 {
+		t.Errorf("two prompts without --json: %q, %v (want a line each)", out, err)
+	}
+}
