@@ -1,0 +1,5 @@
+//go:build race
+
+package gemv
+
+const raceEnabled = true
