@@ -18,12 +18,13 @@ func sgemmKernel6x16AVX2(k int, a *float32, b *float32, c *float32, ldc int, alp
 //go:noescape
 func sgemmKernel12x32AVX512(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32)
 
-// sgemmSup6x16AVX2 computes the 6×16 tile C = alpha·A·B + beta·C with
-// A(i, p) = a[i·rsa + p·csa] (6×k) and B(p, j) = b[p·ldb + j] (k×16), C with row
-// stride ldc; beta == 0 means C is not read. k may be 0.
+// sgemmSup6x16AVX2 computes the (6·tiles)×16 block C = alpha·A·B + beta·C with
+// A(i, p) = a[i·rsa + p·csa] (6·tiles×k) and B(p, j) = b[p·ldb + j] (k×16), C with row
+// stride ldc, as 6×16 tiles down C; beta == 0 means C is not read. k may be
+// 0; tiles must be at least 1.
 //
 //go:noescape
-func sgemmSup6x16AVX2(k int, a *float32, rsa int, csa int, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32)
+func sgemmSup6x16AVX2(tiles int, k int, a *float32, rsa int, csa int, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32)
 
 // packT8AVX2 transposes 8 rows of src (row stride ld) into 8 lanes of dst:
 // dst[p·dstStride + l] = src[l·ld + p] for l < 8, p < k; k must be a multiple of

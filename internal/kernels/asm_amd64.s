@@ -868,42 +868,46 @@ withBeta:
 	VZEROUPPER
 	RET
 
-// func sgemmSup6x16AVX2(k int, a *float32, rsa int, csa int, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32)
+// func sgemmSup6x16AVX2(tiles int, k int, a *float32, rsa int, csa int, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sgemmSup6x16AVX2(SB), NOSPLIT, $0-72
-	MOVQ       k+0(FP), AX
-	MOVQ       a+8(FP), CX
-	MOVQ       rsa+16(FP), DX
-	MOVQ       csa+24(FP), BX
-	MOVQ       b+32(FP), SI
-	MOVQ       ldb+40(FP), DI
-	MOVQ       c+48(FP), R8
-	MOVQ       ldc+56(FP), R9
-	SHLQ       $0x02, DX
-	SHLQ       $0x02, BX
-	SHLQ       $0x02, DI
-	LEAQ       (CX)(DX*2), R10
-	ADDQ       DX, R10
-	MOVQ       R8, R11
-	MOVQ       R9, R12
-	SHLQ       $0x02, R12
-	PREFETCHT0 (R11)
-	PREFETCHT0 60(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 60(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 60(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 60(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 60(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 60(R11)
+TEXT ·sgemmSup6x16AVX2(SB), NOSPLIT, $0-80
+	MOVQ tiles+0(FP), AX
+	MOVQ a+16(FP), CX
+	MOVQ rsa+24(FP), DX
+	MOVQ csa+32(FP), BX
+	MOVQ b+40(FP), SI
+	MOVQ ldb+48(FP), DI
+	MOVQ c+56(FP), R8
+	MOVQ ldc+64(FP), R9
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	SHLQ $0x02, DI
+	SHLQ $0x02, R9
+
+tile:
+	MOVQ       k+8(FP), R10
+	MOVQ       CX, R11
+	LEAQ       (CX)(DX*2), R12
+	ADDQ       DX, R12
+	MOVQ       SI, R13
+	MOVQ       R8, R14
+	PREFETCHT0 (R14)
+	PREFETCHT0 60(R14)
+	ADDQ       R9, R14
+	PREFETCHT0 (R14)
+	PREFETCHT0 60(R14)
+	ADDQ       R9, R14
+	PREFETCHT0 (R14)
+	PREFETCHT0 60(R14)
+	ADDQ       R9, R14
+	PREFETCHT0 (R14)
+	PREFETCHT0 60(R14)
+	ADDQ       R9, R14
+	PREFETCHT0 (R14)
+	PREFETCHT0 60(R14)
+	ADDQ       R9, R14
+	PREFETCHT0 (R14)
+	PREFETCHT0 60(R14)
 	VXORPS     Y0, Y0, Y0
 	VXORPS     Y1, Y1, Y1
 	VXORPS     Y2, Y2, Y2
@@ -918,115 +922,123 @@ TEXT ·sgemmSup6x16AVX2(SB), NOSPLIT, $0-72
 	VXORPS     Y11, Y11, Y11
 
 loop:
-	TESTQ        AX, AX
+	TESTQ        R10, R10
 	JE           store
-	VMOVUPS      (SI), Y12
-	VMOVUPS      32(SI), Y13
-	VBROADCASTSS (CX), Y14
+	VMOVUPS      (R13), Y12
+	VMOVUPS      32(R13), Y13
+	VBROADCASTSS (R11), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
-	VBROADCASTSS (CX)(DX*1), Y15
+	VBROADCASTSS (R11)(DX*1), Y15
 	VFMADD231PS  Y12, Y15, Y2
 	VFMADD231PS  Y13, Y15, Y3
-	VBROADCASTSS (CX)(DX*2), Y14
+	VBROADCASTSS (R11)(DX*2), Y14
 	VFMADD231PS  Y12, Y14, Y4
 	VFMADD231PS  Y13, Y14, Y5
-	VBROADCASTSS (R10), Y15
+	VBROADCASTSS (R12), Y15
 	VFMADD231PS  Y12, Y15, Y6
 	VFMADD231PS  Y13, Y15, Y7
-	VBROADCASTSS (R10)(DX*1), Y14
+	VBROADCASTSS (R12)(DX*1), Y14
 	VFMADD231PS  Y12, Y14, Y8
 	VFMADD231PS  Y13, Y14, Y9
-	VBROADCASTSS (R10)(DX*2), Y15
+	VBROADCASTSS (R12)(DX*2), Y15
 	VFMADD231PS  Y12, Y15, Y10
 	VFMADD231PS  Y13, Y15, Y11
-	ADDQ         BX, CX
-	ADDQ         BX, R10
-	ADDQ         DI, SI
-	DECQ         AX
+	ADDQ         BX, R11
+	ADDQ         BX, R12
+	ADDQ         DI, R13
+	DECQ         R10
 	JMP          loop
 
 store:
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+64(FP), Y12
-	MOVL         beta+68(FP), AX
-	ANDL         $0x7fffffff, AX
+	MOVQ         R8, R14
+	VBROADCASTSS alpha+72(FP), Y12
+	MOVL         beta+76(FP), R8
+	ANDL         $0x7fffffff, R8
 	JNZ          withBeta
 	VMULPS       Y12, Y0, Y0
 	VMULPS       Y12, Y1, Y1
-	VMOVUPS      Y0, (R8)
-	VMOVUPS      Y1, 32(R8)
-	ADDQ         R9, R8
+	VMOVUPS      Y0, (R14)
+	VMOVUPS      Y1, 32(R14)
+	ADDQ         R9, R14
 	VMULPS       Y12, Y2, Y2
 	VMULPS       Y12, Y3, Y3
-	VMOVUPS      Y2, (R8)
-	VMOVUPS      Y3, 32(R8)
-	ADDQ         R9, R8
+	VMOVUPS      Y2, (R14)
+	VMOVUPS      Y3, 32(R14)
+	ADDQ         R9, R14
 	VMULPS       Y12, Y4, Y4
 	VMULPS       Y12, Y5, Y5
-	VMOVUPS      Y4, (R8)
-	VMOVUPS      Y5, 32(R8)
-	ADDQ         R9, R8
+	VMOVUPS      Y4, (R14)
+	VMOVUPS      Y5, 32(R14)
+	ADDQ         R9, R14
 	VMULPS       Y12, Y6, Y6
 	VMULPS       Y12, Y7, Y7
-	VMOVUPS      Y6, (R8)
-	VMOVUPS      Y7, 32(R8)
-	ADDQ         R9, R8
+	VMOVUPS      Y6, (R14)
+	VMOVUPS      Y7, 32(R14)
+	ADDQ         R9, R14
 	VMULPS       Y12, Y8, Y8
 	VMULPS       Y12, Y9, Y9
-	VMOVUPS      Y8, (R8)
-	VMOVUPS      Y9, 32(R8)
-	ADDQ         R9, R8
+	VMOVUPS      Y8, (R14)
+	VMOVUPS      Y9, 32(R14)
+	ADDQ         R9, R14
 	VMULPS       Y12, Y10, Y10
 	VMULPS       Y12, Y11, Y11
-	VMOVUPS      Y10, (R8)
-	VMOVUPS      Y11, 32(R8)
-	VZEROUPPER
-	RET
+	VMOVUPS      Y10, (R14)
+	VMOVUPS      Y11, 32(R14)
+	ADDQ         R9, R14
+	JMP          next
 
 withBeta:
-	VBROADCASTSS beta+68(FP), Y13
-	VMULPS       (R8), Y13, Y14
-	VMULPS       32(R8), Y13, Y15
+	VBROADCASTSS beta+76(FP), Y13
+	VMULPS       (R14), Y13, Y14
+	VMULPS       32(R14), Y13, Y15
 	VFMADD231PS  Y12, Y0, Y14
 	VFMADD231PS  Y12, Y1, Y15
-	VMOVUPS      Y14, (R8)
-	VMOVUPS      Y15, 32(R8)
-	ADDQ         R9, R8
-	VMULPS       (R8), Y13, Y14
-	VMULPS       32(R8), Y13, Y15
+	VMOVUPS      Y14, (R14)
+	VMOVUPS      Y15, 32(R14)
+	ADDQ         R9, R14
+	VMULPS       (R14), Y13, Y14
+	VMULPS       32(R14), Y13, Y15
 	VFMADD231PS  Y12, Y2, Y14
 	VFMADD231PS  Y12, Y3, Y15
-	VMOVUPS      Y14, (R8)
-	VMOVUPS      Y15, 32(R8)
-	ADDQ         R9, R8
-	VMULPS       (R8), Y13, Y14
-	VMULPS       32(R8), Y13, Y15
+	VMOVUPS      Y14, (R14)
+	VMOVUPS      Y15, 32(R14)
+	ADDQ         R9, R14
+	VMULPS       (R14), Y13, Y14
+	VMULPS       32(R14), Y13, Y15
 	VFMADD231PS  Y12, Y4, Y14
 	VFMADD231PS  Y12, Y5, Y15
-	VMOVUPS      Y14, (R8)
-	VMOVUPS      Y15, 32(R8)
-	ADDQ         R9, R8
-	VMULPS       (R8), Y13, Y14
-	VMULPS       32(R8), Y13, Y15
+	VMOVUPS      Y14, (R14)
+	VMOVUPS      Y15, 32(R14)
+	ADDQ         R9, R14
+	VMULPS       (R14), Y13, Y14
+	VMULPS       32(R14), Y13, Y15
 	VFMADD231PS  Y12, Y6, Y14
 	VFMADD231PS  Y12, Y7, Y15
-	VMOVUPS      Y14, (R8)
-	VMOVUPS      Y15, 32(R8)
-	ADDQ         R9, R8
-	VMULPS       (R8), Y13, Y14
-	VMULPS       32(R8), Y13, Y15
+	VMOVUPS      Y14, (R14)
+	VMOVUPS      Y15, 32(R14)
+	ADDQ         R9, R14
+	VMULPS       (R14), Y13, Y14
+	VMULPS       32(R14), Y13, Y15
 	VFMADD231PS  Y12, Y8, Y14
 	VFMADD231PS  Y12, Y9, Y15
-	VMOVUPS      Y14, (R8)
-	VMOVUPS      Y15, 32(R8)
-	ADDQ         R9, R8
-	VMULPS       (R8), Y13, Y14
-	VMULPS       32(R8), Y13, Y15
+	VMOVUPS      Y14, (R14)
+	VMOVUPS      Y15, 32(R14)
+	ADDQ         R9, R14
+	VMULPS       (R14), Y13, Y14
+	VMULPS       32(R14), Y13, Y15
 	VFMADD231PS  Y12, Y10, Y14
 	VFMADD231PS  Y12, Y11, Y15
-	VMOVUPS      Y14, (R8)
-	VMOVUPS      Y15, 32(R8)
+	VMOVUPS      Y14, (R14)
+	VMOVUPS      Y15, 32(R14)
+	ADDQ         R9, R14
+
+next:
+	MOVQ R14, R8
+	LEAQ (CX)(DX*4), CX
+	LEAQ (CX)(DX*2), CX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 

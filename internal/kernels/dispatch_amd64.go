@@ -102,12 +102,15 @@ func kernelAVX512(k int, a, b, c []float32, ldc int, alpha, beta float32) {
 	sgemmKernel12x32AVX512(k, &a[0], &b[0], &c[0], ldc, alpha, beta)
 }
 
-func supAVX2(k int, a []float32, rsa, csa int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32) {
-	_ = c[5*ldc+15]
-	if k > 0 {
-		_, _ = a[5*rsa+(k-1)*csa], b[(k-1)*ldb+15]
+func supAVX2(g, k int, a []float32, rsa, csa int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32) {
+	if g <= 0 {
+		return
 	}
-	sgemmSup6x16AVX2(k, &a[0], rsa, csa, &b[0], ldb, &c[0], ldc, alpha, beta)
+	_ = c[(6*g-1)*ldc+15]
+	if k > 0 {
+		_, _ = a[(6*g-1)*rsa+(k-1)*csa], b[(k-1)*ldb+15]
+	}
+	sgemmSup6x16AVX2(g, k, &a[0], rsa, csa, &b[0], ldb, &c[0], ldc, alpha, beta)
 }
 
 func packT8Asm(dst []float32, dstStride int, src []float32, ld, k int) {

@@ -235,16 +235,18 @@ func gemmSup(im *impl, bufs *gemmBufs, transA bool, m, n, k int, alpha float32, 
 			packRuns(im, bufs.eb, bb, supNR, nrr, k, jr, ldbb)
 			bp, bld = bufs.eb, supNR
 		}
-		for ir := 0; ir < m; ir += supMR {
+		ir := 0
+		if nrr == supNR && m6 > 0 {
+			// Whole tiles: one call for the strip.
+			im.sup(m6/supMR, k, a, rsa, csa, bp, bld, c[jr:], ldc, alpha, beta)
+			ir = m6
+		}
+		for ; ir < m; ir += supMR {
 			mrr := min(supMR, m-ir)
-			if mrr == supMR && nrr == supNR {
-				im.sup(k, a[ir*rsa:], rsa, csa, bp, bld, c[ir*ldc+jr:], ldc, alpha, beta)
-				continue
-			}
 			if mrr == supMR {
-				im.sup(k, a[ir*rsa:], rsa, csa, bp, bld, tmp, supNR, 1, 0)
+				im.sup(1, k, a[ir*rsa:], rsa, csa, bp, bld, tmp, supNR, 1, 0)
 			} else {
-				im.sup(k, bufs.ea, 1, supMR, bp, bld, tmp, supNR, 1, 0)
+				im.sup(1, k, bufs.ea, 1, supMR, bp, bld, tmp, supNR, 1, 0)
 			}
 			mergeTile(c[ir*ldc+jr:], ldc, tmp, supNR, mrr, nrr, alpha, beta)
 		}

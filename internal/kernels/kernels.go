@@ -19,9 +19,10 @@ type impl struct {
 	// read.
 	kernel func(k int, a, b, c []float32, ldc int, alpha, beta float32)
 	// sup, when set, is a supMR×supNR microkernel that reads A and B
-	// unpacked: A(i, p) = a[i·rsa + p·csa], B(p, j) = b[p·ldb + j]; used
-	// for products small enough that packing would not pay (see useSup).
-	sup func(k int, a []float32, rsa, csa int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32)
+	// unpacked: A(i, p) = a[i·rsa + p·csa], B(p, j) = b[p·ldb + j]; one
+	// call does g tiles down C (rows 0 … supMR·g−1). Used for products
+	// small enough that packing would not pay (see useSup).
+	sup func(g, k int, a []float32, rsa, csa int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32)
 	// packT8, when set, transposes 8 rows of src (row stride ld) into 8
 	// lanes of dst: dst[p·dstStride + l] = src[l·ld + p], l < 8, p < k
 	// (k a multiple of 8).

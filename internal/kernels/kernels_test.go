@@ -46,6 +46,7 @@ func gemmCases() []gemmCase {
 		{name: "gemv-decode", m: 1, n: 3072, k: 768, alpha: 1},
 		{name: "tile-exact", m: 12, n: 32, k: 16, alpha: 1},
 		{name: "attn-tile", m: 64, n: 64, k: 64, alpha: 0.125},
+		{name: "attn-tile96", m: 96, n: 96, k: 96, padA: 1, padB: 2, padC: 3, alpha: 0.125, beta: 1},
 		{name: "odd", m: 37, n: 53, k: 29, alpha: 1.5, beta: 0.25},
 		{name: "multi-block", m: 150, n: 70, k: 300, alpha: 1, beta: 1},
 		{name: "wide", m: 7, n: 3100, k: 5, alpha: 1},

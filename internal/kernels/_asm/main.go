@@ -282,15 +282,19 @@ const supMR = 6
 // (BLIS's "sup" idea): for small products packing would cost as much as the
 // multiply. A(i, p) is at a[i·rsa + p·csa], so one kernel serves A, Aᵀ and
 // a packed sliver; row p of B is b[p·ldb:][:16]. The six A rows are
-// addressed from two pointers, a and a + 3·rsa, with scaled indexes.
+// addressed from two pointers, a and a + 3·rsa, with scaled indexes. One
+// call does g tiles stacked down C (rows 6·g), reusing the B strip, so an
+// attention tile's 16-column strip costs one call instead of one per six
+// rows.
 func sgemmSupAVX2() {
 	s := avx2Tile()
-	TEXT("sgemmSup6x16AVX2", NOSPLIT, "func(k int, a *float32, rsa, csa int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)")
+	TEXT("sgemmSup6x16AVX2", NOSPLIT, "func(tiles, k int, a *float32, rsa, csa int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)")
 	Pragma("noescape")
-	Doc("sgemmSup6x16AVX2 computes the 6×16 tile C = alpha·A·B + beta·C with",
-		"A(i, p) = a[i·rsa + p·csa] (6×k) and B(p, j) = b[p·ldb + j] (k×16), C with row",
-		"stride ldc; beta == 0 means C is not read. k may be 0.")
-	kk := Load(Param("k"), GP64())
+	Doc("sgemmSup6x16AVX2 computes the (6·tiles)×16 block C = alpha·A·B + beta·C with",
+		"A(i, p) = a[i·rsa + p·csa] (6·tiles×k) and B(p, j) = b[p·ldb + j] (k×16), C with row",
+		"stride ldc, as 6×16 tiles down C; beta == 0 means C is not read. k may be",
+		"0; tiles must be at least 1.")
+	g := Load(Param("tiles"), GP64())
 	a := Load(Param("a"), GP64())
 	rsa := Load(Param("rsa"), GP64())
 	csa := Load(Param("csa"), GP64())
@@ -301,38 +305,89 @@ func sgemmSupAVX2() {
 	SHLQ(U8(2), rsa)
 	SHLQ(U8(2), csa)
 	SHLQ(U8(2), ldb)
-	a3 := GP64()
-	LEAQ(Mem{Base: a, Index: rsa, Scale: 2}, a3)
-	ADDQ(rsa, a3)
+	SHLQ(U8(2), ldc)
+	kk, ap, a3, bp, cp := GP64(), GP64(), GP64(), GP64(), GP64()
 	rows := []Mem{
-		{Base: a}, {Base: a, Index: rsa, Scale: 1}, {Base: a, Index: rsa, Scale: 2},
+		{Base: ap}, {Base: ap, Index: rsa, Scale: 1}, {Base: ap, Index: rsa, Scale: 2},
 		{Base: a3}, {Base: a3, Index: rsa, Scale: 1}, {Base: a3, Index: rsa, Scale: 2},
 	}
-	prefetchC(c, ldc, supMR, 64)
+	acc := func(i, h int) VecPhysical { return s.acc[2*i+h] }
+
+	Label("tile")
+	Load(Param("k"), kk)
+	MOVQ(a, ap)
+	LEAQ(Mem{Base: a, Index: rsa, Scale: 2}, a3)
+	ADDQ(rsa, a3)
+	MOVQ(b, bp)
+	// Prefetch the first and last line of each C row (see prefetchC).
+	MOVQ(c, cp)
+	for i := 0; i < supMR; i++ {
+		PREFETCHT0(Mem{Base: cp})
+		PREFETCHT0(Mem{Base: cp, Disp: 60})
+		if i < supMR-1 {
+			ADDQ(ldc, cp)
+		}
+	}
 	for _, r := range s.acc {
 		s.zero(r)
 	}
 	Label("loop")
 	TESTQ(kk, kk)
 	JE(LabelRef("store"))
-	VMOVUPS(Mem{Base: b}, s.b0)
-	VMOVUPS(Mem{Base: b, Disp: 32}, s.b1)
+	VMOVUPS(Mem{Base: bp}, s.b0)
+	VMOVUPS(Mem{Base: bp, Disp: 32}, s.b1)
 	for i, m := range rows {
 		r := s.a0
 		if i%2 == 1 {
 			r = s.a1
 		}
 		VBROADCASTSS(m, r)
-		VFMADD231PS(s.b0, r, s.acc[2*i])
-		VFMADD231PS(s.b1, r, s.acc[2*i+1])
+		VFMADD231PS(s.b0, r, acc(i, 0))
+		VFMADD231PS(s.b1, r, acc(i, 1))
 	}
-	ADDQ(csa, a)
+	ADDQ(csa, ap)
 	ADDQ(csa, a3)
-	ADDQ(ldb, b)
+	ADDQ(ldb, bp)
 	DECQ(kk)
 	JMP(LabelRef("loop"))
+
+	// C = alpha·acc + beta·C, or alpha·acc when beta is ±0 (C not read).
 	Label("store")
-	genStore(s, c, ldc, 64)
+	MOVQ(c, cp)
+	VBROADCASTSS(NewParamAddr("alpha", 72), s.alpha)
+	betaBits := GP32()
+	MOVL(NewParamAddr("beta", 76), betaBits)
+	ANDL(U32(0x7fffffff), betaBits)
+	JNZ(LabelRef("withBeta"))
+	for i := 0; i < supMR; i++ {
+		VMULPS(s.alpha, acc(i, 0), acc(i, 0))
+		VMULPS(s.alpha, acc(i, 1), acc(i, 1))
+		VMOVUPS(acc(i, 0), Mem{Base: cp})
+		VMOVUPS(acc(i, 1), Mem{Base: cp, Disp: 32})
+		ADDQ(ldc, cp)
+	}
+	JMP(LabelRef("next"))
+	Label("withBeta")
+	VBROADCASTSS(NewParamAddr("beta", 76), s.beta)
+	for i := 0; i < supMR; i++ {
+		VMULPS(Mem{Base: cp}, s.beta, s.t0)
+		VMULPS(Mem{Base: cp, Disp: 32}, s.beta, s.t1)
+		VFMADD231PS(s.alpha, acc(i, 0), s.t0)
+		VFMADD231PS(s.alpha, acc(i, 1), s.t1)
+		VMOVUPS(s.t0, Mem{Base: cp})
+		VMOVUPS(s.t1, Mem{Base: cp, Disp: 32})
+		ADDQ(ldc, cp)
+	}
+
+	// Next tile: A and C six rows down.
+	Label("next")
+	MOVQ(cp, c)
+	LEAQ(Mem{Base: a, Index: rsa, Scale: 4}, a)
+	LEAQ(Mem{Base: a, Index: rsa, Scale: 2}, a)
+	DECQ(g)
+	JNZ(LabelRef("tile"))
+	VZEROUPPER()
+	RET()
 }
 
 // rows8 returns the addresses of 8 rows at base, base+ld, ..., base+7·ld
