@@ -275,7 +275,8 @@ func fullLastLogits(t *testing.T, g *autograd.Graph, m model.Model, seqs [][]int
 }
 
 // TestBF16StepMatchesRoundedModel rounds every weight of a GPT-2 to
-// bfloat16 precision in place; the bfloat16 decode step must then give the
+// bfloat16 precision in place; the bfloat16 prefill (short and long) and
+// decode step must then give the
 // float32 model's uncached logits (1e-4), and greedy ids equal to the
 // float32 fused and reference paths.
 func TestBF16StepMatchesRoundedModel(t *testing.T) {
@@ -292,6 +293,13 @@ func TestBF16StepMatchesRoundedModel(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkCachedAgainstFull(t, m, lm, [][]int{{5, 6, 7, 8}, {9, 10}}, 12)
+		// 60 prompt rows: the prefill widens the matrices for the GEMM
+		// instead of the matrix-vector products.
+		long := make([]int, 20)
+		for i := range long {
+			long[i] = 3 + i
+		}
+		checkCachedAgainstFull(t, m, lm, [][]int{long, long[:7], long[5:]}, 3)
 		var ids [][]int
 		for _, o := range []LMOptions{{BF16: true}, {}, {Reference: true}} {
 			lm, err := NewLMWith(m, o)
