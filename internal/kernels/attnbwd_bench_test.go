@@ -66,3 +66,43 @@ func BenchmarkAttnBackwardTiles(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAttnForwardTiles is BenchmarkAttnBackwardTiles for the forward
+// pass: one query block of br rows against a whole head of key blocks
+// (L = 2048, HS = 64): S = Q·Kᵀ, the per-row max and exp-shift-sum, and
+// O += P·V; GFLOP/s counts the two products (4·br·bc·HS per tile).
+func BenchmarkAttnForwardTiles(b *testing.B) {
+	const l, hs = 2048, 64
+	for _, t := range []struct{ br, bc int }{{128, 128}, {96, 96}, {120, 96}, {192, 96}, {96, 128}, {120, 128}, {120, 112}} {
+		b.Run(fmt.Sprintf("br=%d/bc=%d", t.br, t.bc), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 1))
+			ldk := l + 16
+			kt, v := randSlice(r, hs*ldk), randSlice(r, l*hs)
+			q := randSlice(r, t.br*hs)
+			ld := t.bc + 16
+			if ld%64 == 0 {
+				ld += 16
+			}
+			s, o := make([]float32, t.br*ld), make([]float32, t.br*hs)
+			nk := l / t.bc * t.bc
+			best := 0.0
+			for range b.N {
+				t0 := time.Now()
+				for j0 := 0; j0 < nk; j0 += t.bc {
+					SgemmSerial(false, false, t.br, t.bc, hs, 0.125, q, hs, kt[j0:], ldk, 0, s, ld)
+					for r := 0; r < t.br; r++ {
+						row := s[r*ld : r*ld+t.bc]
+						ExpShiftSum(row, Max(row))
+					}
+					SgemmSerial(false, false, t.br, hs, t.bc, 1, s, ld, v[j0*hs:], hs, 1, o, hs)
+				}
+				if s := time.Since(t0).Seconds(); best == 0 || s < best {
+					best = s
+				}
+			}
+			flops := 4 * float64(t.br) * float64(nk) * hs
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			b.ReportMetric(flops/best/1e9, "best-GFLOP/s")
+		})
+	}
+}
