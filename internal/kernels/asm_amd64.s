@@ -920,10 +920,10 @@ tile:
 	VXORPS     Y9, Y9, Y9
 	VXORPS     Y10, Y10, Y10
 	VXORPS     Y11, Y11, Y11
+	TESTQ      R10, R10
+	JE         store
 
 loop:
-	TESTQ        R10, R10
-	JE           store
 	VMOVUPS      (R13), Y12
 	VMOVUPS      32(R13), Y13
 	VBROADCASTSS (R11), Y14
@@ -948,7 +948,7 @@ loop:
 	ADDQ         BX, R12
 	ADDQ         DI, R13
 	DECQ         R10
-	JMP          loop
+	JNZ          loop
 
 store:
 	MOVQ         R8, R14

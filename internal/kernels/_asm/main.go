@@ -331,9 +331,9 @@ func sgemmSupAVX2() {
 	for _, r := range s.acc {
 		s.zero(r)
 	}
-	Label("loop")
 	TESTQ(kk, kk)
 	JE(LabelRef("store"))
+	Label("loop")
 	VMOVUPS(Mem{Base: bp}, s.b0)
 	VMOVUPS(Mem{Base: bp, Disp: 32}, s.b1)
 	for i, m := range rows {
@@ -349,7 +349,7 @@ func sgemmSupAVX2() {
 	ADDQ(csa, a3)
 	ADDQ(ldb, bp)
 	DECQ(kk)
-	JMP(LabelRef("loop"))
+	JNZ(LabelRef("loop"))
 
 	// C = alpha·acc + beta·C, or alpha·acc when beta is ±0 (C not read).
 	Label("store")
