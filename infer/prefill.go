@@ -21,14 +21,15 @@ var fusedPrefillChunk = 512
 // prefillScratch are the buffers of the fused prefill, grown on demand and
 // kept for the next prompt.
 type prefillScratch struct {
-	x, a, o, lnb []float32 // [N, C], N = rows·T
-	qkv          []float32 // [N, 3C]
-	h            []float32 // [N, FF]
-	q, ao        []float32 // [rows, NH, T, HS]
-	k, v         []float32 // [rows, NH, Tk, HS] gathered from the cache
-	keyPad       []bool    // [rows, Tk]
-	wide         []float32 // a bfloat16 matrix widened for the GEMM
-	last         []float32 // [rows, C]
+	x, a, o []float32 // [N, C], N = rows·T
+	lnb     []float32 // [N, C], a bfloat16 product to accumulate
+	qkv     []float32 // [N, 3C]
+	h       []float32 // [N, FF]
+	q, ao   []float32 // [rows, NH, T, HS]
+	k, v    []float32 // [rows, NH, Tk, HS] gathered from the cache
+	keyPad  []bool    // [rows, Tk]
+	wide    []float32 // a bfloat16 matrix widened for the GEMM
+	last    []float32 // [rows, C]
 }
 
 func grow[T any](b []T, n int) []T {
@@ -65,7 +66,7 @@ func (s *gpt2Step) prefill(cache *model.Cache, ids []int, rows int, pad []int, l
 		past := cache.Len()
 		tk := past + t
 		n := rows * t
-		p.x, p.a, p.o, p.lnb = grow(p.x, n*c), grow(p.a, n*c), grow(p.o, n*c), grow(p.lnb, n*c)
+		p.x, p.a, p.o = grow(p.x, n*c), grow(p.a, n*c), grow(p.o, n*c)
 		p.qkv, p.h = grow(p.qkv, n*3*c), grow(p.h, n*s.ff)
 		p.q, p.ao = grow(p.q, n*c), grow(p.ao, n*c)
 		var keyPad []bool
@@ -92,52 +93,58 @@ func (s *gpt2Step) prefill(cache *model.Cache, ids []int, rows int, pad []int, l
 				}
 			}
 		}
+		// Everything between the GEMMs runs split over the workers too:
+		// on two cores a serial tenth of the time would idle one of them.
+		norm := func(w, b []float32) {
+			parallel.For(n, 16, func(lo, hi int) { layerNorm(p.a[lo*c:hi*c], p.x[lo*c:hi*c], w, b, c, s.eps) })
+		}
 		for li := range s.layers {
 			l := &s.layers[li]
 			kv := cache.Self[li]
-			layerNorm(p.a, p.x, l.ln1W, l.ln1B, c, s.eps)
-			s.linear(p.qkv, l.attn, p.a, l.attnB, n)
+			norm(l.ln1W, l.ln1B)
+			s.linear(p.qkv, l.attn, p.a, l.attnB, n, false)
 			// New keys and values into the cache, queries into
-			// [rows, NH, T, HS].
+			// [rows, NH, T, HS]; then the keys and values to attend to,
+			// which the kernel wants [rows, NH, Tk, HS] contiguous.
 			kd, vd := kv.K.Data(), kv.V.Data()
-			for r := range rows {
-				for h := range nh {
-					base := (r*nh + h) * maxT * hs
+			k, v := kd, vd
+			if tk != maxT {
+				p.k, p.v = grow(p.k, rows*nh*tk*hs), grow(p.v, rows*nh*tk*hs)
+				k, v = p.k, p.v
+			}
+			parallel.For(rows*nh, 1, func(lo, hi int) {
+				for rh := lo; rh < hi; rh++ {
+					r, h := rh/nh, rh%nh
+					base := rh * maxT * hs
 					for i := range t {
 						src := (r*t+i)*3*c + h*hs
-						copy(p.q[((r*nh+h)*t+i)*hs:][:hs], p.qkv[src:src+hs])
+						copy(p.q[(rh*t+i)*hs:][:hs], p.qkv[src:src+hs])
 						copy(kd[base+(past+i)*hs:][:hs], p.qkv[src+c:src+c+hs])
 						copy(vd[base+(past+i)*hs:][:hs], p.qkv[src+2*c:src+2*c+hs])
 					}
+					if tk != maxT {
+						copy(k[rh*tk*hs:(rh+1)*tk*hs], kd[base:])
+						copy(v[rh*tk*hs:(rh+1)*tk*hs], vd[base:])
+					}
 				}
-			}
-			k, v := kd, vd
-			if tk != maxT { // the kernel wants [rows, NH, Tk, HS] contiguous
-				p.k, p.v = grow(p.k, rows*nh*tk*hs), grow(p.v, rows*nh*tk*hs)
-				for rh := range rows * nh {
-					copy(p.k[rh*tk*hs:(rh+1)*tk*hs], kd[rh*maxT*hs:])
-					copy(p.v[rh*tk*hs:(rh+1)*tk*hs], vd[rh*maxT*hs:])
-				}
-				k, v = p.k, p.v
-			}
+			})
 			ap := attention.Params{B: rows, NH: nh, Tq: t, Tk: tk, HS: hs, Causal: true, KeyPadding: keyPad}
 			if err := attention.Forward(&ap, p.q, k, v, p.ao, nil, nil); err != nil {
 				return fmt.Errorf("infer: prefill attention, layer %d: %w", li, err)
 			}
-			for r := range rows {
-				for h := range nh {
+			parallel.For(rows*nh, 1, func(lo, hi int) {
+				for rh := lo; rh < hi; rh++ {
+					r, h := rh/nh, rh%nh
 					for i := range t {
-						copy(p.o[(r*t+i)*c+h*hs:][:hs], p.ao[((r*nh+h)*t+i)*hs:][:hs])
+						copy(p.o[(r*t+i)*c+h*hs:][:hs], p.ao[(rh*t+i)*hs:][:hs])
 					}
 				}
-			}
-			s.linear(p.lnb, l.proj, p.o, l.projB, n)
-			kernels.Axpy(1, p.lnb, p.x)
-			layerNorm(p.a, p.x, l.ln2W, l.ln2B, c, s.eps)
-			s.linear(p.h, l.fc, p.a, l.fcB, n)
-			kernels.GeluTanh(p.h, p.h)
-			s.linear(p.lnb, l.fcProj, p.h, l.fpB, n)
-			kernels.Axpy(1, p.lnb, p.x)
+			})
+			s.linear(p.x, l.proj, p.o, l.projB, n, true) // the residual: x += o·Wᵀ + b
+			norm(l.ln2W, l.ln2B)
+			s.linear(p.h, l.fc, p.a, l.fcB, n, false)
+			parallel.For(n, 4, func(lo, hi int) { kernels.GeluTanh(p.h[lo*s.ff:hi*s.ff], p.h[lo*s.ff:hi*s.ff]) })
+			s.linear(p.x, l.fcProj, p.h, l.fpB, n, true)
 		}
 		for _, kv := range cache.Self {
 			kv.Len = tk
@@ -169,12 +176,20 @@ func padded(pad []int) bool {
 // 96-180 / 32-61, 32 tokens 130-137 / 97-122, 64 tokens 109-131 / 198-211.
 const gemvMaxRows = 32
 
-// linear computes y [n, W.Rows] = x [n, W.Cols]·Wᵀ + bias.
-func (s *gpt2Step) linear(y []float32, w *gemv.Matrix, x, bias []float32, n int) {
+// linear computes y [n, W.Rows] = x [n, W.Cols]·Wᵀ + bias, or with acc
+// adds that to y.
+func (s *gpt2Step) linear(y []float32, w *gemv.Matrix, x, bias []float32, n int, acc bool) {
+	out := y[:n*w.Rows]
 	wf := w.F32
 	if wf == nil {
 		if n <= gemvMaxRows {
-			gemv.MulVec(y[:n*w.Rows], w, x[:n*w.Cols], bias)
+			if !acc {
+				gemv.MulVec(out, w, x[:n*w.Cols], bias)
+				return
+			}
+			s.pf.lnb = grow(s.pf.lnb, n*w.Rows)
+			gemv.MulVec(s.pf.lnb, w, x[:n*w.Cols], bias)
+			kernels.Axpy(1, s.pf.lnb, out)
 			return
 		}
 		s.pf.wide = grow(s.pf.wide, w.Rows*w.Cols)
@@ -186,13 +201,18 @@ func (s *gpt2Step) linear(y []float32, w *gemv.Matrix, x, bias []float32, n int)
 			}
 		})
 	}
-	out := y[:n*w.Rows]
-	for r := range n {
-		if bias != nil {
-			copy(out[r*w.Rows:(r+1)*w.Rows], bias)
-		} else {
-			clear(out[r*w.Rows : (r+1)*w.Rows])
+	parallel.For(n, 16, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			row := out[r*w.Rows : (r+1)*w.Rows]
+			switch {
+			case bias == nil && !acc:
+				clear(row)
+			case bias != nil && acc:
+				kernels.Axpy(1, bias, row)
+			case bias != nil:
+				copy(row, bias)
+			}
 		}
-	}
+	})
 	kernels.Sgemm(false, true, n, w.Rows, w.Cols, 1, x, w.Cols, wf, w.Cols, 1, out, w.Rows)
 }
