@@ -115,6 +115,24 @@ try:
         (f"attn prefill {args.long}", med("attn prefill", "prefill_tokens_per_second"), torch_pre),
     ]:
         print(f"{name:44s} {val:9.1f} {val / ref:6.2f}x")
+    # The machine is shared: a round's attn and torch runs follow each
+    # other, so the per-round ratio cancels slow phases that the medians
+    # above can put on one side only.
+    def paired(ours_key, field, torch_field):
+        out = []
+        for r in range(args.rounds):
+            ref = max((rows[k][r][torch_field] for k in ("torch", "torch-tuned") if len(rows[k]) > r), default=0)
+            if ref > 0:
+                out.append(rows[ours_key][r][field] / ref)
+        return out
+    for label, key, field, tf in [("decode f32", "attn f32", "tokens_per_second", "tokens_per_second"),
+                                  ("decode bf16", "attn bf16", "tokens_per_second", "tokens_per_second"),
+                                  (f"prefill {args.long}", "attn prefill", "prefill_tokens_per_second",
+                                   "prefill512_tokens_per_second")]:
+        rs = paired(key, field, tf)
+        if rs:
+            print(f"per-round ratio {label:14s} median {statistics.median(rs):.2f}x "
+                  f"(rounds: {' '.join(f'{x:.2f}' for x in rs)})")
     print(f"\nweights file {weights / 2**20:.0f} MiB; KV cache {cache(args.prompt + args.new) / 2**20:.1f} MiB "
           f"({args.prompt}+{args.new}), {cache(args.long + 1) / 2**20:.1f} MiB ({args.long}+1)")
     for k, v in rss.items():
