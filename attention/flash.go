@@ -59,32 +59,6 @@ func putWorkspace(ws *workspace) {
 	}
 }
 
-// transposeInto writes the [n, hs] rows x as xᵀ ([hs, n], row stride ld)
-// into dst in 16×16 blocks, a column band of 16 at a time: each store run
-// fills one cache line, and only 16 destination rows (pages, for a long
-// ld) are live at once.
-func transposeInto(dst []float32, ld int, x []float32, n, hs int) {
-	const blk = 16
-	n16 := n - n%blk
-	for c0 := 0; c0 < hs; c0 += blk {
-		c1 := min(c0+blk, hs)
-		for j := 0; j < n16; j += blk {
-			src := x[j*hs : (j+blk)*hs]
-			for c := c0; c < c1; c++ {
-				d := dst[c*ld+j : c*ld+j+blk : c*ld+j+blk]
-				for r := range d {
-					d[r] = src[r*hs+c]
-				}
-			}
-		}
-	}
-	for j := n16; j < n; j++ {
-		for c, v := range x[j*hs : (j+1)*hs] {
-			dst[c*ld+j] = v
-		}
-	}
-}
-
 // padLD returns a row stride of at least n floats that is not a multiple of
 // 256 bytes' large powers of two: rows of a tile read down a column (the
 // B operand of the small-GEMM kernel) then fall into different L1 sets
@@ -219,7 +193,7 @@ func (c *call) tiledForwardItem(it int) {
 	ldkt := padLD(pl.Tk)
 	if !perTile && (ws.ktCall != c.tag || ws.ktU != u) {
 		ws.kt = growTo(ws.kt, hs*ldkt)
-		transposeInto(ws.kt, ldkt, kk, pl.Tk, hs)
+		kernels.Transpose(ws.kt, ldkt, kk, hs, pl.Tk, hs)
 		ws.ktCall, ws.ktU = c.tag, u
 	}
 	for j0 := lo / t.bc * t.bc; j0 < hi; j0 += t.bc {
@@ -232,7 +206,7 @@ func (c *call) tiledForwardItem(it int) {
 		ldk := ldkt
 		if perTile {
 			ws.vt = growTo(ws.vt, hs*ld)
-			transposeInto(ws.vt, ld, kk[j0*hs:j1*hs], j1-j0, hs)
+			kernels.Transpose(ws.vt, ld, kk[j0*hs:j1*hs], hs, j1-j0, hs)
 			kt, ldk = ws.vt, ld
 		} else {
 			kt = ws.kt[j0:]

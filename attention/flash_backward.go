@@ -100,8 +100,8 @@ func (c *call) tiledBackwardItem(it int) {
 		ws.ktCall = 0 // no longer a forward pass's cached Kᵀ
 		ws.kt = growTo(ws.kt, hs*ld)
 		ws.vt = growTo(ws.vt, hs*ld)
-		transposeInto(ws.kt, ld, kk[j0*hs:j1*hs], j1-j0, hs)
-		transposeInto(ws.vt, ld, vv[j0*hs:j1*hs], j1-j0, hs)
+		kernels.Transpose(ws.kt, ld, kk[j0*hs:j1*hs], hs, j1-j0, hs)
+		kernels.Transpose(ws.vt, ld, vv[j0*hs:j1*hs], hs, j1-j0, hs)
 		qlo, qhi := pl.queryRange(j0, j1)
 		for h := h0; h < h0+pl.group; h++ {
 			bh := b*pl.NH + h

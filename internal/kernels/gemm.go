@@ -186,23 +186,28 @@ const smallM = 8
 
 // transpose sets dst[p·rows + j] = src[j·ld + p] for j < rows, p < cols:
 // the rows×cols matrix src (row stride ld) becomes cols×rows, row-major.
-// Whole groups of 8 rows go through impl.packT8 where present.
 func transpose(im *impl, dst, src []float32, ld, rows, cols int) {
+	transposeTo(im, dst, rows, src, ld, rows, cols)
+}
+
+// transposeTo sets dst[p·ldd + j] = src[j·lds + p] for j < rows, p < cols.
+// Whole groups of 8 rows go through impl.packT8 where present.
+func transposeTo(im *impl, dst []float32, ldd int, src []float32, lds, rows, cols int) {
 	j := 0
 	if im.packT8 != nil && cols >= 8 {
 		c8 := cols &^ 7
 		for ; j+8 <= rows; j += 8 {
-			im.packT8(dst[j:], rows, src[j*ld:], ld, c8)
+			im.packT8(dst[j:], ldd, src[j*lds:], lds, c8)
 		}
 		for p := c8; p < cols; p++ {
 			for jj := 0; jj < j; jj++ {
-				dst[p*rows+jj] = src[jj*ld+p]
+				dst[p*ldd+jj] = src[jj*lds+p]
 			}
 		}
 	}
 	for ; j < rows; j++ {
-		for p, v := range src[j*ld : j*ld+cols] {
-			dst[p*rows+j] = v
+		for p, v := range src[j*lds : j*lds+cols] {
+			dst[p*ldd+j] = v
 		}
 	}
 }

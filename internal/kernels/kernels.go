@@ -179,6 +179,18 @@ func Max(x []float32) float32 { return cur.max(x) }
 // sum: the body of a numerically stable softmax.
 func ExpShiftSum(x []float32, shift float32) float32 { return cur.expShiftSum(x, shift) }
 
+// Transpose writes the rows×cols matrix src (row stride lds) transposed
+// into dst (cols×rows, row stride ldd): dst[p·ldd + j] = src[j·lds + p] for
+// j < rows, p < cols; eight rows at a time in 8×8 register blocks where
+// the kernel set has them. dst must not overlap src.
+func Transpose(dst []float32, ldd int, src []float32, lds, rows, cols int) {
+	if rows <= 0 || cols <= 0 {
+		return
+	}
+	_, _ = dst[(cols-1)*ldd+rows-1], src[(rows-1)*lds+cols-1]
+	transposeTo(cur, dst, ldd, src, lds, rows, cols)
+}
+
 // ExpShiftGrad is the elementwise step of attention's backward pass over one
 // row of a score tile: p[i] = exp(p[i] − shift) in place (the probabilities
 // from the scores and the row's log-sum-exp), then ds[i] = p[i]·(ds[i] − d)

@@ -399,3 +399,41 @@ func TestSgemmBatched(t *testing.T) {
 		})
 	}
 }
+
+// TestTranspose: every variant's transposeTo moves each element exactly
+// and leaves the padding of dst's rows untouched, on shapes with and
+// without whole 8-row groups and 8-column runs; Transpose (the exported
+// wrapper on the chosen variant) likewise.
+func TestTranspose(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	shapes := [][2]int{{1, 1}, {8, 8}, {7, 9}, {16, 64}, {96, 64}, {33, 17}, {9, 7}, {64, 5}}
+	check := func(t *testing.T, tr func(dst []float32, ldd int, src []float32, lds, rows, cols int)) {
+		for _, sh := range shapes {
+			rows, cols := sh[0], sh[1]
+			lds, ldd := cols+r.IntN(3), rows+r.IntN(20)
+			src := randSlice(r, rows*lds)
+			dst := make([]float32, cols*ldd)
+			for i := range dst {
+				dst[i] = -7
+			}
+			tr(dst, ldd, src, lds, rows, cols)
+			for p := 0; p < cols; p++ {
+				for j := 0; j < ldd; j++ {
+					want := float32(-7)
+					if j < rows {
+						want = src[j*lds+p]
+					}
+					if got := dst[p*ldd+j]; got != want {
+						t.Fatalf("%dx%d (lds %d, ldd %d): dst[%d][%d] = %v, want %v", rows, cols, lds, ldd, p, j, got, want)
+					}
+				}
+			}
+		}
+	}
+	forEachImpl(t, func(t *testing.T, im *impl) {
+		check(t, func(dst []float32, ldd int, src []float32, lds, rows, cols int) {
+			transposeTo(im, dst, ldd, src, lds, rows, cols)
+		})
+	})
+	t.Run("exported", func(t *testing.T) { check(t, Transpose) })
+}
