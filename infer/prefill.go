@@ -50,6 +50,9 @@ func grow[T any](b []T, n int) []T {
 // weights are not needed.
 func (s *gpt2Step) prefill(cache *model.Cache, ids []int, rows int, pad []int, logits []float32) error {
 	c, nh, hs := s.c, s.nh, s.hs
+	if rows <= 0 || len(ids) == 0 || len(ids)%rows != 0 || (pad != nil && len(pad) != rows) {
+		return fmt.Errorf("infer: prefill of %d ids for %d rows (%d paddings)", len(ids), rows, len(pad))
+	}
 	total := len(ids) / rows
 	maxT := cache.Self[0].K.Shape[2]
 	if cache.Len()+total > maxT {
