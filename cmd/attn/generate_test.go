@@ -171,6 +171,41 @@ func TestTranslateVerb(t *testing.T) {
 	if !slices.Equal(got.IDs, res.IDs[0]) || slices.Contains(got.IDs, int(p)) || len(got.IDs) > 8 || got.IDs[len(got.IDs)-1] != 0 {
 		t.Errorf("translate ids %v (text %q), GenerateSeq2Seq %v; pad %d must not appear, EOS must end", got.IDs, got.Text, res.IDs[0], p)
 	}
+
+	// --num-return-sequences 3: the three beams, best first, the first
+	// being the single translation above.
+	out, err = runVerb(t, "", "translate", "--model", dir, "--text", "Tom ne sait pas nager.", "--json", "--num-return-sequences", "3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var many struct {
+		IDs       []int `json:"ids"`
+		Sequences []struct {
+			IDs  []int  `json:"ids"`
+			Text string `json:"text"`
+		} `json:"sequences"`
+	}
+	if err := json.Unmarshal([]byte(out), &many); err != nil {
+		t.Fatalf("%v: %q", err, out)
+	}
+	if len(many.Sequences) != 3 || !slices.Equal(many.Sequences[0].IDs, got.IDs) || !slices.Equal(many.IDs, got.IDs) {
+		t.Errorf("--num-return-sequences 3 gave %+v; want 3 beams, the first %v", many, got.IDs)
+	}
+	for i := 1; i < len(many.Sequences); i++ {
+		if slices.Equal(many.Sequences[i].IDs, many.Sequences[i-1].IDs) {
+			t.Errorf("beams %d and %d are the same sequence %v", i-1, i, many.Sequences[i].IDs)
+		}
+	}
+	out, err = runVerb(t, "", "translate", "--model", dir, "--text", "Tom ne sait pas nager.", "--num-return-sequences", "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[0], "1\t") || !strings.HasPrefix(lines[1], "2\t") {
+		t.Errorf("text output with 2 sequences: %q", out)
+	}
+	if _, err := runVerb(t, "", "translate", "--model", dir, "--text", "x", "--num-return-sequences", "4"); err == nil {
+		t.Error("--num-return-sequences 4 > num_beams 3: no error")
+	}
 }
 
 // TestGenerateVerbBatch: several --prompt-ids run as one left-padded batch

@@ -12,6 +12,7 @@ import (
 func init() {
 	var dir, text string
 	var asJSON, verbose bool
+	var numReturn int
 	var gf genFlags
 	cmd := &cobra.Command{
 		Use:   "translate --model DIR [--text TEXT]",
@@ -20,7 +21,9 @@ func init() {
 tokenizer, decodes following generation_config.json / config.json as
 transformers does (num_beams, max_length, length_penalty, early_stopping,
 forced BOS/EOS, bad_words_ids such as the pad id) and prints the detokenized
-translation. --num-beams, --max-new-tokens and --temperature override it.`,
+translation. --num-beams, --max-new-tokens and --temperature override it.
+--num-return-sequences N prints the N best beams per input, best first (a
+line each, "rank<TAB>text"; with --json a "sequences" list is added).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g, err := infer.LoadGenerator(dir)
@@ -37,6 +40,12 @@ translation. --num-beams, --max-new-tokens and --temperature override it.`,
 			}
 			if !cmd.Flags().Changed("max-new-tokens") {
 				cfg.MaxNewTokens = 0 // the model's max_length
+			}
+			if cmd.Flags().Changed("num-return-sequences") {
+				if numReturn < 1 {
+					return fmt.Errorf("--num-return-sequences %d: want at least 1", numReturn)
+				}
+				cfg.NumReturnSequences = numReturn
 			}
 			lines := []string{text}
 			if text == "" {
@@ -62,8 +71,18 @@ translation. --num-beams, --max-new-tokens and --temperature override it.`,
 						len(res.PromptIDs), res.PrefillTokensPerSecond, len(res.IDs), res.TokensPerSecond)
 				}
 				if asJSON {
-					if err := printJSON(cmd, map[string]any{"source": l, "ids": res.IDs, "text": res.Text}); err != nil {
+					obj := map[string]any{"source": l, "ids": res.IDs, "text": res.Text}
+					if len(res.Sequences) > 1 {
+						obj["sequences"] = res.Sequences
+					}
+					if err := printJSON(cmd, obj); err != nil {
 						return err
+					}
+					continue
+				}
+				if len(res.Sequences) > 1 {
+					for i, s := range res.Sequences {
+						fmt.Fprintf(cmd.OutOrStdout(), "%d\t%s\n", i+1, s.Text)
 					}
 					continue
 				}
@@ -76,6 +95,7 @@ translation. --num-beams, --max-new-tokens and --temperature override it.`,
 	cmd.Flags().StringVar(&text, "text", "", "text to translate (default: each line of stdin)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"source", "ids", "text"} per input`)
 	cmd.Flags().BoolVar(&verbose, "verbose", false, "report speeds on stderr")
+	cmd.Flags().IntVar(&numReturn, "num-return-sequences", 1, "the N best beams per input, best first (default: the model's)")
 	gf.register(cmd)
 	_ = cmd.MarkFlagRequired("model")
 	rootCmd.AddCommand(cmd)
