@@ -36,10 +36,9 @@ type call struct {
 	rowDots, sumDQ func(lo, hi int)
 }
 
-// freeCalls keeps idle calls with their scratch; like freeWorkspaces it is
-// a free list so that GC and GOMAXPROCS changes do not drop them. Only as
-// many calls exist as ran at once.
-var freeCalls = make(chan *call, 16)
+// freeCalls keeps idle calls with their scratch; only as many calls exist
+// as ran at once.
+var freeCalls = parallel.NewFreeList(16, newCall)
 
 // newCall makes a call with its work items bound.
 func newCall() *call {
@@ -57,12 +56,7 @@ var callTags atomic.Uint64 // tags the Kᵀ transposes of one forward call
 
 // getCall returns a pooled call with p digested into its plan.
 func getCall(p *Params) (*call, error) {
-	var c *call
-	select {
-	case c = <-freeCalls:
-	default:
-		c = newCall()
-	}
+	c := freeCalls.Get()
 	if err := initPlan(&c.pl, p); err != nil {
 		putCall(c)
 		return nil, err
@@ -77,10 +71,7 @@ func putCall(c *call) {
 	c.dout, c.dq, c.dk, c.dv, c.sumPart = nil, nil, nil, nil, nil
 	c.pl.pad, c.pl.mask, c.pl.layout = nil, nil, nil
 	c.item = nil
-	select {
-	case freeCalls <- c:
-	default:
-	}
+	freeCalls.Put(c)
 }
 
 // forEachDynamic runs item(it) for it in [0, n) on every worker, handing

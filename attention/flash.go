@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/attn-dev/attn/internal/kernels"
+	"github.com/attn-dev/attn/internal/parallel"
 )
 
 // tiles are the query-block (br) and key-block (bc) sizes of the tiled
@@ -45,19 +46,11 @@ type workspace struct {
 	ktU    int
 }
 
-// freeWorkspaces keeps idle workspaces. A free list rather than a
-// sync.Pool: a pool drops its objects at every GC and whenever GOMAXPROCS
-// changes, and each drop costs the next calls fresh tiles. Only as many
-// workspaces exist as items ever ran at once (about the worker count), so
-// the list holds them all; extras beyond its capacity are left to the GC.
-var freeWorkspaces = make(chan *workspace, 64)
+// freeWorkspaces keeps idle workspaces (a free list, not a sync.Pool, so
+// garbage collections do not make the next calls allocate tiles afresh).
+var freeWorkspaces = parallel.NewFreeList(64, func() *workspace { return new(workspace) })
 
-func putWorkspace(ws *workspace) {
-	select {
-	case freeWorkspaces <- ws:
-	default:
-	}
-}
+func putWorkspace(ws *workspace) { freeWorkspaces.Put(ws) }
 
 // padLD returns a row stride of at least n floats that is not a multiple of
 // 256 bytes' large powers of two: rows of a tile read down a column (the
@@ -73,12 +66,7 @@ func padLD(n int) int {
 }
 
 func getWorkspace(rows, cols, hs int) *workspace {
-	var ws *workspace
-	select {
-	case ws = <-freeWorkspaces:
-	default:
-		ws = &workspace{}
-	}
+	ws := freeWorkspaces.Get()
 	ws.s = growTo(ws.s, rows*cols)
 	ws.p2 = growTo(ws.p2, rows*cols)
 	ws.o = growTo(ws.o, rows*hs)

@@ -2,7 +2,6 @@ package kernels
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/attn-dev/attn/internal/parallel"
 )
@@ -27,7 +26,7 @@ func SgemmBatched(transA, transB bool, batch, m, n, k int, alpha float32, a []fl
 		}
 		return
 	}
-	t := batchPool.Get().(*batchTask)
+	t := batchPool.Get()
 	t.g = gemmTask{im: cur, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
 		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc}
 	t.sa, t.sb, t.sc = strideA, strideB, strideC
@@ -44,11 +43,11 @@ type batchTask struct {
 	run        func(lo, hi int)
 }
 
-var batchPool = sync.Pool{New: func() any {
+var batchPool = parallel.NewFreeList(16, func() *batchTask {
 	t := new(batchTask)
 	t.run = t.do
 	return t
-}}
+})
 
 func (t *batchTask) do(lo, hi int) {
 	g := &t.g

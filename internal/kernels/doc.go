@@ -17,7 +17,7 @@
 //
 // SGEMM follows Goto/BLIS: op(B) is packed in kcBlock×ncBlock panels of
 // nr-column slivers, op(A) in mcBlock×kcBlock blocks of mr-row slivers,
-// both from a sync.Pool (no allocation in steady state), and a register
+// both in buffers from a free list (no allocation in steady state), and a register
 // tile multiplies one sliver pair; edge tiles go through a scratch tile.
 // Small products with op(B) = B skip packing (the unpacked 6×16 kernel
 // reads A through strides). Sgemm splits C into one part per worker of

@@ -1,8 +1,6 @@
 package kernels
 
 import (
-	"sync"
-
 	"github.com/attn-dev/attn/internal/parallel"
 )
 
@@ -20,7 +18,8 @@ const (
 )
 
 // gemmBufs is the per-goroutine scratch of one SGEMM call, recycled through
-// bufPool so that steady-state calls allocate nothing.
+// bufPool (a free list, kept across garbage collections) so that
+// steady-state calls allocate nothing.
 type gemmBufs struct {
 	a      []float32        // packed A block; GEMV: alpha·x
 	b      []float32        // packed B panel; unpacked path: Bᵀ as rows
@@ -30,7 +29,7 @@ type gemmBufs struct {
 	tmp    [12 * 32]float32 // edge tile
 }
 
-var bufPool = sync.Pool{New: func() any { return new(gemmBufs) }}
+var bufPool = parallel.NewFreeList(64, func() *gemmBufs { return new(gemmBufs) })
 
 func grow(s []float32, n int) []float32 {
 	if cap(s) < n {
@@ -67,7 +66,7 @@ func gemmSerial(im *impl, transA, transB bool, m, n, k int, alpha float32, a []f
 		scaleMatrix(m, n, beta, c, ldc)
 		return
 	}
-	bufs := bufPool.Get().(*gemmBufs)
+	bufs := bufPool.Get()
 	defer bufPool.Put(bufs)
 	if m == 1 || n == 1 {
 		gemv(im, bufs, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
@@ -274,11 +273,11 @@ type gemmTask struct {
 	run            func(lo, hi int)
 }
 
-var taskPool = sync.Pool{New: func() any {
+var taskPool = parallel.NewFreeList(64, func() *gemmTask {
 	t := new(gemmTask)
 	t.run = t.do
 	return t
-}}
+})
 
 func (t *gemmTask) do(lo, hi int) {
 	if t.splitN {
@@ -316,7 +315,7 @@ func gemmParallel(im *impl, transA, transB bool, m, n, k int, alpha float32, a [
 		gemmSerial(im, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	t := taskPool.Get().(*gemmTask)
+	t := taskPool.Get()
 	t.im, t.transA, t.transB, t.m, t.n, t.k = im, transA, transB, m, n, k
 	t.alpha, t.beta, t.a, t.b, t.c, t.lda, t.ldb, t.ldc = alpha, beta, a, b, c, lda, ldb, ldc
 	t.splitN = n >= m

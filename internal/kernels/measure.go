@@ -65,9 +65,9 @@ func MeasureSgemm(s SgemmShape, maxRuns int, budget time.Duration) SgemmMeasurem
 	}
 	call := func() { Sgemm(s.TransA, s.TransB, s.M, s.N, s.K, 1, a, lda, b, ldb, 0, c, s.N) }
 	var ms runtime.MemStats
-	// Two collections empty the sync.Pools (the first moves them to the
-	// victim cache), so the first call allocates its scratch afresh.
-	runtime.GC()
+	// Drop the idle scratch, so the first call allocates it afresh.
+	bufPool.Drain()
+	taskPool.Drain()
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	before := ms.TotalAlloc

@@ -103,7 +103,7 @@ func gemmPackedParallel(transA bool, m int, alpha float32, a []float32, lda int,
 		gemmPackedSerial(transA, m, 0, n, alpha, a, lda, pb, beta, c, ldc)
 		return
 	}
-	t := taskPool.Get().(*gemmTask)
+	t := taskPool.Get()
 	t.im, t.transA, t.m, t.n, t.k = im, transA, m, n, k
 	t.alpha, t.beta, t.a, t.c, t.lda, t.ldc, t.pb = alpha, beta, a, c, lda, ldc, pb
 	t.splitN = n >= m
@@ -123,7 +123,7 @@ func gemmPackedParallel(transA bool, m int, alpha float32, a []float32, lda int,
 // gemmPackedSerial is gemmSerial's packed loop for columns j0 … j1−1 of C
 // (j0 a multiple of nr), with B's panels read from pb instead of packed.
 func gemmPackedSerial(transA bool, m, j0, j1 int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) {
-	bufs := bufPool.Get().(*gemmBufs)
+	bufs := bufPool.Get()
 	defer bufPool.Put(bufs)
 	gemmBlocked(pb.im, bufs, transA, false, m, j0, j1, pb.k, alpha, a, lda, nil, 0, pb, beta, c, ldc)
 }

@@ -42,7 +42,7 @@ var (
 	mu        sync.Mutex // guards spawned
 	spawned   int        // worker goroutines started (they never exit)
 	nworkers  atomic.Int32
-	groups    = sync.Pool{New: func() any { return &group{done: make(chan struct{}, 1)} }}
+	groups    = NewFreeList(64, func() *group { return &group{done: make(chan struct{}, 1)} })
 )
 
 // jobQueue bounds the queued chunks; more than that run inline.
@@ -117,7 +117,7 @@ func ForChunks(n, grain, maxChunks int, fn func(lo, hi int)) {
 		fn(0, n)
 		return
 	}
-	g := groups.Get().(*group)
+	g := groups.Get()
 	g.pending.Store(int32(chunks))
 	size, rem := n/chunks, n%chunks
 	lo := 0

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"sync"
 	"sync/atomic"
 
 	"github.com/attn-dev/attn/internal/kernels"
@@ -131,17 +130,17 @@ type mulVec struct {
 	work       func(lo, hi int)
 }
 
-var mulVecs = sync.Pool{New: func() any {
+var mulVecs = parallel.NewFreeList(16, func() *mulVec {
 	m := &mulVec{}
 	m.work = m.run
 	return m
-}}
+})
 
 // MulVec computes y[b·Rows+r] = Σ_c W[r, c]·x[b·Cols+c] (+ bias[r] when bias
 // is not nil) for the nb = len(x)/Cols input vectors, in parallel over rows.
 // The caller guarantees the sizes (see Check).
 func MulVec(y []float32, w *Matrix, x, bias []float32) {
-	m := mulVecs.Get().(*mulVec)
+	m := mulVecs.Get()
 	m.y, m.w, m.x, m.bias = y, w, x, bias
 	m.nb, m.blocks = len(x)/w.Cols, (w.Rows+3)/4
 	m.next.Store(0)
