@@ -31,6 +31,14 @@ type gemmBufs struct {
 
 var bufPool = parallel.NewFreeList(64, func() *gemmBufs { return new(gemmBufs) })
 
+// ReleaseScratch drops the idle GEMM buffers and tasks, so their memory
+// goes back to the garbage collector; the next calls allocate them afresh.
+func ReleaseScratch() {
+	bufPool.Drain()
+	taskPool.Drain()
+	batchPool.Drain()
+}
+
 func grow(s []float32, n int) []float32 {
 	if cap(s) < n {
 		return make([]float32, n)

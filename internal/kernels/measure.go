@@ -65,9 +65,7 @@ func MeasureSgemm(s SgemmShape, maxRuns int, budget time.Duration) SgemmMeasurem
 	}
 	call := func() { Sgemm(s.TransA, s.TransB, s.M, s.N, s.K, 1, a, lda, b, ldb, 0, c, s.N) }
 	var ms runtime.MemStats
-	// Drop the idle scratch, so the first call allocates it afresh.
-	bufPool.Drain()
-	taskPool.Drain()
+	ReleaseScratch() // the first call allocates its scratch afresh
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	before := ms.TotalAlloc
