@@ -54,6 +54,12 @@ func gemvNAVX2(x []float32, b []float32, ldb int, y []float32)
 //go:noescape
 func dotAVX2(x []float32, y []float32) float32
 
+// dotBF16AVX2 returns Σ x[i]·float32(w[i]<<16) for i < len(x); len(x) must be
+// a multiple of 8 and len(w) >= len(x).
+//
+//go:noescape
+func dotBF16AVX2(x []float32, w []uint16) float32
+
 // dot4AVX2 computes out[r] = Σ_p x[p]·b[r·ldb+p] for r < 4, p < len(x): four
 // rows of a row-major matrix times one vector, loading x once for all four.
 // len(x) must be a multiple of 8 and b must hold 3·ldb+len(x) elements.

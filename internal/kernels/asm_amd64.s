@@ -1255,6 +1255,59 @@ done:
 	MOVSS        X0, ret+48(FP)
 	RET
 
+// func dotBF16AVX2(x []float32, w []uint16) float32
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·dotBF16AVX2(SB), NOSPLIT, $0-52
+	MOVQ   x_base+0(FP), AX
+	MOVQ   x_len+8(FP), CX
+	MOVQ   w_base+24(FP), DX
+	MOVQ   CX, BX
+	ANDQ   $-32, BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   SI, SI
+
+loop32:
+	CMPQ        SI, BX
+	JGE         loop8
+	VPMOVZXWD   (DX)(SI*2), Y4
+	VPSLLD      $0x10, Y4, Y4
+	VFMADD231PS (AX)(SI*4), Y4, Y0
+	VPMOVZXWD   16(DX)(SI*2), Y4
+	VPSLLD      $0x10, Y4, Y4
+	VFMADD231PS 32(AX)(SI*4), Y4, Y1
+	VPMOVZXWD   32(DX)(SI*2), Y4
+	VPSLLD      $0x10, Y4, Y4
+	VFMADD231PS 64(AX)(SI*4), Y4, Y2
+	VPMOVZXWD   48(DX)(SI*2), Y4
+	VPSLLD      $0x10, Y4, Y4
+	VFMADD231PS 96(AX)(SI*4), Y4, Y3
+	ADDQ        $0x20, SI
+	JMP         loop32
+
+loop8:
+	CMPQ        SI, CX
+	JGE         done
+	VPMOVZXWD   (DX)(SI*2), Y4
+	VPSLLD      $0x10, Y4, Y4
+	VFMADD231PS (AX)(SI*4), Y4, Y0
+	ADDQ        $0x08, SI
+	JMP         loop8
+
+done:
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y3, Y2, Y2
+	VADDPS       Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X0, X1, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VZEROUPPER
+	MOVSS        X0, ret+48(FP)
+	RET
+
 // func dot4AVX2(x []float32, b []float32, ldb int, out *[4]float32)
 // Requires: AVX, FMA3
 TEXT ·dot4AVX2(SB), NOSPLIT, $0-64

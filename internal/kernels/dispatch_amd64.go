@@ -26,6 +26,7 @@ var implAVX2 = &impl{
 	packT8:       packT8Asm,
 	copy16:       copy16Asm,
 	dot:          dotAsm,
+	dotBF16:      dotBF16Asm,
 	axpy:         axpyAsm,
 	scale:        scaleAsm,
 	max:          maxAsm,
@@ -50,6 +51,7 @@ var implAVX512 = &impl{
 	packT8:       packT8Asm,
 	copy16:       copy16Asm,
 	dot:          dotAsm,
+	dotBF16:      dotBF16Asm,
 	axpy:         axpyAsm,
 	scale:        scaleAsm,
 	max:          maxAsm,
@@ -166,6 +168,19 @@ func dotAsm(x, y []float32) float32 {
 	}
 	for i := n; i < len(x); i++ {
 		s += x[i] * y[i]
+	}
+	return s
+}
+
+func dotBF16Asm(x []float32, w []uint16) float32 {
+	n := len(x) &^ 7
+	w = w[:len(x)]
+	var s float32
+	if n > 0 {
+		s = dotBF16AVX2(x[:n], w[:n])
+	}
+	for i := n; i < len(x); i++ {
+		s += x[i] * bf16ToF32(w[i])
 	}
 	return s
 }

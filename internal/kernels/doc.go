@@ -1,5 +1,6 @@
 // Package kernels holds the hot loops of attn: SGEMM, GEMV, dot/axpy/scale,
-// max, and vectorised exp/tanh for softmax and GELU.
+// the dot with bfloat16 weights (DotBF16), max, and vectorised exp/tanh for
+// softmax and GELU.
 //
 // Every kernel has a plain-Go reference twin (the *Ref functions in ref.go)
 // that states its math; the exported functions dispatch to the fastest

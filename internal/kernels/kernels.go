@@ -35,6 +35,7 @@ type impl struct {
 	// dot4 computes out[r] = Σ_p x[p]·b[r·ldb+p] for r < 4, p < len(x).
 	dot4        func(x, b []float32, ldb int, out *[4]float32)
 	dot         func(x, y []float32) float32
+	dotBF16     func(x []float32, w []uint16) float32
 	axpy        func(alpha float32, x, y []float32)
 	scale       func(alpha float32, x []float32)
 	max         func(x []float32) float32
@@ -122,6 +123,16 @@ func checkMatrix(name string, rows, cols int, s []float32, ld int) error {
 func Dot(x, y []float32) float32 {
 	_ = y[:len(x)]
 	return cur.dot(x, y)
+}
+
+// DotBF16 returns Σ x[i]·float32(w[i]<<16) over len(x) elements: Dot with
+// bfloat16 weights (a bfloat16 is the upper half of a float32, so widening
+// is exact), accumulated in float32; len(w) must be >= len(x). A
+// matrix-vector product with bfloat16 weights reads half the bytes of a
+// float32 one.
+func DotBF16(x []float32, w []uint16) float32 {
+	_ = w[:len(x)]
+	return cur.dotBF16(x, w)
 }
 
 // Axpy computes y[i] += alpha·x[i] over len(x) elements; len(y) must be >=

@@ -44,6 +44,18 @@ func DotRef(x, y []float32) float32 {
 	return s
 }
 
+// DotBF16Ref returns Σ x[i]·float32(w[i]<<16) over len(x) elements.
+func DotBF16Ref(x []float32, w []uint16) float32 {
+	var s float32
+	for i, v := range x {
+		s += v * bf16ToF32(w[i])
+	}
+	return s
+}
+
+// bf16ToF32 widens a bfloat16 (the upper 16 bits of a float32) exactly.
+func bf16ToF32(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
+
 // AxpyRef computes y[i] += alpha·x[i] over len(x) elements.
 func AxpyRef(alpha float32, x, y []float32) {
 	for i, v := range x {

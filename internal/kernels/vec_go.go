@@ -13,6 +13,7 @@ var implGo = &impl{
 	gemvN:        gemvNGo,
 	dot4:         dot4Go,
 	dot:          dotGo,
+	dotBF16:      dotBF16Go,
 	axpy:         axpyGo,
 	scale:        ScaleRef,
 	max:          MaxRef,
@@ -93,6 +94,23 @@ func dotGo(x, y []float32) float32 {
 	}
 	for ; i < len(x); i++ {
 		s0 += x[i] * y[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// dotBF16Go is DotBF16Ref with four independent partial sums.
+func dotBF16Go(x []float32, w []uint16) float32 {
+	w = w[:len(x)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += x[i] * bf16ToF32(w[i])
+		s1 += x[i+1] * bf16ToF32(w[i+1])
+		s2 += x[i+2] * bf16ToF32(w[i+2])
+		s3 += x[i+3] * bf16ToF32(w[i+3])
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * bf16ToF32(w[i])
 	}
 	return (s0 + s1) + (s2 + s3)
 }

@@ -382,6 +382,57 @@ func TestExpShiftGrad(t *testing.T) {
 	})
 }
 
+// bf16Trunc is the bfloat16 of f by truncation (the tests need the bits,
+// not the rounding).
+func bf16Trunc(f float32) uint16 { return uint16(math.Float32bits(f) >> 16) }
+
+// TestDotBF16 pins each variant's DotBF16 kernel to the pure-Go twin on
+// every length 0..300 (whole blocks of 32, vectors of 8 and scalar tails),
+// a decode-step row (768) and longer odd ones, at offsets that misalign
+// both slices. Bits past len(x) in w are NaN, so a kernel that reads them
+// fails. Tolerance 1e-6·Σ|x·w| (summation order); on small integers every
+// partial sum is exact, so there the results must be equal.
+func TestDotBF16(t *testing.T) {
+	lengths := []int{768, 771, 1000, 1031, 4096 + 13}
+	for n := 0; n <= 300; n++ {
+		lengths = append(lengths, n)
+	}
+	forEachImpl(t, func(t *testing.T, im *impl) {
+		r := rand.New(rand.NewPCG(7, 8))
+		for _, n := range lengths {
+			for _, off := range []int{0, 1, 3} {
+				xs := randSlice(r, off+n)
+				ws := make([]uint16, off+n+9)
+				for i := range ws {
+					ws[i] = bf16Trunc(float32(r.NormFloat64()))
+				}
+				for i := off + n; i < len(ws); i++ {
+					ws[i] = 0x7fc0 // NaN
+				}
+				x, w := xs[off:], ws[off:]
+				var mag float32
+				for i := range x {
+					mag += abs32(x[i] * bf16ToF32(w[i]))
+				}
+				got, want := im.dotBF16(x, w), dotBF16Go(x, w)
+				if abs32(got-want) > 1e-6*mag {
+					t.Fatalf("n %d offset %d: %v, pure Go %v (Σ|x·w| %v)", n, off, got, want, mag)
+				}
+				if ref := DotBF16Ref(x, w); abs32(want-ref) > 1e-6*mag {
+					t.Fatalf("n %d offset %d: pure Go %v, reference %v", n, off, want, ref)
+				}
+				for i := range x {
+					x[i] = float32(r.IntN(9) - 4)
+					w[i] = bf16Trunc(float32(r.IntN(9) - 4))
+				}
+				if got, want := im.dotBF16(x, w), dotBF16Go(x, w); got != want {
+					t.Fatalf("n %d offset %d, integers: %v, pure Go %v", n, off, got, want)
+				}
+			}
+		}
+	})
+}
+
 // TestExportedDispatch exercises the exported wrappers on the chosen
 // variant (tails included).
 func TestExportedDispatch(t *testing.T) {
@@ -389,6 +440,13 @@ func TestExportedDispatch(t *testing.T) {
 	x := []float32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}
 	if got := Dot(x, x); got != 506 {
 		t.Errorf("Dot = %v, want 506", got)
+	}
+	w := make([]uint16, len(x))
+	for i, v := range x {
+		w[i] = bf16Trunc(v) // small integers are exact bfloat16s
+	}
+	if got := DotBF16(x, w); got != 506 {
+		t.Errorf("DotBF16 = %v, want 506", got)
 	}
 	if got := Max(x); got != 11 {
 		t.Errorf("Max = %v, want 11", got)
@@ -422,6 +480,7 @@ func TestVectorNoAllocs(t *testing.T) {
 	}
 	x := make([]float32, 29)
 	y := make([]float32, 29)
+	w := make([]uint16, 29)
 	for name, f := range map[string]func(){
 		"Exp":          func() { Exp(y, x) },
 		"Tanh":         func() { Tanh(y, x) },
@@ -430,6 +489,7 @@ func TestVectorNoAllocs(t *testing.T) {
 		"ExpShiftSum":  func() { ExpShiftSum(y, 1) },
 		"ExpShiftGrad": func() { ExpShiftGrad(x, y, 1, 2) },
 		"Dot":          func() { Dot(x, y) },
+		"DotBF16":      func() { DotBF16(x, w) },
 		"Max":          func() { Max(x) },
 	} {
 		if n := testing.AllocsPerRun(10, f); n != 0 {

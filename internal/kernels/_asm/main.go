@@ -1,8 +1,8 @@
 // Command _asm generates the amd64 assembly of package kernels with avo:
 // the SGEMM microkernels (packed AVX2+FMA 6×16 and AVX-512 12×32, unpacked
 // AVX2 6×16), the 8×8 transposing pack, the GEMV inner loops (rows, dot4)
-// and the vector kernels (dot, axpy, scale, max, exp, exp-shift-sum, tanh,
-// GELU).
+// and the vector kernels (dot, the dot with bfloat16 weights, axpy, scale,
+// max, exp, exp-shift-sum, tanh, GELU).
 //
 // Run it through go generate in the parent directory; it writes
 // ../asm_amd64.s and the Go declarations ../asm_amd64.go.
@@ -31,6 +31,7 @@ func main() {
 	copy16()
 	gemvN()
 	dot()
+	dotBF16()
 	dot4()
 	axpy()
 	scale()
@@ -575,6 +576,27 @@ func reduceSum(v VecVirtual) {
 	VHADDPS(v.AsX(), v.AsX(), v.AsX())
 }
 
+// zeroAcc returns four zeroed vector accumulators.
+func zeroAcc() []VecVirtual {
+	acc := []VecVirtual{YMM(), YMM(), YMM(), YMM()}
+	for _, r := range acc {
+		VXORPS(r, r, r)
+	}
+	return acc
+}
+
+// returnSum4 ends a kernel returning the sum of all lanes of the four
+// accumulators.
+func returnSum4(acc []VecVirtual) {
+	VADDPS(acc[1], acc[0], acc[0])
+	VADDPS(acc[3], acc[2], acc[2])
+	VADDPS(acc[2], acc[0], acc[0])
+	reduceSum(acc[0])
+	VZEROUPPER()
+	Store(acc[0].AsX(), ReturnIndex(0))
+	RET()
+}
+
 // stream emits a loop over n float32 (n a multiple of 8): body(i, disp)
 // handles vector i of an iteration at byte offset disp from every pointer
 // in ptrs. Four vectors go per iteration while 32 or more elements remain
@@ -613,22 +635,58 @@ func dot() {
 	x := Load(Param("x").Base(), GP64())
 	y := Load(Param("y").Base(), GP64())
 	n := Load(Param("x").Len(), GP64())
-	acc := []VecVirtual{YMM(), YMM(), YMM(), YMM()}
-	for _, r := range acc {
-		VXORPS(r, r, r)
-	}
+	acc := zeroAcc()
 	stream(n, []Register{x, y}, func(i, disp int) {
 		t := YMM()
 		VMOVUPS(Mem{Base: x, Disp: disp}, t)
 		VFMADD231PS(Mem{Base: y, Disp: disp}, t, acc[i])
 	})
-	VADDPS(acc[1], acc[0], acc[0])
-	VADDPS(acc[3], acc[2], acc[2])
-	VADDPS(acc[2], acc[0], acc[0])
-	reduceSum(acc[0])
-	VZEROUPPER()
-	Store(acc[0].AsX(), ReturnIndex(0))
-	RET()
+	returnSum4(acc)
+}
+
+// dotBF16 is dot with the second operand in bfloat16 (the upper half of a
+// float32), widened in registers by a zero-extension and a 16-bit shift, so
+// the weights of a matrix-vector product cost half the bytes. It walks one
+// row: a single sequential stream, which the hardware prefetcher follows far
+// better than several interleaved rows. The pointers stay put and one index
+// scales to both element sizes (stream cannot: it moves every pointer by
+// the same byte count).
+func dotBF16() {
+	TEXT("dotBF16AVX2", NOSPLIT, "func(x []float32, w []uint16) float32")
+	Pragma("noescape")
+	Doc("dotBF16AVX2 returns Σ x[i]·float32(w[i]<<16) for i < len(x); len(x) must be",
+		"a multiple of 8 and len(w) >= len(x).")
+	x := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	w := Load(Param("w").Base(), GP64())
+	n32 := GP64()
+	MOVQ(n, n32)
+	ANDQ(I8(-32), n32)
+	acc := zeroAcc()
+	i := GP64()
+	XORQ(i, i)
+	widenFMA := func(u int, acc VecVirtual) {
+		t := YMM()
+		VPMOVZXWD(Mem{Base: w, Index: i, Scale: 2, Disp: 16 * u}, t)
+		VPSLLD(U8(16), t, t)
+		VFMADD231PS(Mem{Base: x, Index: i, Scale: 4, Disp: 32 * u}, t, acc)
+	}
+	Label("loop32")
+	CMPQ(i, n32)
+	JGE(LabelRef("loop8"))
+	for u := range acc {
+		widenFMA(u, acc[u])
+	}
+	ADDQ(U8(32), i)
+	JMP(LabelRef("loop32"))
+	Label("loop8")
+	CMPQ(i, n)
+	JGE(LabelRef("done"))
+	widenFMA(0, acc[0])
+	ADDQ(U8(8), i)
+	JMP(LabelRef("loop8"))
+	Label("done")
+	returnSum4(acc)
 }
 
 func dot4() {
