@@ -5,15 +5,13 @@
 // the products walk W once, four rows at a time, for all inputs together,
 // split across the workers by blocks of rows; bfloat16 weights halve the
 // bytes and are widened to float32 in registers (the accumulation is
-// float32 either way).
-//
-//go:generate sh -c "cd _asm && go run . -out ../gemv_amd64.s -stubs ../gemv_amd64.go -pkg gemv"
+// float32 either way). The row dot products are kernels.Dot and
+// kernels.DotBF16, so the assembly and its pure-Go twin are chosen there.
 package gemv
 
 import (
 	"fmt"
 	"math"
-	"os"
 	"sync/atomic"
 
 	"github.com/attn-dev/attn/internal/kernels"
@@ -110,10 +108,6 @@ func (m *Matrix) Check() error {
 // Bytes is the size of the weights in memory.
 func (m *Matrix) Bytes() int64 { return int64(len(m.F32))*4 + int64(len(m.BF16))*2 }
 
-// useAsm is the choice of kernels, made once: AVX2+FMA on amd64 unless
-// ATTN_PUREGO=1.
-var useAsm = hasAsm && os.Getenv("ATTN_PUREGO") != "1"
-
 // chunkBlocks is how many 4-row blocks a worker claims at a time: small
 // enough that a worker the OS has descheduled leaves little for the others
 // to wait on (the rows are claimed dynamically, not split in halves), large
@@ -183,40 +177,14 @@ func (m *mulVec) run(_, _ int) {
 // bfloat16 rows of 1.5 KB ran 1.3x faster this way, float32 the same).
 func dot4(out *[4]float32, w *Matrix, r0, nr int, x []float32) {
 	c := w.Cols
-	n := 0
-	if useAsm {
-		n = c &^ 31
-	}
 	for i := range nr {
 		row := (r0 + i) * c
 		if w.F32 != nil {
 			out[i] = kernels.Dot(x, w.F32[row:row+c])
-			continue
+		} else {
+			out[i] = kernels.DotBF16(x, w.BF16[row:row+c])
 		}
-		var s float32
-		if n > 0 {
-			s = dot1BF16AVX2(x[:n], w.BF16[row:row+n])
-		}
-		out[i] = s + dotBF16(x[n:], w.BF16[row+n:row+c])
 	}
-}
-
-// dotBF16 is the plain Go dot product with bfloat16 weights (the
-// reference and the tail loop); float32 rows go through kernels.Dot.
-func dotBF16(x []float32, w []BF16) float32 {
-	w = w[:len(x)]
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		s0 += x[i] * FromBF16(w[i])
-		s1 += x[i+1] * FromBF16(w[i+1])
-		s2 += x[i+2] * FromBF16(w[i+2])
-		s3 += x[i+3] * FromBF16(w[i+3])
-	}
-	for ; i < len(x); i++ {
-		s0 += x[i] * FromBF16(w[i])
-	}
-	return (s0 + s1) + (s2 + s3)
 }
 
 // MulVecRef is MulVec computed in float64 without blocking, the reference

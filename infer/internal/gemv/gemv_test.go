@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/attn-dev/attn/internal/kernels"
 )
 
 func randMatrix(rng *rand.Rand, rows, cols int, bf16 bool) *Matrix {
@@ -20,50 +22,44 @@ func randMatrix(rng *rand.Rand, rows, cols int, bf16 bool) *Matrix {
 	return m
 }
 
-// TestMulVecConformance pins the kernels (assembly and pure Go) to the
-// float64 reference on odd shapes: row counts that are not multiples of 4,
-// columns with and without 16-element tails, several inputs, with and
-// without bias.
+// TestMulVecConformance pins MulVec, on the kernels internal/kernels chose
+// (ATTN_PUREGO=1 or the purego tag test the pure-Go ones), to the float64
+// reference on odd shapes: row counts that are not multiples of 4, columns
+// with and without vector tails, several inputs, with and without bias.
+// (internal/kernels pins each of its kernel sets to the others.)
 func TestMulVecConformance(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, asm := range []bool{false, true} {
-		if asm && !hasAsm {
-			continue
-		}
-		saved := useAsm
-		useAsm = asm
-		for _, s := range []struct{ rows, cols, nb int }{
-			{1, 1, 1}, {3, 5, 1}, {4, 16, 1}, {5, 17, 2}, {64, 48, 1}, {130, 771, 3}, {257, 32, 4}, {1000, 768, 1},
-		} {
-			for _, bf := range []bool{false, true} {
-				w := randMatrix(rng, s.rows, s.cols, bf)
-				if err := w.Check(); err != nil {
-					t.Fatal(err)
+	t.Logf("kernels: %s", kernels.Implementation())
+	for _, s := range []struct{ rows, cols, nb int }{
+		{1, 1, 1}, {3, 5, 1}, {4, 16, 1}, {5, 17, 2}, {64, 48, 1}, {130, 771, 3}, {257, 32, 4}, {1000, 768, 1},
+	} {
+		for _, bf := range []bool{false, true} {
+			w := randMatrix(rng, s.rows, s.cols, bf)
+			if err := w.Check(); err != nil {
+				t.Fatal(err)
+			}
+			x := make([]float32, s.nb*s.cols)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64())
+			}
+			var bias []float32
+			if s.rows%2 == 1 {
+				bias = make([]float32, s.rows)
+				for i := range bias {
+					bias[i] = float32(rng.NormFloat64())
 				}
-				x := make([]float32, s.nb*s.cols)
-				for i := range x {
-					x[i] = float32(rng.NormFloat64())
-				}
-				var bias []float32
-				if s.rows%2 == 1 {
-					bias = make([]float32, s.rows)
-					for i := range bias {
-						bias[i] = float32(rng.NormFloat64())
-					}
-				}
-				got := make([]float32, s.nb*s.rows)
-				want := make([]float32, s.nb*s.rows)
-				MulVec(got, w, x, bias)
-				MulVecRef(want, w, x, bias)
-				tol := 1e-5 * math.Sqrt(float64(s.cols))
-				for i := range want {
-					if math.Abs(float64(got[i]-want[i])) > tol*(1+math.Abs(float64(want[i]))) {
-						t.Fatalf("asm %v bf16 %v %v: y[%d] = %g, want %g", asm, bf, s, i, got[i], want[i])
-					}
+			}
+			got := make([]float32, s.nb*s.rows)
+			want := make([]float32, s.nb*s.rows)
+			MulVec(got, w, x, bias)
+			MulVecRef(want, w, x, bias)
+			tol := 1e-5 * math.Sqrt(float64(s.cols))
+			for i := range want {
+				if math.Abs(float64(got[i]-want[i])) > tol*(1+math.Abs(float64(want[i]))) {
+					t.Fatalf("bf16 %v %v: y[%d] = %g, want %g", bf, s, i, got[i], want[i])
 				}
 			}
 		}
-		useAsm = saved
 	}
 }
 
