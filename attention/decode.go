@@ -47,8 +47,7 @@ func (c *call) decodeForward(q, k, v, out, lse []float32) {
 	c.units, c.nsplit, c.per = units, nsplit, per
 	// Every item writes its whole (O, m, l) partial, so no clearing.
 	c.part = growTo(c.part, nsplit*units*rows*(hs+2))
-	part := c.part
-	partO, partM, partL := part[:nsplit*units*rows*hs], part[nsplit*units*rows*hs:][:nsplit*units*rows], part[nsplit*units*rows*(hs+1):]
+	partO, partM, partL := c.decodePartials(rows)
 	c.forEachDynamic(units*nsplit, c.decodeItem)
 	ninf := float32(math.Inf(-1))
 	for u := 0; u < units; u++ {
@@ -99,7 +98,7 @@ func (c *call) decodeForwardItem(it int) {
 	pl := &c.pl
 	hs := pl.HS
 	rows := pl.group * pl.Tq
-	units, nsplit, per := c.units, c.nsplit, c.per
+	units, per := c.units, c.per
 	u, sp := it%units, it/units
 	b, kvh := u/pl.NKV, u%pl.NKV
 	h0 := kvh * pl.group
@@ -119,10 +118,17 @@ func (c *call) decodeForwardItem(it int) {
 		}
 		pl.onlineTile(ws, decodeChunk, b, h0, 0, rows, qr, kk, nil, 0, vv, j0, j1, cls)
 	}
-	part := c.part
-	partO, partM, partL := part[:nsplit*units*rows*hs], part[nsplit*units*rows*hs:][:nsplit*units*rows], part[nsplit*units*rows*(hs+1):]
+	partO, partM, partL := c.decodePartials(rows)
 	at := (sp*units + u) * rows
 	copy(partO[at*hs:(at+rows)*hs], ws.o[:rows*hs])
 	copy(partM[at:at+rows], ws.m[:rows])
 	copy(partL[at:at+rows], ws.l[:rows])
+}
+
+// decodePartials splits c.part into the splits' partial outputs O
+// [nsplit·units·rows, HS], maxima m and sums l [nsplit·units·rows].
+func (c *call) decodePartials(rows int) (o, m, l []float32) {
+	n := c.nsplit * c.units * rows
+	hs := c.pl.HS
+	return c.part[:n*hs], c.part[n*hs : n*(hs+1)], c.part[n*(hs+1) : n*(hs+2)]
 }
