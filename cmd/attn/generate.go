@@ -24,6 +24,7 @@ type genFlags struct {
 	stops       []string
 	ignoreEOS   bool
 	threads     int
+	numReturn   int
 }
 
 func (f *genFlags) register(cmd *cobra.Command) {
@@ -38,6 +39,7 @@ func (f *genFlags) register(cmd *cobra.Command) {
 	fl.StringSliceVar(&f.stops, "stop", nil, "stop once the generated text contains this string (repeatable)")
 	fl.BoolVar(&f.ignoreEOS, "ignore-eos", false, "keep generating after the end-of-sequence token")
 	fl.IntVar(&f.threads, "threads", 0, "worker threads (default: all cores)")
+	fl.IntVar(&f.numReturn, "num-return-sequences", 1, "sequences per input: independent samples, or the best beams, best first (default: the model's)")
 }
 
 // config turns the flags into generation settings over the model's own:
@@ -46,6 +48,9 @@ func (f *genFlags) register(cmd *cobra.Command) {
 func (f *genFlags) config(cmd *cobra.Command, base generate.Config) (generate.Config, error) {
 	if f.maxNew < 0 || f.topK < 0 || f.beams < 0 || f.threads < 0 || f.repetition < 0 {
 		return base, fmt.Errorf("--max-new-tokens, --top-k, --num-beams, --threads and --repetition-penalty must not be negative")
+	}
+	if f.numReturn < 1 {
+		return base, fmt.Errorf("--num-return-sequences %d: want at least 1", f.numReturn)
 	}
 	if f.threads > 0 {
 		runtime.GOMAXPROCS(f.threads)
@@ -77,6 +82,9 @@ func (f *genFlags) config(cmd *cobra.Command, base generate.Config) (generate.Co
 		}
 	}
 	c.Seed, c.StopStrings, c.IgnoreEOS = f.seed, f.stops, f.ignoreEOS
+	if changed("num-return-sequences") {
+		c.NumReturnSequences = f.numReturn
+	}
 	return c, nil
 }
 
@@ -84,7 +92,6 @@ func init() {
 	var dir, dtype string
 	var prompts, promptIDs []string
 	var asJSON, verbose, reference bool
-	var numReturn int
 	var gf genFlags
 	cmd := &cobra.Command{
 		Use:   "generate --model DIR (--prompt TEXT | --prompt-ids 1,2,3)...",
@@ -116,9 +123,6 @@ the object above for one sequence, a list of them for N > 1.`,
 			if dtype != "f32" && dtype != "bf16" {
 				return fmt.Errorf("--dtype %q: want f32 or bf16", dtype)
 			}
-			if numReturn < 1 {
-				return fmt.Errorf("--num-return-sequences %d: want at least 1", numReturn)
-			}
 			var ids [][]int
 			for _, p := range promptIDs {
 				seq, err := tokenizer.ParseIDs([]byte(p))
@@ -138,9 +142,6 @@ the object above for one sequence, a list of them for N > 1.`,
 			cfg, err := gf.config(cmd, g.Config)
 			if err != nil {
 				return err
-			}
-			if cmd.Flags().Changed("num-return-sequences") {
-				cfg.NumReturnSequences = numReturn
 			}
 			out := cmd.OutOrStdout()
 			if len(prompts)+len(ids) > 1 || cfg.NumReturnSequences > 1 {
@@ -193,7 +194,6 @@ the object above for one sequence, a list of them for N > 1.`,
 	cmd.Flags().StringVar(&dir, "model", "", "checkpoint directory (config.json, model.safetensors, tokenizer)")
 	cmd.Flags().StringArrayVar(&prompts, "prompt", nil, "prompt text, tokenized with the model's tokenizer (repeat for a batch)")
 	cmd.Flags().StringArrayVar(&promptIDs, "prompt-ids", nil, "prompt token ids, e.g. 1,2,3 (repeat for a batch)")
-	cmd.Flags().IntVar(&numReturn, "num-return-sequences", 1, "sequences per prompt: independent samples, or the best beams (default: the model's)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"ids": [...], "text": ..., "prefill_tokens_per_second": ..., "tokens_per_second": ...}`)
 	cmd.Flags().BoolVar(&verbose, "verbose", false, "report prompt and generation speed in tokens/s on stderr")
 	cmd.Flags().StringVar(&dtype, "dtype", "f32", "weights: f32 (used in place) or bf16 (a converted copy, half the bytes per token)")

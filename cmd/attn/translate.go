@@ -12,7 +12,6 @@ import (
 func init() {
 	var dir, text string
 	var asJSON, verbose bool
-	var numReturn int
 	var gf genFlags
 	cmd := &cobra.Command{
 		Use:   "translate --model DIR [--text TEXT]",
@@ -40,12 +39,6 @@ line each, "rank<TAB>text"; with --json a "sequences" list is added).`,
 			}
 			if !cmd.Flags().Changed("max-new-tokens") {
 				cfg.MaxNewTokens = 0 // the model's max_length
-			}
-			if cmd.Flags().Changed("num-return-sequences") {
-				if numReturn < 1 {
-					return fmt.Errorf("--num-return-sequences %d: want at least 1", numReturn)
-				}
-				cfg.NumReturnSequences = numReturn
 			}
 			lines := []string{text}
 			if text == "" {
@@ -95,7 +88,6 @@ line each, "rank<TAB>text"; with --json a "sequences" list is added).`,
 	cmd.Flags().StringVar(&text, "text", "", "text to translate (default: each line of stdin)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"source", "ids", "text"} per input`)
 	cmd.Flags().BoolVar(&verbose, "verbose", false, "report speeds on stderr")
-	cmd.Flags().IntVar(&numReturn, "num-return-sequences", 1, "the N best beams per input, best first (default: the model's)")
 	gf.register(cmd)
 	_ = cmd.MarkFlagRequired("model")
 	rootCmd.AddCommand(cmd)
