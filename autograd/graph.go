@@ -281,6 +281,3 @@ func (g *Graph) forRows(n, grain int, t task) {
 	parallel.For(n, grain, g.runTask)
 	g.task = task{}
 }
-
-// shapeStr formats a shape for messages.
-func shapeStr(s []int) string { return fmt.Sprint(s) }

@@ -27,15 +27,6 @@ var runeToByte = func() map[rune]int {
 	return m
 }()
 
-// byteLevelSpell spells raw bytes with byteToRune.
-func byteLevelSpell(b []byte) string {
-	out := make([]rune, len(b))
-	for i, c := range b {
-		out[i] = byteToRune[c]
-	}
-	return string(out)
-}
-
 // byteLevelUnspell turns a vocabulary spelling back into raw bytes; ok is
 // false when a rune spells no byte.
 func byteLevelUnspell(s string) (b []byte, ok bool) {
