@@ -140,9 +140,9 @@ func buildSeq2Seq(cfg *Config, head string, b *binder) (Model, error) {
 	switch head {
 	case "MarianMTModel", "BartForConditionalGeneration":
 		m.finalBias = b.param("final_logits_bias", initZeros, 1, vocab)
-		m.lmHead = b.tied("lm_head.weight", m.embed.Weight)
+		m.lmHead = b.matmul("model.shared.weight", b.tied("lm_head.weight", m.embed.Weight))
 	case "BartForCausalLM":
-		m.lmHead = b.tied("lm_head.weight", m.embed.Weight)
+		m.lmHead = b.matmul("model.decoder.embed_tokens.weight", b.tied("lm_head.weight", m.embed.Weight))
 	}
 	if b.src == nil && padID >= 0 && padID < vocab {
 		// transformers zeroes the padding row of every embedding.
@@ -201,7 +201,10 @@ type Encoded struct {
 // returned outputs are encoder_last_hidden_state and, as opt asks,
 // encoder_hidden_states.N and encoder_attentions.N.
 func (m *Seq2Seq) Encode(g *autograd.Graph, in *Inputs, opt Options) (*Encoded, *Outputs, error) {
-	out := &Outputs{}
+	if err := m.prepare(g); err != nil {
+		return nil, nil, err
+	}
+	out := opt.outputs()
 	h, err := m.encode(g, in, opt, out)
 	if err != nil {
 		return nil, nil, err
@@ -220,7 +223,7 @@ func (m *Seq2Seq) encode(g *autograd.Graph, in *Inputs, opt Options, out *Output
 	if err != nil {
 		return nil, fmt.Errorf("%s encoder: %w", m.info.ModelType, err)
 	}
-	h, hidden, attns, err := runEncoder(g, m.encoder, x, &nn.Masks{KeyPadding: keyPadding(in.AttentionMask)}, opt)
+	h, hidden, attns, err := runEncoder(g, m.encoder, x, &nn.Masks{KeyPadding: keyPadding(g, in.AttentionMask)}, opt)
 	if err != nil {
 		return nil, fmt.Errorf("%s encoder: %w", m.info.ModelType, err)
 	}
@@ -249,7 +252,10 @@ func (m *Seq2Seq) NewCache(b, maxT int) (*Cache, error) {
 // feed the decoder; outputs logits, last_hidden_state, hidden_states.N,
 // attentions.N.
 func (m *Seq2Seq) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, error) {
-	out := &Outputs{}
+	if err := m.prepare(g); err != nil {
+		return nil, err
+	}
+	out := opt.outputs()
 	mt := m.info.ModelType
 	if m.causalLM {
 		// position_ids are accepted and, as transformers' BART does,
@@ -265,24 +271,19 @@ func (m *Seq2Seq) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs,
 	}
 	var memory *autograd.Var
 	var encMask []int
+	var enc *Outputs // the encoder's outputs, listed after the decoder's
 	if opt.Encoder != nil {
 		memory, encMask = g.Input(opt.Encoder.Hidden, false), opt.Encoder.Mask
 		if s := opt.Encoder.Hidden.Shape; len(s) != 3 || s[0] != in.B || s[2] != m.info.Hidden {
 			return nil, fmt.Errorf("%s: encoder output %v does not fit batch %d and d_model %d", mt, s, in.B, m.info.Hidden)
 		}
 	} else {
-		enc := &Outputs{}
+		enc = &Outputs{}
 		var err error
 		if memory, err = m.encode(g, in, opt, enc); err != nil {
 			return nil, err
 		}
 		encMask = in.AttentionMask
-		defer func() {
-			out.Names = append(out.Names, enc.Names...)
-			for k, v := range enc.Tensors {
-				out.Tensors[k] = v
-			}
-		}()
 	}
 	ids, t := in.DecoderInputIDs, in.TDec
 	if ids == nil {
@@ -291,7 +292,14 @@ func (m *Seq2Seq) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs,
 		}
 		ids, t = shiftRight(in.InputIDs, in.B, in.T, m.startID, m.padID), in.T
 	}
-	return m.decode(g, memory, encMask, ids, in.DecoderAttentionMask, in.B, t, opt, out, "decoder_")
+	if _, err := m.decode(g, memory, encMask, ids, in.DecoderAttentionMask, in.B, t, opt, out, "decoder_"); err != nil {
+		return nil, err
+	}
+	if enc != nil {
+		out.Names = append(out.Names, enc.Names...)
+		out.Values = append(out.Values, enc.Values...)
+	}
+	return out, nil
 }
 
 // shiftRight is transformers' shift_tokens_right: each row moves one to
@@ -329,8 +337,8 @@ func (m *Seq2Seq) decode(g *autograd.Graph, memory *autograd.Var, encMask, ids, 
 	if err != nil {
 		return nil, fmt.Errorf("%s decoder: %w", mt, err)
 	}
-	self := &nn.Masks{Causal: true, KeyPadding: keyPadding(mask)}
-	cross := &nn.Masks{KeyPadding: keyPadding(encMask)}
+	self := &nn.Masks{Causal: true, KeyPadding: keyPadding(g, mask)}
+	cross := &nn.Masks{KeyPadding: keyPadding(g, encMask)}
 	var hidden, attns, crossAttns []*autograd.Var
 	for i, l := range m.decoder {
 		if opt.HiddenStates {

@@ -80,3 +80,33 @@ func (c *KVCache) update(g *autograd.Graph, k, v *autograd.Var) (*autograd.Var, 
 	}
 	return g.Input(ak, false), g.Input(av, false)
 }
+
+// Reorder makes batch row i a copy of row src[i] (len(src) == B, each in
+// [0, B)), copying the filled positions only; tmp is reusable scratch,
+// returned grown. A static cache is left alone.
+func (c *KVCache) Reorder(src []int, tmp []float32) []float32 {
+	if c.Static || c.K == nil {
+		return tmp
+	}
+	s := c.K.Shape // [B, NKV, maxT, HS]
+	row, head, used := s[1]*s[2]*s[3], s[2]*s[3], c.Len*s[3]
+	for _, data := range [2][]float32{c.K.Data(), c.V.Data()} {
+		if cap(tmp) < len(data) {
+			tmp = make([]float32, len(data))
+		}
+		tmp = tmp[:len(data)]
+		for i, from := range src {
+			for h := range s[1] {
+				o := i*row + h*head
+				copy(tmp[o:o+used], data[from*row+h*head:])
+			}
+		}
+		for i := range src {
+			for h := range s[1] {
+				o := i*row + h*head
+				copy(data[o:o+used], tmp[o:o+used])
+			}
+		}
+	}
+	return tmp
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/attn-dev/attn/attention"
 	"github.com/attn-dev/attn/autograd"
@@ -252,9 +253,9 @@ func (m *MultiHeadAttention) checkCached(g *autograd.Graph, query, key, value *a
 		if kv.K == nil || kv.V == nil {
 			return fmt.Errorf("self-attention cache has no buffers (use NewKVCache)")
 		}
-		want := []int{qs[0], m.Cfg.NumKVHeads, kv.K.Shape[2], m.HS}
-		if !tensor.EqualShape(kv.K.Shape, want) || !tensor.EqualShape(kv.V.Shape, want) {
-			return fmt.Errorf("cache buffers %v, %v do not fit [B, NKV, maxT, HS] = %v", kv.K.Shape, kv.V.Shape, want)
+		want := [4]int{qs[0], m.Cfg.NumKVHeads, kv.K.Shape[2], m.HS}
+		if !tensor.EqualShape(kv.K.Shape, want[:]) || !tensor.EqualShape(kv.V.Shape, want[:]) {
+			return fmt.Errorf("cache buffers %v, %v do not fit [B, NKV, maxT, HS] = %v", kv.K.Shape, kv.V.Shape, slices.Clone(want[:]))
 		}
 		if t := key.Shape()[1]; past+t > kv.K.Shape[2] {
 			return fmt.Errorf("cache of %d positions holds %d, cannot take %d more", kv.K.Shape[2], past, t)
