@@ -186,16 +186,23 @@ func (m *BERT) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, er
 // the final output (hidden states) and the attention probabilities when
 // opt asks for them.
 func runEncoder(g *autograd.Graph, layers []*nn.EncoderLayer, x *autograd.Var, masks *nn.Masks, opt Options) (h *autograd.Var, hidden, attns []*autograd.Var, err error) {
+	if err := opt.Capture.check(len(layers), layers[0].Cfg.NHead); err != nil {
+		return nil, nil, nil, err
+	}
 	for i, l := range layers {
 		if opt.HiddenStates {
 			hidden = append(hidden, x)
 		}
 		var w *autograd.Var
-		if x, w, err = l.Forward(g, x, masks, opt.Attentions); err != nil {
+		capture := opt.Capture.wants(i)
+		if x, w, err = l.Forward(g, x, masks, opt.Attentions || capture); err != nil {
 			return nil, nil, nil, fmt.Errorf("layer %d: %w", i, err)
 		}
 		if opt.Attentions {
 			attns = append(attns, w)
+		}
+		if capture {
+			opt.Capture.add(stackSelf, w)
 		}
 	}
 	if opt.HiddenStates {

@@ -135,6 +135,9 @@ func (m *GPT2) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, er
 		return nil, fmt.Errorf("gpt2 position_ids (n_positions %d): %w", m.nPos, err)
 	}
 	x = g.Add(x, p)
+	if err := opt.Capture.check(len(m.layers), m.shape.NH); err != nil {
+		return nil, fmt.Errorf("gpt2: %w", err)
+	}
 	masks := &nn.Masks{Causal: true, KeyPadding: keyPadding(g, in.AttentionMask)}
 	var hidden, attns []*autograd.Var
 	for i, l := range m.layers {
@@ -143,11 +146,15 @@ func (m *GPT2) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, er
 		}
 		self, _ := opt.Cache.layer(i)
 		var w *autograd.Var
-		if x, w, err = l.ForwardCached(g, x, masks, opt.Attentions, self); err != nil {
+		capture := opt.Capture.wants(i)
+		if x, w, err = l.ForwardCached(g, x, masks, opt.Attentions || capture, self); err != nil {
 			return nil, fmt.Errorf("gpt2 block %d: %w", i, err)
 		}
 		if opt.Attentions {
 			attns = append(attns, w)
+		}
+		if capture {
+			opt.Capture.add(stackSelf, w)
 		}
 	}
 	h := m.lnF.Forward(g, x)

@@ -49,6 +49,9 @@ type Options struct {
 	// Encoder, for encoder-decoders, is the output of Encode: Forward
 	// then skips the encoder (and input_ids) and runs the decoder only.
 	Encoder *Encoded
+	// Capture, when set, receives the attention probabilities of the
+	// layers and heads it chooses (see Capture).
+	Capture *Capture
 	// Out, when set, is emptied and filled instead of a new Outputs, so
 	// that a forward repeated in one graph (a decode step) allocates
 	// nothing.

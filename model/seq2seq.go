@@ -346,13 +346,24 @@ func (m *Seq2Seq) decode(g *autograd.Graph, memory *autograd.Var, encMask, ids, 
 		}
 		skv, ckv := opt.Cache.layer(i)
 		var w nn.DecoderWeights
-		if x, w, err = l.ForwardCached(g, x, memory, self, cross, opt.Attentions, skv, ckv); err != nil {
+		capture := opt.Capture.wants(i)
+		if x, w, err = l.ForwardCached(g, x, memory, self, cross, opt.Attentions || capture, skv, ckv); err != nil {
 			return nil, fmt.Errorf("%s decoder layer %d: %w", mt, i, err)
 		}
 		if opt.Attentions {
 			attns = append(attns, w.Self)
 			if w.Cross != nil {
 				crossAttns = append(crossAttns, w.Cross)
+			}
+		}
+		if capture {
+			if m.causalLM {
+				opt.Capture.add(stackSelf, w.Self)
+			} else {
+				opt.Capture.add(stackDecoder, w.Self)
+			}
+			if w.Cross != nil {
+				opt.Capture.add(stackCross, w.Cross)
 			}
 		}
 	}
