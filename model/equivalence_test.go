@@ -23,6 +23,7 @@ package model_test
 // (TestEquivTrainInference checks two training forwards are identical).
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -1154,4 +1155,83 @@ func TestBF16Decode(t *testing.T) {
 		}
 		checkBF16(t, "bf16 decode", got, want, v)
 	})
+}
+
+// TestEquivLongDecode runs the cached decode past the kernels' tile and
+// split sizes (flash tiles of 128, decode key chunks of 256, a core per
+// 512 keys): 1100 positions, prefilled in chunks of up to 300 then one
+// token at a time, against one full forward, through the model and
+// through infer's generate.Model (GPT-2: its fused prefill and step). One
+// row and two heads, so that the decode kernel splits the key axis. At
+// that length the reference attention kernel must agree with the flash
+// one, and a left-padded batch with its rows alone.
+func TestEquivLongDecode(t *testing.T) {
+	const n = 1100
+	for _, o := range []model.InitOptions{
+		{Arch: "gpt2", Hidden: 32, Heads: 2, Vocab: 128, Context: n, Seed: 11},
+		{Arch: "bart", Head: "BartForCausalLM", Hidden: 32, Heads: 2, Vocab: 128, Context: n, Seed: 12},
+		{Arch: "marian", Hidden: 32, Heads: 2, Vocab: 128, Context: n, Seed: 13},
+	} {
+		c := randomCase(cmp.Or(o.Head, o.Arch), o)
+		t.Run(c.name, func(t *testing.T) {
+			m := c.load(t).(cachedModel)
+			rng := rand.New(rand.NewPCG(o.Seed, 12))
+			s := newSample(m, rng, []int{n}, []int{n})
+			if kindOf(m) == encDec {
+				s.src[0] = s.src[0][:20]
+			}
+			fullIn := s.inputs(m)
+			full := forward(t, m, false, fullIn, model.Options{}).Get("logits")
+			chunks := []int{300, 300, 250, 129, 100, 1, 1, 4, 3} // 1088, then one by one
+			for range n - 1088 {
+				chunks = append(chunks, 1)
+			}
+			cache, err := m.NewCache(1, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := autograd.NewGraph(false)
+			worst, lo := 0.0, 0
+			for _, c := range chunks {
+				g.Reset()
+				out, err := m.Forward(g, decodeInputs(m, s, fullIn, lo, lo+c, nil), model.Options{Cache: cache})
+				if err != nil {
+					t.Fatal(err)
+				}
+				what := fmt.Sprintf("model, positions %d..%d", lo, lo+c-1)
+				worst = max(worst, within(t, what, part(out.Get("logits"), 0, 0, c), part(full, 0, lo, c), tolCache))
+				lo += c
+			}
+			// The same through generate.Model: a 1080-token prompt, then
+			// 20 steps.
+			lm := newLM(t, m)
+			bs := beamSetup{}
+			rows := s.src
+			if kindOf(m) == encDec {
+				bs.src, rows = s.src, s.dec
+			}
+			v, p := m.Info().Vocab, n-20
+			logits := make([]float32, v)
+			bs.start(t, lm, [][]int{rows[0][:p]}, n, logits)
+			for i := p; ; i++ {
+				worst = max(worst, within(t, fmt.Sprintf("generate.Model, position %d", i-1), logits, part(full, 0, i-1, 1), tolCache))
+				if i == n {
+					break
+				}
+				if err := lm.Forward(rows[0][i:i+1], nil, logits); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The reference kernel (Attentions) at this length, and a
+			// left-padded long batch against its rows alone.
+			withProbs := forward(t, m, false, fullIn, model.Options{Attentions: true}).Get("logits")
+			worst = max(worst, within(t, "with attentions", withProbs.Contiguous().Data(), full.Contiguous().Data(), tolModes))
+			if kindOf(m) == decoderOnly {
+				padded := sample{src: [][]int{s.src[0], s.src[0][400:]}, left: true}
+				batch := forward(t, m, false, padded.inputs(m), model.Options{HiddenStates: true})
+				worst = max(worst, checkRowsAlone(t, m, padded, batch, m.Info().ModelType == "bart"))
+			}
+			t.Logf("largest error %.2g", worst)
+		})
+	}
 }
