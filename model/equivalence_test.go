@@ -1222,6 +1222,9 @@ func TestEquivLongDecode(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			if m.Info().ModelType == "gpt2" {
+				worst = max(worst, longPaddedGenerate(t, m, s.src[0], full, p))
+			}
 			// The reference kernel (Attentions) at this length, and a
 			// left-padded long batch against its rows alone.
 			withProbs := forward(t, m, false, fullIn, model.Options{Attentions: true}).Get("logits")
@@ -1233,5 +1236,32 @@ func TestEquivLongDecode(t *testing.T) {
 			}
 			t.Logf("largest error %.2g", worst)
 		})
+	}
+}
+
+// longPaddedGenerate decodes two rows through generate.Model: row 0 is
+// ids, row 1 its tail from position 400, left-padded by 400 (as generate
+// pads prompts); both are prompted up to position p, then fed ids one
+// token at a time. Row 0's logits must be full's (ids' full forward), row
+// 1's those of its tail's full forward.
+func longPaddedGenerate(t *testing.T, m model.Model, ids []int, full *tensor.Tensor, p int) float64 {
+	t.Helper()
+	const pad = 400
+	n, v := len(ids), m.Info().Vocab
+	tail := forward(t, m, false, &model.Inputs{B: 1, T: n - pad, InputIDs: ids[pad:]}, model.Options{}).Get("logits")
+	lm := newLM(t, m)
+	bs := beamSetup{pad: []int{0, pad}}
+	logits := make([]float32, 2*v)
+	bs.start(t, lm, [][]int{ids[:p], append(make([]int, pad), ids[pad:p]...)}, n, logits)
+	worst := 0.0
+	for i := p; ; i++ {
+		worst = max(worst, within(t, fmt.Sprintf("padded generate.Model row 0, position %d", i-1), logits[:v], part(full, 0, i-1, 1), tolCache))
+		worst = max(worst, within(t, fmt.Sprintf("padded generate.Model row 1, position %d", i-1), logits[v:], part(tail, 0, i-1-pad, 1), tolCache))
+		if i == n {
+			return worst
+		}
+		if err := lm.Forward([]int{ids[i], ids[i]}, bs.pad, logits); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
