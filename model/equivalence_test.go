@@ -818,7 +818,8 @@ func (bs beamSetup) sample(rows [][]int) sample {
 	return s
 }
 
-// start begins a generation of bs.prompts over rows, encoding the sources.
+// start begins a generation of prompts (a row each, padded by bs.pad),
+// encoding bs.src first.
 func (bs beamSetup) start(t *testing.T, lm generate.Model, prompts [][]int, maxLen int, logits []float32) {
 	t.Helper()
 	if err := lm.Begin(len(prompts), maxLen); err != nil {
@@ -853,7 +854,7 @@ func TestEquivReorder(t *testing.T) {
 			pad  []int // left padding per row (decoder-only), beams of one prompt alike
 		}{
 			{"duplicates", []int{2, 0, 0, 3}, nil},
-			{"within groups, padded", []int{1, 1, 3, 2}, []int{2, 2, 0, 0}},
+			{"within groups (decoder-only: padded)", []int{1, 1, 3, 2}, []int{2, 2, 0, 0}},
 		}
 		for _, c := range cases {
 			if c.pad != nil && kindOf(m) == encDec {
