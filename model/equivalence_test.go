@@ -1114,48 +1114,85 @@ func TestBF16Compare(t *testing.T) {
 	}
 }
 
-// TestBF16Decode: GPT-2's bfloat16 decode (infer.LMOptions.BF16: weights
-// converted to bfloat16, arithmetic float32) stays within the bf16
-// tolerance of the float32 decode, over a prefill and 6 steps of 4 rows
-// fed the same tokens.
-func TestBF16Decode(t *testing.T) {
-	eachCase(t, 10, func(t *testing.T, m model.Model, rng *rand.Rand) {
-		if m.Info().Architecture != "GPT2LMHeadModel" {
-			t.Skip("bfloat16 decoding is GPT-2's only")
+// TestBF16Weights: every architecture with bfloat16 weights
+// (model.ToBF16: a bfloat16 copy of every Linear weight and LM head,
+// arithmetic float32) stays within the bf16 tolerance of its float32
+// forward, on 4 rows of up to 16 tokens; a training graph refuses it.
+func TestBF16Weights(t *testing.T) {
+	eachCase(t, 11, func(t *testing.T, m model.Model, rng *rand.Rand) {
+		s := newSample(m, rng, []int{16, 16, 12, 9, 16, 16, 16, 16}, []int{16, 12, 16, 10, 16, 16, 16, 16})
+		in := s.inputs(m)
+		want := forward(t, m, false, in, model.Options{}).Get("logits")
+		if want == nil {
+			want = forward(t, m, false, in, model.Options{}).Get("last_hidden_state")
 		}
-		f32, err := infer.NewLM(m)
-		if err != nil {
+		wd := slices.Clone(want.Contiguous().Data())
+		if err := model.ToBF16(m); err != nil {
 			t.Fatal(err)
 		}
-		bf16, err := infer.NewLMWith(m, infer.LMOptions{BF16: true})
-		if err != nil {
-			t.Fatal(err)
+		if model.DTypeOf(m) != model.BF16 {
+			t.Fatalf("DTypeOf = %s after ToBF16", model.DTypeOf(m))
 		}
-		v, rows, steps := m.Info().Vocab, 4, 6
-		ids := newSample(m, rng, []int{8, 8, 8, 8}, nil).src
-		in := slices.Concat(ids...)
-		var want, got []float32
-		for _, lm := range []generate.Model{f32, bf16} {
-			if err := lm.Begin(rows, 8+steps); err != nil {
-				t.Fatal(err)
-			}
+		out := forward(t, m, false, in, model.Options{})
+		got := out.Get("logits")
+		if got == nil {
+			got = out.Get("last_hidden_state")
 		}
-		for range steps + 1 {
-			w, g := make([]float32, rows*v), make([]float32, rows*v)
-			if err := f32.Forward(in, nil, w); err != nil {
-				t.Fatal(err)
-			}
-			if err := bf16.Forward(in, nil, g); err != nil {
-				t.Fatal(err)
-			}
-			want, got = append(want, w...), append(got, g...)
-			in = make([]int, rows)
-			for r := range in {
-				in[r] = topIndex(w[r*v : (r+1)*v])
-			}
+		checkBF16(t, "bf16 weights", got.Contiguous().Data(), wd, want.Shape[want.Rank()-1])
+		if _, err := m.Forward(autograd.NewGraph(true), in, model.Options{}); err == nil || !strings.Contains(err.Error(), "bfloat16") {
+			t.Errorf("a training forward of a bfloat16 model gave %v, want an error naming bfloat16", err)
 		}
-		checkBF16(t, "bf16 decode", got, want, v)
 	})
+}
+
+// TestBF16Decode: the decoders' bfloat16 decode through the cache stays
+// within the bf16 tolerance of the float32 decode, over a prefill and 6
+// steps of 4 rows fed the same tokens.
+func TestBF16Decode(t *testing.T) {
+	for i, c := range equivCases {
+		t.Run(c.name, func(t *testing.T) {
+			m32, m16 := c.load(t), c.load(t)
+			if kindOf(m32) != decoderOnly {
+				t.Skip("not a decoder-only model")
+			}
+			if err := model.ToBF16(m16); err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(uint64(i), 10))
+			f32, err := infer.NewLM(m32)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bf16, err := infer.NewLM(m16)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, rows, steps := m32.Info().Vocab, 4, 6
+			ids := newSample(m32, rng, []int{8, 8, 8, 8}, nil).src
+			in := slices.Concat(ids...)
+			var want, got []float32
+			for _, lm := range []generate.Model{f32, bf16} {
+				if err := lm.Begin(rows, 8+steps); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for range steps + 1 {
+				w, g := make([]float32, rows*v), make([]float32, rows*v)
+				if err := f32.Forward(in, nil, w); err != nil {
+					t.Fatal(err)
+				}
+				if err := bf16.Forward(in, nil, g); err != nil {
+					t.Fatal(err)
+				}
+				want, got = append(want, w...), append(got, g...)
+				in = make([]int, rows)
+				for r := range in {
+					in[r] = topIndex(w[r*v : (r+1)*v])
+				}
+			}
+			checkBF16(t, "bf16 decode", got, want, v)
+		})
+	}
 }
 
 // TestEquivLongDecode runs the cached decode past the kernels' tile and
