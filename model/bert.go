@@ -186,7 +186,7 @@ func (m *BERT) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, er
 // the final output (hidden states) and the attention probabilities when
 // opt asks for them.
 func runEncoder(g *autograd.Graph, layers []*nn.EncoderLayer, x *autograd.Var, masks *nn.Masks, opt Options) (h *autograd.Var, hidden, attns []*autograd.Var, err error) {
-	if err := opt.Capture.check(len(layers), layers[0].Cfg.NHead); err != nil {
+	if err := opt.Capture.check(stackSelf, len(layers), layers[0].Cfg.NHead); err != nil {
 		return nil, nil, nil, err
 	}
 	for i, l := range layers {
@@ -202,7 +202,7 @@ func runEncoder(g *autograd.Graph, layers []*nn.EncoderLayer, x *autograd.Var, m
 			attns = append(attns, w)
 		}
 		if capture {
-			opt.Capture.add(stackSelf, w)
+			opt.Capture.add(stackSelf, i, w)
 		}
 	}
 	if opt.HiddenStates {

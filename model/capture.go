@@ -23,7 +23,7 @@ import (
 // positions.
 type Capture struct {
 	// Layers lists the layers to capture (nil: all); Heads the heads
-	// (nil: all). Out-of-range indices are an error.
+	// (nil: all). Out-of-range or repeated indices are an error.
 	Layers, Heads []int
 
 	Self, Decoder, Cross [][]*tensor.Tensor
@@ -44,28 +44,39 @@ func (c *Capture) wants(i int) bool {
 }
 
 // check validates the chosen layers and heads against a stack of layers
-// of heads each, and empties the results.
-func (c *Capture) check(layers, heads int) error {
+// of heads each, and empties the results of stack s.
+func (c *Capture) check(s stack, layers, heads int) error {
 	if c == nil {
 		return nil
 	}
-	for _, l := range c.Layers {
+	for i, l := range c.Layers {
+		if slices.Contains(c.Layers[:i], l) {
+			return fmt.Errorf("capture: layer %d chosen twice", l)
+		}
 		if l < 0 || l >= layers {
 			return fmt.Errorf("capture: layer %d outside the model's %d (0 … %d)", l, layers, layers-1)
 		}
 	}
-	for _, h := range c.Heads {
+	for i, h := range c.Heads {
+		if slices.Contains(c.Heads[:i], h) {
+			return fmt.Errorf("capture: head %d chosen twice", h)
+		}
 		if h < 0 || h >= heads {
 			return fmt.Errorf("capture: head %d outside the model's %d (0 … %d)", h, heads, heads-1)
 		}
 	}
-	c.Self, c.Decoder, c.Cross = nil, nil, nil
+	switch s {
+	case stackSelf:
+		c.Self = nil
+	default:
+		c.Decoder, c.Cross = nil, nil
+	}
 	return nil
 }
 
-// add keeps the chosen heads of probs [B, NH, Tq, Tk] (graph-owned) as
-// owned tensors [B, Tq, Tk], appended as the next captured layer of s.
-func (c *Capture) add(s stack, probs *autograd.Var) {
+// add keeps the chosen heads of probs [B, NH, Tq, Tk] (graph-owned), the
+// weights of layer i of stack s, as owned tensors [B, Tq, Tk].
+func (c *Capture) add(s stack, i int, probs *autograd.Var) {
 	sh := probs.Shape()
 	b, nh, tq, tk := sh[0], sh[1], sh[2], sh[3]
 	heads := c.Heads
@@ -85,14 +96,21 @@ func (c *Capture) add(s stack, probs *autograd.Var) {
 		}
 		layer[i] = t
 	}
+	dst := &c.Self
 	switch s {
 	case stackDecoder:
-		c.Decoder = append(c.Decoder, layer)
+		dst = &c.Decoder
 	case stackCross:
-		c.Cross = append(c.Cross, layer)
-	default:
-		c.Self = append(c.Self, layer)
+		dst = &c.Cross
 	}
+	at := i
+	if c.Layers != nil {
+		at = slices.Index(c.Layers, i)
+	}
+	for len(*dst) <= at {
+		*dst = append(*dst, nil)
+	}
+	(*dst)[at] = layer
 }
 
 // Weights returns the captured weights of stack s (c.Self, c.Decoder or

@@ -1303,3 +1303,76 @@ func longPaddedGenerate(t *testing.T, m model.Model, ids []int, full *tensor.Ten
 		}
 	}
 }
+
+// TestCaptureMatchesTrainingProbs: an inference forward with a Capture of
+// two layers (in reverse order) and two heads returns, for each stack
+// (encoder or decoder-only self-attention, decoder self-attention,
+// cross-attention), exactly the probabilities the training-mode graph
+// reports as attentions.N for those heads, and its other outputs are
+// those of a forward without a Capture.
+func TestCaptureMatchesTrainingProbs(t *testing.T) {
+	eachCase(t, 12, func(t *testing.T, m model.Model, rng *rand.Rand) {
+		s := newSample(m, rng, []int{9, 12, 7, 12, 12, 12, 12, 12}, []int{8, 5, 8, 6, 8, 8, 8, 8})
+		in := s.inputs(m)
+		ref := forward(t, m, true, in, model.Options{Attentions: true})
+		info := m.Info()
+		layers, heads := info.Layers, info.Heads
+		type stack struct {
+			name string
+			got  func(c *model.Capture) [][]*tensor.Tensor
+		}
+		stacks := []stack{{"attentions", func(c *model.Capture) [][]*tensor.Tensor { return c.Self }}}
+		if kindOf(m) == encDec {
+			stacks = []stack{
+				{"encoder_attentions", func(c *model.Capture) [][]*tensor.Tensor { return c.Self }},
+				{"decoder_attentions", func(c *model.Capture) [][]*tensor.Tensor { return c.Decoder }},
+				{"cross_attentions", func(c *model.Capture) [][]*tensor.Tensor { return c.Cross }},
+			}
+			if info.DecoderLayers < layers {
+				layers = info.DecoderLayers
+			}
+			heads = min(heads, info.DecoderHeads)
+		}
+		c := &model.Capture{Layers: []int{layers - 1, 0}, Heads: []int{heads - 1, 0}}
+		if layers == 1 {
+			c.Layers = []int{0}
+		}
+		if heads == 1 {
+			c.Heads = []int{0}
+		}
+		out := forward(t, m, false, in, model.Options{Capture: c})
+		plain := forward(t, m, false, in, model.Options{})
+		// The captured layers run the reference kernel: the same up to
+		// float32 rounding.
+		sameOutputs(t, "with a Capture", out, plain, 1e-5, nil)
+		for _, st := range stacks {
+			got := st.got(c)
+			if len(got) != len(c.Layers) {
+				t.Fatalf("%s: %d layers captured, want %d", st.name, len(got), len(c.Layers))
+			}
+			for li, l := range c.Layers {
+				want := ref.Get(fmt.Sprintf("%s.%d", st.name, l))
+				b, nh, tq, tk := want.Shape[0], want.Shape[1], want.Shape[2], want.Shape[3]
+				wd := want.Contiguous().Data()
+				for hi, h := range c.Heads {
+					g := got[li][hi]
+					if !tensor.EqualShape(g.Shape, []int{b, tq, tk}) {
+						t.Fatalf("%s layer %d head %d: shape %v, want [%d %d %d]", st.name, l, h, g.Shape, b, tq, tk)
+					}
+					for bi := range b {
+						w := wd[(bi*nh+h)*tq*tk : (bi*nh+h+1)*tq*tk]
+						within(t, fmt.Sprintf("%s layer %d head %d row %d", st.name, l, h, bi), g.Data()[bi*tq*tk:(bi+1)*tq*tk], w, 1e-6)
+					}
+				}
+				w := model.Weights(got, 0)
+				if len(w) != len(c.Layers) || len(w[li]) != len(c.Heads) || len(w[li][0]) != tq || len(w[li][0][0]) != tk {
+					t.Errorf("%s: Weights is not [layer][head][query][key]", st.name)
+				}
+			}
+		}
+		bad := &model.Capture{Layers: []int{layers + 3}}
+		if _, err := m.Forward(autograd.NewGraph(false), in, model.Options{Capture: bad}); err == nil || !strings.Contains(err.Error(), "layer") {
+			t.Errorf("capture of layer %d of %d: %v, want an error naming the layer", layers+3, layers, err)
+		}
+	})
+}

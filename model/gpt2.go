@@ -135,7 +135,7 @@ func (m *GPT2) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, er
 		return nil, fmt.Errorf("gpt2 position_ids (n_positions %d): %w", m.nPos, err)
 	}
 	x = g.Add(x, p)
-	if err := opt.Capture.check(len(m.layers), m.shape.NH); err != nil {
+	if err := opt.Capture.check(stackSelf, len(m.layers), m.shape.NH); err != nil {
 		return nil, fmt.Errorf("gpt2: %w", err)
 	}
 	masks := &nn.Masks{Causal: true, KeyPadding: keyPadding(g, in.AttentionMask)}
@@ -154,7 +154,7 @@ func (m *GPT2) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, er
 			attns = append(attns, w)
 		}
 		if capture {
-			opt.Capture.add(stackSelf, w)
+			opt.Capture.add(stackSelf, i, w)
 		}
 	}
 	h := m.lnF.Forward(g, x)

@@ -337,6 +337,13 @@ func (m *Seq2Seq) decode(g *autograd.Graph, memory *autograd.Var, encMask, ids, 
 	if err != nil {
 		return nil, fmt.Errorf("%s decoder: %w", mt, err)
 	}
+	selfStack := stackDecoder
+	if m.causalLM {
+		selfStack = stackSelf
+	}
+	if err := opt.Capture.check(selfStack, len(m.decoder), m.dec.NH); err != nil {
+		return nil, fmt.Errorf("%s decoder: %w", mt, err)
+	}
 	self := &nn.Masks{Causal: true, KeyPadding: keyPadding(g, mask)}
 	cross := &nn.Masks{KeyPadding: keyPadding(g, encMask)}
 	var hidden, attns, crossAttns []*autograd.Var
@@ -357,13 +364,9 @@ func (m *Seq2Seq) decode(g *autograd.Graph, memory *autograd.Var, encMask, ids, 
 			}
 		}
 		if capture {
-			if m.causalLM {
-				opt.Capture.add(stackSelf, w.Self)
-			} else {
-				opt.Capture.add(stackDecoder, w.Self)
-			}
+			opt.Capture.add(selfStack, i, w.Self)
 			if w.Cross != nil {
-				opt.Capture.add(stackCross, w.Cross)
+				opt.Capture.add(stackCross, i, w.Cross)
 			}
 		}
 	}
