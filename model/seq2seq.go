@@ -194,6 +194,66 @@ func (m *Seq2Seq) embedTokens(g *autograd.Graph, ids []int, b, t, past int, pos 
 type Encoded struct {
 	Hidden *tensor.Tensor
 	Mask   []int
+	// Rows, when set, has one entry per decoder row: the source (a row of
+	// Hidden) it attends to. Beams of one source then share its encoder
+	// pass and its cross-attention keys and values, computed once. nil:
+	// decoder row r attends to source r.
+	Rows []int
+}
+
+// check validates e against a decoder batch of b rows and d_model c.
+func (e *Encoded) check(b, c int) error {
+	s := e.Hidden.Shape
+	if len(s) != 3 || s[2] != c {
+		return fmt.Errorf("encoder output %v is not [sources, Ts, %d]", s, c)
+	}
+	if e.Mask != nil && len(e.Mask) != s[0]*s[1] {
+		return fmt.Errorf("encoder mask of %d entries, want sources·Ts = %d·%d", len(e.Mask), s[0], s[1])
+	}
+	if e.Rows == nil {
+		if s[0] != b {
+			return fmt.Errorf("encoder output of %d sources for %d decoder rows", s[0], b)
+		}
+		return nil
+	}
+	if len(e.Rows) != b {
+		return fmt.Errorf("encoder rows map %d decoder rows, the batch has %d", len(e.Rows), b)
+	}
+	for r, src := range e.Rows {
+		if src < 0 || src >= s[0] {
+			return fmt.Errorf("decoder row %d attends to source %d outside [0, %d)", r, src, s[0])
+		}
+	}
+	return nil
+}
+
+// rowMask returns the mask of every decoder row (graph-owned), nil
+// without a mask.
+func (e *Encoded) rowMask(g *autograd.Graph) []int {
+	if e.Mask == nil {
+		return nil
+	}
+	ts := e.Hidden.Shape[1]
+	mask := g.Ints(len(e.Rows) * ts)
+	for r, s := range e.Rows {
+		copy(mask[r*ts:(r+1)*ts], e.Mask[s*ts:])
+	}
+	return mask
+}
+
+// expand returns the memory and its mask for every decoder row: row r a
+// copy of source Rows[r] (graph-owned), or Hidden itself without Rows.
+func (e *Encoded) expand(g *autograd.Graph) (*autograd.Var, []int) {
+	if e.Rows == nil {
+		return g.Input(e.Hidden, false), e.Mask
+	}
+	ts, c := e.Hidden.Shape[1], e.Hidden.Shape[2]
+	h := g.Arena().Empty(len(e.Rows), ts, c)
+	src, dst := e.Hidden.Contiguous().Data(), h.Data()
+	for r, s := range e.Rows {
+		copy(dst[r*ts*c:(r+1)*ts*c], src[s*ts*c:])
+	}
+	return g.Input(h, false), e.rowMask(g)
 }
 
 // Encode runs the encoder on in.InputIDs / in.AttentionMask once, for
@@ -272,10 +332,25 @@ func (m *Seq2Seq) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs,
 	var memory *autograd.Var
 	var encMask []int
 	var enc *Outputs // the encoder's outputs, listed after the decoder's
-	if opt.Encoder != nil {
-		memory, encMask = g.Input(opt.Encoder.Hidden, false), opt.Encoder.Mask
-		if s := opt.Encoder.Hidden.Shape; len(s) != 3 || s[0] != in.B || s[2] != m.info.Hidden {
-			return nil, fmt.Errorf("%s: encoder output %v does not fit batch %d and d_model %d", mt, s, in.B, m.info.Hidden)
+	if e := opt.Encoder; e != nil {
+		if err := e.check(in.B, m.info.Hidden); err != nil {
+			return nil, fmt.Errorf("%s: %w", mt, err)
+		}
+		filled := opt.Cache != nil && len(opt.Cache.Cross) > 0 && opt.Cache.Cross[0].Len > 0
+		switch {
+		case e.Rows == nil:
+			memory, encMask = g.Input(e.Hidden, false), e.Mask
+		case opt.Cache != nil:
+			// The cross caches project each source once and hand every
+			// decoder row its source's keys and values.
+			memory, encMask = g.Input(e.Hidden, false), e.rowMask(g)
+			for _, kv := range opt.Cache.Cross {
+				if !filled {
+					kv.Rows = e.Rows
+				}
+			}
+		default:
+			memory, encMask = e.expand(g)
 		}
 	} else {
 		enc = &Outputs{}

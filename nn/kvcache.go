@@ -22,6 +22,11 @@ type KVCache struct {
 	K, V   *tensor.Tensor
 	Len    int
 	Static bool
+	// Rows, for a static cache, maps each query row to a row of the key
+	// and value inputs (several beams of one source): the first call
+	// projects each input row once and copies its keys and values to the
+	// rows that use it. nil: query row b reads input row b.
+	Rows []int
 }
 
 // NewKVCache returns an empty self-attention cache for b sequences of up
@@ -37,7 +42,7 @@ func NewKVCache(b, nkv, maxT, hs int) (*KVCache, error) {
 func (c *KVCache) Reset() {
 	c.Len = 0
 	if c.Static {
-		c.K, c.V = nil, nil
+		c.K, c.V, c.Rows = nil, nil, nil
 	}
 }
 
@@ -47,7 +52,7 @@ func (c *KVCache) Reset() {
 func (c *KVCache) update(g *autograd.Graph, k, v *autograd.Var) (*autograd.Var, *autograd.Var) {
 	if c.Static {
 		if k != nil {
-			c.K, c.V = k.Value.Clone(), v.Value.Clone()
+			c.K, c.V = expandRows(k.Value, c.Rows), expandRows(v.Value, c.Rows)
 			c.Len = c.K.Shape[2]
 		}
 		return g.Input(c.K, false), g.Input(c.V, false)
@@ -109,4 +114,20 @@ func (c *KVCache) Reorder(src []int, tmp []float32) []float32 {
 		}
 	}
 	return tmp
+}
+
+// expandRows returns an owned copy of x [S, ...] with row b a copy of
+// row rows[b] (len(rows) rows), or of x itself when rows is nil.
+func expandRows(x *tensor.Tensor, rows []int) *tensor.Tensor {
+	if rows == nil {
+		return x.Clone()
+	}
+	shape := append([]int{len(rows)}, x.Shape[1:]...)
+	out := tensor.New(shape...)
+	n := out.Len() / len(rows)
+	src, dst := x.Contiguous().Data(), out.Data()
+	for b, r := range rows {
+		copy(dst[b*n:(b+1)*n], src[r*n:(r+1)*n])
+	}
+	return out
 }
