@@ -14,17 +14,18 @@
 //	               ImageProcessor (PIL-exact bilinear resize, rescale,
 //	               normalise as preprocessor_config.json says)
 //
-// Decoding: GPT-2 runs fused layers without a graph (fastgpt2.go,
-// prefill.go): the prompt in chunks of up to 512 tokens through GEMMs and
-// the tiled attention kernel, over one set of activation buffers that every
-// layer reuses, then one token per step through the matrix-vector kernels
-// of internal/gemv, appending to the KV cache. The weights are the float32
-// tensors in place in the checkpoint mapping, or a bfloat16 copy
-// (LMOptions.BF16) converted straight from the file's layout, the float32
-// pages released as soon as each matrix is converted; other models go
-// through their forward (the prompt in chunks of 128 tokens). The fused
-// paths are tested against the model's uncached forward (1e-4) and the
-// PyTorch mirror of transformers' generate (testdata/generate).
+// Decoding runs the model's own forward (package model), the same block
+// code that training runs, in an inference graph: no tape, each layer's
+// intermediates freed as it ends, buffers reused from step to step. The
+// prompt goes through the model's KV cache in chunks of up to
+// PrefillChunk tokens (GEMMs and the tiled attention kernel), then one
+// token per step (matrix-vector products and the decode attention kernel
+// reading the cache in place). A model loaded with
+// model.WithDType(model.BF16) multiplies by bfloat16 copies of its
+// weights. Encoder-decoders encode each distinct source once; beams share
+// its cross-attention keys and values. The cached paths are tested against
+// the model's uncached forward and the PyTorch mirror of transformers'
+// generate (testdata/generate).
 //
 // The CLI verbs are thin layers over these: attn generate, translate,
 // embed, similarity, fill-mask, classify.

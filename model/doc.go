@@ -33,7 +33,19 @@
 // past and new positions. Encoder-decoders Encode once and pass the
 // result as Options.Encoder; the cross-attention keys and values are
 // computed on the first decoder call and kept in the cache.
-// Options.LastLogits runs the LM head on the last position only.
+// Options.LastLogits runs the LM head on the last position only. Beams of
+// one source share its encoder output (Encoded.Rows); Cache.Reorder moves
+// rows for beam search.
+//
+// One forward, two modes: a graph made with autograd.NewGraph(true)
+// records the tape for training; an inference graph (false) runs the same
+// code with no tape, freeing each layer's intermediates as it ends, and
+// multiplies by the weights in the form that suits the rows (matrix-vector
+// products for a decode step, GEMMs for a prompt). Load(dir,
+// WithDType(BF16)) or ToBF16 gives every matrix weight a bfloat16 copy
+// for inference, converted from the file's layout with the float32 pages
+// released. Options.Capture returns the attention probabilities of chosen
+// layers and heads, computed only for those.
 //
 // Init builds a model with its architecture's initialisation and Save
 // writes it in save_pretrained's layout (attn init).
