@@ -15,10 +15,10 @@ type Task struct {
 	Dir       string
 }
 
-// Load opens the checkpoint in dir and, when the directory has one, its
-// tokenizer.
-func Load(dir string) (*Task, error) {
-	m, err := model.Load(dir)
+// Load opens the checkpoint in dir (opts as model.Load takes them) and,
+// when the directory has one, its tokenizer.
+func Load(dir string, opts ...model.Option) (*Task, error) {
+	m, err := model.Load(dir, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 
 func init() {
 	var dir, text, img string
+	var dtype dtypeFlag
 	var k int
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -25,7 +26,11 @@ says (ViTImageProcessor; defaults: the model's image_size, 1/255, mean and std
 			if (text == "") == (img == "") {
 				return fmt.Errorf("classify needs exactly one of --text and --image")
 			}
-			t, err := infer.Load(dir)
+			opts, err := dtype.options()
+			if err != nil {
+				return err
+			}
+			t, err := infer.Load(dir, opts...)
 			if err != nil {
 				return err
 			}
@@ -63,6 +68,7 @@ says (ViTImageProcessor; defaults: the model's image_size, 1/255, mean and std
 		},
 	}
 	cmd.Flags().StringVar(&dir, "model", "", "checkpoint directory")
+	dtype.register(cmd.Flags())
 	cmd.Flags().StringVar(&text, "text", "", "text to classify")
 	cmd.Flags().StringVar(&img, "image", "", "PNG or JPEG image to classify")
 	cmd.Flags().IntVar(&k, "top-k", 0, "print only the k most likely labels (0: all)")

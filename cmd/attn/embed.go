@@ -17,6 +17,7 @@ func printJSON(cmd *cobra.Command, v any) error {
 
 func init() {
 	var dir, pool string
+	var dtype dtypeFlag
 	var texts []string
 	var layer int
 	cmd := &cobra.Command{
@@ -37,7 +38,11 @@ token), as JSON: {"layer": N, "pool": ..., "embeddings": [{"text", "ids",
 			if len(texts) == 0 {
 				return fmt.Errorf("embed needs at least one --text")
 			}
-			t, err := infer.Load(dir)
+			opts, err := dtype.options()
+			if err != nil {
+				return err
+			}
+			t, err := infer.Load(dir, opts...)
 			if err != nil {
 				return err
 			}
@@ -50,6 +55,7 @@ token), as JSON: {"layer": N, "pool": ..., "embeddings": [{"text", "ids",
 		},
 	}
 	cmd.Flags().StringVar(&dir, "model", "", "checkpoint directory")
+	dtype.register(cmd.Flags())
 	cmd.Flags().StringArrayVar(&texts, "text", nil, "text to embed (repeatable)")
 	cmd.Flags().IntVar(&layer, "layer", -1, "hidden layer: 0 embeddings … L last; negative counts from the end")
 	cmd.Flags().StringVar(&pool, "pool", "mean", "pooling: mean, cls or none")

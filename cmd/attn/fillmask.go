@@ -9,6 +9,7 @@ import (
 
 func init() {
 	var dir, text string
+	var dtype dtypeFlag
 	var k int
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -20,7 +21,11 @@ vocabularies), and prints for every mask the top-k tokens with their
 probabilities.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			t, err := infer.Load(dir)
+			opts, err := dtype.options()
+			if err != nil {
+				return err
+			}
+			t, err := infer.Load(dir, opts...)
 			if err != nil {
 				return err
 			}
@@ -43,6 +48,7 @@ probabilities.`,
 		},
 	}
 	cmd.Flags().StringVar(&dir, "model", "", "checkpoint directory")
+	dtype.register(cmd.Flags())
 	cmd.Flags().StringVar(&text, "text", "", "text containing the mask token")
 	cmd.Flags().IntVar(&k, "top-k", 5, "candidates per mask")
 	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"masks": [{"position", "candidates": [{"id", "token", "prob"}]}]}`)

@@ -17,6 +17,7 @@ import (
 
 func init() {
 	var dir, inputs, out string
+	var dtype dtypeFlag
 	var hidden, attentions bool
 	var repeat int
 	cmd := &cobra.Command{
@@ -42,7 +43,11 @@ the median time (forward only) and the resident memory after loading.`,
 				return fmt.Errorf("forward needs --model, --inputs and --out")
 			}
 			t0 := time.Now()
-			m, err := model.Load(dir)
+			opts, err := dtype.options()
+			if err != nil {
+				return err
+			}
+			m, err := model.Load(dir, opts...)
 			if err != nil {
 				return err
 			}
@@ -67,6 +72,7 @@ the median time (forward only) and the resident memory after loading.`,
 		},
 	}
 	f := cmd.Flags()
+	dtype.register(f)
 	f.StringVar(&dir, "model", "", "checkpoint directory (config.json + model.safetensors)")
 	f.StringVar(&inputs, "inputs", "", "safetensors file of input tensors")
 	f.StringVar(&out, "out", "", "safetensors file to write the outputs to")

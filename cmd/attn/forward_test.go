@@ -59,3 +59,49 @@ func TestShowAndInit(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardBF16 runs `attn forward --dtype bf16` on every architecture:
+// each output stays within bfloat16's tolerance of the PyTorch float32
+// reference (|a − b| ≤ 2e-2·max|b| per tensor: the weights are rounded to
+// 8 significant bits), and a bad --dtype is refused naming the flag.
+func TestForwardBF16(t *testing.T) {
+	for _, name := range []string{"gpt2", "bert-cls", "bert-mlm", "vit", "marian", "bart"} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join("..", "..", "testdata", "models", name)
+			out := filepath.Join(t.TempDir(), "out.safetensors")
+			runAttn(t, "", "forward", "--dtype", "bf16", "--hidden-states=false", "--attentions=false",
+				"--model", dir, "--inputs", filepath.Join(dir, "inputs.safetensors"), "--out", out)
+			got, err := safetensors.Open(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer got.Close()
+			want, err := safetensors.Open(filepath.Join(dir, "outputs.safetensors"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer want.Close()
+			for _, n := range got.Names() {
+				g, _, _ := got.Float32(n)
+				w, _, err := want.Float32(n)
+				if err != nil || len(g) != len(w) {
+					t.Fatalf("%s: %d values, want %d (%v)", n, len(g), len(w), err)
+				}
+				scale, worst := 0.0, 0.0
+				for i := range w {
+					scale = max(scale, math.Abs(float64(w[i])))
+					worst = max(worst, math.Abs(float64(g[i]-w[i])))
+				}
+				if !(worst <= 2e-2*scale) {
+					t.Errorf("%s: differs by %g, more than 2e-2 of its scale %g", n, worst, scale)
+				} else {
+					t.Logf("%s: largest difference %.3g of scale %.3g", n, worst, scale)
+				}
+			}
+		})
+	}
+	dir := filepath.Join("..", "..", "testdata", "models", "gpt2")
+	if _, err := runAttnErr(t, "", "forward", "--dtype", "f16", "--model", dir, "--inputs", filepath.Join(dir, "inputs.safetensors"), "--out", filepath.Join(t.TempDir(), "o")); err == nil || !strings.Contains(err.Error(), "--dtype") {
+		t.Errorf("--dtype f16: %v, want an error naming --dtype", err)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"github.com/attn-dev/attn/generate"
 	"github.com/attn-dev/attn/infer"
 	"github.com/attn-dev/attn/internal/parallel"
-	"github.com/attn-dev/attn/model"
 	"github.com/attn-dev/attn/tokenizer"
 	"github.com/spf13/cobra"
 )
@@ -90,7 +89,8 @@ func (f *genFlags) config(cmd *cobra.Command, base generate.Config) (generate.Co
 }
 
 func init() {
-	var dir, dtype string
+	var dir string
+	var dtype dtypeFlag
 	var prompts, promptIDs []string
 	var asJSON, verbose bool
 	var gf genFlags
@@ -121,9 +121,9 @@ the object above for one sequence, a list of them for N > 1.`,
 			if (len(prompts) == 0) == (len(promptIDs) == 0) {
 				return fmt.Errorf("generate needs exactly one of --prompt and --prompt-ids")
 			}
-			dt, err := model.ParseDType(dtype)
+			opts, err := dtype.options()
 			if err != nil {
-				return fmt.Errorf("--dtype: %w", err)
+				return err
 			}
 			var ids [][]int
 			for _, p := range promptIDs {
@@ -136,7 +136,7 @@ the object above for one sequence, a list of them for N > 1.`,
 				}
 				ids = append(ids, seq)
 			}
-			g, err := infer.LoadGenerator(dir, model.WithDType(dt))
+			g, err := infer.LoadGenerator(dir, opts...)
 			if err != nil {
 				return err
 			}
@@ -198,7 +198,7 @@ the object above for one sequence, a list of them for N > 1.`,
 	cmd.Flags().StringArrayVar(&promptIDs, "prompt-ids", nil, "prompt token ids, e.g. 1,2,3 (repeat for a batch)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"ids": [...], "text": ..., "prefill_tokens_per_second": ..., "tokens_per_second": ...}`)
 	cmd.Flags().BoolVar(&verbose, "verbose", false, "report prompt and generation speed in tokens/s on stderr")
-	cmd.Flags().StringVar(&dtype, "dtype", "f32", "weights: f32 (used in place) or bf16 (a converted copy, half the bytes per token)")
+	dtype.register(cmd.Flags())
 	gf.register(cmd)
 	_ = cmd.MarkFlagRequired("model")
 	rootCmd.AddCommand(cmd)

@@ -9,6 +9,7 @@ import (
 
 func init() {
 	var dir, word, a, b string
+	var dtype dtypeFlag
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "similarity --model DIR [--word bank --a TEXT --b TEXT]",
@@ -20,7 +21,11 @@ river and "bank" of an investment start alike at the embedding layer and
 drift apart as attention mixes in their contexts.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			t, err := infer.Load(dir)
+			opts, err := dtype.options()
+			if err != nil {
+				return err
+			}
+			t, err := infer.Load(dir, opts...)
 			if err != nil {
 				return err
 			}
@@ -41,6 +46,7 @@ drift apart as attention mixes in their contexts.`,
 		},
 	}
 	cmd.Flags().StringVar(&dir, "model", "", "checkpoint directory")
+	dtype.register(cmd.Flags())
 	cmd.Flags().StringVar(&word, "word", "bank", "the word to compare")
 	cmd.Flags().StringVar(&a, "a", "We sat on the bank of the river and watched the water.", "first sentence")
 	cmd.Flags().StringVar(&b, "b", "She took a loan from the investment bank.", "second sentence")

@@ -11,7 +11,18 @@ import (
 // runAttn runs the CLI in-process with stdin and returns stdout.
 func runAttn(t *testing.T, stdin string, args ...string) string {
 	t.Helper()
-	// Flags keep their values between Execute calls in one process.
+	out, err := runAttnErr(t, stdin, args...)
+	if err != nil {
+		t.Fatalf("attn %v: %v", args, err)
+	}
+	return out
+}
+
+// runAttnErr runs attn with args and returns what it printed and its
+// error. Flags keep their values between Execute calls in one process:
+// they are reset first.
+func runAttnErr(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
 	for _, c := range rootCmd.Commands() {
 		c.Flags().VisitAll(func(f *pflag.Flag) {
 			_ = f.Value.Set(f.DefValue)
@@ -22,10 +33,8 @@ func runAttn(t *testing.T, stdin string, args ...string) string {
 	rootCmd.SetIn(strings.NewReader(stdin))
 	rootCmd.SetOut(&out)
 	rootCmd.SetArgs(args)
-	if err := rootCmd.Execute(); err != nil {
-		t.Fatalf("attn %v: %v", args, err)
-	}
-	return out.String()
+	err := rootCmd.Execute()
+	return out.String(), err
 }
 
 func TestTokenizeVerbs(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 
 func init() {
 	var dir, text string
+	var dtype dtypeFlag
 	var asJSON, verbose bool
 	var gf genFlags
 	cmd := &cobra.Command{
@@ -25,7 +26,11 @@ translation. --num-beams, --max-new-tokens and --temperature override it.
 line each, "rank<TAB>text"; with --json a "sequences" list is added).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			g, err := infer.LoadGenerator(dir)
+			opts, err := dtype.options()
+			if err != nil {
+				return err
+			}
+			g, err := infer.LoadGenerator(dir, opts...)
 			if err != nil {
 				return err
 			}
@@ -85,6 +90,7 @@ line each, "rank<TAB>text"; with --json a "sequences" list is added).`,
 		},
 	}
 	cmd.Flags().StringVar(&dir, "model", "", "Marian or BART checkpoint directory with its tokenizer")
+	dtype.register(cmd.Flags())
 	cmd.Flags().StringVar(&text, "text", "", "text to translate (default: each line of stdin)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"source", "ids", "text"} per input`)
 	cmd.Flags().BoolVar(&verbose, "verbose", false, "report speeds on stderr")
