@@ -19,13 +19,15 @@ import (
 // need not stay resident, and a training graph refuses the weight.
 
 // gemvRowsF32 and gemvRowsBF16 are the most rows a product runs as
-// matrix-vector products rather than a GEMM. Measured on GPT-2-small
-// matrices, 2 threads: float32 M = 1 decode steps 47 tok/s through gemv
-// against 29 through the GEMM's small-M path; bfloat16 prefill tok/s
-// (matrix-vector / widen + GEMM): 8 tokens 96-180 / 32-61, 32 tokens
-// 130-137 / 97-122, 64 tokens 109-131 / 198-211.
+// matrix-vector products rather than a GEMM. Measured on a 3072×768
+// float32 matrix, 2 threads (best of 200): 1 row 78 µs through gemv
+// against 110 µs through the GEMM's small-M path, 2 rows 190 against
+// 157, 8 rows 566 against 456. For bfloat16 the GEMM needs the matrix
+// widened first; GPT-2-small prefill tok/s (matrix-vector / widen +
+// GEMM): 8 tokens 96-180 / 32-61, 32 tokens 130-137 / 97-122, 64 tokens
+// 109-131 / 198-211.
 const (
-	gemvRowsF32  = 4
+	gemvRowsF32  = 1
 	gemvRowsBF16 = 32
 )
 
