@@ -2,7 +2,7 @@
 configuration and ../shared/bench/torch-tuned), in one run.
 
 Usage (any directory): sh tools/bench/issue11.sh [REPO_ROOT]
-       or /usr/bin/python3 tools/bench/issue11.py [--root DIR] [--rounds 3] [--threads 2]
+       or /usr/bin/python3 tools/bench/issue11.py [--root DIR] [--rounds 3] [--threads 2] [--attn BINARY]
 
 It builds attn, writes random-weight models with `attn init` (fixed seeds)
 into a temporary directory, checks that the PyTorch Marian mirror decodes
@@ -43,6 +43,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--root", default=".")
 ap.add_argument("--rounds", type=int, default=3)
 ap.add_argument("--threads", type=int, default=2)
+ap.add_argument("--attn", help="an attn binary to measure instead of building --root's")
 args = ap.parse_args()
 ROOT = os.path.abspath(args.root)
 BENCH = os.path.join(ROOT, "tools", "bench")
@@ -73,9 +74,10 @@ def run(cmd, pre=(), must=True):
 
 tmp = tempfile.mkdtemp(prefix="issue11-")
 try:
-    attn = os.path.join(tmp, "attn")
-    log("building attn")
-    subprocess.run(["go", "build", "-o", attn, "./cmd/attn"], cwd=ROOT, check=True)
+    attn = os.path.abspath(args.attn) if args.attn else os.path.join(tmp, "attn")
+    if not args.attn:
+        log("building attn")
+        subprocess.run(["go", "build", "-o", attn, "./cmd/attn"], cwd=ROOT, check=True)
     sizes = {
         "bert": "--arch bert --head BertModel --layers 12 --heads 12 --hidden 768 --ffn 3072 --vocab 30522 --context 512",
         "marian": "--arch marian --layers 6 --decoder-layers 6 --heads 8 --hidden 512 --ffn 2048 --vocab 32000 --context 512",
@@ -100,7 +102,8 @@ try:
 
     def attn_gen(model, prompt, new, *extra):
         if bench_gen:
-            res = run([attn, "bench", "generate", "--model", model, "--prompt-len", str(prompt), "--new", str(new),
+            # --new ≥ 2 there (the first token comes from the prefill)
+            res = run([attn, "bench", "generate", "--model", model, "--prompt-len", str(prompt), "--new", str(max(new, 2)),
                        "--runs", "3", "--json", *gen_threads, *extra], must=False)
             if res is not None:
                 warm.add(model)
@@ -183,7 +186,9 @@ try:
         ("GPT-2-small prefill 512, tok/s" + cold("gpt2"), "attn gpt2 prefill", "prefill_tokens_per_second", "gpt2",
          "prefill512_tokens_per_second", 1, False, "≥ 1.5× (today)"),
     ]
-    if M["marian"] not in warm:  # a cold encoder pass is mostly page faults: not a speed
+    # attn generate counts a seq2seq prefill's tokens as the decoder's (the
+    # start token, generate.sample's PromptTokens), not the source's.
+    if M["marian"] not in warm:
         rows = [r for r in rows if not r[0].startswith("Marian prefill")]
     print(f"\n{args.threads} threads, {args.rounds} rounds; torch = the faster of default and tuned in each round; "
           f"ratio > 1: attn faster; spread = min–max over rounds; load average {' '.join(load0)} before, "
