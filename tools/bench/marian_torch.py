@@ -82,8 +82,7 @@ def attend(p, x, k, v, nh, mask):
 
 
 def ffn(p, x):
-    x = norm(x + lin(ACT(lin(x, p + ".fc1")), p + ".fc2"), p + ".final_layer_norm")
-    return x
+    return norm(x + lin(ACT(lin(x, p + ".fc1")), p + ".fc2"), p + ".final_layer_norm")
 
 
 def encode(src):
