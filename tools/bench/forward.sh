@@ -11,12 +11,11 @@
 # warm-up, forward only (no load); attn packs its Linear weights for the
 # GEMM during the warm-up (model.RunFile with --repeat > 1), so its peak
 # memory exceeds the rss printed here by about the Linear weights' size.
-# PyTorch runs as is (once) and under ../shared/bench/torch-tuned (the
-# faster of the two counts). Because the
-# machine is shared and its load drifts, attn and tuned PyTorch alternate
-# for ROUNDS rounds and the ratio reported is the median of the per-round
-# ratios. Also prints attn's resident memory right after loading against
-# the checkpoint's size.
+# PyTorch runs as is and under ../shared/bench/torch-tuned (the faster of
+# the two counts). Because the machine is shared and its load drifts, attn,
+# PyTorch and tuned PyTorch alternate for ROUNDS rounds and the ratio
+# reported is the median of the per-round ratios. Also prints attn's
+# resident memory right after loading against the checkpoint's size.
 #
 # Usage (from the repository root): tools/bench/forward.sh [threads] [runs] [rounds]
 set -eu
@@ -45,10 +44,10 @@ PYEOF
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for m in bert gpt2; do
 	torch() { $PY tools/bench/forward_torch.py --model "$TMP/$m" --inputs "$TMP/$m.in.safetensors" --runs "$RUNS" --threads "$THREADS" --label "$1"; }
-	torch torch > "$TMP/$m.torch.jsonl"
 	r=0
 	while [ $r -lt "$ROUNDS" ]; do
 		"$TMP/attn" forward --model "$TMP/$m" --inputs "$TMP/$m.in.safetensors" --hidden-states=false --attentions=false --repeat $((RUNS + 1)) >> "$TMP/$m.ours.jsonl"
+		torch torch >> "$TMP/$m.torch.jsonl"
 		if [ -n "$TUNED" ]; then "$TUNED" sh -c "$(command -v $PY) tools/bench/forward_torch.py --model $TMP/$m --inputs $TMP/$m.in.safetensors --runs $RUNS --threads $THREADS --label torch-tuned" >> "$TMP/$m.tuned.jsonl"; fi
 		r=$((r + 1))
 	done
@@ -59,17 +58,17 @@ $PY - "$TMP" <<'PYEOF'
 import json, os, statistics, sys
 d = sys.argv[1]
 rows = lambda p: [json.loads(l) for l in open(p)] if os.path.exists(p) else []
-print("%-20s %22s %12s %22s %8s %9s" % ("model", "attn ms (per round)", "torch ms", "torch-tuned ms", "ratio", "rss/file"))
+print("%-20s %22s %18s %22s %8s %9s" % ("model", "attn ms (per round)", "torch ms", "torch-tuned ms", "ratio", "rss/file"))
 for m, shape, toks in (("bert", "BERT-base 1x128", 128), ("gpt2", "GPT-2-small 1x512", 512)):
-    ours, t, tt = rows(f"{d}/{m}.ours.jsonl"), rows(f"{d}/{m}.torch.jsonl")[0], rows(f"{d}/{m}.tuned.jsonl")
+    ours, t, tt = rows(f"{d}/{m}.ours.jsonl"), rows(f"{d}/{m}.torch.jsonl"), rows(f"{d}/{m}.tuned.jsonl")
     # per round: the faster PyTorch configuration over attn
-    ratios = [min(t["seconds"], x["seconds"]) / o["seconds"] for o, x in zip(ours, tt or [t] * len(ours))]
+    ratios = [min(a["seconds"], b["seconds"]) / o["seconds"] for o, a, b in zip(ours, t, tt or t)]
     fmt = lambda xs: "/".join("%.0f" % (x["seconds"] * 1e3) for x in xs)
-    print("%-20s %22s %12.0f %22s %7.2fx %8.2fx" % (shape, fmt(ours), t["seconds"] * 1e3, fmt(tt) or "-",
+    print("%-20s %22s %18s %22s %7.2fx %8.2fx" % (shape, fmt(ours), fmt(t), fmt(tt) or "-",
           statistics.median(ratios), ours[0]["rss_after_load"] / ours[0]["file_bytes"]))
     if m == "gpt2":
         med = lambda xs: statistics.median(x["seconds"] for x in xs)
-        print("%-20s %22.0f %12.0f %22s   tok/s (medians)" % ("", toks / med(ours), toks / t["seconds"], "%.0f" % (toks / med(tt)) if tt else "-"))
+        print("%-20s %22.0f %18.0f %22s   tok/s (medians)" % ("", toks / med(ours), toks / med(t), "%.0f" % (toks / med(tt)) if tt else "-"))
 print("ratio = median over rounds of (faster PyTorch time / attn time); > 1: attn is faster")
 print("rss/file = attn's resident memory right after loading / checkpoint file bytes")
 PYEOF

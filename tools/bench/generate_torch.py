@@ -38,6 +38,7 @@ for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from torch_blas import blas  # noqa: E402
 
 torch.set_num_threads(args.threads)
 torch.set_grad_enabled(False)
@@ -128,17 +129,6 @@ for _ in range(args.runs):
     t0 = time.perf_counter()
     forward(longp, None)
     long_.append(args.long / (time.perf_counter() - t0))
-def blas():
-    """The BLAS library torch loaded (Debian's torch uses whatever
-    libblas.so.3 points to: OpenBLAS, or the slow netlib reference)."""
-    libs = set()
-    for line in open("/proc/self/maps"):
-        name = line.split()[-1]
-        if "blas" in name.lower():
-            libs.add(os.path.realpath(name))
-    return sorted(libs)
-
-
 json.dump({"threads": args.threads, "blas": blas(), "prefill_tokens_per_second": statistics.median(pre),
            "tokens_per_second": statistics.median(dec), "prefill512_tokens_per_second": statistics.median(long_),
            "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}, sys.stdout)
