@@ -142,7 +142,7 @@ func beamSearch(m Model, enc Seq2Seq, src, prompts [][]int, cfg Config) (*Result
 	if res.PrefillTime, err = prefill(m, enc, src, k, ids, pad, maxLen, logits); err != nil {
 		return nil, err
 	}
-	res.PromptTokens = len(ids)
+	res.PromptTokens = promptTokens(ids, src)
 	start := time.Now()
 
 	hyps := make([]hypotheses, batch)

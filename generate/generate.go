@@ -31,7 +31,8 @@ type Result struct {
 	// Scores holds beam search's length-penalised sequence scores.
 	Scores []float64
 	// PromptTokens is the number of positions the prefill processed
-	// (rows × padded prompt length); DecodeTokens the number of tokens
+	// (rows × padded prompt length, plus the sources' tokens for a
+	// Seq2Seq, whose encoder the prefill runs); DecodeTokens the number of tokens
 	// produced by the decode steps (rows × steps).
 	PromptTokens, DecodeTokens int
 	// PrefillTime is the prompt's forward pass (the encoder's too for a
@@ -212,7 +213,7 @@ func sample(m Model, enc Seq2Seq, src, prompts [][]int, cfg Config, opt *Options
 	if res.PrefillTime, err = prefill(m, enc, src, n, ids, pad, maxLen, logits); err != nil {
 		return nil, err
 	}
-	res.PromptTokens = len(ids)
+	res.PromptTokens = promptTokens(ids, src)
 	proc := newProcessor(&cfg, t)
 	var warp *warper
 	var rng *rand.Rand
@@ -302,4 +303,15 @@ func hasStopString(decode func([]int) (string, error), ids []int, stops []string
 		}
 	}
 	return false, nil
+}
+
+// promptTokens counts the positions a prefill processes: the decoder's
+// prompt ids and the encoder's source tokens (src nil for a decoder-only
+// model).
+func promptTokens(ids []int, src [][]int) int {
+	n := len(ids)
+	for _, s := range src {
+		n += len(s)
+	}
+	return n
 }
