@@ -5,7 +5,8 @@ import (
 )
 
 // Dropout zeroes each element of x with probability p and scales the rest
-// by 1/(1−p) (inverted dropout, as torch), in a training graph; otherwise,
+// by 1/(1−p) (inverted dropout, as torch), in a training graph with
+// dropout enabled (see SetDropout); otherwise,
 // or when p == 0, it returns x itself. p == 1 gives zeros. The keep mask
 // is a counter-based hash of the graph's seed stream (SetSeed) and the
 // element index, so the same seed and op sequence reproduce it exactly,
@@ -14,7 +15,7 @@ func (g *Graph) Dropout(x *Var, p float32) *Var {
 	if !(p >= 0 && p <= 1) {
 		tensor.Panicf("autograd.Dropout", "probability %v outside [0, 1] for x %v", p, x.Value.Shape)
 	}
-	if !g.train || p == 0 {
+	if !g.DropoutEnabled() || p == 0 {
 		return x
 	}
 	xv := g.contig(x)
@@ -62,3 +63,17 @@ func dropoutBackward(g *Graph, nd *node) {
 	dy := nd.out.Grad.Data()
 	g.forRows(len(dy), elemGrain, task{fn: binaryGradSame, x: dy, y: nd.saved[0].Data(), z: g.grad(nd.in[0]).Data()})
 }
+
+// SetDropout turns dropout (Dropout, and the attention dropout of layers
+// that ask DropoutEnabled) on or off in a training graph, as torch's
+// module.train() and .eval() do, and returns the previous setting. New
+// graphs have it on; an inference graph never drops.
+func (g *Graph) SetDropout(on bool) (was bool) {
+	was = !g.dropoutOff
+	g.dropoutOff = !on
+	return was
+}
+
+// DropoutEnabled reports whether dropout applies: a training graph with
+// dropout on.
+func (g *Graph) DropoutEnabled() bool { return g.train && !g.dropoutOff }

@@ -96,8 +96,9 @@ type task struct {
 // Graph records one forward computation for Backward. See the package
 // comment.
 type Graph struct {
-	train bool
-	arena *tensor.Arena
+	train      bool
+	dropoutOff bool // SetDropout(false)
+	arena      *tensor.Arena
 
 	nodes []node
 	vars  []*Var

@@ -346,7 +346,7 @@ func (m *MultiHeadAttention) ForwardCached(g *autograd.Graph, query, key, value 
 		k, v = kv.update(g, k, v)
 	}
 	p := &attention.Params{B: b, NH: m.Cfg.NumHeads, NKV: m.Cfg.NumKVHeads, Tq: tq, Tk: k.Shape()[2], HS: m.HS}
-	if g.Train() && m.Cfg.Dropout > 0 {
+	if g.DropoutEnabled() && m.Cfg.Dropout > 0 {
 		// Only training with dropout writes to m, so inference graphs
 		// may share one model across goroutines.
 		p.DropoutP, p.Seed = m.Cfg.Dropout, m.seed
