@@ -21,8 +21,9 @@ type attnSaved struct {
 // for q [B, NH, Tq, HS] and k, v [B, NKV, Tk, HS], out [B, NH, Tq, HS];
 // p gives the sizes (which must match the shapes), masks, dropout and
 // kernel. With wantProbs it also returns the probabilities
-// [B, NH, Tq, Tk] (which forces the reference kernel); they carry no
-// gradient. Otherwise probs is nil.
+// [B, NH, Tq, Tk], before dropout (attention.Forward then runs its path
+// that materialises them); they carry no gradient. Otherwise probs is
+// nil.
 //
 // Backward calls attention.Backward with the saved log-sum-exp and adds
 // the results into dq, dk, dv (dk and dv summed over grouped heads). The
