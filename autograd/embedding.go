@@ -3,6 +3,7 @@ package autograd
 import (
 	"github.com/attn-dev/attn/internal/kernels"
 	"github.com/attn-dev/attn/tensor"
+	"slices"
 )
 
 // embeddingSaved is what Embedding keeps for backward: the ids picked
@@ -31,7 +32,7 @@ func (g *Graph) Embedding(table *Var, ids []int, shape ...int) *Var {
 		n = len(ids)
 	}
 	if n != len(ids) {
-		tensor.Panicf(op, "ids shape %v holds %d ids, got %d", tensor.Dims(shape), n, len(ids))
+		tensor.Panicf(op, "ids shape %v holds %d ids, got %d", tensor.Dims(slices.Clone(shape)), n, len(ids))
 	}
 	for i, id := range ids {
 		if id < 0 || id >= v {

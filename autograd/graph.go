@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/attn-dev/attn/internal/gemv"
 	"github.com/attn-dev/attn/internal/parallel"
 	"github.com/attn-dev/attn/tensor"
 )
@@ -25,9 +26,10 @@ type Var struct {
 	requiresGrad bool
 	leaf         bool
 
-	// packLinear and packed: see SetPackedLinear.
+	// packLinear and packed: see SetPackedLinear; bf16: SetBF16.
 	packLinear bool
 	packed     atomic.Pointer[packedWeight]
+	bf16       *gemv.Matrix
 }
 
 // Param returns a trainable leaf: Backward accumulates into its Grad.
@@ -103,6 +105,7 @@ type task struct {
 	unary   unaryArgs
 	gemm    gemmArgs
 	bias    biasArgs
+	widen   widenArgs
 	norm    normArgs
 	softmax softmaxArgs
 	xent    xentArgs
@@ -119,6 +122,7 @@ type Graph struct {
 	vars  []*Var
 	nv    int
 	ints  []int
+	bools []bool
 	vlist []*Var
 
 	backwardDone bool
@@ -167,10 +171,36 @@ func (g *Graph) Reset() {
 	}
 	g.nv = 0
 	g.ints = g.ints[:0]
+	g.bools = g.bools[:0]
 	clear(g.vlist)
 	g.vlist = g.vlist[:0]
 	g.backwardDone = false
 	g.arena.Reset()
+}
+
+// Mark is a position in a graph's buffers, for Free.
+type Mark struct{ buf int }
+
+// Mark returns the current position in the graph's buffers.
+func (g *Graph) Mark() Mark { return Mark{buf: g.arena.Mark()} }
+
+// Free, in an inference graph, takes back the buffers of every value made
+// since m except keep's, so that a stack of layers runs in the memory of
+// one: each layer marks on entry and frees all but its output on exit.
+// The Vars made since m, other than keep, must not be used again. In a
+// training graph it does nothing (the tape needs the values).
+func (g *Graph) Free(m Mark, keep ...*Var) {
+	if g.train {
+		return
+	}
+	var buf [8]*tensor.Tensor
+	ts := buf[:0]
+	for _, v := range keep {
+		if v != nil {
+			ts = append(ts, v.Value)
+		}
+	}
+	g.arena.ReleaseSince(m.buf, ts...)
 }
 
 // Input returns a graph-owned leaf wrapping t (valid until Reset); unlike
@@ -198,6 +228,26 @@ func (g *Graph) saveInts(x []int) []int {
 	s := g.intBuf(len(x))
 	copy(s, x)
 	return s
+}
+
+// Ints returns a graph-owned []int of n zeros, valid until Reset: scratch
+// for the ids, positions and masks of one forward, allocated once.
+func (g *Graph) Ints(n int) []int {
+	s := g.intBuf(n)
+	clear(s)
+	return s
+}
+
+// Bools returns a graph-owned []bool of n falses, valid until Reset.
+func (g *Graph) Bools(n int) []bool {
+	if cap(g.bools)-len(g.bools) < n {
+		g.bools = make([]bool, 0, 2*cap(g.bools)+n)
+	}
+	s := len(g.bools)
+	g.bools = g.bools[:s+n]
+	b := g.bools[s : s+n : s+n]
+	clear(b)
+	return b
 }
 
 // intBuf returns a graph-owned []int of length n, valid until Reset.

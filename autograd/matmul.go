@@ -205,8 +205,9 @@ type linearSaved struct {
 //
 // Backward: dx = dy·W, dW += dyᵀ·x, db += Σ_rows dy.
 //
-// A weight marked with SetPackedLinear is multiplied from its packed copy
-// in inference graphs with enough rows (same result up to rounding).
+// In an inference graph the product takes the form that suits the rows
+// and the weight (matrix-vector products, a packed or bfloat16 copy; see
+// weight.go): the same result up to float32 rounding, or bfloat16's.
 func (g *Graph) Linear(x, w, b *Var) *Var {
 	const op = "autograd.Linear"
 	xs, ws := x.Value.Shape, w.Value.Shape
@@ -223,14 +224,23 @@ func (g *Graph) Linear(x, w, b *Var) *Var {
 	}
 	var shapeBuf [8]int
 	shape := append(append(shapeBuf[:0], xs[:len(xs)-1]...), out)
-	xv, wv := g.contig(x), g.contig(w)
+	xv := g.contig(x)
 	y := g.arena.Empty(shape...)
 	yd := y.Data()
-	if !g.linearPacked(w, rows, in, out, xv.Data(), yd) {
-		g.sgemm(false, true, rows, out, in, 1, xv.Data(), in, wv.Data(), in, 0, yd, out)
-	}
+	var bd []float32
 	if b != nil {
-		g.forRows(rows, rowGrain, task{fn: biasRows, bias: biasArgs{b: g.contig(b).Data(), y: yd, c: out}})
+		bd = g.contig(b).Data()
+	}
+	if !g.train {
+		g.linearInfer(w, rows, in, out, xv.Data(), bd, yd)
+		return g.newVar(y)
+	}
+	checkTrainable(op, w)
+	w.packed.Store(nil) // an optimizer step may follow
+	wv := g.contig(w)
+	g.sgemm(false, true, rows, out, in, 1, xv.Data(), in, wv.Data(), in, 0, yd, out)
+	if b != nil {
+		g.forRows(rows, rowGrain, task{fn: biasRows, bias: biasArgs{b: bd, y: yd, c: out}})
 	}
 	yv := g.newVar(y)
 	if nd := g.record(linearBackward, yv, x, w, b); nd != nil {

@@ -75,10 +75,6 @@ func TestBadInput(t *testing.T) {
 			_, err = g.Translate("hi")
 			return err
 		}, "encoder-decoder"},
-		{"bf16 encoder-decoder", func() error {
-			_, err := NewGeneratorWith(loadModel(t, modelsDir+"/marian"), modelsDir+"/marian", LMOptions{BF16: true})
-			return err
-		}, "bfloat16"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/attn-dev/attn/autograd"
 	"github.com/attn-dev/attn/generate"
-	"github.com/attn-dev/attn/infer/internal/gemv"
+	"github.com/attn-dev/attn/internal/gemv"
 	"github.com/attn-dev/attn/model"
 )
 
@@ -274,35 +274,42 @@ func fullLastLogits(t *testing.T, g *autograd.Graph, m model.Model, seqs [][]int
 	return slices.Clone(out.Get("logits").Contiguous().Data())
 }
 
-// TestBF16StepMatchesRoundedModel rounds every weight of a GPT-2 to
-// bfloat16 precision in place; the bfloat16 prefill (short and long) and
-// decode step must then give the
-// float32 model's uncached logits (1e-4), and greedy ids equal to the
-// float32 fused and reference paths.
-func TestBF16StepMatchesRoundedModel(t *testing.T) {
+// TestBF16MatchesRoundedModel rounds every weight of a GPT-2 to bfloat16
+// precision in place; the same model converted to bfloat16 weights must
+// then give the float32 model's uncached logits (1e-4) through the cached
+// prefill (matrix-vector products for a few rows, the widened GEMM for
+// many) and decode steps, and the same greedy ids.
+func TestBF16MatchesRoundedModel(t *testing.T) {
 	for _, dir := range []string{modelsDir + "/gpt2", "../testdata/generate/tiny-random-gpt2"} {
-		m := loadModel(t, dir)
-		for _, p := range m.NamedParameters("", nil) {
-			d := p.Var.Value.Data()
-			for i, v := range d {
-				d[i] = gemv.FromBF16(gemv.ToBF16(v))
+		rounded := func() model.Model {
+			m := loadModel(t, dir)
+			for _, p := range m.NamedParameters("", nil) {
+				d := p.Var.Value.Data()
+				for i, v := range d {
+					d[i] = gemv.FromBF16(gemv.ToBF16(v))
+				}
 			}
+			return m
 		}
-		lm, err := NewLMWith(m, LMOptions{BF16: true})
+		m32, m16 := rounded(), rounded()
+		if err := model.ToBF16(m16); err != nil {
+			t.Fatal(err)
+		}
+		lm, err := NewLM(m16)
 		if err != nil {
 			t.Fatal(err)
 		}
-		checkCachedAgainstFull(t, m, lm, [][]int{{5, 6, 7, 8}, {9, 10}}, 12)
+		checkCachedAgainstFull(t, m32, lm, [][]int{{5, 6, 7, 8}, {9, 10}}, 12)
 		// 60 prompt rows: the prefill widens the matrices for the GEMM
 		// instead of the matrix-vector products.
 		long := make([]int, 20)
 		for i := range long {
 			long[i] = 3 + i
 		}
-		checkCachedAgainstFull(t, m, lm, [][]int{long, long[:7], long[5:]}, 3)
+		checkCachedAgainstFull(t, m32, lm, [][]int{long, long[:7], long[5:]}, 3)
 		var ids [][]int
-		for _, o := range []LMOptions{{BF16: true}, {}, {Reference: true}} {
-			lm, err := NewLMWith(m, o)
+		for _, m := range []model.Model{m16, m32} {
+			lm, err := NewLM(m)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -312,29 +319,35 @@ func TestBF16StepMatchesRoundedModel(t *testing.T) {
 			}
 			ids = append(ids, slices.Concat(res.IDs...))
 		}
-		if !slices.Equal(ids[0], ids[1]) || !slices.Equal(ids[0], ids[2]) {
-			t.Errorf("%s: bf16 %v, f32 fused %v, reference %v", dir, ids[0], ids[1], ids[2])
+		if !slices.Equal(ids[0], ids[1]) {
+			t.Errorf("%s: bf16 %v, f32 %v", dir, ids[0], ids[1])
 		}
 	}
 }
 
-func TestLMOptionsErrors(t *testing.T) {
-	if _, err := NewLMWith(loadModel(t, modelsDir+"/bert-mlm"), LMOptions{}); err == nil {
+func TestNewLMErrors(t *testing.T) {
+	if _, err := NewLM(loadModel(t, modelsDir+"/bert-mlm")); err == nil {
 		t.Error("BERT accepted as a decoder-only LM")
 	}
-	if _, err := NewLMWith(loadModel(t, modelsDir+"/marian"), LMOptions{}); err == nil {
+	if _, err := NewLM(loadModel(t, modelsDir+"/marian")); err == nil {
 		t.Error("Marian accepted as a decoder-only LM")
 	}
 }
 
-// TestFusedStepAllocatesNothing: after the first steps, a decode step of
-// the fused path allocates nothing.
-func TestFusedStepAllocatesNothing(t *testing.T) {
+// TestDecodeStepAllocatesNothing: after the first steps, a decode step
+// (float32 and bfloat16 weights) allocates nothing.
+func TestDecodeStepAllocatesNothing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts differ under the race detector")
 	}
-	for _, o := range []LMOptions{{}, {BF16: true}} {
-		lm, err := NewLMWith(loadModel(t, modelsDir+"/gpt2"), o)
+	for _, dt := range []model.DType{model.F32, model.BF16} {
+		m := loadModel(t, modelsDir+"/gpt2")
+		if dt == model.BF16 {
+			if err := model.ToBF16(m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		lm, err := NewLM(m)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -347,15 +360,17 @@ func TestFusedStepAllocatesNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		ids := []int{7, 8}
-		if err := lm.Forward(ids, pad, logits); err != nil {
-			t.Fatal(err)
+		for range 3 {
+			if err := lm.Forward(ids, pad, logits); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if n := testing.AllocsPerRun(10, func() {
 			if err := lm.Forward(ids, pad, logits); err != nil {
 				t.Fatal(err)
 			}
 		}); n > 0 {
-			t.Errorf("%+v: %g allocations per decode step", o, n)
+			t.Errorf("%s: %g allocations per decode step", dt, n)
 		}
 	}
 }
@@ -364,9 +379,14 @@ func TestFusedStepAllocatesNothing(t *testing.T) {
 // shrinking length and batch size (the cache and scratch are resized or
 // reused); each must equal a fresh adapter's result.
 func TestLMReuse(t *testing.T) {
-	m := loadModel(t, modelsDir+"/gpt2")
-	for _, o := range []LMOptions{{}, {BF16: true}, {Reference: true}} {
-		lm, err := NewLMWith(m, o)
+	for _, dt := range []model.DType{model.F32, model.BF16} {
+		m := loadModel(t, modelsDir+"/gpt2")
+		if dt == model.BF16 {
+			if err := model.ToBF16(m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		lm, err := NewLM(m)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -378,7 +398,7 @@ func TestLMReuse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			fresh, err := NewLMWith(m, o)
+			fresh, err := NewLM(m)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -387,28 +407,25 @@ func TestLMReuse(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !slices.Equal(slices.Concat(got.IDs...), slices.Concat(want.IDs...)) {
-				t.Errorf("%+v %v: reused %v, fresh %v", o, c.prompts, got.IDs, want.IDs)
+				t.Errorf("%s %v: reused %v, fresh %v", dt, c.prompts, got.IDs, want.IDs)
 			}
 		}
 	}
 }
 
-// TestChunkedPrefill: a prompt longer than prefillChunk (the model's
-// forward) or fusedPrefillChunk (the fused path) goes through the cache in
-// chunks (left padding spanning a chunk boundary included) and
+// TestChunkedPrefill: a prompt longer than PrefillChunk goes through the
+// cache in chunks (left padding spanning a chunk boundary included) and
 // gives the same logits as the uncached forward.
 func TestChunkedPrefill(t *testing.T) {
-	saved, savedFused := prefillChunk, fusedPrefillChunk
-	prefillChunk, fusedPrefillChunk = 3, 3
-	defer func() { prefillChunk, fusedPrefillChunk = saved, savedFused }()
+	saved := PrefillChunk
+	PrefillChunk = 3
+	defer func() { PrefillChunk = saved }()
 	m := loadModel(t, modelsDir+"/gpt2")
-	for _, o := range []LMOptions{{}, {Reference: true}} {
-		lm, err := NewLMWith(m, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkCachedAgainstFull(t, m, lm, [][]int{{1, 2, 3, 4, 5, 6, 7, 8}, {9, 10, 11}, {12}}, 5)
+	lm, err := NewLM(m)
+	if err != nil {
+		t.Fatal(err)
 	}
+	checkCachedAgainstFull(t, m, lm, [][]int{{1, 2, 3, 4, 5, 6, 7, 8}, {9, 10, 11}, {12}}, 5)
 }
 
 // TestSeq2SeqCachedLogitsMatchUncached decodes Marian and BART through the

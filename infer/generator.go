@@ -22,18 +22,15 @@ type Generator struct {
 	s2s       generate.Seq2Seq
 }
 
-// LoadGenerator loads a decoder-only (GPT-2) or encoder-decoder (Marian,
-// BART) checkpoint directory for generation.
-func LoadGenerator(dir string) (*Generator, error) { return LoadGeneratorWith(dir, LMOptions{}) }
-
-// LoadGeneratorWith is LoadGenerator with decoder options (bfloat16
-// weights, the reference path); they apply to decoder-only models.
-func LoadGeneratorWith(dir string, o LMOptions) (*Generator, error) {
-	m, err := model.Load(dir)
+// LoadGenerator loads a decoder-only (GPT-2, BartForCausalLM) or
+// encoder-decoder (Marian, BART) checkpoint directory for generation;
+// opts choose how the weights are held (model.WithDType).
+func LoadGenerator(dir string, opts ...model.Option) (*Generator, error) {
+	m, err := model.Load(dir, opts...)
 	if err != nil {
 		return nil, err
 	}
-	g, err := NewGeneratorWith(m, dir, o)
+	g, err := NewGenerator(m, dir)
 	if err != nil {
 		m.Close()
 		return nil, err
@@ -44,21 +41,13 @@ func LoadGeneratorWith(dir string, o LMOptions) (*Generator, error) {
 // NewGenerator wraps a loaded model; dir is read for the tokenizer and
 // the generation config (both optional).
 func NewGenerator(m model.Model, dir string) (*Generator, error) {
-	return NewGeneratorWith(m, dir, LMOptions{})
-}
-
-// NewGeneratorWith is NewGenerator with decoder options.
-func NewGeneratorWith(m model.Model, dir string, o LMOptions) (*Generator, error) {
 	g := &Generator{Model: m}
 	var err error
 	if IsEncoderDecoder(m) {
-		if o.BF16 {
-			return nil, fmt.Errorf("infer: bfloat16 decoding is implemented for GPT2LMHeadModel only, not %s", m.Info().Architecture)
-		}
 		g.s2s, err = NewSeq2Seq(m)
 		g.lm = g.s2s
 	} else {
-		g.lm, err = NewLMWith(m, o)
+		g.lm, err = NewLM(m)
 	}
 	if err != nil {
 		return nil, err

@@ -76,7 +76,11 @@ func TestBF16LeavesMappingClean(t *testing.T) {
 	}
 	fileKB := int(st.Size() / 1024)
 	for _, bf16 := range []bool{true, false} {
-		g, err := LoadGeneratorWith(dir, LMOptions{BF16: bf16})
+		dt := model.F32
+		if bf16 {
+			dt = model.BF16
+		}
+		g, err := LoadGenerator(dir, model.WithDType(dt))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,11 +102,10 @@ func TestBF16LeavesMappingClean(t *testing.T) {
 	}
 }
 
-// TestPrefillMemoryBounded: the fused prefill keeps one chunk's
-// activations, reused by every layer and the next prompt: a second
-// 512-token prefill allocates next to nothing (pools emptied by a GC may
-// refill), where a graph per chunk keeps every layer's activations
-// (megabytes).
+// TestPrefillMemoryBounded: an inference forward keeps one layer's
+// activations at a time (Graph.Free), reused by every layer and the next
+// prompt: a second 512-token prefill allocates next to nothing, where a
+// graph that kept every layer's activations would allocate megabytes.
 func TestPrefillMemoryBounded(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts differ under the race detector")
@@ -111,8 +114,13 @@ func TestPrefillMemoryBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, o := range []LMOptions{{}, {BF16: true}} {
-		lm, err := NewLMWith(m, o)
+	for _, o := range []model.DType{model.F32, model.BF16} {
+		if o == model.BF16 {
+			if err := model.ToBF16(m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		lm, err := NewLM(m)
 		if err != nil {
 			t.Fatal(err)
 		}

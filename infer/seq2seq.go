@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/attn-dev/attn/autograd"
@@ -57,7 +58,11 @@ func (s *seq2seqLM) Begin(rows, maxLen int) error {
 	return s.decoderLM.Begin(rows, maxLen)
 }
 
-// Encode right-pads src with the pad id and masks the padding.
+// Encode runs the encoder once per distinct source (beam search repeats
+// each source once per beam), right-padded with the pad id and the
+// padding masked; every decoder row then attends to its source's output,
+// whose cross-attention keys and values the first decoder call computes
+// once per source.
 func (s *seq2seqLM) Encode(src [][]int) error {
 	if s.cache == nil {
 		return errors.New("infer: Encode before Begin")
@@ -65,19 +70,29 @@ func (s *seq2seqLM) Encode(src [][]int) error {
 	if len(src) != s.rows {
 		return fmt.Errorf("infer: %d sources for a cache of %d rows", len(src), s.rows)
 	}
+	var uniq [][]int
+	rows := make([]int, len(src))
+	for r, x := range src {
+		i := slices.IndexFunc(uniq, func(u []int) bool { return slices.Equal(u, x) })
+		if i < 0 {
+			i = len(uniq)
+			uniq = append(uniq, x)
+		}
+		rows[r] = i
+	}
 	t := 0
-	for _, x := range src {
+	for _, x := range uniq {
 		t = max(t, len(x))
 	}
-	in := &model.Inputs{B: len(src), T: t, InputIDs: make([]int, 0, len(src)*t)}
+	in := &model.Inputs{B: len(uniq), T: t, InputIDs: make([]int, 0, len(uniq)*t)}
 	padded := false
-	for _, x := range src {
+	for _, x := range uniq {
 		padded = padded || len(x) < t
 	}
 	if padded {
-		in.AttentionMask = make([]int, 0, len(src)*t)
+		in.AttentionMask = make([]int, 0, len(uniq)*t)
 	}
-	for _, x := range src {
+	for _, x := range uniq {
 		in.InputIDs = append(in.InputIDs, x...)
 		for range t - len(x) {
 			in.InputIDs = append(in.InputIDs, s.padID)
@@ -93,6 +108,9 @@ func (s *seq2seqLM) Encode(src [][]int) error {
 	if err != nil {
 		return err
 	}
+	if len(uniq) < len(src) {
+		enc.Rows = rows
+	}
 	s.enc = enc
 	return nil
 }
@@ -102,9 +120,9 @@ func (s *seq2seqLM) Forward(ids, pad []int, logits []float32) error {
 	if s.enc == nil {
 		return errors.New("infer: decoding before Encode")
 	}
-	in := &model.Inputs{B: s.rows, TDec: len(ids) / s.rows, DecoderInputIDs: ids}
+	s.in = model.Inputs{B: s.rows, TDec: len(ids) / s.rows, DecoderInputIDs: ids}
 	s.g.Reset()
-	out, err := s.m.Forward(s.g, in, model.Options{Cache: s.cache, Encoder: s.enc, LastLogits: true})
+	out, err := s.m.Forward(s.g, &s.in, model.Options{Cache: s.cache, Encoder: s.enc, LastLogits: true, Out: &s.out})
 	if err != nil {
 		return err
 	}

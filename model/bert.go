@@ -97,7 +97,7 @@ func buildBERT(cfg *Config, head string, b *binder) (Model, error) {
 		m.mlmDense = b.linear("cls.predictions.transform.dense", c, c, true)
 		m.mlmNorm = b.norm("cls.predictions.transform.LayerNorm", c, s.Eps)
 		bias := b.param("cls.predictions.bias", initZeros, vocab)
-		m.mlmDecoder = &nn.Linear{Weight: b.tied("cls.predictions.decoder.weight", m.word.Weight), Bias: b.tied("cls.predictions.decoder.bias", bias)}
+		m.mlmDecoder = &nn.Linear{Weight: b.matmul("bert.embeddings.word_embeddings.weight", b.tied("cls.predictions.decoder.weight", m.word.Weight)), Bias: b.tied("cls.predictions.decoder.bias", bias)}
 	}
 	finishBase(&m.base, cfg, head, b)
 	m.info.Layers, m.info.Heads, m.info.Hidden, m.info.FFN = nLayer, s.NH, c, s.FF
@@ -110,6 +110,9 @@ func buildBERT(cfg *Config, head string, b *binder) (Model, error) {
 // classification [B, labels]), last_hidden_state, pooler_output,
 // hidden_states.N (N = 0 is the embeddings' output), attentions.N.
 func (m *BERT) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, error) {
+	if err := m.prepare(g); err != nil {
+		return nil, err
+	}
 	if err := in.accept(m.info.Architecture, "input_ids", "attention_mask", "token_type_ids", "position_ids"); err != nil {
 		return nil, err
 	}
@@ -147,12 +150,12 @@ func (m *BERT) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, er
 		return nil, fmt.Errorf("bert position_ids: %w", err)
 	}
 	x = m.embNorm.Forward(g, g.Add(g.Add(x, ty), p))
-	masks := &nn.Masks{Causal: m.causal, KeyPadding: keyPadding(in.AttentionMask)}
+	masks := &nn.Masks{Causal: m.causal, KeyPadding: keyPadding(g, in.AttentionMask)}
 	h, hidden, attns, err := runEncoder(g, m.layers, x, masks, opt)
 	if err != nil {
 		return nil, fmt.Errorf("bert: %w", err)
 	}
-	out := &Outputs{}
+	out := opt.outputs()
 	var pooled *autograd.Var
 	if m.pooler != nil {
 		pooled = g.Tanh(m.pooler.Forward(g, firstToken(g, h)))
@@ -183,16 +186,23 @@ func (m *BERT) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, er
 // the final output (hidden states) and the attention probabilities when
 // opt asks for them.
 func runEncoder(g *autograd.Graph, layers []*nn.EncoderLayer, x *autograd.Var, masks *nn.Masks, opt Options) (h *autograd.Var, hidden, attns []*autograd.Var, err error) {
+	if err := opt.Capture.check(stackSelf, len(layers), layers[0].Cfg.NHead); err != nil {
+		return nil, nil, nil, err
+	}
 	for i, l := range layers {
 		if opt.HiddenStates {
 			hidden = append(hidden, x)
 		}
 		var w *autograd.Var
-		if x, w, err = l.Forward(g, x, masks, opt.Attentions); err != nil {
+		capture := opt.Capture.wants(i)
+		if x, w, err = l.Forward(g, x, masks, opt.Attentions || capture); err != nil {
 			return nil, nil, nil, fmt.Errorf("layer %d: %w", i, err)
 		}
 		if opt.Attentions {
 			attns = append(attns, w)
+		}
+		if capture {
+			opt.Capture.add(stackSelf, i, w)
 		}
 	}
 	if opt.HiddenStates {

@@ -40,6 +40,7 @@ type binder struct {
 	used    map[string]bool
 	ignored func(name string) bool // buffers a checkpoint may carry
 	pending []pendingT             // Conv1D weights to transpose on first use
+	linears []linearWeight         // the weights the model multiplies by
 	err     error
 }
 
@@ -147,6 +148,13 @@ func (b *binder) tied(name string, to *autograd.Var) *autograd.Var {
 	return to
 }
 
+// matmul records v, bound as name, as a weight the model multiplies by
+// (for ToBF16); it returns v.
+func (b *binder) matmul(name string, v *autograd.Var) *autograd.Var {
+	b.linears = append(b.linears, linearWeight{name: b.fileName(name), v: v})
+	return v
+}
+
 // has reports whether the checkpoint holds name (always false when
 // initialising).
 func (b *binder) has(name string) bool {
@@ -160,6 +168,7 @@ func (b *binder) has(name string) bool {
 // linear binds name.weight [out, in] and name.bias [out].
 func (b *binder) linear(name string, in, out int, bias bool) *nn.Linear {
 	l := &nn.Linear{Weight: b.param(name+".weight", initNormal, out, in)}
+	b.matmul(name+".weight", l.Weight)
 	if bias {
 		l.Bias = b.param(name+".bias", initZeros, out)
 	}
@@ -187,6 +196,7 @@ func (b *binder) conv1D(name string, in, out int) *nn.Linear {
 		}
 	}
 	b.named = append(b.named, nn.NamedParam{Name: b.fileName(wname), Var: w})
+	b.matmul(wname, w)
 	return &nn.Linear{Weight: w, Bias: b.param(name+".bias", initZeros, out)}
 }
 

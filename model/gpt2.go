@@ -79,7 +79,7 @@ func buildGPT2(cfg *Config, head string, b *binder) (Model, error) {
 	}
 	m.lnF = b.norm("transformer.ln_f", c, s.Eps)
 	if head == "GPT2LMHeadModel" {
-		m.lmHead = b.tied("lm_head.weight", m.wte.Weight)
+		m.lmHead = b.matmul("transformer.wte.weight", b.tied("lm_head.weight", m.wte.Weight))
 	}
 	b.scaleResidual(nLayer, "attn.c_proj.weight", "mlp.c_proj.weight")
 	finishBase(&m.base, cfg, head, b)
@@ -100,7 +100,9 @@ func (m *GPT2) NewCache(b, maxT int) (*Cache, error) {
 // hidden_states.N (the input of block N; N = L is after ln_f),
 // attentions.N.
 func (m *GPT2) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, error) {
-	m.ready()
+	if err := m.prepare(g); err != nil {
+		return nil, err
+	}
 	if err := in.accept(m.info.Architecture, "input_ids", "attention_mask", "position_ids"); err != nil {
 		return nil, err
 	}
@@ -117,7 +119,7 @@ func (m *GPT2) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, er
 	}
 	pos := in.PositionIDs
 	if pos == nil {
-		pos = make([]int, b*t)
+		pos = g.Ints(b * t)
 		for i := range pos {
 			pos[i] = past + i%t
 		}
@@ -133,7 +135,10 @@ func (m *GPT2) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, er
 		return nil, fmt.Errorf("gpt2 position_ids (n_positions %d): %w", m.nPos, err)
 	}
 	x = g.Add(x, p)
-	masks := &nn.Masks{Causal: true, KeyPadding: keyPadding(in.AttentionMask)}
+	if err := opt.Capture.check(stackSelf, len(m.layers), m.shape.NH); err != nil {
+		return nil, fmt.Errorf("gpt2: %w", err)
+	}
+	masks := &nn.Masks{Causal: true, KeyPadding: keyPadding(g, in.AttentionMask)}
 	var hidden, attns []*autograd.Var
 	for i, l := range m.layers {
 		if opt.HiddenStates {
@@ -141,15 +146,19 @@ func (m *GPT2) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, er
 		}
 		self, _ := opt.Cache.layer(i)
 		var w *autograd.Var
-		if x, w, err = l.ForwardCached(g, x, masks, opt.Attentions, self); err != nil {
+		capture := opt.Capture.wants(i)
+		if x, w, err = l.ForwardCached(g, x, masks, opt.Attentions || capture, self); err != nil {
 			return nil, fmt.Errorf("gpt2 block %d: %w", i, err)
 		}
 		if opt.Attentions {
 			attns = append(attns, w)
 		}
+		if capture {
+			opt.Capture.add(stackSelf, i, w)
+		}
 	}
 	h := m.lnF.Forward(g, x)
-	out := &Outputs{}
+	out := opt.outputs()
 	if m.lmHead != nil {
 		hl := h
 		if opt.LastLogits {

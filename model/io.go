@@ -113,7 +113,7 @@ func ReadInputs(src safetensors.Source) (*Inputs, error) {
 func WriteOutputs(path string, out *Outputs) error {
 	ts := make([]safetensors.Tensor, 0, len(out.Names))
 	for _, n := range out.Names {
-		t := out.Tensors[n].Contiguous()
+		t := out.Get(n).Contiguous()
 		ts = append(ts, safetensors.F32(n, t.Shape, t.Data()))
 	}
 	if err := safetensors.Write(path, ts, map[string]string{"format": "pt"}); err != nil {

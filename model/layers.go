@@ -123,6 +123,8 @@ func (b *binder) decoderLayer(p string, n layerNames, s layerShape) *nn.DecoderL
 // holds the encoder output's keys and values, computed by the first call.
 type Cache struct {
 	Self, Cross []*nn.KVCache
+
+	tmp []float32 // Reorder's scratch
 }
 
 // Len is the number of positions already decoded.
@@ -187,12 +189,12 @@ func (c *Cache) check(n, b int) error {
 // padding (true = hidden); nil when nothing is padded. Adding
 // (1 − mask)·float32-min to the scores, as transformers does, hides the
 // same keys exactly.
-func keyPadding(mask []int) []bool {
+func keyPadding(g *autograd.Graph, mask []int) []bool {
 	var kp []bool
 	for i, m := range mask {
 		if m == 0 {
 			if kp == nil {
-				kp = make([]bool, len(mask))
+				kp = g.Bools(len(mask))
 			}
 			kp[i] = true
 		}
@@ -235,4 +237,28 @@ func lastPosition(g *autograd.Graph, h *autograd.Var) *autograd.Var {
 func firstToken(g *autograd.Graph, h *autograd.Var) *autograd.Var {
 	s := h.Shape()
 	return g.Reshape(g.Narrow(h, 1, 0, 1), s[0], s[2])
+}
+
+// Reorder makes batch row i of every self-attention cache a copy of row
+// src[i] (beam search: len(src) rows, a source may repeat), copying the
+// filled positions only. The cross-attention caches are not moved: beams
+// of one source share its keys and values, and beam search never moves a
+// row to another source.
+func (c *Cache) Reorder(src []int) error {
+	if len(c.Self) == 0 {
+		return nil
+	}
+	rows := c.Self[0].K.Shape[0]
+	if len(src) != rows {
+		return fmt.Errorf("model: reorder of %d rows, the cache holds %d", len(src), rows)
+	}
+	for _, s := range src {
+		if s < 0 || s >= rows {
+			return fmt.Errorf("model: reorder source row %d outside [0, %d)", s, rows)
+		}
+	}
+	for _, kv := range c.Self {
+		c.tmp = kv.Reorder(src, c.tmp)
+	}
+	return nil
 }

@@ -49,6 +49,13 @@ type Options struct {
 	// Encoder, for encoder-decoders, is the output of Encode: Forward
 	// then skips the encoder (and input_ids) and runs the decoder only.
 	Encoder *Encoded
+	// Capture, when set, receives the attention probabilities of the
+	// layers and heads it chooses (see Capture).
+	Capture *Capture
+	// Out, when set, is emptied and filled instead of a new Outputs, so
+	// that a forward repeated in one graph (a decode step) allocates
+	// nothing.
+	Out *Outputs
 }
 
 // Inputs are the keyword arguments of Hugging Face's forward, batch-first
@@ -67,18 +74,28 @@ type Inputs struct {
 	PixelValues *tensor.Tensor // [B, C, H, W], ViT
 }
 
-// Outputs are named tensors, in the order they were produced.
+// Outputs are named tensors, in the order they were produced: Values[i]
+// is called Names[i].
 type Outputs struct {
-	Names   []string
-	Tensors map[string]*tensor.Tensor
+	Names  []string
+	Values []*tensor.Tensor
 }
 
 func (o *Outputs) add(name string, v *autograd.Var) {
-	if o.Tensors == nil {
-		o.Tensors = map[string]*tensor.Tensor{}
-	}
 	o.Names = append(o.Names, name)
-	o.Tensors[name] = v.Value
+	o.Values = append(o.Values, v.Value)
+}
+
+// outputs returns the Outputs a forward fills: opt.Out emptied, or a new
+// one.
+func (opt *Options) outputs() *Outputs {
+	o := opt.Out
+	if o == nil {
+		return &Outputs{}
+	}
+	clear(o.Values)
+	o.Names, o.Values = o.Names[:0], o.Values[:0]
+	return o
 }
 
 // addSeq adds name.0 … name.N−1.
@@ -89,7 +106,14 @@ func (o *Outputs) addSeq(name string, vs []*autograd.Var) {
 }
 
 // Get returns the named output or nil.
-func (o *Outputs) Get(name string) *tensor.Tensor { return o.Tensors[name] }
+func (o *Outputs) Get(name string) *tensor.Tensor {
+	for i, n := range o.Names {
+		if n == name {
+			return o.Values[i]
+		}
+	}
+	return nil
+}
 
 // Info summarises a model for `attn show`.
 type Info struct {
@@ -122,6 +146,9 @@ type base struct {
 	pending  []pendingT
 	pristine atomic.Bool
 	laidOut  atomic.Bool
+
+	linears []linearWeight // the weights ToBF16 converts
+	dtype   DType          // "" until ToBF16 (guarded by mu)
 }
 
 // ready lays the pending Conv1D weights out as [out, in] (in place, once):
@@ -222,7 +249,11 @@ func errPickle(path string) error {
 // file (only GPT-2's Conv1D weights are rewritten, in place, when the
 // model is first used; see StoredParameters); Close the model to release
 // it. Pickle checkpoints are refused.
-func Load(dir string) (Model, error) {
+func Load(dir string, opts ...Option) (Model, error) {
+	var o loadOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
 		if slices.Contains(pickleExts, filepath.Ext(dir)) {
 			return nil, errPickle(dir)
@@ -265,6 +296,12 @@ func Load(dir string) (Model, error) {
 		}
 	}
 	bm.info.FileBytes = checkpointBytes(dir)
+	if o.dtype == BF16 {
+		if err := ToBF16(m); err != nil {
+			m.Close()
+			return nil, fmt.Errorf("model: %s: %w", dir, err)
+		}
+	}
 	return m, nil
 }
 
@@ -309,7 +346,7 @@ func findPickle(dir string) string {
 
 // finishBase fills the parts of base every constructor shares.
 func finishBase(m *base, cfg *Config, head string, b *binder) {
-	m.cfg, m.params = cfg, b.named
+	m.cfg, m.params, m.linears = cfg, b.named, b.linears
 	m.info.ModelType, m.info.Architecture = cfg.ModelType(), head
 	for _, p := range b.named {
 		m.info.Params += int64(p.Var.Value.Len())

@@ -140,9 +140,9 @@ func buildSeq2Seq(cfg *Config, head string, b *binder) (Model, error) {
 	switch head {
 	case "MarianMTModel", "BartForConditionalGeneration":
 		m.finalBias = b.param("final_logits_bias", initZeros, 1, vocab)
-		m.lmHead = b.tied("lm_head.weight", m.embed.Weight)
+		m.lmHead = b.matmul("model.shared.weight", b.tied("lm_head.weight", m.embed.Weight))
 	case "BartForCausalLM":
-		m.lmHead = b.tied("lm_head.weight", m.embed.Weight)
+		m.lmHead = b.matmul("model.decoder.embed_tokens.weight", b.tied("lm_head.weight", m.embed.Weight))
 	}
 	if b.src == nil && padID >= 0 && padID < vocab {
 		// transformers zeroes the padding row of every embedding.
@@ -194,6 +194,66 @@ func (m *Seq2Seq) embedTokens(g *autograd.Graph, ids []int, b, t, past int, pos 
 type Encoded struct {
 	Hidden *tensor.Tensor
 	Mask   []int
+	// Rows, when set, has one entry per decoder row: the source (a row of
+	// Hidden) it attends to. Beams of one source then share its encoder
+	// pass and its cross-attention keys and values, computed once. nil:
+	// decoder row r attends to source r.
+	Rows []int
+}
+
+// check validates e against a decoder batch of b rows and d_model c.
+func (e *Encoded) check(b, c int) error {
+	s := e.Hidden.Shape
+	if len(s) != 3 || s[2] != c {
+		return fmt.Errorf("encoder output %v is not [sources, Ts, %d]", s, c)
+	}
+	if e.Mask != nil && len(e.Mask) != s[0]*s[1] {
+		return fmt.Errorf("encoder mask of %d entries, want sources·Ts = %d·%d", len(e.Mask), s[0], s[1])
+	}
+	if e.Rows == nil {
+		if s[0] != b {
+			return fmt.Errorf("encoder output of %d sources for %d decoder rows", s[0], b)
+		}
+		return nil
+	}
+	if len(e.Rows) != b {
+		return fmt.Errorf("encoder rows map %d decoder rows, the batch has %d", len(e.Rows), b)
+	}
+	for r, src := range e.Rows {
+		if src < 0 || src >= s[0] {
+			return fmt.Errorf("decoder row %d attends to source %d outside [0, %d)", r, src, s[0])
+		}
+	}
+	return nil
+}
+
+// rowMask returns the mask of every decoder row (graph-owned), nil
+// without a mask.
+func (e *Encoded) rowMask(g *autograd.Graph) []int {
+	if e.Mask == nil {
+		return nil
+	}
+	ts := e.Hidden.Shape[1]
+	mask := g.Ints(len(e.Rows) * ts)
+	for r, s := range e.Rows {
+		copy(mask[r*ts:(r+1)*ts], e.Mask[s*ts:])
+	}
+	return mask
+}
+
+// expand returns the memory and its mask for every decoder row: row r a
+// copy of source Rows[r] (graph-owned), or Hidden itself without Rows.
+func (e *Encoded) expand(g *autograd.Graph) (*autograd.Var, []int) {
+	if e.Rows == nil {
+		return g.Input(e.Hidden, false), e.Mask
+	}
+	ts, c := e.Hidden.Shape[1], e.Hidden.Shape[2]
+	h := g.Arena().Empty(len(e.Rows), ts, c)
+	src, dst := e.Hidden.Contiguous().Data(), h.Data()
+	for r, s := range e.Rows {
+		copy(dst[r*ts*c:(r+1)*ts*c], src[s*ts*c:])
+	}
+	return g.Input(h, false), e.rowMask(g)
 }
 
 // Encode runs the encoder on in.InputIDs / in.AttentionMask once, for
@@ -201,7 +261,10 @@ type Encoded struct {
 // returned outputs are encoder_last_hidden_state and, as opt asks,
 // encoder_hidden_states.N and encoder_attentions.N.
 func (m *Seq2Seq) Encode(g *autograd.Graph, in *Inputs, opt Options) (*Encoded, *Outputs, error) {
-	out := &Outputs{}
+	if err := m.prepare(g); err != nil {
+		return nil, nil, err
+	}
+	out := opt.outputs()
 	h, err := m.encode(g, in, opt, out)
 	if err != nil {
 		return nil, nil, err
@@ -220,7 +283,7 @@ func (m *Seq2Seq) encode(g *autograd.Graph, in *Inputs, opt Options, out *Output
 	if err != nil {
 		return nil, fmt.Errorf("%s encoder: %w", m.info.ModelType, err)
 	}
-	h, hidden, attns, err := runEncoder(g, m.encoder, x, &nn.Masks{KeyPadding: keyPadding(in.AttentionMask)}, opt)
+	h, hidden, attns, err := runEncoder(g, m.encoder, x, &nn.Masks{KeyPadding: keyPadding(g, in.AttentionMask)}, opt)
 	if err != nil {
 		return nil, fmt.Errorf("%s encoder: %w", m.info.ModelType, err)
 	}
@@ -249,7 +312,10 @@ func (m *Seq2Seq) NewCache(b, maxT int) (*Cache, error) {
 // feed the decoder; outputs logits, last_hidden_state, hidden_states.N,
 // attentions.N.
 func (m *Seq2Seq) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, error) {
-	out := &Outputs{}
+	if err := m.prepare(g); err != nil {
+		return nil, err
+	}
+	out := opt.outputs()
 	mt := m.info.ModelType
 	if m.causalLM {
 		// position_ids are accepted and, as transformers' BART does,
@@ -265,24 +331,34 @@ func (m *Seq2Seq) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs,
 	}
 	var memory *autograd.Var
 	var encMask []int
-	if opt.Encoder != nil {
-		memory, encMask = g.Input(opt.Encoder.Hidden, false), opt.Encoder.Mask
-		if s := opt.Encoder.Hidden.Shape; len(s) != 3 || s[0] != in.B || s[2] != m.info.Hidden {
-			return nil, fmt.Errorf("%s: encoder output %v does not fit batch %d and d_model %d", mt, s, in.B, m.info.Hidden)
+	var enc *Outputs // the encoder's outputs, listed after the decoder's
+	if e := opt.Encoder; e != nil {
+		if err := e.check(in.B, m.info.Hidden); err != nil {
+			return nil, fmt.Errorf("%s: %w", mt, err)
+		}
+		filled := opt.Cache != nil && len(opt.Cache.Cross) > 0 && opt.Cache.Cross[0].Len > 0
+		switch {
+		case e.Rows == nil:
+			memory, encMask = g.Input(e.Hidden, false), e.Mask
+		case opt.Cache != nil:
+			// The cross caches project each source once and hand every
+			// decoder row its source's keys and values.
+			memory, encMask = g.Input(e.Hidden, false), e.rowMask(g)
+			for _, kv := range opt.Cache.Cross {
+				if !filled {
+					kv.Rows = e.Rows
+				}
+			}
+		default:
+			memory, encMask = e.expand(g)
 		}
 	} else {
-		enc := &Outputs{}
+		enc = &Outputs{}
 		var err error
 		if memory, err = m.encode(g, in, opt, enc); err != nil {
 			return nil, err
 		}
 		encMask = in.AttentionMask
-		defer func() {
-			out.Names = append(out.Names, enc.Names...)
-			for k, v := range enc.Tensors {
-				out.Tensors[k] = v
-			}
-		}()
 	}
 	ids, t := in.DecoderInputIDs, in.TDec
 	if ids == nil {
@@ -291,7 +367,14 @@ func (m *Seq2Seq) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs,
 		}
 		ids, t = shiftRight(in.InputIDs, in.B, in.T, m.startID, m.padID), in.T
 	}
-	return m.decode(g, memory, encMask, ids, in.DecoderAttentionMask, in.B, t, opt, out, "decoder_")
+	if _, err := m.decode(g, memory, encMask, ids, in.DecoderAttentionMask, in.B, t, opt, out, "decoder_"); err != nil {
+		return nil, err
+	}
+	if enc != nil {
+		out.Names = append(out.Names, enc.Names...)
+		out.Values = append(out.Values, enc.Values...)
+	}
+	return out, nil
 }
 
 // shiftRight is transformers' shift_tokens_right: each row moves one to
@@ -329,8 +412,15 @@ func (m *Seq2Seq) decode(g *autograd.Graph, memory *autograd.Var, encMask, ids, 
 	if err != nil {
 		return nil, fmt.Errorf("%s decoder: %w", mt, err)
 	}
-	self := &nn.Masks{Causal: true, KeyPadding: keyPadding(mask)}
-	cross := &nn.Masks{KeyPadding: keyPadding(encMask)}
+	selfStack := stackDecoder
+	if m.causalLM {
+		selfStack = stackSelf
+	}
+	if err := opt.Capture.check(selfStack, len(m.decoder), m.dec.NH); err != nil {
+		return nil, fmt.Errorf("%s decoder: %w", mt, err)
+	}
+	self := &nn.Masks{Causal: true, KeyPadding: keyPadding(g, mask)}
+	cross := &nn.Masks{KeyPadding: keyPadding(g, encMask)}
 	var hidden, attns, crossAttns []*autograd.Var
 	for i, l := range m.decoder {
 		if opt.HiddenStates {
@@ -338,13 +428,20 @@ func (m *Seq2Seq) decode(g *autograd.Graph, memory *autograd.Var, encMask, ids, 
 		}
 		skv, ckv := opt.Cache.layer(i)
 		var w nn.DecoderWeights
-		if x, w, err = l.ForwardCached(g, x, memory, self, cross, opt.Attentions, skv, ckv); err != nil {
+		capture := opt.Capture.wants(i)
+		if x, w, err = l.ForwardCached(g, x, memory, self, cross, opt.Attentions || capture, skv, ckv); err != nil {
 			return nil, fmt.Errorf("%s decoder layer %d: %w", mt, i, err)
 		}
 		if opt.Attentions {
 			attns = append(attns, w.Self)
 			if w.Cross != nil {
 				crossAttns = append(crossAttns, w.Cross)
+			}
+		}
+		if capture {
+			opt.Capture.add(selfStack, i, w.Self)
+			if w.Cross != nil {
+				opt.Capture.add(stackCross, i, w.Cross)
 			}
 		}
 	}

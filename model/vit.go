@@ -89,6 +89,9 @@ func buildViT(cfg *Config, head string, b *binder) (Model, error) {
 // (N = L is before the final LayerNorm, as transformers collects it),
 // attentions.N.
 func (m *ViT) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, error) {
+	if err := m.prepare(g); err != nil {
+		return nil, err
+	}
 	if err := in.accept(m.info.Architecture, "pixel_values"); err != nil {
 		return nil, err
 	}
@@ -127,7 +130,7 @@ func (m *ViT) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, err
 		return nil, fmt.Errorf("vit: %w", err)
 	}
 	h := m.norm.Forward(g, x)
-	out := &Outputs{}
+	out := opt.outputs()
 	if m.classifier != nil {
 		out.add("logits", m.classifier.Forward(g, firstToken(g, h)))
 	}

@@ -22,6 +22,11 @@ type KVCache struct {
 	K, V   *tensor.Tensor
 	Len    int
 	Static bool
+	// Rows, for a static cache, maps each query row to a row of the key
+	// and value inputs (several beams of one source): the first call
+	// projects each input row once and copies its keys and values to the
+	// rows that use it. nil: query row b reads input row b.
+	Rows []int
 }
 
 // NewKVCache returns an empty self-attention cache for b sequences of up
@@ -37,7 +42,7 @@ func NewKVCache(b, nkv, maxT, hs int) (*KVCache, error) {
 func (c *KVCache) Reset() {
 	c.Len = 0
 	if c.Static {
-		c.K, c.V = nil, nil
+		c.K, c.V, c.Rows = nil, nil, nil
 	}
 }
 
@@ -47,7 +52,7 @@ func (c *KVCache) Reset() {
 func (c *KVCache) update(g *autograd.Graph, k, v *autograd.Var) (*autograd.Var, *autograd.Var) {
 	if c.Static {
 		if k != nil {
-			c.K, c.V = k.Value.Clone(), v.Value.Clone()
+			c.K, c.V = expandRows(k.Value, c.Rows), expandRows(v.Value, c.Rows)
 			c.Len = c.K.Shape[2]
 		}
 		return g.Input(c.K, false), g.Input(c.V, false)
@@ -79,4 +84,50 @@ func (c *KVCache) update(g *autograd.Graph, k, v *autograd.Var) (*autograd.Var, 
 		copy(avd[bh*tk*hs:(bh+1)*tk*hs], cv[src:src+tk*hs])
 	}
 	return g.Input(ak, false), g.Input(av, false)
+}
+
+// Reorder makes batch row i a copy of row src[i] (len(src) == B, each in
+// [0, B)), copying the filled positions only; tmp is reusable scratch,
+// returned grown. A static cache is left alone.
+func (c *KVCache) Reorder(src []int, tmp []float32) []float32 {
+	if c.Static || c.K == nil {
+		return tmp
+	}
+	s := c.K.Shape // [B, NKV, maxT, HS]
+	row, head, used := s[1]*s[2]*s[3], s[2]*s[3], c.Len*s[3]
+	for _, data := range [2][]float32{c.K.Data(), c.V.Data()} {
+		if cap(tmp) < len(data) {
+			tmp = make([]float32, len(data))
+		}
+		tmp = tmp[:len(data)]
+		for i, from := range src {
+			for h := range s[1] {
+				o := i*row + h*head
+				copy(tmp[o:o+used], data[from*row+h*head:])
+			}
+		}
+		for i := range src {
+			for h := range s[1] {
+				o := i*row + h*head
+				copy(data[o:o+used], tmp[o:o+used])
+			}
+		}
+	}
+	return tmp
+}
+
+// expandRows returns an owned copy of x [S, ...] with row b a copy of
+// row rows[b] (len(rows) rows), or of x itself when rows is nil.
+func expandRows(x *tensor.Tensor, rows []int) *tensor.Tensor {
+	if rows == nil {
+		return x.Clone()
+	}
+	shape := append([]int{len(rows)}, x.Shape[1:]...)
+	out := tensor.New(shape...)
+	n := out.Len() / len(rows)
+	src, dst := x.Contiguous().Data(), out.Data()
+	for b, r := range rows {
+		copy(dst[b*n:(b+1)*n], src[r*n:(r+1)*n])
+	}
+	return out
 }

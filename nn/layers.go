@@ -91,6 +91,8 @@ func (l *EncoderLayer) Forward(g *autograd.Graph, x *autograd.Var, masks *Masks,
 // kv (nil for none): a causal encoder layer (a GPT block) decoding
 // incrementally. See MultiHeadAttention.ForwardCached for the masks.
 func (l *EncoderLayer) ForwardCached(g *autograd.Graph, x *autograd.Var, masks *Masks, needWeights bool, kv *KVCache) (out, weights *autograd.Var, err error) {
+	mark := g.Mark()
+	defer func() { g.Free(mark, out, weights) }()
 	sa := func(h *autograd.Var) (*autograd.Var, error) {
 		var a *autograd.Var
 		a, weights, err = l.SelfAttn.ForwardCached(g, h, h, h, masks, needWeights, kv)
@@ -187,6 +189,8 @@ func (l *DecoderLayer) Forward(g *autograd.Graph, x, memory *autograd.Var, selfM
 // and values after the first call, which may then pass memory nil. See
 // MultiHeadAttention.ForwardCached for the masks.
 func (l *DecoderLayer) ForwardCached(g *autograd.Graph, x, memory *autograd.Var, selfMasks, crossMasks *Masks, needWeights bool, selfKV, crossKV *KVCache) (out *autograd.Var, w DecoderWeights, err error) {
+	mark := g.Mark()
+	defer func() { g.Free(mark, out, w.Self, w.Cross) }()
 	attend := func(m *MultiHeadAttention, h, mem *autograd.Var, masks *Masks, probs **autograd.Var, kv *KVCache) (*autograd.Var, error) {
 		a, p, err := m.ForwardCached(g, h, mem, mem, masks, needWeights, kv)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/attn-dev/attn/autograd"
 	"github.com/attn-dev/attn/tensor"
@@ -83,7 +84,7 @@ func (e *Embedding) Forward(g *autograd.Graph, ids []int, shape ...int) (*autogr
 		n *= d
 	}
 	if len(shape) > 0 && n != len(ids) {
-		return nil, fmt.Errorf("nn.Embedding: shape %v holds %d ids, got %d", shape, n, len(ids))
+		return nil, fmt.Errorf("nn.Embedding: shape %v holds %d ids, got %d", slices.Clone(shape), n, len(ids))
 	}
 	return g.Embedding(e.Weight, ids, shape...), nil
 }

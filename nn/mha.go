@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/attn-dev/attn/attention"
 	"github.com/attn-dev/attn/autograd"
@@ -232,7 +233,7 @@ func (m *MultiHeadAttention) checkCached(g *autograd.Graph, query, key, value *a
 		return fmt.Errorf("query %v is not [B, Tq, %d]", qs, m.Cfg.EmbedDim)
 	}
 	if kv == nil {
-		return m.check(query, key, value, masks, 0)
+		return m.check(query, key, value, masks, 0, qs[0])
 	}
 	if g.Train() {
 		return fmt.Errorf("a KV cache is for inference graphs only")
@@ -246,37 +247,49 @@ func (m *MultiHeadAttention) checkCached(g *autograd.Graph, query, key, value *a
 		}
 		return nil
 	}
-	past := 0
+	past, kb := 0, qs[0]
+	if kv.Static && kv.Rows != nil {
+		if len(kv.Rows) != qs[0] {
+			return fmt.Errorf("static cache maps %d rows, the query has %d", len(kv.Rows), qs[0])
+		}
+		kb = key.Shape()[0]
+		for b, r := range kv.Rows {
+			if r < 0 || r >= kb {
+				return fmt.Errorf("static cache maps query row %d to key row %d outside [0, %d)", b, r, kb)
+			}
+		}
+	}
 	if !kv.Static {
 		past = kv.Len
 		if kv.K == nil || kv.V == nil {
 			return fmt.Errorf("self-attention cache has no buffers (use NewKVCache)")
 		}
-		want := []int{qs[0], m.Cfg.NumKVHeads, kv.K.Shape[2], m.HS}
-		if !tensor.EqualShape(kv.K.Shape, want) || !tensor.EqualShape(kv.V.Shape, want) {
-			return fmt.Errorf("cache buffers %v, %v do not fit [B, NKV, maxT, HS] = %v", kv.K.Shape, kv.V.Shape, want)
+		want := [4]int{qs[0], m.Cfg.NumKVHeads, kv.K.Shape[2], m.HS}
+		if !tensor.EqualShape(kv.K.Shape, want[:]) || !tensor.EqualShape(kv.V.Shape, want[:]) {
+			return fmt.Errorf("cache buffers %v, %v do not fit [B, NKV, maxT, HS] = %v", kv.K.Shape, kv.V.Shape, slices.Clone(want[:]))
 		}
 		if t := key.Shape()[1]; past+t > kv.K.Shape[2] {
 			return fmt.Errorf("cache of %d positions holds %d, cannot take %d more", kv.K.Shape[2], past, t)
 		}
 	}
-	return m.check(query, key, value, masks, past)
+	return m.check(query, key, value, masks, past, kb)
 }
 
 // check validates query, key, value and the key padding mask of a call
-// whose keys are past cached positions followed by key's Tk.
-func (m *MultiHeadAttention) check(query, key, value *autograd.Var, masks *Masks, past int) error {
+// whose keys are past cached positions followed by key's Tk, kb rows of
+// them (the query's, unless a static cache maps rows).
+func (m *MultiHeadAttention) check(query, key, value *autograd.Var, masks *Masks, past, kb int) error {
 	qs, ks, vs := query.Shape(), key.Shape(), value.Shape()
 	switch {
-	case len(ks) != 3 || ks[0] != qs[0] || ks[2] != m.Cfg.KDim:
-		return fmt.Errorf("key %v is not [%d, Tk, %d]", ks, qs[0], m.Cfg.KDim)
+	case len(ks) != 3 || ks[0] != kb || ks[2] != m.Cfg.KDim:
+		return fmt.Errorf("key %v is not [%d, Tk, %d]", ks, kb, m.Cfg.KDim)
 	case len(vs) != 3 || vs[0] != ks[0] || vs[1] != ks[1] || vs[2] != m.Cfg.VDim:
 		return fmt.Errorf("value %v is not [%d, %d, %d]", vs, ks[0], ks[1], m.Cfg.VDim)
 	case qs[1] == 0 || ks[1] == 0:
 		return fmt.Errorf("empty sequence: query %v, key %v", qs, ks)
 	}
-	if masks != nil && masks.KeyPadding != nil && len(masks.KeyPadding) != ks[0]*(past+ks[1]) {
-		return fmt.Errorf("key padding mask has %d entries, want B·Tk = %d", len(masks.KeyPadding), ks[0]*(past+ks[1]))
+	if masks != nil && masks.KeyPadding != nil && len(masks.KeyPadding) != qs[0]*(past+ks[1]) {
+		return fmt.Errorf("key padding mask has %d entries, want B·Tk = %d", len(masks.KeyPadding), qs[0]*(past+ks[1]))
 	}
 	return nil
 }

@@ -140,6 +140,43 @@ func (a *Arena) Reset() {
 	a.nh = 0
 }
 
+// Mark returns the arena's position for ReleaseSince: the number of
+// buffers handed out since the last Reset.
+func (a *Arena) Mark() int { return len(a.used) }
+
+// ReleaseSince takes back every buffer handed out since mark (see Mark)
+// except those that keep's tensors view, for a caller done with the
+// intermediate tensors of a step before the step ends (a layer of an
+// inference forward). Tensors over a taken-back buffer must not be used
+// again.
+func (a *Arena) ReleaseSince(mark int, keep ...*Tensor) {
+	if mark < 0 || mark > len(a.used) {
+		Panicf("tensor.Arena.ReleaseSince", "mark %d outside [0, %d]", mark, len(a.used))
+	}
+	n := mark
+	for i := mark; i < len(a.used); i++ {
+		b := a.used[i]
+		if viewsAny(b, keep) {
+			a.used[n] = b
+			n++
+			continue
+		}
+		a.free[cap(b)] = append(a.free[cap(b)], b)
+	}
+	clear(a.used[n:])
+	a.used = a.used[:n]
+}
+
+// viewsAny reports whether one of ts has b as its storage.
+func viewsAny(b []float32, ts []*Tensor) bool {
+	for _, t := range ts {
+		if t != nil && cap(t.data) > 0 && cap(b) > 0 && &t.data[:1][0] == &b[:1][0] {
+			return true
+		}
+	}
+	return false
+}
+
 // Release drops every free buffer (those not handed out since the last
 // Reset) so the garbage collector can reclaim them, for example after an
 // unusually large step.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/attn-dev/attn/generate"
 	"github.com/attn-dev/attn/infer"
+	"github.com/attn-dev/attn/model"
 	"github.com/attn-dev/attn/tokenizer"
 	"github.com/spf13/cobra"
 )
@@ -84,7 +85,7 @@ func (f *genFlags) config(cmd *cobra.Command, base generate.Config) (generate.Co
 func init() {
 	var dir, dtype string
 	var prompts, promptIDs []string
-	var asJSON, verbose, reference bool
+	var asJSON, verbose bool
 	var gf genFlags
 	cmd := &cobra.Command{
 		Use:   "generate --model DIR (--prompt TEXT | --prompt-ids 1,2,3)...",
@@ -113,8 +114,9 @@ the object above for one sequence, a list of them for N > 1.`,
 			if (len(prompts) == 0) == (len(promptIDs) == 0) {
 				return fmt.Errorf("generate needs exactly one of --prompt and --prompt-ids")
 			}
-			if dtype != "f32" && dtype != "bf16" {
-				return fmt.Errorf("--dtype %q: want f32 or bf16", dtype)
+			dt, err := model.ParseDType(dtype)
+			if err != nil {
+				return fmt.Errorf("--dtype: %w", err)
 			}
 			var ids [][]int
 			for _, p := range promptIDs {
@@ -127,7 +129,7 @@ the object above for one sequence, a list of them for N > 1.`,
 				}
 				ids = append(ids, seq)
 			}
-			g, err := infer.LoadGeneratorWith(dir, infer.LMOptions{BF16: dtype == "bf16", Reference: reference})
+			g, err := infer.LoadGenerator(dir, model.WithDType(dt))
 			if err != nil {
 				return err
 			}
@@ -190,7 +192,6 @@ the object above for one sequence, a list of them for N > 1.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"ids": [...], "text": ..., "prefill_tokens_per_second": ..., "tokens_per_second": ...}`)
 	cmd.Flags().BoolVar(&verbose, "verbose", false, "report prompt and generation speed in tokens/s on stderr")
 	cmd.Flags().StringVar(&dtype, "dtype", "f32", "weights: f32 (used in place) or bf16 (a converted copy, half the bytes per token)")
-	cmd.Flags().BoolVar(&reference, "reference", false, "decode every step through the model's generic forward (no fused step)")
 	gf.register(cmd)
 	_ = cmd.MarkFlagRequired("model")
 	rootCmd.AddCommand(cmd)

@@ -118,7 +118,7 @@ const chunkBlocks = 16
 // fanning a call out to the workers allocates nothing.
 type mulVec struct {
 	y, x, bias []float32
-	w          *Matrix
+	w          Matrix // a copy, so that the caller's Matrix does not escape
 	nb, blocks int
 	next       atomic.Int64
 	work       func(lo, hi int)
@@ -135,12 +135,12 @@ var mulVecs = parallel.NewFreeList(16, func() *mulVec {
 // The caller guarantees the sizes (see Check).
 func MulVec(y []float32, w *Matrix, x, bias []float32) {
 	m := mulVecs.Get()
-	m.y, m.w, m.x, m.bias = y, w, x, bias
+	m.y, m.w, m.x, m.bias = y, *w, x, bias
 	m.nb, m.blocks = len(x)/w.Cols, (w.Rows+3)/4
 	m.next.Store(0)
 	chunks := (m.blocks + chunkBlocks - 1) / chunkBlocks
 	parallel.For(min(parallel.Workers(), chunks), 1, m.work)
-	m.y, m.w, m.x, m.bias = nil, nil, nil, nil
+	m.y, m.w, m.x, m.bias = nil, Matrix{}, nil, nil
 	mulVecs.Put(m)
 }
 
@@ -148,7 +148,7 @@ func MulVec(y []float32, w *Matrix, x, bias []float32) {
 // slots, unused).
 func (m *mulVec) run(_, _ int) {
 	var out [4]float32
-	w := m.w
+	w := &m.w
 	for {
 		lo := int(m.next.Add(chunkBlocks)) - chunkBlocks
 		if lo >= m.blocks {
