@@ -76,7 +76,7 @@ type node struct {
 	in   [3]*Var
 
 	binary    binarySaved    // Add, Sub, Mul
-	scale     float32        // Scale, Sum, Mean: dx = scale·dy
+	scale     float32        // Scale, AddScalar, Reshape, Sum, Mean: dx = scale·dy
 	reduce    reduceSaved    // SumAxis, MeanAxis
 	unary     unarySaved     // GELU, GELUTanh, ReLU, SiLU, Tanh
 	matMul    matMulSaved    // MatMul
