@@ -1,26 +1,41 @@
 package autograd
 
-import "github.com/attn-dev/attn/internal/kernels"
+import (
+	"github.com/attn-dev/attn/internal/kernels"
+	"github.com/attn-dev/attn/tensor"
+)
 
-// unary applies an element-wise function: fwd writes t.z from t.x over
-// [lo, hi); back accumulates t.w += f'(t.x, t.y)·t.z (x the input, y the
-// output, z = dy).
-func (g *Graph) unary(x *Var, fwd, back func(t *task, lo, hi int)) *Var {
+// unarySaved is what an element-wise function keeps for backward: its
+// input x, its output y and its derivative loop.
+type unarySaved struct {
+	x, y *tensor.Tensor
+	grad func(t *task, lo, hi int)
+}
+
+// unaryArgs: forward y = f(x); backward dx += f'(x, y)·dy, with scratch
+// (as long as x) for the derivative's own intermediate.
+type unaryArgs struct {
+	x, y, dy, dx, scratch []float32
+}
+
+// unary applies an element-wise function: fwd writes y = f(x) over
+// [lo, hi); grad accumulates dx += f'(x, y)·dy.
+func (g *Graph) unary(x *Var, fwd, grad func(t *task, lo, hi int)) *Var {
 	xv := g.contig(x)
 	out := g.arena.Empty(xv.Shape...)
-	g.forRows(xv.Len(), elemGrain, task{fn: fwd, x: xv.Data(), z: out.Data()})
+	g.forRows(xv.Len(), elemGrain, task{fn: fwd, unary: unaryArgs{x: xv.Data(), y: out.Data()}})
 	y := g.newVar(out)
 	if nd := g.record(unaryBackward, y, x); nd != nil {
-		nd.saved[0], nd.saved[1] = xv, out
-		nd.elem = back
+		nd.unary = unarySaved{x: xv, y: out, grad: grad}
 	}
 	return y
 }
 
 func unaryBackward(g *Graph, nd *node) {
-	n := nd.out.Value.Len()
-	g.forRows(n, elemGrain, task{fn: nd.elem, x: nd.saved[0].Data(), y: nd.saved[1].Data(),
-		z: nd.out.Grad.Data(), w: g.grad(nd.in[0]).Data(), u: g.arena.Empty(n).Data()})
+	s := &nd.unary
+	n := s.x.Len()
+	g.forRows(n, elemGrain, task{fn: s.grad, unary: unaryArgs{x: s.x.Data(), y: s.y.Data(),
+		dy: nd.out.Grad.Data(), dx: g.grad(nd.in[0]).Data(), scratch: g.arena.Empty(n).Data()}})
 }
 
 const (
@@ -43,10 +58,11 @@ func (g *Graph) GELU(x *Var) *Var { return g.unary(x, geluFwd, geluBack) }
 
 // geluFwd is kernels.GeluErf (Φ by the Abramowitz–Stegun 7.1.26 fit of
 // erfc, vectorised).
-func geluFwd(t *task, lo, hi int) { kernels.GeluErf(t.z[lo:hi], t.x[lo:hi]) }
+func geluFwd(t *task, lo, hi int) { kernels.GeluErf(t.unary.y[lo:hi], t.unary.x[lo:hi]) }
 
 func geluBack(t *task, lo, hi int) {
-	x, y, dy, dx, e := t.x[lo:hi], t.y[lo:hi], t.z[lo:hi], t.w[lo:hi], t.u[lo:hi]
+	a := &t.unary
+	x, y, dy, dx, e := a.x[lo:hi], a.y[lo:hi], a.dy[lo:hi], a.dx[lo:hi], a.scratch[lo:hi]
 	gaussExp(e, x)
 	for i, v := range x {
 		// Φ(x) = y/x recovers the forward's CDF at the cost of a division;
@@ -74,10 +90,11 @@ func geluTanhU(u, x []float32) {
 }
 
 // geluTanhFwd is kernels.GeluTanh (one pass, x / (1 + exp(−2u))).
-func geluTanhFwd(t *task, lo, hi int) { kernels.GeluTanh(t.z[lo:hi], t.x[lo:hi]) }
+func geluTanhFwd(t *task, lo, hi int) { kernels.GeluTanh(t.unary.y[lo:hi], t.unary.x[lo:hi]) }
 
 func geluTanhBack(t *task, lo, hi int) {
-	x, dy, dx, th := t.x[lo:hi], t.z[lo:hi], t.w[lo:hi], t.u[lo:hi]
+	a := &t.unary
+	x, dy, dx, th := a.x[lo:hi], a.dy[lo:hi], a.dx[lo:hi], a.scratch[lo:hi]
 	geluTanhU(th, x)
 	for i, v := range x {
 		d := 0.5*(1+th[i]) + 0.5*v*(1-th[i]*th[i])*sqrt2OverPi*(1+3*geluCoef*v*v)
@@ -90,14 +107,15 @@ func geluTanhBack(t *task, lo, hi int) {
 func (g *Graph) ReLU(x *Var) *Var { return g.unary(x, reluFwd, reluBack) }
 
 func reluFwd(t *task, lo, hi int) {
-	x, z := t.x[lo:hi], t.z[lo:hi]
+	x, y := t.unary.x[lo:hi], t.unary.y[lo:hi]
 	for i, v := range x {
-		z[i] = max(v, 0)
+		y[i] = max(v, 0)
 	}
 }
 
 func reluBack(t *task, lo, hi int) {
-	x, dy, dx := t.x[lo:hi], t.z[lo:hi], t.w[lo:hi]
+	a := &t.unary
+	x, dy, dx := a.x[lo:hi], a.dy[lo:hi], a.dx[lo:hi]
 	for i, v := range x {
 		if v > 0 {
 			dx[i] += dy[i]
@@ -120,15 +138,16 @@ func sigmoids(s, x []float32) {
 }
 
 func siluFwd(t *task, lo, hi int) {
-	x, z := t.x[lo:hi], t.z[lo:hi]
-	sigmoids(z, x)
+	x, y := t.unary.x[lo:hi], t.unary.y[lo:hi]
+	sigmoids(y, x)
 	for i, v := range x {
-		z[i] *= v
+		y[i] *= v
 	}
 }
 
 func siluBack(t *task, lo, hi int) {
-	x, dy, dx, sg := t.x[lo:hi], t.z[lo:hi], t.w[lo:hi], t.u[lo:hi]
+	a := &t.unary
+	x, dy, dx, sg := a.x[lo:hi], a.dy[lo:hi], a.dx[lo:hi], a.scratch[lo:hi]
 	sigmoids(sg, x)
 	for i, v := range x {
 		dx[i] += dy[i] * sg[i] * (1 + v*(1-sg[i]))
@@ -138,10 +157,11 @@ func siluBack(t *task, lo, hi int) {
 // Tanh returns tanh(x); dy/dx = 1 − y².
 func (g *Graph) Tanh(x *Var) *Var { return g.unary(x, tanhFwd, tanhBack) }
 
-func tanhFwd(t *task, lo, hi int) { kernels.Tanh(t.z[lo:hi], t.x[lo:hi]) }
+func tanhFwd(t *task, lo, hi int) { kernels.Tanh(t.unary.y[lo:hi], t.unary.x[lo:hi]) }
 
 func tanhBack(t *task, lo, hi int) {
-	y, dy, dx := t.y[lo:hi], t.z[lo:hi], t.w[lo:hi]
+	a := &t.unary
+	y, dy, dx := a.y[lo:hi], a.dy[lo:hi], a.dx[lo:hi]
 	for i, v := range y {
 		dx[i] += dy[i] * (1 - v*v)
 	}

@@ -107,17 +107,40 @@ func walkBroadcast(shape, sa, sb []int, row func(o, oa, ob, n, ia, ib int)) {
 	}
 }
 
+// binarySaved is what Add, Sub and Mul keep for backward: the operands'
+// values (Mul's gradients are dy ⊙ the other one) and, when the shapes
+// differ, the broadcast output shape and the operands' strides over it.
+type binarySaved struct {
+	kind      int
+	a, b      *tensor.Tensor
+	broadcast bool
+	shape     []int
+	sa, sb    []int
+}
+
+// binaryArgs: out = a op b over equal shapes.
+type binaryArgs struct {
+	kind      int
+	a, b, out []float32
+}
+
+// accumArgs: dx += scale·dy, or dx += dy ⊙ by when by is set (the other
+// operand of Mul, Dropout's mask).
+type accumArgs struct {
+	dy, by, dx []float32
+	scale      float32
+}
+
 func (g *Graph) binary(kind int, a, b *Var) *Var {
 	op := binaryNames[kind]
 	av, bv := g.contig(a), g.contig(b)
 	ad, bd := av.Data(), bv.Data()
 	if tensor.SameShape(av, bv) {
 		out := g.arena.Empty(av.Shape...)
-		g.forRows(len(ad), elemGrain, task{fn: binarySame, x: ad, y: bd, z: out.Data(), i: [8]int{kind}})
+		g.forRows(len(ad), elemGrain, task{fn: binarySame, binary: binaryArgs{kind: kind, a: ad, b: bd, out: out.Data()}})
 		y := g.newVar(out)
 		if nd := g.record(binaryBackward, y, a, b); nd != nil {
-			nd.saved[0], nd.saved[1] = av, bv
-			nd.i[0] = kind
+			nd.binary = binarySaved{kind: kind, a: av, b: bv}
 		}
 		return y
 	}
@@ -143,18 +166,14 @@ func (g *Graph) binary(kind int, a, b *Var) *Var {
 	})
 	y := g.newVar(out)
 	if nd := g.record(binaryBackward, y, a, b); nd != nil {
-		nd.saved[0], nd.saved[1] = av, bv
-		nd.i[0] = kind
-		nd.flag[0] = true
-		nd.ints = shape[: len(shape)*3 : len(shape)*3]
-		nd.i[1] = len(shape)
+		nd.binary = binarySaved{kind: kind, a: av, b: bv, broadcast: true, shape: shape, sa: sa, sb: sb}
 	}
 	return y
 }
 
 func binarySame(t *task, lo, hi int) {
-	x, y, z := t.x[lo:hi], t.y[lo:hi], t.z[lo:hi]
-	switch t.i[0] {
+	x, y, z := t.binary.a[lo:hi], t.binary.b[lo:hi], t.binary.out[lo:hi]
+	switch t.binary.kind {
 	case opAdd:
 		for k := range z {
 			z[k] = x[k] + y[k]
@@ -170,50 +189,51 @@ func binarySame(t *task, lo, hi int) {
 	}
 }
 
-// binaryGradSame accumulates the gradients of an equal-shape binary op:
-// x = dy, y = the other operand (mul only), z = the gradient, f[0] = sign.
-func binaryGradSame(t *task, lo, hi int) {
-	dy, dst := t.x[lo:hi], t.z[lo:hi]
-	if t.y != nil {
-		o := t.y[lo:hi]
-		for k := range dst {
-			dst[k] += dy[k] * o[k]
+// accumGrad accumulates an element-wise gradient (see accumArgs).
+func accumGrad(t *task, lo, hi int) {
+	a := &t.accum
+	dy, dx := a.dy[lo:hi], a.dx[lo:hi]
+	if a.by != nil {
+		by := a.by[lo:hi]
+		for k := range dx {
+			dx[k] += dy[k] * by[k]
 		}
 		return
 	}
-	s := t.f[0]
-	for k := range dst {
-		dst[k] += s * dy[k]
+	s := a.scale
+	for k := range dx {
+		dx[k] += s * dy[k]
 	}
 }
 
 func binaryBackward(g *Graph, nd *node) {
 	a, b := nd.in[0], nd.in[1]
-	kind := nd.i[0]
+	s := &nd.binary
+	kind := s.kind
 	dy := nd.out.Grad.Data()
-	ad, bd := nd.saved[0].Data(), nd.saved[1].Data()
-	if !nd.flag[0] {
+	ad, bd := s.a.Data(), s.b.Data()
+	if !s.broadcast {
+		// da = dy (⊙ b for Mul); db = dy, −dy for Sub (⊙ a for Mul).
 		if needs(a) {
-			t := task{fn: binaryGradSame, x: dy, z: g.grad(a).Data(), f: [2]float32{1}}
+			acc := accumArgs{dy: dy, dx: g.grad(a).Data(), scale: 1}
 			if kind == opMul {
-				t.y = bd
+				acc.by = bd
 			}
-			g.forRows(len(dy), elemGrain, t)
+			g.forRows(len(dy), elemGrain, task{fn: accumGrad, accum: acc})
 		}
 		if needs(b) {
-			t := task{fn: binaryGradSame, x: dy, z: g.grad(b).Data(), f: [2]float32{1}}
+			acc := accumArgs{dy: dy, dx: g.grad(b).Data(), scale: 1}
 			switch kind {
 			case opMul:
-				t.y = ad
+				acc.by = ad
 			case opSub:
-				t.f[0] = -1
+				acc.scale = -1
 			}
-			g.forRows(len(dy), elemGrain, t)
+			g.forRows(len(dy), elemGrain, task{fn: accumGrad, accum: acc})
 		}
 		return
 	}
-	r := nd.i[1]
-	shape, sa, sb := nd.ints[:r], nd.ints[r:2*r], nd.ints[2*r:3*r]
+	shape, sa, sb := s.shape, s.sa, s.sb
 	var ga, gb []float32
 	if needs(a) {
 		ga = g.grad(a).Data()
@@ -236,9 +256,9 @@ func binaryBackward(g *Graph, nd *node) {
 				}
 			}
 		default:
-			s := float32(1)
+			sign := float32(1)
 			if kind == opSub {
-				s = -1
+				sign = -1
 			}
 			if ga != nil {
 				for k, v := range d {
@@ -247,7 +267,7 @@ func binaryBackward(g *Graph, nd *node) {
 			}
 			if gb != nil {
 				for k, v := range d {
-					gb[ob+k*ib] += s * v
+					gb[ob+k*ib] += sign * v
 				}
 			}
 		}
@@ -260,29 +280,37 @@ func (g *Graph) Scale(x *Var, s float32) *Var { return g.affine(x, s, 0) }
 // AddScalar returns x + c.
 func (g *Graph) AddScalar(x *Var, c float32) *Var { return g.affine(x, 1, c) }
 
+// affineArgs: y = s·x + c.
+type affineArgs struct {
+	x, y []float32
+	s, c float32
+}
+
 // affine returns s·x + c element-wise; dx = s·dy.
 func (g *Graph) affine(x *Var, s, c float32) *Var {
 	xv := g.contig(x)
 	out := g.arena.Empty(xv.Shape...)
-	g.forRows(xv.Len(), elemGrain, task{fn: affineRows, x: xv.Data(), z: out.Data(), f: [2]float32{s, c}})
+	g.forRows(xv.Len(), elemGrain, task{fn: affineRows, affine: affineArgs{x: xv.Data(), y: out.Data(), s: s, c: c}})
 	y := g.newVar(out)
-	if nd := g.record(affineBackward, y, x); nd != nil {
-		nd.f[0] = s
+	if nd := g.record(scaleBackward, y, x); nd != nil {
+		nd.scale = s
 	}
 	return y
 }
 
 func affineRows(t *task, lo, hi int) {
-	x, z := t.x[lo:hi], t.z[lo:hi]
-	s, c := t.f[0], t.f[1]
-	for k := range z {
-		z[k] = s*x[k] + c
+	a := &t.affine
+	x, y := a.x[lo:hi], a.y[lo:hi]
+	for k := range y {
+		y[k] = a.s*x[k] + a.c
 	}
 }
 
-func affineBackward(g *Graph, nd *node) {
+// scaleBackward accumulates dx += scale·dy element-wise (Scale,
+// AddScalar, Reshape).
+func scaleBackward(g *Graph, nd *node) {
 	dy := nd.out.Grad.Data()
-	g.forRows(len(dy), elemGrain, task{fn: binaryGradSame, x: dy, z: g.grad(nd.in[0]).Data(), f: [2]float32{nd.f[0]}})
+	g.forRows(len(dy), elemGrain, task{fn: accumGrad, accum: accumArgs{dy: dy, dx: g.grad(nd.in[0]).Data(), scale: nd.scale}})
 }
 
 // Sum returns Σ x over all elements as a scalar (shape []), accumulated
@@ -308,13 +336,14 @@ func (g *Graph) sum(x *Var, scale float32) *Var {
 	out.Data()[0] = float32(s) * scale
 	y := g.newVar(out)
 	if nd := g.record(sumBackward, y, x); nd != nil {
-		nd.f[0] = scale
+		nd.scale = scale
 	}
 	return y
 }
 
+// sumBackward broadcasts the scalar dy: dx += scale·dy everywhere.
 func sumBackward(g *Graph, nd *node) {
-	d := nd.out.Grad.Data()[0] * nd.f[0]
+	d := nd.out.Grad.Data()[0] * nd.scale
 	gx := g.grad(nd.in[0]).Data()
 	for i := range gx {
 		gx[i] += d
@@ -325,13 +354,10 @@ func sumBackward(g *Graph, nd *node) {
 // dimension may be -1); no copy when x is contiguous.
 func (g *Graph) Reshape(x *Var, shape ...int) *Var {
 	y := g.newVar(g.arena.Reshape(g.contig(x), shape...))
-	g.record(reshapeBackward, y, x)
+	if nd := g.record(scaleBackward, y, x); nd != nil {
+		nd.scale = 1 // dx = dy, in the input's shape (same layout)
+	}
 	return y
-}
-
-func reshapeBackward(g *Graph, nd *node) {
-	dy := nd.out.Grad.Data()
-	g.forRows(len(dy), elemGrain, task{fn: binaryGradSame, x: dy, z: g.grad(nd.in[0]).Data(), f: [2]float32{1}})
 }
 
 // SumAxis returns the sum of x over axis (negative counts from the end),
@@ -344,6 +370,13 @@ func (g *Graph) SumAxis(x *Var, axis int) *Var {
 // MeanAxis is SumAxis divided by the length of the axis (mean pooling).
 func (g *Graph) MeanAxis(x *Var, axis int) *Var {
 	return g.reduceAxis("autograd.MeanAxis", x, axis, true)
+}
+
+// reduceSaved views the input of SumAxis/MeanAxis as [outer, n, inner]
+// around the reduced axis; dx[o, k, i] += scale·dy[o, i] for every k.
+type reduceSaved struct {
+	outer, n, inner int
+	scale           float32
 }
 
 func (g *Graph) reduceAxis(op string, x *Var, axis int, mean bool) *Var {
@@ -370,14 +403,14 @@ func (g *Graph) reduceAxis(op string, x *Var, axis int, mean bool) *Var {
 	}
 	y := g.newVar(out)
 	if nd := g.record(reduceAxisBackward, y, x); nd != nil {
-		nd.i[0], nd.i[1], nd.i[2] = outer, n, inner
-		nd.f[0] = scale
+		nd.reduce = reduceSaved{outer: outer, n: n, inner: inner, scale: scale}
 	}
 	return y
 }
 
 func reduceAxisBackward(g *Graph, nd *node) {
-	outer, n, inner, scale := nd.i[0], nd.i[1], nd.i[2], nd.f[0]
+	s := &nd.reduce
+	outer, n, inner, scale := s.outer, s.n, s.inner, s.scale
 	dy, dx := nd.out.Grad.Data(), g.grad(nd.in[0]).Data()
 	for o := 0; o < outer; o++ {
 		src := dy[o*inner : (o+1)*inner]

@@ -5,12 +5,13 @@ import (
 	"github.com/attn-dev/attn/tensor"
 )
 
-// attnSaved is what Attention's backward needs beyond its inputs: a copy
-// of the Params (masks are shared, not copied: keep them unchanged until
-// Backward) and the per-row log-sum-exp.
+// attnSaved is what Attention keeps for backward: the values of q, k, v,
+// a copy of the Params (masks are shared, not copied: keep them
+// unchanged until Backward) and the per-row log-sum-exp.
 type attnSaved struct {
-	p   attention.Params
-	lse *tensor.Tensor
+	q, k, v *tensor.Tensor
+	p       attention.Params
+	lse     *tensor.Tensor
 }
 
 // Attention returns scaled dot-product attention (package attention)
@@ -20,8 +21,9 @@ type attnSaved struct {
 // for q [B, NH, Tq, HS] and k, v [B, NKV, Tk, HS], out [B, NH, Tq, HS];
 // p gives the sizes (which must match the shapes), masks, dropout and
 // kernel. With wantProbs it also returns the probabilities
-// [B, NH, Tq, Tk] (which forces the reference kernel); they carry no
-// gradient. Otherwise probs is nil.
+// [B, NH, Tq, Tk], before dropout (attention.Forward then runs its path
+// that materialises them); they carry no gradient. Otherwise probs is
+// nil.
 //
 // Backward calls attention.Backward with the saved log-sum-exp and adds
 // the results into dq, dk, dv (dk and dv summed over grouped heads). The
@@ -67,17 +69,17 @@ func (g *Graph) Attention(q, k, v *Var, p *attention.Params, wantProbs bool) (ou
 		probs = g.newVar(pr)
 	}
 	if nd := g.record(attentionBackward, out, q, k, v); nd != nil {
-		nd.saved[0], nd.saved[1], nd.saved[2] = qv, kv, vv
-		nd.attn = attnSaved{p: pp, lse: lse}
+		nd.attn = attnSaved{q: qv, k: kv, v: vv, p: pp, lse: lse}
 	}
 	return out, probs
 }
 
 func attentionBackward(g *Graph, nd *node) {
 	q, k, v := nd.in[0], nd.in[1], nd.in[2]
-	qv, kv, vv := nd.saved[0], nd.saved[1], nd.saved[2]
+	s := &nd.attn
+	qv, kv, vv := s.q, s.k, s.v
 	dq, dk, dv := g.arena.Empty(qv.Shape...), g.arena.Empty(kv.Shape...), g.arena.Empty(vv.Shape...)
-	err := attention.Backward(&nd.attn.p, qv.Data(), kv.Data(), vv.Data(), nd.out.Value.Data(), nd.attn.lse.Data(),
+	err := attention.Backward(&s.p, qv.Data(), kv.Data(), vv.Data(), nd.out.Value.Data(), s.lse.Data(),
 		nd.out.Grad.Data(), dq.Data(), dk.Data(), dv.Data())
 	if err != nil {
 		// Forward validated the same Params and shapes.

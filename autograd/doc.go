@@ -3,7 +3,9 @@
 // to accumulate gradients.
 //
 // Every op is a method on *Graph with its forward and its backward side by
-// side in the file of its family. A Graph made with train=false records
+// side in the file of its family, and beside them the struct naming what
+// the forward saves for the backward (linearSaved, normSaved, …) and the
+// arguments of its parallel loops (gemmArgs, normArgs, …). A Graph made with train=false records
 // nothing: inference runs exactly the same forward code with no tape, and
 // dropout is the identity. All intermediate tensors (values, saved
 // activations, gradients) come from the Graph's arena and are taken back

@@ -31,13 +31,21 @@ func (g *Graph) Dropout(x *Var, p float32) *Var {
 	if p == 1 {
 		thresh = 1 << 24
 	}
-	g.forRows(xv.Len(), elemGrain, task{fn: dropoutRows, x: xv.Data(), z: out.Data(), u: mask.Data(),
-		i: [8]int{int(base >> 1), int(thresh)}, f: [2]float32{scale}})
+	g.forRows(xv.Len(), elemGrain, task{fn: dropoutRows, dropout: dropoutArgs{x: xv.Data(), y: out.Data(), mask: mask.Data(),
+		base: base >> 1, thresh: thresh, scale: scale}})
 	y := g.newVar(out)
 	if nd := g.record(dropoutBackward, y, x); nd != nil {
-		nd.saved[0] = mask
+		nd.mask = mask
 	}
 	return y
+}
+
+// dropoutArgs: y = x ⊙ mask, mask = scale where the hash of base and the
+// element index clears thresh, else 0.
+type dropoutArgs struct {
+	x, y, mask   []float32
+	base, thresh uint64
+	scale        float32
 }
 
 // mix64 is the splitmix64 finaliser: a bijective 64-bit hash.
@@ -48,20 +56,21 @@ func mix64(z uint64) uint64 {
 }
 
 func dropoutRows(t *task, lo, hi int) {
-	base, thresh, scale := uint64(t.i[0]), uint64(t.i[1]), t.f[0]
+	a := &t.dropout
 	for i := lo; i < hi; i++ {
 		m := float32(0)
-		if mix64(base+uint64(i)*0x9e3779b97f4a7c15)>>40 >= thresh {
-			m = scale
+		if mix64(a.base+uint64(i)*0x9e3779b97f4a7c15)>>40 >= a.thresh {
+			m = a.scale
 		}
-		t.u[i] = m
-		t.z[i] = t.x[i] * m
+		a.mask[i] = m
+		a.y[i] = a.x[i] * m
 	}
 }
 
+// dropoutBackward: dx += dy ⊙ mask.
 func dropoutBackward(g *Graph, nd *node) {
 	dy := nd.out.Grad.Data()
-	g.forRows(len(dy), elemGrain, task{fn: binaryGradSame, x: dy, y: nd.saved[0].Data(), z: g.grad(nd.in[0]).Data()})
+	g.forRows(len(dy), elemGrain, task{fn: accumGrad, accum: accumArgs{dy: dy, by: nd.mask.Data(), dx: g.grad(nd.in[0]).Data()}})
 }
 
 // SetDropout turns dropout (Dropout, and the attention dropout of layers

@@ -6,6 +6,13 @@ import (
 	"slices"
 )
 
+// embeddingSaved is what Embedding keeps for backward: the ids picked
+// and the row width C.
+type embeddingSaved struct {
+	ids []int
+	c   int
+}
+
 // Embedding returns the rows of table [V, C] picked by ids, shaped
 // [shape..., C] (shape is the layout of ids, e.g. B, T; its product must
 // be len(ids); no shape means [len(ids), C]). An id outside [0, V)
@@ -48,16 +55,16 @@ func (g *Graph) Embedding(table *Var, ids []int, shape ...int) *Var {
 	}
 	y := g.newVar(out)
 	if nd := g.record(embeddingBackward, y, table); nd != nil {
-		nd.ints = g.saveInts(ids)
-		nd.i[0] = c
+		nd.embedding = embeddingSaved{ids: g.saveInts(ids), c: c}
 	}
 	return y
 }
 
 func embeddingBackward(g *Graph, nd *node) {
-	c := nd.i[0]
+	s := &nd.embedding
+	c := s.c
 	dy, dt := nd.out.Grad.Data(), g.grad(nd.in[0]).Data()
-	for i, id := range nd.ints {
+	for i, id := range s.ids {
 		kernels.Axpy(1, dy[i*c:(i+1)*c], dt[id*c:(id+1)*c])
 	}
 }

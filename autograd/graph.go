@@ -65,32 +65,51 @@ func (v *Var) Shape() []int { return v.Value.Shape }
 // node is one recorded op: back reads out.Grad and accumulates into the
 // gradients of in (those that require one), using what forward saved.
 // back is a plain function, not a closure, so recording allocates nothing.
+//
+// What forward saved is named per op: each op fills its own field below
+// (its type is defined beside the op's forward and backward) and leaves
+// the others zero. The tape is a reused []node, so the fields cost no
+// allocation per record.
 type node struct {
-	back  func(g *Graph, n *node)
-	elem  func(t *task, lo, hi int) // element-wise backward, for unary ops
-	out   *Var
-	in    [3]*Var
-	saved [3]*tensor.Tensor
-	ints  []int
-	vars  []*Var
-	i     [6]int
-	f     [2]float32
-	flag  [4]bool
-	attn  attnSaved
+	back func(g *Graph, n *node)
+	out  *Var
+	in   [3]*Var
+
+	binary    binarySaved    // Add, Sub, Mul
+	scale     float32        // Scale, AddScalar, Reshape, Sum, Mean: dx = scale·dy
+	reduce    reduceSaved    // SumAxis, MeanAxis
+	unary     unarySaved     // GELU, GELUTanh, ReLU, SiLU, Tanh
+	matMul    matMulSaved    // MatMul
+	linear    linearSaved    // Linear
+	norm      normSaved      // LayerNorm, RMSNorm
+	softmax   softmaxSaved   // Softmax, LogSoftmax
+	xent      xentSaved      // CrossEntropy
+	heads     headsSaved     // SplitHeads, MergeHeads
+	concat    concatSaved    // Concat
+	narrow    narrowSaved    // Narrow
+	dims      []int          // Permute: output axis i is input axis dims[i]
+	mask      *tensor.Tensor // Dropout: 0 or 1/(1−p) per element
+	embedding embeddingSaved // Embedding
+	attn      attnSaved      // Attention
 }
 
-// task is the argument block of a parallel loop. The Graph owns one task
-// and one closure (runTask) reading it, so that handing a loop body to
-// parallel.For allocates nothing.
+// task is the argument block of a parallel loop: fn and the arguments of
+// its kind, in the field named for that kind (the others stay zero). The
+// Graph owns one task and one closure (runTask) reading it, so that
+// handing a loop body to parallel.For allocates nothing.
 type task struct {
-	fn         func(t *task, lo, hi int)
-	x, y, z, w []float32
-	u, v       []float32
-	i          [8]int
-	f          [2]float32
-	b          [2]bool
-	ints       []int
-	bf         []uint16
+	fn      func(t *task, lo, hi int)
+	binary  binaryArgs
+	accum   accumArgs
+	affine  affineArgs
+	unary   unaryArgs
+	gemm    gemmArgs
+	bias    biasArgs
+	widen   widenArgs
+	norm    normArgs
+	softmax softmaxArgs
+	xent    xentArgs
+	dropout dropoutArgs
 }
 
 // Graph records one forward computation for Backward. See the package

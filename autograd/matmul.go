@@ -6,6 +6,18 @@ import (
 	"github.com/attn-dev/attn/tensor"
 )
 
+// gemmArgs: C = alpha·op(A)·op(B) + beta·C, kernels.Sgemm's arguments;
+// in a batch, matrix i of A, B and C starts at i·strideA, i·strideB and
+// i·strideC.
+type gemmArgs struct {
+	transA, transB            bool
+	m, n, k                   int
+	alpha, beta               float32
+	a, b, c                   []float32
+	lda, ldb, ldc             int
+	strideA, strideB, strideC int
+}
+
 // gemmBatched computes, for each of nb batches, C_i = op(A_i)·op(B_i) +
 // beta·C_i (see kernels.Sgemm), where batch i of X starts at i·sX in its
 // slice. A stride of 0 shares one matrix across batches; sc == 0 (one C
@@ -21,8 +33,8 @@ func (g *Graph) gemmBatched(nb int, transA, transB bool, m, n, k int, a []float3
 		ldb = k
 	}
 	if sc != 0 && nb >= parallel.Workers() && nb > 1 {
-		g.forRows(nb, 1, task{fn: gemmRows, x: a, y: b, z: c,
-			i: [8]int{m, n, k, sa, sb, sc, lda, ldb}, b: [2]bool{transA, transB}, f: [2]float32{beta}})
+		g.forRows(nb, 1, task{fn: gemmBatches, gemm: gemmArgs{transA: transA, transB: transB, m: m, n: n, k: k,
+			alpha: 1, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: n, strideA: sa, strideB: sb, strideC: sc}})
 		return
 	}
 	for i := 0; i < nb; i++ {
@@ -42,24 +54,37 @@ func (g *Graph) sgemm(transA, transB bool, m, n, k int, alpha float32, a []float
 		kernels.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	g.forRows(n, 16, task{fn: gemmCols, x: a, y: b, z: c, i: [8]int{m, n, k, lda, ldb, ldc},
-		b: [2]bool{transA, transB}, f: [2]float32{alpha, beta}})
+	g.forRows(n, 16, task{fn: gemmCols, gemm: gemmArgs{transA: transA, transB: transB, m: m, n: n, k: k,
+		alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc}})
 }
 
+// gemmCols computes columns [lo, hi) of C.
 func gemmCols(t *task, lo, hi int) {
-	m, k, lda, ldb, ldc := t.i[0], t.i[2], t.i[3], t.i[4], t.i[5]
-	b := t.y[lo:]
-	if t.b[1] {
-		b = t.y[lo*ldb:]
+	a := &t.gemm
+	b := a.b[lo:]
+	if a.transB {
+		b = a.b[lo*a.ldb:]
 	}
-	kernels.SgemmSerial(t.b[0], t.b[1], m, hi-lo, k, t.f[0], t.x, lda, b, ldb, t.f[1], t.z[lo:], ldc)
+	kernels.SgemmSerial(a.transA, a.transB, a.m, hi-lo, a.k, a.alpha, a.a, a.lda, b, a.ldb, a.beta, a.c[lo:], a.ldc)
 }
 
-func gemmRows(t *task, lo, hi int) {
-	m, n, k, sa, sb, sc, lda, ldb := t.i[0], t.i[1], t.i[2], t.i[3], t.i[4], t.i[5], t.i[6], t.i[7]
+// gemmBatches computes the GEMMs of batches [lo, hi).
+func gemmBatches(t *task, lo, hi int) {
+	a := &t.gemm
 	for i := lo; i < hi; i++ {
-		kernels.SgemmSerial(t.b[0], t.b[1], m, n, k, 1, t.x[i*sa:], lda, t.y[i*sb:], ldb, t.f[0], t.z[i*sc:], n)
+		kernels.SgemmSerial(a.transA, a.transB, a.m, a.n, a.k, a.alpha, a.a[i*a.strideA:], a.lda,
+			a.b[i*a.strideB:], a.ldb, a.beta, a.c[i*a.strideC:], a.ldc)
 	}
+}
+
+// matMulSaved is what MatMul keeps for backward: the operands' values,
+// the nb products of op(A) [M, K] by op(B) [K, N], and which operand is
+// one matrix shared by every batch.
+type matMulSaved struct {
+	a, b             *tensor.Tensor
+	nb, m, n, k      int
+	transA, transB   bool
+	sharedA, sharedB bool
 }
 
 // MatMul returns op(a)·op(b), batched over leading dimensions: op(a) is
@@ -120,19 +145,19 @@ func (g *Graph) MatMul(a, b *Var, transA, transB bool) *Var {
 	}
 	y := g.newVar(out)
 	if nd := g.record(matMulBackward, y, a, b); nd != nil {
-		nd.saved[0], nd.saved[1] = av, bv
-		nd.i[0], nd.i[1], nd.i[2], nd.i[3] = nb, m, n, ka
-		nd.flag = [4]bool{transA, transB, sa == 0, sb == 0}
+		nd.matMul = matMulSaved{a: av, b: bv, nb: nb, m: m, n: n, k: ka,
+			transA: transA, transB: transB, sharedA: sa == 0, sharedB: sb == 0}
 	}
 	return y
 }
 
 func matMulBackward(g *Graph, nd *node) {
 	a, b := nd.in[0], nd.in[1]
-	av, bv := nd.saved[0].Data(), nd.saved[1].Data()
-	nb, m, n, k := nd.i[0], nd.i[1], nd.i[2], nd.i[3]
-	transA, transB := nd.flag[0], nd.flag[1]
-	sharedA, sharedB := nd.flag[2], nd.flag[3]
+	s := &nd.matMul
+	av, bv := s.a.Data(), s.b.Data()
+	nb, m, n, k := s.nb, s.m, s.n, s.k
+	transA, transB := s.transA, s.transB
+	sharedA, sharedB := s.sharedA, s.sharedB
 	sa, sb := m*k, k*n
 	if sharedA {
 		sa = 0
@@ -166,6 +191,13 @@ func matMulBackward(g *Graph, nd *node) {
 			g.gemmBatched(nb, true, transA, n, k, m, dc, m*n, av, sa, 1, db, sb)
 		}
 	}
+}
+
+// linearSaved is what Linear keeps for backward: x [rows, in] and
+// W [out, in].
+type linearSaved struct {
+	x, w          *tensor.Tensor
+	rows, in, out int
 }
 
 // Linear returns y = x·Wᵀ + b for x [..., in], w [out, in] (the layout
@@ -208,49 +240,58 @@ func (g *Graph) Linear(x, w, b *Var) *Var {
 	wv := g.contig(w)
 	g.sgemm(false, true, rows, out, in, 1, xv.Data(), in, wv.Data(), in, 0, yd, out)
 	if b != nil {
-		g.forRows(rows, rowGrain, task{fn: biasRows, x: bd, z: yd, i: [8]int{out}})
+		g.forRows(rows, rowGrain, task{fn: biasRows, bias: biasArgs{b: bd, y: yd, c: out}})
 	}
 	yv := g.newVar(y)
 	if nd := g.record(linearBackward, yv, x, w, b); nd != nil {
-		nd.saved[0], nd.saved[1] = xv, wv
-		nd.i[0], nd.i[1], nd.i[2] = rows, in, out
+		nd.linear = linearSaved{x: xv, w: wv, rows: rows, in: in, out: out}
 	}
 	return yv
 }
 
 func linearBackward(g *Graph, nd *node) {
 	x, w, b := nd.in[0], nd.in[1], nd.in[2]
-	rows, in, out := nd.i[0], nd.i[1], nd.i[2]
+	s := &nd.linear
+	rows, in, out := s.rows, s.in, s.out
 	dy := nd.out.Grad.Data()
-	if needs(x) {
-		g.sgemm(false, false, rows, in, out, 1, dy, out, nd.saved[1].Data(), in, 1, g.grad(x).Data(), in)
+	if needs(x) { // dx [rows, in] += dy [rows, out] · W [out, in]
+		g.sgemm(false, false, rows, in, out, 1, dy, out, s.w.Data(), in, 1, g.grad(x).Data(), in)
 	}
-	if needs(w) {
-		g.sgemm(true, false, out, in, rows, 1, dy, out, nd.saved[0].Data(), in, 1, g.grad(w).Data(), in)
+	if needs(w) { // dW [out, in] += dyᵀ · x [rows, in]
+		g.sgemm(true, false, out, in, rows, 1, dy, out, s.x.Data(), in, 1, g.grad(w).Data(), in)
 	}
 	if needs(b) {
-		g.forRows(out, 16, task{fn: biasGradCols, x: dy, z: g.grad(b).Data(), i: [8]int{rows, out}})
+		g.forRows(out, 16, task{fn: biasGradCols, bias: biasArgs{dy: dy, db: g.grad(b).Data(), rows: rows, c: out}})
 	}
 }
 
-// biasRows adds the bias x [C] to rows [lo, hi) of z [rows, C].
+// biasArgs: forward y [rows, C] += b [C]; backward db [C] += Σ_rows dy.
+type biasArgs struct {
+	b, y    []float32
+	dy, db  []float32
+	rows, c int
+}
+
+// biasRows adds the bias to rows [lo, hi) of y.
 func biasRows(t *task, lo, hi int) {
-	c := t.i[0]
-	bias := t.x[:c]
+	a := &t.bias
+	c := a.c
+	bias := a.b[:c]
 	for r := lo; r < hi; r++ {
-		row := t.z[r*c : (r+1)*c]
+		row := a.y[r*c : (r+1)*c]
 		for j, v := range bias {
 			row[j] += v
 		}
 	}
 }
 
-// biasGradCols accumulates z[j] += Σ_r x[r, j] for columns [lo, hi).
+// biasGradCols accumulates db[j] += Σ_r dy[r, j] for columns [lo, hi).
 func biasGradCols(t *task, lo, hi int) {
-	rows, c := t.i[0], t.i[1]
-	db := t.z[lo:hi]
-	for r := 0; r < rows; r++ {
-		for j, v := range t.x[r*c+lo : r*c+hi] {
+	a := &t.bias
+	c := a.c
+	db := a.db[lo:hi]
+	for r := 0; r < a.rows; r++ {
+		for j, v := range a.dy[r*c+lo : r*c+hi] {
 			db[j] += v
 		}
 	}

@@ -10,9 +10,9 @@ import (
 // softmax) stays on one core; rows are short, so chunks are coarse.
 const rowGrain = 64
 
-// normArgs checks x [..., C] against gamma and beta ([C] or nil) and
+// normShape checks x [..., C] against gamma and beta ([C] or nil) and
 // returns the number of rows and C.
-func normArgs(op string, x, gamma, beta *Var) (rows, c int) {
+func normShape(op string, x, gamma, beta *Var) (rows, c int) {
 	xs := x.Value.Shape
 	if len(xs) == 0 {
 		tensor.Panicf(op, "x is a scalar, want [..., C]")
@@ -27,6 +27,25 @@ func normArgs(op string, x, gamma, beta *Var) (rows, c int) {
 		tensor.Panicf(op, "x %v has an empty last axis", xs)
 	}
 	return x.Value.Len() / c, c
+}
+
+// normSaved is what LayerNorm and RMSNorm keep for backward: x [rows, C]
+// and, per row, mean (nil for RMSNorm) and rstd.
+type normSaved struct {
+	x, mean, rstd *tensor.Tensor
+	rows, c       int
+}
+
+// normArgs are the arguments of the norms' loops: forward
+// y = (x − mean)·rstd·gamma + beta, writing mean and rstd per row;
+// backward accumulates dx, dgamma and dbeta from dy. gamma, beta, mean
+// (RMSNorm), dgamma and dbeta may be nil.
+type normArgs struct {
+	x, gamma, beta, y     []float32
+	mean, rstd            []float32
+	dy, dx, dgamma, dbeta []float32
+	rows, c               int
+	eps                   float32
 }
 
 func dataOrNil(g *Graph, v *Var) []float32 {
@@ -47,25 +66,25 @@ func dataOrNil(g *Graph, v *Var) []float32 {
 //	n = (x − mean)·rstd, dn = dy·gamma
 //	dx = rstd·(dn − mean(dn) − n·mean(dn·n)),  dgamma = Σ dy·n,  dbeta = Σ dy
 func (g *Graph) LayerNorm(x, gamma, beta *Var, eps float32) *Var {
-	rows, c := normArgs("autograd.LayerNorm", x, gamma, beta)
+	rows, c := normShape("autograd.LayerNorm", x, gamma, beta)
 	xv := g.contig(x)
 	out := g.arena.Empty(xv.Shape...)
 	mean, rstd := g.arena.Empty(rows), g.arena.Empty(rows)
-	g.forRows(rows, rowGrain, task{fn: layerNormRows, x: xv.Data(), y: dataOrNil(g, gamma), z: dataOrNil(g, beta),
-		w: out.Data(), u: mean.Data(), v: rstd.Data(), i: [8]int{c}, f: [2]float32{eps}})
+	g.forRows(rows, rowGrain, task{fn: layerNormRows, norm: normArgs{x: xv.Data(), gamma: dataOrNil(g, gamma), beta: dataOrNil(g, beta),
+		y: out.Data(), mean: mean.Data(), rstd: rstd.Data(), c: c, eps: eps}})
 	y := g.newVar(out)
 	if nd := g.record(layerNormBackward, y, x, gamma, beta); nd != nil {
-		nd.saved[0], nd.saved[1], nd.saved[2] = xv, mean, rstd
-		nd.i[0], nd.i[1] = rows, c
+		nd.norm = normSaved{x: xv, mean: mean, rstd: rstd, rows: rows, c: c}
 	}
 	return y
 }
 
 func layerNormRows(t *task, lo, hi int) {
-	c, eps := t.i[0], float64(t.f[0])
-	gamma, beta := t.y, t.z
+	a := &t.norm
+	c, eps := a.c, float64(a.eps)
+	gamma, beta := a.gamma, a.beta
 	for r := lo; r < hi; r++ {
-		x, y := t.x[r*c:(r+1)*c], t.w[r*c:(r+1)*c]
+		x, y := a.x[r*c:(r+1)*c], a.y[r*c:(r+1)*c]
 		var s float64
 		for _, v := range x {
 			s += float64(v)
@@ -78,7 +97,7 @@ func layerNormRows(t *task, lo, hi int) {
 		}
 		rs := 1 / math.Sqrt(ss/float64(c)+eps)
 		mf, rf := float32(m), float32(rs)
-		t.u[r], t.v[r] = mf, rf
+		a.mean[r], a.rstd[r] = mf, rf
 		switch {
 		case gamma != nil && beta != nil:
 			gamma, beta := gamma[:c], beta[:c]
@@ -105,13 +124,13 @@ func layerNormRows(t *task, lo, hi int) {
 
 func layerNormBackward(g *Graph, nd *node) {
 	x, gamma, beta := nd.in[0], nd.in[1], nd.in[2]
-	rows, c := nd.i[0], nd.i[1]
-	xd, mean, rstd := nd.saved[0].Data(), nd.saved[1].Data(), nd.saved[2].Data()
+	s := &nd.norm
+	rows, c := s.rows, s.c
+	xd, mean, rstd := s.x.Data(), s.mean.Data(), s.rstd.Data()
 	dy := nd.out.Grad.Data()
-	gd := dataOrNil(g, gamma)
 	if needs(x) {
-		g.forRows(rows, rowGrain, task{fn: layerNormGradRows, x: xd, y: gd, z: dy, w: g.grad(x).Data(),
-			u: mean, v: rstd, i: [8]int{c}})
+		g.forRows(rows, rowGrain, task{fn: layerNormGradRows, norm: normArgs{x: xd, gamma: dataOrNil(g, gamma),
+			mean: mean, rstd: rstd, dy: dy, dx: g.grad(x).Data(), c: c}})
 	}
 	var dg, db []float32
 	if needs(gamma) {
@@ -122,16 +141,18 @@ func layerNormBackward(g *Graph, nd *node) {
 	}
 	if dg != nil || db != nil {
 		// Parameter gradients reduce over rows: split the columns instead.
-		g.forRows(c, 16, task{fn: normParamGradCols, x: xd, z: dy, u: mean, v: rstd, w: dg, y: db, i: [8]int{rows, c}})
+		g.forRows(c, 16, task{fn: normParamGradCols, norm: normArgs{x: xd, mean: mean, rstd: rstd,
+			dy: dy, dgamma: dg, dbeta: db, rows: rows, c: c}})
 	}
 }
 
 func layerNormGradRows(t *task, lo, hi int) {
-	c := t.i[0]
-	gamma := t.y
+	a := &t.norm
+	c := a.c
+	gamma := a.gamma
 	for r := lo; r < hi; r++ {
-		x, dy, dx := t.x[r*c:(r+1)*c], t.z[r*c:(r+1)*c], t.w[r*c:(r+1)*c]
-		m, rs := t.u[r], t.v[r]
+		x, dy, dx := a.x[r*c:(r+1)*c], a.dy[r*c:(r+1)*c], a.dx[r*c:(r+1)*c]
+		m, rs := a.mean[r], a.rstd[r]
 		// dn = dy·gamma; sums of dn and dn·n, then dx += rstd·(dn − mean dn − n·mean(dn·n)).
 		var sdn, sdnn float32
 		if gamma != nil {
@@ -162,25 +183,26 @@ func layerNormGradRows(t *task, lo, hi int) {
 	}
 }
 
-// normParamGradCols accumulates dgamma (w) and dbeta (y) for columns
-// [lo, hi): dgamma[j] += Σ_r dy·n, dbeta[j] += Σ_r dy, where n = (x −
-// mean)·rstd (RMSNorm passes a nil mean: n = x·rstd).
+// normParamGradCols accumulates dgamma and dbeta (either may be nil) for
+// columns [lo, hi): dgamma[j] += Σ_r dy·n, dbeta[j] += Σ_r dy, where
+// n = (x − mean)·rstd (RMSNorm passes a nil mean: n = x·rstd).
 func normParamGradCols(t *task, lo, hi int) {
-	rows, c := t.i[0], t.i[1]
+	a := &t.norm
+	c := a.c
 	var dg, db []float32
-	if t.w != nil {
-		dg = t.w[lo:hi]
+	if a.dgamma != nil {
+		dg = a.dgamma[lo:hi]
 	}
-	if t.y != nil {
-		db = t.y[lo:hi]
+	if a.dbeta != nil {
+		db = a.dbeta[lo:hi]
 	}
-	for r := 0; r < rows; r++ {
-		x, dy := t.x[r*c+lo:r*c+hi], t.z[r*c+lo:r*c+hi]
+	for r := 0; r < a.rows; r++ {
+		x, dy := a.x[r*c+lo:r*c+hi], a.dy[r*c+lo:r*c+hi]
 		var m float32
-		if t.u != nil {
-			m = t.u[r]
+		if a.mean != nil {
+			m = a.mean[r]
 		}
-		rs := t.v[r]
+		rs := a.rstd[r]
 		if dg != nil {
 			x, dy := x[:len(dg)], dy[:len(dg)]
 			for j, d := range dy {
@@ -204,32 +226,32 @@ func normParamGradCols(t *task, lo, hi int) {
 //
 //	dx = rstd·(dy·gamma − x·rstd²·mean(dy·gamma·x)),  dgamma = Σ dy·x·rstd
 func (g *Graph) RMSNorm(x, gamma *Var, eps float32) *Var {
-	rows, c := normArgs("autograd.RMSNorm", x, gamma, nil)
+	rows, c := normShape("autograd.RMSNorm", x, gamma, nil)
 	xv := g.contig(x)
 	out := g.arena.Empty(xv.Shape...)
 	rstd := g.arena.Empty(rows)
-	g.forRows(rows, rowGrain, task{fn: rmsNormRows, x: xv.Data(), y: dataOrNil(g, gamma), w: out.Data(),
-		v: rstd.Data(), i: [8]int{c}, f: [2]float32{eps}})
+	g.forRows(rows, rowGrain, task{fn: rmsNormRows, norm: normArgs{x: xv.Data(), gamma: dataOrNil(g, gamma), y: out.Data(),
+		rstd: rstd.Data(), c: c, eps: eps}})
 	y := g.newVar(out)
 	if nd := g.record(rmsNormBackward, y, x, gamma); nd != nil {
-		nd.saved[0], nd.saved[1] = xv, rstd
-		nd.i[0], nd.i[1] = rows, c
+		nd.norm = normSaved{x: xv, rstd: rstd, rows: rows, c: c}
 	}
 	return y
 }
 
 func rmsNormRows(t *task, lo, hi int) {
-	c, eps := t.i[0], float64(t.f[0])
+	a := &t.norm
+	c, eps := a.c, float64(a.eps)
 	for r := lo; r < hi; r++ {
-		x, y := t.x[r*c:(r+1)*c], t.w[r*c:(r+1)*c]
+		x, y := a.x[r*c:(r+1)*c], a.y[r*c:(r+1)*c]
 		var ss float64
 		for _, v := range x {
 			ss += float64(v) * float64(v)
 		}
 		rs := float32(1 / math.Sqrt(ss/float64(c)+eps))
-		t.v[r] = rs
-		if t.y != nil {
-			gamma := t.y[:c]
+		a.rstd[r] = rs
+		if a.gamma != nil {
+			gamma := a.gamma[:c]
 			for j, v := range x {
 				y[j] = v * rs * gamma[j]
 			}
@@ -243,24 +265,27 @@ func rmsNormRows(t *task, lo, hi int) {
 
 func rmsNormBackward(g *Graph, nd *node) {
 	x, gamma := nd.in[0], nd.in[1]
-	rows, c := nd.i[0], nd.i[1]
-	xd, rstd := nd.saved[0].Data(), nd.saved[1].Data()
+	s := &nd.norm
+	rows, c := s.rows, s.c
+	xd, rstd := s.x.Data(), s.rstd.Data()
 	dy := nd.out.Grad.Data()
 	if needs(x) {
-		g.forRows(rows, rowGrain, task{fn: rmsNormGradRows, x: xd, y: dataOrNil(g, gamma), z: dy,
-			w: g.grad(x).Data(), v: rstd, i: [8]int{c}})
+		g.forRows(rows, rowGrain, task{fn: rmsNormGradRows, norm: normArgs{x: xd, gamma: dataOrNil(g, gamma),
+			rstd: rstd, dy: dy, dx: g.grad(x).Data(), c: c}})
 	}
 	if needs(gamma) {
-		g.forRows(c, 16, task{fn: normParamGradCols, x: xd, z: dy, v: rstd, w: g.grad(gamma).Data(), i: [8]int{rows, c}})
+		g.forRows(c, 16, task{fn: normParamGradCols, norm: normArgs{x: xd, rstd: rstd,
+			dy: dy, dgamma: g.grad(gamma).Data(), rows: rows, c: c}})
 	}
 }
 
 func rmsNormGradRows(t *task, lo, hi int) {
-	c := t.i[0]
-	gamma := t.y
+	a := &t.norm
+	c := a.c
+	gamma := a.gamma
 	for r := lo; r < hi; r++ {
-		x, dy, dx := t.x[r*c:(r+1)*c], t.z[r*c:(r+1)*c], t.w[r*c:(r+1)*c]
-		rs := t.v[r]
+		x, dy, dx := a.x[r*c:(r+1)*c], a.dy[r*c:(r+1)*c], a.dx[r*c:(r+1)*c]
+		rs := a.rstd[r]
 		var s float32
 		for j, v := range x {
 			dn := dy[j]

@@ -26,6 +26,13 @@ func (g *Graph) MergeHeads(x *Var) *Var {
 	return g.moveHeads(x, false, xs[0], xs[2], xs[1], xs[3])
 }
 
+// headsSaved is what SplitHeads and MergeHeads keep for backward: the
+// sizes B, T, NH, HS and the direction of the forward move.
+type headsSaved struct {
+	b, t, nh, hs int
+	split        bool
+}
+
 // moveHeads is SplitHeads (split) or MergeHeads (!split) of x.
 func (g *Graph) moveHeads(x *Var, split bool, b, t, nh, hs int) *Var {
 	xv := g.contig(x)
@@ -39,20 +46,19 @@ func (g *Graph) moveHeads(x *Var, split bool, b, t, nh, hs int) *Var {
 	}
 	y := g.newVar(out)
 	if nd := g.record(headsBackward, y, x); nd != nil {
-		nd.i = [6]int{b, t, nh, hs}
-		nd.flag[0] = split
+		nd.heads = headsSaved{b: b, t: t, nh: nh, hs: hs, split: split}
 	}
 	return y
 }
 
 // headsBackward moves the gradient back the other way, accumulating.
 func headsBackward(g *Graph, nd *node) {
-	b, t, nh, hs := nd.i[0], nd.i[1], nd.i[2], nd.i[3]
+	s := &nd.heads
 	dy, dx := nd.out.Grad.Data(), g.grad(nd.in[0]).Data()
-	if nd.flag[0] {
-		heads(dx, dy, b, t, nh, hs, false, true)
+	if s.split {
+		heads(dx, dy, s.b, s.t, s.nh, s.hs, false, true)
 	} else {
-		heads(dy, dx, b, t, nh, hs, true, true)
+		heads(dy, dx, s.b, s.t, s.nh, s.hs, true, true)
 	}
 }
 
@@ -103,6 +109,15 @@ func normAxis(op string, shape []int, axis int) int {
 	return axis
 }
 
+// concatSaved is what Concat keeps for backward: its inputs (beyond the
+// three of node.in) and the output viewed as [outer, total, inner] around
+// axis.
+type concatSaved struct {
+	xs                  []*Var
+	axis                int
+	outer, inner, total int
+}
+
 // Concat joins xs along axis (negative counts from the end); all other
 // dimensions must agree. Backward hands each input its slice of the
 // gradient.
@@ -144,17 +159,17 @@ func (g *Graph) Concat(axis int, xs ...*Var) *Var {
 	}
 	y := g.newVar(out)
 	if nd := g.record(concatBackward, y, xs...); nd != nil {
-		nd.vars = ins
-		nd.i[0], nd.i[1], nd.i[2], nd.i[3] = axis, outer, inner, total
+		nd.concat = concatSaved{xs: ins, axis: axis, outer: outer, inner: inner, total: total}
 	}
 	return y
 }
 
 func concatBackward(g *Graph, nd *node) {
-	axis, outer, inner, total := nd.i[0], nd.i[1], nd.i[2], nd.i[3]
+	s := &nd.concat
+	axis, outer, inner, total := s.axis, s.outer, s.inner, s.total
 	dy := nd.out.Grad.Data()
 	lo := 0
-	for _, x := range nd.vars {
+	for _, x := range s.xs {
 		n := x.Value.Shape[axis]
 		if needs(x) {
 			dx := g.grad(x).Data()
@@ -169,6 +184,13 @@ func concatBackward(g *Graph, nd *node) {
 		}
 		lo += n
 	}
+}
+
+// narrowSaved is what Narrow keeps for backward: the input viewed as
+// [outer, n, inner] around the axis, and the slice [lo, lo+m) taken.
+type narrowSaved struct {
+	outer, inner int
+	n, lo, m     int
 }
 
 // Narrow returns the slice [lo, hi) of x along axis, as a new contiguous
@@ -192,14 +214,14 @@ func (g *Graph) Narrow(x *Var, axis, lo, hi int) *Var {
 	}
 	y := g.newVar(out)
 	if nd := g.record(narrowBackward, y, x); nd != nil {
-		nd.i[0], nd.i[1], nd.i[2], nd.i[3] = outer, inner, n, lo
-		nd.i[4] = hi - lo
+		nd.narrow = narrowSaved{outer: outer, inner: inner, n: n, lo: lo, m: hi - lo}
 	}
 	return y
 }
 
 func narrowBackward(g *Graph, nd *node) {
-	outer, inner, n, lo, m := nd.i[0], nd.i[1], nd.i[2], nd.i[3], nd.i[4]
+	s := &nd.narrow
+	outer, inner, n, lo, m := s.outer, s.inner, s.n, s.lo, s.m
 	dy, dx := nd.out.Grad.Data(), g.grad(nd.in[0]).Data()
 	w := m * inner
 	for o := 0; o < outer; o++ {
@@ -242,7 +264,7 @@ func (g *Graph) Split(x *Var, axis int, sizes ...int) []*Var {
 func (g *Graph) Permute(x *Var, dims ...int) *Var {
 	y := g.newVar(g.arena.Clone(g.arena.Permute(x.Value, dims...)))
 	if nd := g.record(permuteBackward, y, x); nd != nil {
-		nd.ints = g.saveInts(dims)
+		nd.dims = g.saveInts(dims)
 	}
 	return y
 }
@@ -265,6 +287,6 @@ func (g *Graph) Transpose(x *Var, d0, d1 int) *Var {
 }
 
 func permuteBackward(g *Graph, nd *node) {
-	dx := g.arena.Permute(g.grad(nd.in[0]), nd.ints...)
+	dx := g.arena.Permute(g.grad(nd.in[0]), nd.dims...)
 	tensor.Add(dx, dx, nd.out.Grad)
 }

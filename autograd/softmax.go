@@ -26,40 +26,58 @@ func (g *Graph) Softmax(x *Var) *Var {
 	return g.rowwise("autograd.Softmax", x, softmaxRows, softmaxBackward)
 }
 
+// softmaxSaved is what Softmax and LogSoftmax keep for backward: their
+// output y [rows, n], from which each gradient follows.
+type softmaxSaved struct {
+	y       *tensor.Tensor
+	rows, n int
+}
+
+// softmaxArgs: forward y = f(x) row by row; backward dx += f'(y)·dy.
+type softmaxArgs struct {
+	x, y, dy, dx []float32
+	n            int
+}
+
 // rowwise runs fwd over the rows of x's last axis into a new tensor and
-// records back, which finds the output in saved[0] and rows, n in i[0:2].
+// records back, which finds the output in node.softmax.
 func (g *Graph) rowwise(op string, x *Var, fwd func(t *task, lo, hi int), back func(*Graph, *node)) *Var {
 	rows, n := lastAxis(op, x)
 	xv := g.contig(x)
 	out := g.arena.Empty(xv.Shape...)
-	g.forRows(rows, rowGrain, task{fn: fwd, x: xv.Data(), z: out.Data(), i: [8]int{n}})
+	g.forRows(rows, rowGrain, task{fn: fwd, softmax: softmaxArgs{x: xv.Data(), y: out.Data(), n: n}})
 	y := g.newVar(out)
 	if nd := g.record(back, y, x); nd != nil {
-		nd.saved[0] = out
-		nd.i[0], nd.i[1] = rows, n
+		nd.softmax = softmaxSaved{y: out, rows: rows, n: n}
 	}
 	return y
 }
 
+// rowwiseBackward runs grad over the rows of a Softmax or LogSoftmax.
+func rowwiseBackward(g *Graph, nd *node, grad func(t *task, lo, hi int)) {
+	s := &nd.softmax
+	g.forRows(s.rows, rowGrain, task{fn: grad, softmax: softmaxArgs{y: s.y.Data(), dy: nd.out.Grad.Data(),
+		dx: g.grad(nd.in[0]).Data(), n: s.n}})
+}
+
 func softmaxRows(t *task, lo, hi int) {
-	n := t.i[0]
+	a := &t.softmax
+	n := a.n
 	for r := lo; r < hi; r++ {
-		x, z := t.x[r*n:(r+1)*n], t.z[r*n:(r+1)*n]
-		copy(z, x)
-		s := kernels.ExpShiftSum(z, kernels.Max(x))
-		kernels.Scale(1/s, z)
+		x, y := a.x[r*n:(r+1)*n], a.y[r*n:(r+1)*n]
+		copy(y, x)
+		s := kernels.ExpShiftSum(y, kernels.Max(x))
+		kernels.Scale(1/s, y)
 	}
 }
 
-func softmaxBackward(g *Graph, nd *node) {
-	g.forRows(nd.i[0], rowGrain, task{fn: softmaxGradRows, y: nd.saved[0].Data(), z: nd.out.Grad.Data(),
-		w: g.grad(nd.in[0]).Data(), i: [8]int{nd.i[1]}})
-}
+func softmaxBackward(g *Graph, nd *node) { rowwiseBackward(g, nd, softmaxGradRows) }
 
 func softmaxGradRows(t *task, lo, hi int) {
-	n := t.i[0]
+	a := &t.softmax
+	n := a.n
 	for r := lo; r < hi; r++ {
-		y, dy, dx := t.y[r*n:(r+1)*n], t.z[r*n:(r+1)*n], t.w[r*n:(r+1)*n]
+		y, dy, dx := a.y[r*n:(r+1)*n], a.dy[r*n:(r+1)*n], a.dx[r*n:(r+1)*n]
 		s := kernels.Dot(dy, y)
 		for j, v := range y {
 			dx[j] += v * (dy[j] - s)
@@ -75,27 +93,26 @@ func (g *Graph) LogSoftmax(x *Var) *Var {
 }
 
 func logSoftmaxRows(t *task, lo, hi int) {
-	n := t.i[0]
+	a := &t.softmax
+	n := a.n
 	for r := lo; r < hi; r++ {
-		x, z := t.x[r*n:(r+1)*n], t.z[r*n:(r+1)*n]
-		copy(z, x)
+		x, y := a.x[r*n:(r+1)*n], a.y[r*n:(r+1)*n]
+		copy(y, x)
 		m := kernels.Max(x)
-		shift := m + float32(math.Log(float64(kernels.ExpShiftSum(z, m))))
+		shift := m + float32(math.Log(float64(kernels.ExpShiftSum(y, m))))
 		for j, v := range x {
-			z[j] = v - shift
+			y[j] = v - shift
 		}
 	}
 }
 
-func logSoftmaxBackward(g *Graph, nd *node) {
-	g.forRows(nd.i[0], rowGrain, task{fn: logSoftmaxGradRows, y: nd.saved[0].Data(), z: nd.out.Grad.Data(),
-		w: g.grad(nd.in[0]).Data(), i: [8]int{nd.i[1]}})
-}
+func logSoftmaxBackward(g *Graph, nd *node) { rowwiseBackward(g, nd, logSoftmaxGradRows) }
 
 func logSoftmaxGradRows(t *task, lo, hi int) {
-	n := t.i[0]
+	a := &t.softmax
+	n := a.n
 	for r := lo; r < hi; r++ {
-		y, dy, dx := t.y[r*n:(r+1)*n], t.z[r*n:(r+1)*n], t.w[r*n:(r+1)*n]
+		y, dy, dx := a.y[r*n:(r+1)*n], a.dy[r*n:(r+1)*n], a.dx[r*n:(r+1)*n]
 		var s float32
 		for _, v := range dy {
 			s += v
@@ -104,6 +121,30 @@ func logSoftmaxGradRows(t *task, lo, hi int) {
 			dx[j] += dy[j] - float32(math.Exp(float64(v)))*s
 		}
 	}
+}
+
+// xentSaved is what CrossEntropy keeps for backward: the logits
+// [rows, V], each row's log-sum-exp, the targets and the number of rows
+// not ignored (the mean's divisor).
+type xentSaved struct {
+	logits, lse   *tensor.Tensor
+	targets       []int
+	rows, v       int
+	ignore, count int
+}
+
+// xentArgs are the arguments of CrossEntropy's loops, over chunks of
+// rows, each chunk with its row of the [chunks, V] scratch: forward
+// writes lse and losses per row; backward accumulates
+// dlogits += scale·(softmax − onehot(target)).
+type xentArgs struct {
+	logits, scratch []float32
+	lse, losses     []float32
+	dlogits         []float32
+	targets         []int
+	v, ignore       int
+	rows, chunks    int
+	scale           float32
 }
 
 // CrossEntropy returns the mean over non-ignored rows of
@@ -139,8 +180,8 @@ func (g *Graph) CrossEntropy(logits *Var, targets []int, ignoreIndex int) *Var {
 	lse, losses := g.arena.Empty(rows), g.arena.Empty(rows)
 	tg := g.saveInts(targets)
 	chunks := min(parallel.Workers(), rows)
-	g.forRows(chunks, 1, task{fn: crossEntropyChunks, x: xv.Data(), y: g.arena.Empty(chunks, v).Data(),
-		u: losses.Data(), v: lse.Data(), ints: tg, i: [8]int{v, ignoreIndex, rows, chunks}})
+	g.forRows(chunks, 1, task{fn: crossEntropyChunks, xent: xentArgs{logits: xv.Data(), scratch: g.arena.Empty(chunks, v).Data(),
+		lse: lse.Data(), losses: losses.Data(), targets: tg, v: v, ignore: ignoreIndex, rows: rows, chunks: chunks}})
 	var sum float64
 	for _, l := range losses.Data() {
 		sum += float64(l)
@@ -149,66 +190,67 @@ func (g *Graph) CrossEntropy(logits *Var, targets []int, ignoreIndex int) *Var {
 	out.Data()[0] = float32(sum / float64(count)) // NaN when count == 0, as torch
 	y := g.newVar(out)
 	if nd := g.record(crossEntropyBackward, y, logits); nd != nil {
-		nd.saved[0], nd.saved[1] = xv, lse
-		nd.ints = tg
-		nd.i[0], nd.i[1], nd.i[2], nd.i[3] = rows, v, ignoreIndex, count
+		nd.xent = xentSaved{logits: xv, lse: lse, targets: tg, rows: rows, v: v, ignore: ignoreIndex, count: count}
 	}
 	return y
 }
 
 // chunkRows returns the rows of chunk c when rows are split into chunks
-// contiguous parts; each chunk owns row c of the [chunks, V] scratch t.y.
+// contiguous parts; each chunk owns row c of the [chunks, V] scratch.
 func chunkRows(c, rows, chunks int) (lo, hi int) { return c * rows / chunks, (c + 1) * rows / chunks }
 
 // crossEntropyChunks computes, for the rows of chunks [lo, hi), lse and
 // the loss lse − x[target] (0 for ignored rows).
 func crossEntropyChunks(t *task, lo, hi int) {
-	v, ignore, rows, chunks := t.i[0], t.i[1], t.i[2], t.i[3]
+	a := &t.xent
+	v := a.v
 	for c := lo; c < hi; c++ {
-		buf := t.y[c*v : (c+1)*v]
-		r0, r1 := chunkRows(c, rows, chunks)
+		buf := a.scratch[c*v : (c+1)*v]
+		r0, r1 := chunkRows(c, a.rows, a.chunks)
 		for r := r0; r < r1; r++ {
-			x := t.x[r*v : (r+1)*v]
+			x := a.logits[r*v : (r+1)*v]
 			copy(buf, x)
 			m := kernels.Max(x)
 			l := m + float32(math.Log(float64(kernels.ExpShiftSum(buf, m))))
-			t.v[r] = l
-			if tg := t.ints[r]; tg != ignore {
-				t.u[r] = l - x[tg]
+			a.lse[r] = l
+			if tg := a.targets[r]; tg != a.ignore {
+				a.losses[r] = l - x[tg]
 			} else {
-				t.u[r] = 0
+				a.losses[r] = 0
 			}
 		}
 	}
 }
 
 func crossEntropyBackward(g *Graph, nd *node) {
-	rows, v, ignore, count := nd.i[0], nd.i[1], nd.i[2], nd.i[3]
+	s := &nd.xent
 	dx := g.grad(nd.in[0]).Data()
-	if count == 0 {
+	if s.count == 0 {
 		return
 	}
-	scale := nd.out.Grad.Data()[0] / float32(count)
-	chunks := min(parallel.Workers(), rows)
-	g.forRows(chunks, 1, task{fn: crossEntropyGradChunks, x: nd.saved[0].Data(), v: nd.saved[1].Data(),
-		y: g.arena.Empty(chunks, v).Data(), w: dx, ints: nd.ints, i: [8]int{v, ignore, rows, chunks}, f: [2]float32{scale}})
+	scale := nd.out.Grad.Data()[0] / float32(s.count)
+	chunks := min(parallel.Workers(), s.rows)
+	g.forRows(chunks, 1, task{fn: crossEntropyGradChunks, xent: xentArgs{logits: s.logits.Data(), lse: s.lse.Data(),
+		scratch: g.arena.Empty(chunks, s.v).Data(), dlogits: dx, targets: s.targets,
+		v: s.v, ignore: s.ignore, rows: s.rows, chunks: chunks, scale: scale}})
 }
 
 // crossEntropyGradChunks accumulates dx += scale·(exp(x − lse) − onehot)
 // over the kept rows of chunks [lo, hi).
 func crossEntropyGradChunks(t *task, lo, hi int) {
-	v, ignore, rows, chunks, scale := t.i[0], t.i[1], t.i[2], t.i[3], t.f[0]
+	a := &t.xent
+	v, scale := a.v, a.scale
 	for c := lo; c < hi; c++ {
-		buf := t.y[c*v : (c+1)*v]
-		r0, r1 := chunkRows(c, rows, chunks)
+		buf := a.scratch[c*v : (c+1)*v]
+		r0, r1 := chunkRows(c, a.rows, a.chunks)
 		for r := r0; r < r1; r++ {
-			tg := t.ints[r]
-			if tg == ignore {
+			tg := a.targets[r]
+			if tg == a.ignore {
 				continue
 			}
-			copy(buf, t.x[r*v:(r+1)*v])
-			kernels.ExpShiftSum(buf, t.v[r])
-			dx := t.w[r*v : (r+1)*v]
+			copy(buf, a.logits[r*v:(r+1)*v])
+			kernels.ExpShiftSum(buf, a.lse[r])
+			dx := a.dlogits[r*v : (r+1)*v]
 			kernels.Axpy(scale, buf, dx)
 			dx[tg] -= scale
 		}

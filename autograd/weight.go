@@ -92,7 +92,7 @@ func (g *Graph) linearInfer(w *Var, rows, in, out int, x, bias, y []float32) {
 			return
 		}
 		wide := g.arena.Empty(out, in).Data()
-		g.forRows(out, 64, task{fn: widenRows, z: wide, i: [8]int{in}, bf: m.BF16})
+		g.forRows(out, 64, task{fn: widenRows, widen: widenArgs{bf16: m.BF16, f32: wide, c: in}})
 		g.sgemm(false, true, rows, out, in, 1, x, in, wide, in, 0, y, out)
 	} else {
 		wd := g.contig(w).Data()
@@ -105,15 +105,22 @@ func (g *Graph) linearInfer(w *Var, rows, in, out int, x, bias, y []float32) {
 		}
 	}
 	if bias != nil {
-		g.forRows(rows, rowGrain, task{fn: biasRows, x: bias, z: y, i: [8]int{out}})
+		g.forRows(rows, rowGrain, task{fn: biasRows, bias: biasArgs{b: bias, y: y, c: out}})
 	}
 }
 
-// widenRows converts rows [lo, hi) of the bfloat16 matrix t.bf (t.i[0]
-// columns) into t.z.
+// widenArgs: f32 = bf16 widened, both matrices of c columns.
+type widenArgs struct {
+	bf16 []uint16
+	f32  []float32
+	c    int
+}
+
+// widenRows converts rows [lo, hi) of the bfloat16 matrix into float32.
 func widenRows(t *task, lo, hi int) {
-	c := t.i[0]
-	src, dst := t.bf[lo*c:hi*c], t.z[lo*c:hi*c]
+	a := &t.widen
+	c := a.c
+	src, dst := a.bf16[lo*c:hi*c], a.f32[lo*c:hi*c]
 	for i, b := range src {
 		dst[i] = gemv.FromBF16(b)
 	}

@@ -14,10 +14,11 @@
 // graph made with train=true) and infers (train=false: no tape, no
 // dropout). Activations are batch-first: [B, T, C].
 //
-// For incremental decoding the attention blocks and layers have
-// ForwardCached variants taking a KVCache: self-attention appends the new
-// positions' keys and values and attends over all of them; a static cache
-// holds cross-attention keys and values computed once from the memory.
+// For incremental decoding in inference graphs the attention blocks and
+// layers have ForwardCached variants taking a KVCache: self-attention
+// appends the new positions' keys and values and attends over all of
+// them; a static cache holds cross-attention keys and values computed once
+// from the memory.
 //
 // Bad input to the attention blocks, layers, stacks and Embedding (a shape
 // that does not fit, a mask of the wrong size, an id outside the table) is

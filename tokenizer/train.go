@@ -1,8 +1,6 @@
 package tokenizer
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -266,87 +264,4 @@ func safeCut(b []byte) int {
 		}
 	}
 	return 0
-}
-
-// WriteHFJSON writes b as a Hugging Face tokenizer.json (BPE model with the
-// ByteLevel pre-tokenizer, post-processor and decoder), which Hugging Face
-// tokenizers and LoadHFJSON read back.
-func (b *BPE) WriteHFJSON(w io.Writer) error {
-	type merge struct {
-		rank uint64
-		l, r int
-	}
-	ms := make([]merge, 0, b.nMerges)
-	b.merges.each(func(k, v uint64) {
-		ms = append(ms, merge{rank: v >> 32, l: int(k >> 32), r: int(uint32(k))})
-	})
-	sort.Slice(ms, func(i, j int) bool { return ms[i].rank < ms[j].rank })
-	merges := make([]string, len(ms))
-	for i, m := range ms {
-		merges[i] = b.tokens[m.l] + " " + b.tokens[m.r]
-	}
-	addedToks := []hfAddedToken{}
-	if b.added != nil {
-		for _, t := range b.added.tokens {
-			addedToks = append(addedToks, hfAddedToken{ID: t.ID, Content: t.Content, LStrip: t.LStrip, RStrip: t.RStrip, Special: t.Special})
-		}
-		sort.Slice(addedToks, func(i, j int) bool { return addedToks[i].ID < addedToks[j].ID })
-	}
-	byteLevel := func(prefix bool, trim bool) map[string]any {
-		return map[string]any{"type": "ByteLevel", "add_prefix_space": prefix, "trim_offsets": trim, "use_regex": b.splitWords}
-	}
-	var post any = byteLevel(true, false)
-	if b.post != nil {
-		post = b.post.hfJSON(b)
-	}
-	var unk any
-	if b.unk >= 0 {
-		unk = b.tokens[b.unk]
-	}
-	file := map[string]any{
-		"version":        "1.0",
-		"truncation":     nil,
-		"padding":        nil,
-		"added_tokens":   addedToks,
-		"normalizer":     nil,
-		"pre_tokenizer":  byteLevel(b.addPrefixSpace, true),
-		"post_processor": post,
-		"decoder":        byteLevel(true, true),
-		"model": map[string]any{
-			"type": "BPE", "dropout": nil, "unk_token": unk, "continuing_subword_prefix": nil,
-			"end_of_word_suffix": nil, "fuse_unk": false, "byte_fallback": false,
-			"vocab": b.vocab, "merges": merges,
-		},
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(file); err != nil {
-		return fmt.Errorf("tokenizer.json: %w", err)
-	}
-	if _, err := w.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("tokenizer.json: %w", err)
-	}
-	return nil
-}
-
-// hfJSON spells the template as a TemplateProcessing post-processor.
-func (t *template) hfJSON(tok Tokenizer) map[string]any {
-	special := map[string]any{}
-	conv := func(ps []templatePiece) []any {
-		var out []any
-		for _, p := range ps {
-			if p.Seq >= 0 {
-				out = append(out, map[string]any{"Sequence": map[string]any{"id": []string{"A", "B"}[p.Seq], "type_id": p.TypeID}})
-				continue
-			}
-			for _, id := range p.IDs {
-				name, _ := tok.IDToToken(id)
-				special[name] = map[string]any{"id": name, "ids": []int{id}, "tokens": []string{name}}
-				out = append(out, map[string]any{"SpecialToken": map[string]any{"id": name, "type_id": p.TypeID}})
-			}
-		}
-		return out
-	}
-	return map[string]any{"type": "TemplateProcessing", "single": conv(t.single), "pair": conv(t.pair), "special_tokens": special}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,7 +15,7 @@ func init() {
 	var (
 		asJSON, list   bool
 		m, n, k        int
-		threads, runs  int
+		runs           int
 		transA, transB bool
 		budget         time.Duration
 	)
@@ -30,12 +29,8 @@ kernel allocated beyond its operands. Without --m/--n/--k it runs 1024³,
 768×384·384×1536 projection with its backward products.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if m < 0 || n < 0 || k < 0 || threads < 0 {
-				return fmt.Errorf("--m, --n, --k and --threads must not be negative")
-			}
-			if threads > 0 {
-				runtime.GOMAXPROCS(threads)
-				parallel.SetWorkers(threads)
+			if m < 0 || n < 0 || k < 0 {
+				return fmt.Errorf("--m, --n and --k must not be negative")
 			}
 			shapes := kernels.DefaultSgemmShapes
 			if m > 0 || n > 0 || k > 0 {
@@ -83,7 +78,7 @@ kernel allocated beyond its operands. Without --m/--n/--k it runs 1024³,
 	f.IntVar(&k, "k", 0, "inner dimension")
 	f.BoolVar(&transA, "transa", false, "A stored K×M (op(A) = Aᵀ)")
 	f.BoolVar(&transB, "transb", false, "B stored N×K (op(B) = Bᵀ)")
-	f.IntVar(&threads, "threads", 0, "worker goroutines (default: all cores)")
+	addThreadsFlag(cmd)
 	f.IntVar(&runs, "runs", 21, "timed runs per shape (at least 5; fewer if --budget runs out)")
 	f.DurationVar(&budget, "budget", 3*time.Second, "time budget per shape for the timed runs")
 	benchCmd.AddCommand(cmd)

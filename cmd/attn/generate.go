@@ -3,11 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"runtime"
 
 	"github.com/attn-dev/attn/generate"
 	"github.com/attn-dev/attn/infer"
-	"github.com/attn-dev/attn/internal/parallel"
 	"github.com/attn-dev/attn/tokenizer"
 	"github.com/spf13/cobra"
 )
@@ -23,7 +21,6 @@ type genFlags struct {
 	seed        uint64
 	stops       []string
 	ignoreEOS   bool
-	threads     int
 	numReturn   int
 }
 
@@ -38,23 +35,19 @@ func (f *genFlags) register(cmd *cobra.Command) {
 	fl.Uint64Var(&f.seed, "seed", 0, "random seed for sampling")
 	fl.StringSliceVar(&f.stops, "stop", nil, "stop once the generated text contains this string (repeatable)")
 	fl.BoolVar(&f.ignoreEOS, "ignore-eos", false, "keep generating after the end-of-sequence token")
-	fl.IntVar(&f.threads, "threads", 0, "worker threads (default: all cores)")
 	fl.IntVar(&f.numReturn, "num-return-sequences", 1, "sequences per input: independent samples, or the best beams, best first (default: the model's)")
+	addThreadsFlag(cmd)
 }
 
 // config turns the flags into generation settings over the model's own:
 // --temperature 0 is plain greedy (argmax every step, no forced or banned
 // token) whatever the model's generation config says.
 func (f *genFlags) config(cmd *cobra.Command, base generate.Config) (generate.Config, error) {
-	if f.maxNew < 0 || f.topK < 0 || f.beams < 0 || f.threads < 0 || f.repetition < 0 {
-		return base, fmt.Errorf("--max-new-tokens, --top-k, --num-beams, --threads and --repetition-penalty must not be negative")
+	if f.maxNew < 0 || f.topK < 0 || f.beams < 0 || f.repetition < 0 {
+		return base, fmt.Errorf("--max-new-tokens, --top-k, --num-beams and --repetition-penalty must not be negative")
 	}
 	if f.numReturn < 1 {
 		return base, fmt.Errorf("--num-return-sequences %d: want at least 1", f.numReturn)
-	}
-	if f.threads > 0 {
-		runtime.GOMAXPROCS(f.threads)
-		parallel.SetWorkers(f.threads)
 	}
 	changed := cmd.Flags().Changed
 	var c generate.Config

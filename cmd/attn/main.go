@@ -8,8 +8,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 
 	"github.com/spf13/cobra"
+
+	"github.com/attn-dev/attn/internal/parallel"
 )
 
 var logLevel string
@@ -27,8 +30,35 @@ GPT-2, BERT, ViT, Marian and BART checkpoints from Hugging Face, and models it t
 			return fmt.Errorf("--log-level %q: %w", logLevel, err)
 		}
 		slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})))
-		return nil
+		return applyThreads(cmd)
 	},
+}
+
+// addThreadsFlag gives a verb that runs parallel work the --threads flag;
+// the root applies it (applyThreads) before the verb runs, so no verb
+// sets the thread count itself.
+func addThreadsFlag(cmd *cobra.Command) {
+	cmd.Flags().Int("threads", 0, "worker threads (default: all cores)")
+}
+
+// applyThreads sets GOMAXPROCS and the kernels' worker pool from the
+// --threads of cmd, when cmd has the flag and it is set.
+func applyThreads(cmd *cobra.Command) error {
+	if cmd.Flags().Lookup("threads") == nil {
+		return nil
+	}
+	n, err := cmd.Flags().GetInt("threads")
+	if err != nil {
+		return fmt.Errorf("--threads: %w", err)
+	}
+	if n < 0 {
+		return fmt.Errorf("--threads %d: must not be negative (0: all cores)", n)
+	}
+	if n > 0 {
+		runtime.GOMAXPROCS(n)
+		parallel.SetWorkers(n)
+	}
+	return nil
 }
 
 func init() {
