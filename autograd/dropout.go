@@ -73,6 +73,11 @@ func dropoutBackward(g *Graph, nd *node) {
 	g.forRows(len(dy), elemGrain, task{fn: accumGrad, accum: accumArgs{dy: dy, by: nd.mask.Data(), dx: g.grad(nd.in[0]).Data()}})
 }
 
+// NextSeed returns the next value of the graph's random stream (see
+// SetSeed), for randomness drawn outside the graph's ops, such as
+// attention dropout's seed.
+func (g *Graph) NextSeed() uint64 { return g.next() }
+
 // SetDropout turns dropout (Dropout, and the attention dropout of layers
 // that ask DropoutEnabled) on or off in a training graph, as torch's
 // module.train() and .eval() do, and returns the previous setting. New

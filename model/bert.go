@@ -51,7 +51,8 @@ type BERT struct {
 func buildBERT(cfg *Config, head string, b *binder) (Model, error) {
 	r := &reader{c: cfg}
 	s := layerShape{C: r.int("hidden_size"), NH: r.int("num_attention_heads"), FF: r.int("intermediate_size"),
-		Eps: float32(r.float(1e-12, "layer_norm_eps")), QKVBias: true}
+		Eps: float32(r.float(1e-12, "layer_norm_eps")), QKVBias: true,
+		Drop: float32(r.float(0.1, "hidden_dropout_prob")), AttnDrop: float32(r.float(0.1, "attention_probs_dropout_prob"))}
 	nLayer, nPos, vocab, types := r.int("num_hidden_layers"), r.int("max_position_embeddings"), r.int("vocab_size"), r.intOr(2, "type_vocab_size")
 	act := r.str("gelu", "hidden_act")
 	if pe := r.str("absolute", "position_embedding_type"); pe != "absolute" {
@@ -110,6 +111,7 @@ func buildBERT(cfg *Config, head string, b *binder) (Model, error) {
 // classification [B, labels]), last_hidden_state, pooler_output,
 // hidden_states.N (N = 0 is the embeddings' output), attentions.N.
 func (m *BERT) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, error) {
+	defer g.SetDropout(g.SetDropout(opt.Dropout))
 	if err := m.prepare(g); err != nil {
 		return nil, err
 	}
@@ -149,7 +151,7 @@ func (m *BERT) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, er
 	if err != nil {
 		return nil, fmt.Errorf("bert position_ids: %w", err)
 	}
-	x = m.embNorm.Forward(g, g.Add(g.Add(x, ty), p))
+	x = g.Dropout(m.embNorm.Forward(g, g.Add(g.Add(x, ty), p)), m.shape.Drop)
 	masks := &nn.Masks{Causal: m.causal, KeyPadding: keyPadding(g, in.AttentionMask)}
 	h, hidden, attns, err := runEncoder(g, m.layers, x, masks, opt)
 	if err != nil {

@@ -42,13 +42,16 @@ type GPT2 struct {
 	layers   []*nn.EncoderLayer
 	lnF      *nn.LayerNorm
 	lmHead   *autograd.Var // wte for the LM head, nil for GPT2Model
+	embDrop  float32       // embd_pdrop
 }
 
 func buildGPT2(cfg *Config, head string, b *binder) (Model, error) {
 	r := &reader{c: cfg}
 	c := r.int("n_embd")
 	s := layerShape{C: c, NH: r.int("n_head"), FF: r.intOr(4*c, "n_inner"), PreNorm: true,
-		Eps: float32(r.float(1e-5, "layer_norm_epsilon"))}
+		Eps: float32(r.float(1e-5, "layer_norm_epsilon")),
+		Drop: float32(r.float(0.1, "resid_pdrop")), AttnDrop: float32(r.float(0.1, "attn_pdrop"))}
+	embDrop := float32(r.float(0.1, "embd_pdrop"))
 	nLayer, nPos, vocab := r.int("n_layer"), r.int("n_positions", "n_ctx"), r.int("vocab_size")
 	act := r.str("gelu_new", "activation_function")
 	for _, k := range []string{"scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn"} {
@@ -65,7 +68,7 @@ func buildGPT2(cfg *Config, head string, b *binder) (Model, error) {
 	if err := s.resolve("gpt2", "activation_function", act); err != nil {
 		return nil, err
 	}
-	m := &GPT2{shape: s, nPos: nPos}
+	m := &GPT2{shape: s, nPos: nPos, embDrop: embDrop}
 	// The original Hub layout has no "transformer." prefix and carries
 	// the causal-mask buffers attn.bias and attn.masked_bias.
 	b.basePrefix("transformer.", "wte.weight", head != "GPT2Model")
@@ -100,6 +103,7 @@ func (m *GPT2) NewCache(b, maxT int) (*Cache, error) {
 // hidden_states.N (the input of block N; N = L is after ln_f),
 // attentions.N.
 func (m *GPT2) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, error) {
+	defer g.SetDropout(g.SetDropout(opt.Dropout))
 	if err := m.prepare(g); err != nil {
 		return nil, err
 	}
@@ -134,7 +138,7 @@ func (m *GPT2) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, er
 	if err != nil {
 		return nil, fmt.Errorf("gpt2 position_ids (n_positions %d): %w", m.nPos, err)
 	}
-	x = g.Add(x, p)
+	x = g.Dropout(g.Add(x, p), m.embDrop)
 	if err := opt.Capture.check(stackSelf, len(m.layers), m.shape.NH); err != nil {
 		return nil, fmt.Errorf("gpt2: %w", err)
 	}

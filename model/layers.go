@@ -30,10 +30,15 @@ type layerShape struct {
 	PreNorm   bool
 	Eps       float32
 	QKVBias   bool // ViT's qkv_bias; the others always have biases
+	// Dropout rates, applied when Options.Dropout asks (training):
+	// Drop on the embeddings and each residual branch, AttnDrop on the
+	// attention probabilities, ActDrop after the feed-forward's
+	// activation (BART/Marian's activation_dropout).
+	Drop, AttnDrop, ActDrop float32
 }
 
 func (s layerShape) config() nn.LayerConfig {
-	return nn.LayerConfig{DModel: s.C, NHead: s.NH, NKVHead: s.NH, DimFF: s.FF, Activation: s.Act, NormFirst: s.PreNorm, Eps: s.Eps}
+	return nn.LayerConfig{DModel: s.C, NHead: s.NH, NKVHead: s.NH, DimFF: s.FF, Activation: s.Act, NormFirst: s.PreNorm, Eps: s.Eps, Dropout: s.Drop}
 }
 
 // resolve sets the activation from its config name (key names it in
@@ -58,6 +63,11 @@ func (s layerShape) check(what string) error {
 	if !(s.Eps > 0) {
 		return fmt.Errorf("%s: layer norm epsilon %g must be positive", what, s.Eps)
 	}
+	for _, p := range []float32{s.Drop, s.AttnDrop, s.ActDrop} {
+		if !(p >= 0 && p < 1) {
+			return fmt.Errorf("%s: dropout probability %g outside [0, 1)", what, p)
+		}
+	}
 	return nil
 }
 
@@ -70,7 +80,7 @@ func (b *binder) linearOrConv(name string, in, out int, bias, conv bool) *nn.Lin
 
 // attention binds a multi-head attention block from its four names.
 func (b *binder) attention(p string, qkv, q, k, v, o string, s layerShape, conv bool) *nn.MultiHeadAttention {
-	m := &nn.MultiHeadAttention{Cfg: nn.MHAConfig{EmbedDim: s.C, NumHeads: s.NH, NumKVHeads: s.NH, KDim: s.C, VDim: s.C, Bias: true}, HS: s.C / s.NH}
+	m := &nn.MultiHeadAttention{Cfg: nn.MHAConfig{EmbedDim: s.C, NumHeads: s.NH, NumKVHeads: s.NH, KDim: s.C, VDim: s.C, Bias: true, Dropout: s.AttnDrop}, HS: s.C / s.NH}
 	if qkv != "" {
 		m.Cfg.Layout = nn.ProjFused
 		l := b.linearOrConv(p+qkv, s.C, 3*s.C, true, conv)
@@ -91,6 +101,7 @@ func (b *binder) feedForward(p string, n layerNames, s layerShape) *nn.FeedForwa
 		Linear1:    b.linearOrConv(p+n.FF1, s.C, s.FF, true, n.Conv1D),
 		Linear2:    b.linearOrConv(p+n.FF2, s.FF, s.C, true, n.Conv1D),
 		Activation: s.Act,
+		Dropout:    s.ActDrop,
 	}
 }
 

@@ -49,6 +49,10 @@ type Options struct {
 	// Encoder, for encoder-decoders, is the output of Encode: Forward
 	// then skips the encoder (and input_ids) and runs the decoder only.
 	Encoder *Encoded
+	// Dropout applies the config's dropout rates in a training graph (as
+	// torch's model.train()); off, a training graph computes what an
+	// inference graph does (model.eval()).
+	Dropout bool
 	// Capture, when set, receives the attention probabilities of the
 	// layers and heads it chooses (see Capture).
 	Capture *Capture

@@ -79,8 +79,9 @@ func buildSeq2Seq(cfg *Config, head string, b *binder) (Model, error) {
 	}
 	c := r.int("d_model")
 	eps := float32(1e-5)
-	enc := layerShape{C: c, NH: r.int("encoder_attention_heads"), FF: r.int("encoder_ffn_dim"), Eps: eps, QKVBias: true}
-	dec := layerShape{C: c, NH: r.int("decoder_attention_heads"), FF: r.int("decoder_ffn_dim"), Eps: eps, QKVBias: true}
+	drop, attnDrop, actDrop := float32(r.float(0.1, "dropout")), float32(r.float(0, "attention_dropout")), float32(r.float(0, "activation_dropout"))
+	enc := layerShape{C: c, NH: r.int("encoder_attention_heads"), FF: r.int("encoder_ffn_dim"), Eps: eps, QKVBias: true, Drop: drop, AttnDrop: attnDrop, ActDrop: actDrop}
+	dec := layerShape{C: c, NH: r.int("decoder_attention_heads"), FF: r.int("decoder_ffn_dim"), Eps: eps, QKVBias: true, Drop: drop, AttnDrop: attnDrop, ActDrop: actDrop}
 	nEnc, nDec := r.int("encoder_layers"), r.int("decoder_layers")
 	vocab, nPos := r.int("vocab_size"), r.int("max_position_embeddings")
 	act := r.str(defAct, "activation_function")
@@ -185,7 +186,7 @@ func (m *Seq2Seq) embedTokens(g *autograd.Graph, ids []int, b, t, past int, pos 
 	if ln != nil {
 		x = ln.Forward(g, x)
 	}
-	return x, nil
+	return g.Dropout(x, m.enc.Drop), nil
 }
 
 // Encoded is an encoder's output kept for decoding: Hidden [B, Ts, C]
@@ -261,6 +262,7 @@ func (e *Encoded) expand(g *autograd.Graph) (*autograd.Var, []int) {
 // returned outputs are encoder_last_hidden_state and, as opt asks,
 // encoder_hidden_states.N and encoder_attentions.N.
 func (m *Seq2Seq) Encode(g *autograd.Graph, in *Inputs, opt Options) (*Encoded, *Outputs, error) {
+	defer g.SetDropout(g.SetDropout(opt.Dropout))
 	if err := m.prepare(g); err != nil {
 		return nil, nil, err
 	}
@@ -312,6 +314,7 @@ func (m *Seq2Seq) NewCache(b, maxT int) (*Cache, error) {
 // feed the decoder; outputs logits, last_hidden_state, hidden_states.N,
 // attentions.N.
 func (m *Seq2Seq) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, error) {
+	defer g.SetDropout(g.SetDropout(opt.Dropout))
 	if err := m.prepare(g); err != nil {
 		return nil, err
 	}

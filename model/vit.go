@@ -40,12 +40,14 @@ type ViT struct {
 	layers                 []*nn.EncoderLayer
 	norm                   *nn.LayerNorm
 	pooler, classifier     *nn.Linear
+	drop                   float32 // hidden_dropout_prob on the embeddings
 }
 
 func buildViT(cfg *Config, head string, b *binder) (Model, error) {
 	r := &reader{c: cfg}
 	s := layerShape{C: r.int("hidden_size"), NH: r.int("num_attention_heads"), FF: r.int("intermediate_size"),
-		Eps: float32(r.float(1e-12, "layer_norm_eps")), PreNorm: true, QKVBias: r.bool(true, "qkv_bias")}
+		Eps: float32(r.float(1e-12, "layer_norm_eps")), PreNorm: true, QKVBias: r.bool(true, "qkv_bias"),
+		Drop: float32(r.float(0, "hidden_dropout_prob")), AttnDrop: float32(r.float(0, "attention_probs_dropout_prob"))}
 	nLayer, image, patch, ch := r.int("num_hidden_layers"), r.int("image_size"), r.int("patch_size"), r.intOr(3, "num_channels")
 	act := r.str("gelu", "hidden_act")
 	labels := r.labels()
@@ -59,7 +61,7 @@ func buildViT(cfg *Config, head string, b *binder) (Model, error) {
 		return nil, fmt.Errorf("vit: image_size %d is not a multiple of patch_size %d (or num_channels %d < 1)", image, patch, ch)
 	}
 	c, n := s.C, (image/patch)*(image/patch)
-	m := &ViT{image: image, patch: patch, channels: ch}
+	m := &ViT{image: image, patch: patch, channels: ch, drop: s.Drop}
 	b.basePrefix("vit.", "embeddings.cls_token", head != "ViTModel")
 	m.cls = b.param("vit.embeddings.cls_token", initNormal, 1, 1, c)
 	m.pos = b.param("vit.embeddings.position_embeddings", initNormal, 1, n+1, c)
@@ -89,6 +91,7 @@ func buildViT(cfg *Config, head string, b *binder) (Model, error) {
 // (N = L is before the final LayerNorm, as transformers collects it),
 // attentions.N.
 func (m *ViT) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, error) {
+	defer g.SetDropout(g.SetDropout(opt.Dropout))
 	if err := m.prepare(g); err != nil {
 		return nil, err
 	}
@@ -124,7 +127,7 @@ func (m *ViT) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, err
 	c := m.info.Hidden
 	patches := g.Linear(g.Input(cols, false), g.Reshape(m.proj, c, k), m.projBias)
 	cls := g.Add(g.Input(g.Arena().New(b, 1, c), false), m.cls)
-	x := g.Add(g.Concat(1, cls, patches), m.pos)
+	x := g.Dropout(g.Add(g.Concat(1, cls, patches), m.pos), m.drop)
 	x, hidden, attns, err := runEncoder(g, m.layers, x, nil, opt)
 	if err != nil {
 		return nil, fmt.Errorf("vit: %w", err)

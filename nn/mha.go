@@ -63,7 +63,6 @@ type MultiHeadAttention struct {
 	QProj, KProj, VProj       *Linear       // ProjSeparate
 	OutProj                   *Linear
 
-	seed uint64 // advances per call so attention dropout differs per call
 }
 
 // NewMultiHeadAttention returns an attention block initialised as torch
@@ -99,7 +98,7 @@ func NewMultiHeadAttention(cfg MHAConfig, rng *rand.Rand) (*MultiHeadAttention, 
 	rng = newRNG(rng)
 	hs := c / nh
 	qn, kvn := nh*hs, nkv*hs
-	m := &MultiHeadAttention{Cfg: cfg, HS: hs, seed: rng.Uint64()}
+	m := &MultiHeadAttention{Cfg: cfg, HS: hs}
 	var err error
 	switch cfg.Layout {
 	case ProjFused:
@@ -347,10 +346,9 @@ func (m *MultiHeadAttention) ForwardCached(g *autograd.Graph, query, key, value 
 	}
 	p := &attention.Params{B: b, NH: m.Cfg.NumHeads, NKV: m.Cfg.NumKVHeads, Tq: tq, Tk: k.Shape()[2], HS: m.HS}
 	if g.DropoutEnabled() && m.Cfg.Dropout > 0 {
-		// Only training with dropout writes to m, so inference graphs
-		// may share one model across goroutines.
-		p.DropoutP, p.Seed = m.Cfg.Dropout, m.seed
-		m.seed += 0x9e3779b97f4a7c15
+		// The mask's seed comes from the graph's stream: the same graph
+		// seed replays it (an exact resume), and m is never written.
+		p.DropoutP, p.Seed = m.Cfg.Dropout, g.NextSeed()
 	}
 	if masks != nil {
 		p.Causal, p.KeyPadding = masks.Causal, masks.KeyPadding
