@@ -278,6 +278,9 @@ func (m *Seq2Seq) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs,
 		}
 		encMask = in.AttentionMask
 		defer func() {
+			if out.Tensors == nil { // the decoder failed: nothing to merge into
+				return
+			}
 			out.Names = append(out.Names, enc.Names...)
 			for k, v := range enc.Tensors {
 				out.Tensors[k] = v
