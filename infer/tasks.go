@@ -91,13 +91,14 @@ func hiddenStates(out *model.Outputs, n int) (*tensor.Tensor, int, error) {
 	if out.Get(prefix+"0") == nil {
 		return nil, 0, errors.New("infer: the model returned no hidden states")
 	}
-	if n < 0 {
-		n += l + 1
+	k := n
+	if k < 0 {
+		k += l + 1
 	}
-	if n < 0 || n > l {
-		return nil, l, fmt.Errorf("infer: layer %d outside [0, %d] (or −1 for the last)", n, l)
+	if k < 0 || k > l {
+		return nil, l, fmt.Errorf("infer: layer %d outside [0, %d] (or −1 … −%d counting from the last)", n, l, l+1)
 	}
-	return out.Get(prefix + strconv.Itoa(n)).Contiguous(), l, nil
+	return out.Get(prefix + strconv.Itoa(k)).Contiguous(), l, nil
 }
 
 // Pooling says how Embed turns token vectors into one per text.

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-
-	"github.com/spf13/pflag"
 )
 
 func TestBenchMatmulJSON(t *testing.T) {
@@ -20,14 +18,6 @@ func TestBenchMatmulJSON(t *testing.T) {
 		{"unset dims default", []string{"--m", "3", "--n", "2"}, 3, 2, 1024, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			// runAttn resets only top-level flags; bench's subcommands keep
-			// theirs between runs.
-			for _, c := range benchCmd.Commands() {
-				c.Flags().VisitAll(func(f *pflag.Flag) {
-					_ = f.Value.Set(f.DefValue)
-					f.Changed = false
-				})
-			}
 			args := append([]string{"bench", "matmul", "--json", "--runs", "5", "--budget", "1ms"}, tc.args...)
 			out := strings.TrimSpace(runAttn(t, "", args...))
 			if strings.Contains(out, "\n") {

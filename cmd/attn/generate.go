@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"runtime"
 
 	"github.com/attn-dev/attn/generate"
@@ -42,19 +43,37 @@ func (f *genFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&f.numReturn, "num-return-sequences", 1, "sequences per input: independent samples, or the best beams, best first (default: the model's)")
 }
 
-// config turns the flags into generation settings over the model's own:
-// --temperature 0 is plain greedy (argmax every step, no forced or banned
-// token) whatever the model's generation config says.
-func (f *genFlags) config(cmd *cobra.Command, base generate.Config) (generate.Config, error) {
-	if f.maxNew < 0 || f.topK < 0 || f.beams < 0 || f.threads < 0 || f.repetition < 0 {
-		return base, fmt.Errorf("--max-new-tokens, --top-k, --num-beams, --threads and --repetition-penalty must not be negative")
-	}
-	if f.numReturn < 1 {
-		return base, fmt.Errorf("--num-return-sequences %d: want at least 1", f.numReturn)
-	}
+// check validates each flag the user gave, naming it; vocab bounds
+// --num-beams.
+func (f *genFlags) check(cmd *cobra.Command, vocab int) error {
+	return firstErr(
+		givenRange(cmd, "max-new-tokens", f.maxNew, 0, math.MaxInt),
+		checkFloat("temperature", f.temperature, !cmd.Flags().Changed("temperature") || f.temperature >= 0 && !math.IsInf(f.temperature, 0),
+			"0 (greedy) or a positive finite temperature"),
+		givenRange(cmd, "top-k", f.topK, 0, math.MaxInt),
+		checkFloat("top-p", f.topP, f.topP > 0 && f.topP <= 1, "a probability in (0, 1]"),
+		checkFloat("repetition-penalty", f.repetition, !cmd.Flags().Changed("repetition-penalty") || f.repetition > 0 && !math.IsInf(f.repetition, 0),
+			"a positive finite penalty (1: none)"),
+		givenRange(cmd, "num-beams", f.beams, 1, max(1, min(vocab, maxSequences))),
+		givenRange(cmd, "threads", f.threads, 1, maxThreads()),
+		givenRange(cmd, "num-return-sequences", f.numReturn, 1, maxSequences),
+	)
+}
+
+// useThreads applies --threads.
+func (f *genFlags) useThreads() {
 	if f.threads > 0 {
 		runtime.GOMAXPROCS(f.threads)
 		parallel.SetWorkers(f.threads)
+	}
+}
+
+// config turns the flags into generation settings over the model's own
+// (vocab ids): --temperature 0 is plain greedy (argmax every step, no
+// forced or banned token) whatever the model's generation config says.
+func (f *genFlags) config(cmd *cobra.Command, base generate.Config, vocab int) (generate.Config, error) {
+	if err := f.check(cmd, vocab); err != nil {
+		return base, err
 	}
 	changed := cmd.Flags().Changed
 	var c generate.Config
@@ -74,10 +93,10 @@ func (f *genFlags) config(cmd *cobra.Command, base generate.Config) (generate.Co
 		if changed("top-p") {
 			c.TopP = f.topP
 		}
-		if f.repetition > 0 {
+		if changed("repetition-penalty") {
 			c.RepetitionPenalty = f.repetition
 		}
-		if f.beams > 0 {
+		if changed("num-beams") {
 			c.NumBeams = f.beams
 		}
 	}
@@ -139,10 +158,11 @@ the object above for one sequence, a list of them for N > 1.`,
 				return err
 			}
 			defer g.Close()
-			cfg, err := gf.config(cmd, g.Config)
+			cfg, err := gf.config(cmd, g.Config, g.Model.Info().Vocab)
 			if err != nil {
 				return err
 			}
+			gf.useThreads()
 			out := cmd.OutOrStdout()
 			if len(prompts)+len(ids) > 1 || cfg.NumReturnSequences > 1 {
 				res, err := g.GenerateBatch(infer.BatchRequest{Prompts: prompts, PromptIDs: ids, Config: cfg})

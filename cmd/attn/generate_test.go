@@ -12,14 +12,15 @@ import (
 	"github.com/attn-dev/attn/generate"
 	"github.com/attn-dev/attn/infer"
 	"github.com/attn-dev/attn/model"
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
-// runVerb runs the CLI in-process and returns stdout and the error; it
-// resets every flag first, slices included.
-func runVerb(t *testing.T, stdin string, args ...string) (string, error) {
-	t.Helper()
-	for _, c := range rootCmd.Commands() {
+// resetFlags sets every flag of cmd's subcommands, theirs included, back
+// to its default, slices included: flags keep their values between
+// Execute calls in one process.
+func resetFlags(cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
 		c.Flags().VisitAll(func(f *pflag.Flag) {
 			if sv, ok := f.Value.(pflag.SliceValue); ok {
 				_ = sv.Replace(nil)
@@ -28,7 +29,15 @@ func runVerb(t *testing.T, stdin string, args ...string) (string, error) {
 			}
 			f.Changed = false
 		})
+		resetFlags(c)
 	}
+}
+
+// runVerb runs the CLI in-process and returns stdout and the error; it
+// resets every flag first.
+func runVerb(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	resetFlags(rootCmd)
 	var out bytes.Buffer
 	rootCmd.SetIn(strings.NewReader(stdin))
 	rootCmd.SetOut(&out)

@@ -1,31 +1,17 @@
 package main
 
 import (
-	"bytes"
-	"strings"
 	"testing"
-
-	"github.com/spf13/pflag"
 )
 
 // runAttn runs the CLI in-process with stdin and returns stdout.
 func runAttn(t *testing.T, stdin string, args ...string) string {
 	t.Helper()
-	// Flags keep their values between Execute calls in one process.
-	for _, c := range rootCmd.Commands() {
-		c.Flags().VisitAll(func(f *pflag.Flag) {
-			_ = f.Value.Set(f.DefValue)
-			f.Changed = false
-		})
-	}
-	var out bytes.Buffer
-	rootCmd.SetIn(strings.NewReader(stdin))
-	rootCmd.SetOut(&out)
-	rootCmd.SetArgs(args)
-	if err := rootCmd.Execute(); err != nil {
+	out, err := runVerb(t, stdin, args...)
+	if err != nil {
 		t.Fatalf("attn %v: %v", args, err)
 	}
-	return out.String()
+	return out
 }
 
 func TestTokenizeVerbs(t *testing.T) {

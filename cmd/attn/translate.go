@@ -33,10 +33,11 @@ line each, "rank<TAB>text"; with --json a "sequences" list is added).`,
 			if !g.EncoderDecoder() {
 				return fmt.Errorf("translate needs an encoder-decoder (Marian, BART); %s is %s", dir, g.Model.Info().Architecture)
 			}
-			cfg, err := gf.config(cmd, g.Config)
+			cfg, err := gf.config(cmd, g.Config, g.Model.Info().Vocab)
 			if err != nil {
 				return err
 			}
+			gf.useThreads()
 			if !cmd.Flags().Changed("max-new-tokens") {
 				cfg.MaxNewTokens = 0 // the model's max_length
 			}
