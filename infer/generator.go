@@ -20,6 +20,7 @@ type Generator struct {
 	Config    generate.Config
 	lm        generate.Model
 	s2s       generate.Seq2Seq
+	tokErr    error // why the directory's tokenizer files could not be loaded
 }
 
 // LoadGenerator loads a decoder-only (GPT-2) or encoder-decoder (Marian,
@@ -66,8 +67,12 @@ func NewGeneratorWith(m model.Model, dir string, o LMOptions) (*Generator, error
 	if g.Config, err = generate.LoadConfig(dir); err != nil {
 		return nil, err
 	}
-	if tok, err := tokenizer.Load(dir); err == nil {
+	switch tok, err := tokenizer.Load(dir); {
+	case err == nil:
 		g.Tokenizer = tok
+	case !errors.Is(err, tokenizer.ErrNoTokenizer):
+		// Prompt ids still work; a text prompt reports this error.
+		g.tokErr = err
 	}
 	return g, nil
 }
@@ -157,6 +162,9 @@ func (g *Generator) GenerateBatch(req BatchRequest) ([]*Generation, error) {
 
 // encode tokenizes a text prompt with the model's special tokens.
 func (g *Generator) encode(prompt string) ([]int, error) {
+	if g.tokErr != nil {
+		return nil, fmt.Errorf("infer: the model's tokenizer: %w", g.tokErr)
+	}
 	if g.Tokenizer == nil {
 		return nil, errors.New("infer: the model directory has no tokenizer: give prompt ids")
 	}
@@ -251,9 +259,6 @@ func (s *textStream) push(id int) error {
 func (g *Generator) Translate(text string) (string, error) {
 	if g.s2s == nil {
 		return "", fmt.Errorf("infer: translation needs an encoder-decoder, not %s", g.Model.Info().Architecture)
-	}
-	if g.Tokenizer == nil {
-		return "", errors.New("infer: the model directory has no tokenizer")
 	}
 	cfg := g.Config
 	cfg.MaxNewTokens = 0
