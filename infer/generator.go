@@ -90,6 +90,9 @@ type Request struct {
 	Prompt    string
 	PromptIDs []int
 	Config    generate.Config
+	// Truncate cuts a prompt that does not fit the context with the new
+	// tokens; TruncateNone refuses it with a *ContextError.
+	Truncate Truncation
 	// OnText receives each new piece of text (whole UTF-8 characters),
 	// when one sequence is generated (Config.NumReturnSequences ≤ 1).
 	OnText func(piece string) error
@@ -102,6 +105,7 @@ type BatchRequest struct {
 	Prompts   []string
 	PromptIDs [][]int
 	Config    generate.Config
+	Truncate  Truncation // as Request.Truncate
 }
 
 // Sequence is one generated continuation: its new ids and their text.
@@ -135,7 +139,7 @@ func (g *Generator) Generate(req Request) (*Generation, error) {
 			return nil, err
 		}
 	}
-	out, err := g.run([][]int{ids}, req.Config, req.OnText)
+	out, err := g.run([][]int{ids}, req.Config, req.Truncate, req.OnText)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +161,7 @@ func (g *Generator) GenerateBatch(req BatchRequest) ([]*Generation, error) {
 		}
 		prompts = append(prompts, ids)
 	}
-	return g.run(prompts, req.Config, nil)
+	return g.run(prompts, req.Config, req.Truncate, nil)
 }
 
 // encode tokenizes a text prompt with the model's special tokens.
@@ -177,11 +181,15 @@ func (g *Generator) encode(prompt string) ([]int, error) {
 
 // run generates from the prompts as one batch; onText streams the text of
 // a lone sequence.
-func (g *Generator) run(prompts [][]int, cfg generate.Config, onText func(string) error) ([]*Generation, error) {
+func (g *Generator) run(prompts [][]int, cfg generate.Config, t Truncation, onText func(string) error) ([]*Generation, error) {
 	for i, p := range prompts {
 		if len(p) == 0 {
 			return nil, fmt.Errorf("infer: prompt %d is empty", i)
 		}
+	}
+	prompts, err := fitPrompts(prompts, cfg, g.Model.Info().Context, g.s2s != nil, t)
+	if err != nil {
+		return nil, err
 	}
 	var decode func([]int) (string, error)
 	if g.Tokenizer != nil {
@@ -194,7 +202,6 @@ func (g *Generator) run(prompts [][]int, cfg generate.Config, onText func(string
 		opt.OnToken = func(_, id int) error { return st.push(id) }
 	}
 	var res *generate.Result
-	var err error
 	if g.s2s != nil {
 		res, err = generate.GenerateSeq2Seq(g.s2s, prompts, cfg, opt)
 	} else {

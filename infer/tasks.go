@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/attn-dev/attn/autograd"
+	"github.com/attn-dev/attn/internal/quote"
 	"github.com/attn-dev/attn/model"
 	"github.com/attn-dev/attn/tensor"
 	"github.com/attn-dev/attn/tokenizer"
@@ -202,16 +203,16 @@ type LayerSimilarity struct {
 func Similarity(m model.Model, tok tokenizer.Tokenizer, word, a, b string) ([]LayerSimilarity, error) {
 	w, err := tok.Encode(word, false)
 	if err != nil {
-		return nil, fmt.Errorf("infer: tokenizing %q: %w", word, err)
+		return nil, fmt.Errorf("infer: tokenizing %s: %w", quote.Short(word), err)
 	}
 	if len(w) == 0 {
-		return nil, fmt.Errorf("infer: %q has no tokens", word)
+		return nil, fmt.Errorf("infer: %s has no tokens", quote.Short(word))
 	}
 	seqs := make([][]int, 2)
 	spans := make([][2]int, 2)
 	for i, s := range []string{a, b} {
 		if seqs[i], err = tok.Encode(s, true); err != nil {
-			return nil, fmt.Errorf("infer: tokenizing %q: %w", s, err)
+			return nil, fmt.Errorf("infer: tokenizing %s: %w", quote.Short(s), err)
 		}
 		at := findSub(seqs[i], w)
 		if at < 0 {
@@ -222,7 +223,7 @@ func Similarity(m model.Model, tok tokenizer.Tokenizer, word, a, b string) ([]La
 					continue
 				}
 			}
-			return nil, fmt.Errorf("infer: %q (tokens %v) does not occur in %q (tokens %v)", word, w, s, seqs[i])
+			return nil, fmt.Errorf("infer: %s (tokens %v) does not occur in %s (%d tokens)", quote.Short(word), w, quote.Short(s), len(seqs[i]))
 		}
 		spans[i] = [2]int{at, at + len(w)}
 	}

@@ -2,13 +2,14 @@ package main
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/attn-dev/attn/infer"
 	"github.com/spf13/cobra"
 )
 
 func init() {
-	var dir, text, img string
+	var dir, trunc, text, img string
 	var k int
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -25,11 +26,19 @@ says (ViTImageProcessor; defaults: the model's image_size, 1/255, mean and std
 			if (text == "") == (img == "") {
 				return fmt.Errorf("classify needs exactly one of --text and --image")
 			}
+			if err := intRange("top-k", k, 0, math.MaxInt); err != nil {
+				return err
+			}
+			tr, err := parseTruncate(trunc)
+			if err != nil {
+				return err
+			}
 			t, err := infer.Load(dir)
 			if err != nil {
 				return err
 			}
 			defer t.Close()
+			t.Truncate = tr
 			var labels []infer.Label
 			if img != "" {
 				p, err := infer.LoadImageProcessor(dir, t.Model)
@@ -46,7 +55,7 @@ says (ViTImageProcessor; defaults: the model's image_size, 1/255, mean and std
 			} else {
 				res, err := t.ClassifyTexts([]string{text})
 				if err != nil {
-					return err
+					return contextHint(err)
 				}
 				labels = res[0]
 			}
@@ -67,6 +76,7 @@ says (ViTImageProcessor; defaults: the model's image_size, 1/255, mean and std
 	cmd.Flags().StringVar(&img, "image", "", "PNG or JPEG image to classify")
 	cmd.Flags().IntVar(&k, "top-k", 0, "print only the k most likely labels (0: all)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"labels": [{"id", "label", "prob"}]}`)
+	registerTruncate(cmd, &trunc)
 	_ = cmd.MarkFlagRequired("model")
 	rootCmd.AddCommand(cmd)
 }

@@ -16,7 +16,7 @@ func printJSON(cmd *cobra.Command, v any) error {
 }
 
 func init() {
-	var dir, pool string
+	var dir, trunc, pool string
 	var texts []string
 	var layer int
 	cmd := &cobra.Command{
@@ -37,14 +37,19 @@ token), as JSON: {"layer": N, "pool": ..., "embeddings": [{"text", "ids",
 			if len(texts) == 0 {
 				return fmt.Errorf("embed needs at least one --text")
 			}
+			tr, err := parseTruncate(trunc)
+			if err != nil {
+				return err
+			}
 			t, err := infer.Load(dir)
 			if err != nil {
 				return err
 			}
 			defer t.Close()
+			t.Truncate = tr
 			res, err := t.EmbedTexts(texts, layer, p)
 			if err != nil {
-				return err
+				return contextHint(err)
 			}
 			return printJSON(cmd, map[string]any{"model": dir, "layer": layer, "pool": p, "embeddings": res})
 		},
@@ -53,6 +58,7 @@ token), as JSON: {"layer": N, "pool": ..., "embeddings": [{"text", "ids",
 	cmd.Flags().StringArrayVar(&texts, "text", nil, "text to embed (repeatable)")
 	cmd.Flags().IntVar(&layer, "layer", -1, "hidden layer: 0 embeddings … L last; negative counts from the end")
 	cmd.Flags().StringVar(&pool, "pool", "mean", "pooling: mean, cls or none")
+	registerTruncate(cmd, &trunc)
 	_ = cmd.MarkFlagRequired("model")
 	rootCmd.AddCommand(cmd)
 }

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
-	"unicode/utf8"
+
+	"github.com/attn-dev/attn/infer"
+	"github.com/attn-dev/attn/internal/quote"
 
 	"github.com/spf13/cobra"
 )
@@ -59,16 +62,33 @@ func firstErr(errs ...error) error {
 	return nil
 }
 
-// quote is %q of a user's input cut to about 80 characters, so an error
-// about a 50 KB text does not echo it whole.
-func quote(s string) string {
-	const keep = 80
-	if len(s) <= keep {
-		return fmt.Sprintf("%q", s)
+// registerTruncate adds --truncate to a verb whose input can exceed the
+// model's context.
+func registerTruncate(cmd *cobra.Command, s *string) {
+	cmd.Flags().StringVar(s, "truncate", "", "an input too long for the model's context: left (keep its end) or right (keep its start); default: refuse it")
+}
+
+// parseTruncate checks a --truncate value.
+func parseTruncate(s string) (infer.Truncation, error) {
+	t, err := infer.ParseTruncation(s)
+	if err != nil {
+		return t, fmt.Errorf("--truncate %s: want left (keep the end of the input) or right (keep its start)", quote.Short(s))
 	}
-	cut := keep
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
+	return t, nil
+}
+
+// contextHint rephrases an input that does not fit the model's context in
+// the verb's flags.
+func contextHint(err error) error {
+	var ce *infer.ContextError
+	if !errors.As(err, &ce) {
+		return err
 	}
-	return fmt.Sprintf("%q… (%d bytes)", s[:cut], len(s))
+	if ce.New >= ce.Limit {
+		return fmt.Errorf("--max-new-tokens %d: the model's context is %d tokens, the %s among them", ce.New, ce.Limit, ce.What)
+	}
+	if ce.New > 0 {
+		return fmt.Errorf("the %s (%d tokens) plus --max-new-tokens %d exceeds the model's context of %d tokens: shorten it, lower --max-new-tokens or give --truncate left|right", ce.What, ce.Tokens, ce.New, ce.Limit)
+	}
+	return fmt.Errorf("the %s (%d tokens) exceeds the model's context of %d tokens: shorten it or give --truncate left|right", ce.What, ce.Tokens, ce.Limit)
 }

@@ -26,6 +26,7 @@ type genFlags struct {
 	ignoreEOS   bool
 	threads     int
 	numReturn   int
+	truncate    string
 }
 
 func (f *genFlags) register(cmd *cobra.Command) {
@@ -40,6 +41,7 @@ func (f *genFlags) register(cmd *cobra.Command) {
 	fl.StringSliceVar(&f.stops, "stop", nil, "stop once the generated text contains this string (repeatable)")
 	fl.BoolVar(&f.ignoreEOS, "ignore-eos", false, "keep generating after the end-of-sequence token")
 	fl.IntVar(&f.threads, "threads", 0, "worker threads (default: all cores)")
+	registerTruncate(cmd, &f.truncate)
 	fl.IntVar(&f.numReturn, "num-return-sequences", 1, "sequences per input: independent samples, or the best beams, best first (default: the model's)")
 }
 
@@ -60,6 +62,9 @@ func (f *genFlags) check(cmd *cobra.Command, vocab int) error {
 	)
 }
 
+// truncation parses --truncate.
+func (f *genFlags) truncation() (infer.Truncation, error) { return parseTruncate(f.truncate) }
+
 // useThreads applies --threads.
 func (f *genFlags) useThreads() {
 	if f.threads > 0 {
@@ -73,6 +78,9 @@ func (f *genFlags) useThreads() {
 // forced or banned token) whatever the model's generation config says.
 func (f *genFlags) config(cmd *cobra.Command, base generate.Config, vocab int) (generate.Config, error) {
 	if err := f.check(cmd, vocab); err != nil {
+		return base, err
+	}
+	if _, err := f.truncation(); err != nil {
 		return base, err
 	}
 	changed := cmd.Flags().Changed
@@ -163,15 +171,16 @@ the object above for one sequence, a list of them for N > 1.`,
 				return err
 			}
 			gf.useThreads()
+			trunc, _ := gf.truncation()
 			out := cmd.OutOrStdout()
 			if len(prompts)+len(ids) > 1 || cfg.NumReturnSequences > 1 {
-				res, err := g.GenerateBatch(infer.BatchRequest{Prompts: prompts, PromptIDs: ids, Config: cfg})
+				res, err := g.GenerateBatch(infer.BatchRequest{Prompts: prompts, PromptIDs: ids, Config: cfg, Truncate: trunc})
 				if err != nil {
-					return err
+					return contextHint(err)
 				}
 				return printBatch(cmd, g, res, asJSON, verbose)
 			}
-			req := infer.Request{Config: cfg}
+			req := infer.Request{Config: cfg, Truncate: trunc}
 			if len(prompts) == 1 {
 				req.Prompt = prompts[0]
 			} else {
@@ -185,7 +194,7 @@ the object above for one sequence, a list of them for N > 1.`,
 			}
 			res, err := g.Generate(req)
 			if err != nil {
-				return err
+				return contextHint(err)
 			}
 			if verbose {
 				if !asJSON && g.Tokenizer != nil {

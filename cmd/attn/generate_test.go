@@ -215,6 +215,15 @@ func TestTranslateVerb(t *testing.T) {
 	if _, err := runVerb(t, "", "translate", "--model", dir, "--text", "x", "--num-return-sequences", "4"); err == nil {
 		t.Error("--num-return-sequences 4 > num_beams 3: no error")
 	}
+
+	// stdin: one output line per input line, a blank one for a blank one.
+	out, err = runVerb(t, "Tom ne sait pas nager.\n\n  \nTom ne sait pas nager.\n", "translate", "--model", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(out, "\n"); len(lines) != 5 || lines[0] != got.Text || lines[1] != "" || lines[2] != "" || lines[3] != got.Text || lines[4] != "" {
+		t.Errorf("4 lines in (2 blank) gave %q, want the translation %q, 2 blank lines, it again", out, got.Text)
+	}
 }
 
 // TestGenerateVerbBatch: several --prompt-ids run as one left-padded batch

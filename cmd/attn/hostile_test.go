@@ -1,9 +1,16 @@
 package main
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/attn-dev/attn/model"
 )
 
 // flagName matches the flags an error message names.
@@ -62,6 +69,101 @@ func TestHostileFlags(t *testing.T) {
 			}
 			if names := flagName.FindAllString(msg, -1); len(names) != 1 || names[0] != tc.flag {
 				t.Errorf("%q names %v, want exactly %s", msg, names, tc.flag)
+			}
+		})
+	}
+}
+
+// TestGenerateContext: a prompt that does not fit the context with
+// --max-new-tokens is refused before generating, in the user's terms,
+// unless --truncate says which end to keep.
+func TestGenerateContext(t *testing.T) {
+	const gpt2, marian = "../../testdata/models/gpt2", "../../testdata/models/marian" // 32 positions
+	ids := make([]string, 30)
+	for i := range ids {
+		ids[i] = strconv.Itoa(i + 1)
+	}
+	long := strings.Join(ids, ",")
+	base := []string{"generate", "--max-new-tokens", "4", "--temperature", "0", "--json"}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // error fragment, "" for success
+	}{
+		{"fits", []string{"--prompt-ids", "1,2,3"}, ""},
+		{"refused", nil, "the prompt (30 tokens) plus --max-new-tokens 4 exceeds the model's context of 32 tokens"},
+		{"keep the end", []string{"--truncate", "left"}, ""},
+		{"keep the start", []string{"--truncate", "right"}, ""},
+		{"bad truncate", []string{"--truncate", "middle"}, `--truncate "middle"`},
+		{"more new tokens than context", []string{"--max-new-tokens", "40", "--truncate", "left"}, "--max-new-tokens 40: the model's context is 32 tokens"},
+		{"encoder-decoder source", []string{"--model", marian, "--prompt-ids", long + "," + long}, "the source (60 tokens) exceeds the model's context of 32 tokens"},
+		{"encoder-decoder keep the start", []string{"--model", marian, "--prompt-ids", long + "," + long, "--truncate", "right"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append(slices.Clone(base), tc.args...)
+			if !slices.Contains(args, "--model") {
+				args = append(args, "--model", gpt2)
+			}
+			if !slices.Contains(args, "--prompt-ids") {
+				args = append(args, "--prompt-ids", long)
+			}
+			out, err := runVerb(t, "", args...)
+			if tc.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("%v, want an error saying %q", err, tc.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var g genJSON
+			if err := json.Unmarshal([]byte(out), &g); err != nil || len(g.IDs) == 0 {
+				t.Errorf("%q: %v", out, err)
+			}
+		})
+	}
+}
+
+// TestTextTaskContext: embed, classify and fill-mask refuse a text longer
+// than the context in the user's terms, or cut it with --truncate.
+func TestTextTaskContext(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "bert")
+	m, err := model.Init(model.InitOptions{Arch: "bert", Head: "BertForMaskedLM", Layers: 1, Heads: 2, Hidden: 8, Vocab: 30522, Context: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := model.Save(m, dir); err != nil {
+		t.Fatal(err)
+	}
+	vocab, err := os.ReadFile("../../testdata/tokenizer/bert/vocab.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "vocab.txt"), vocab, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	long := "[MASK]" + strings.Repeat(" word", 40) // 43 tokens with [CLS] and [SEP]
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"embed refused", []string{"embed", "--text", long}, "the text (43 tokens) exceeds the model's context of 16 tokens"},
+		{"embed keep the start", []string{"embed", "--text", long, "--truncate", "right"}, ""},
+		{"embed keep the end", []string{"embed", "--text", long, "--truncate", "left"}, ""},
+		{"fill-mask refused", []string{"fill-mask", "--text", long}, "the text (43 tokens)"},
+		{"fill-mask keep the start", []string{"fill-mask", "--text", long, "--truncate", "right"}, ""},
+		{"fill-mask top-k 0", []string{"fill-mask", "--text", "[MASK]", "--top-k", "0"}, "--top-k 0"},
+		{"bad truncate", []string{"embed", "--text", "x", "--truncate", strings.Repeat("y", 50000)}, "… (50000 bytes)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := runVerb(t, "", append(tc.args, "--model", dir)...)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatal(err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("%v, want an error saying %q", err, tc.want)
 			}
 		})
 	}
