@@ -53,6 +53,8 @@ func TestHostileFlags(t *testing.T) {
 		{"init vocab 0", []string{"init", "--arch", "gpt2", "--vocab", "0", "--out", t.TempDir() + "/m"}, "--vocab", "0"},
 		{"init labels 0", []string{"init", "--arch", "bert", "--labels", "0", "--out", t.TempDir() + "/m"}, "--labels", "0"},
 		{"init huge", []string{"init", "--arch", "gpt2", "--vocab", "1000000000", "--hidden", "100000", "--out", t.TempDir() + "/m"}, "", "memory"},
+		{"forward out a directory", []string{"forward", "--model", "../../testdata/models/gpt2", "--inputs", "../../testdata/models/gpt2/inputs.safetensors", "--out", t.TempDir()}, "", "is a directory"},
+		{"prompt ids 50 KB", append(gen, "--prompt-ids", strings.Repeat("x", 50000)), "", "… (50000 bytes)"},
 		{"embed layer", []string{"embed", "--model", gpt2, "--text", "hi", "--layer", "-9"}, "", "layer -9 "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

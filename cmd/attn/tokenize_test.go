@@ -27,6 +27,8 @@ func TestTokenizeVerbs(t *testing.T) {
 		{"gpt2 keeps trailing spaces", "hello world \n", []string{"tokenize", "--model", gpt2}, "31373 995 220 198\n"},
 		{"gpt2 json", "hello <|endoftext|>", []string{"tokenize", "--model", gpt2, "--json"},
 			`{"ids":[31373,220,50256],"tokens":["hello","Ġ","<|endoftext|>"]}` + "\n"},
+		{"empty text json", "", []string{"tokenize", "--model", bert, "--json", "--no-special-tokens"}, `{"ids":[],"tokens":[]}` + "\n"},
+		{"blank text json", " \n ", []string{"tokenize", "--model", bert, "--json", "--no-special-tokens"}, `{"ids":[],"tokens":[]}` + "\n"},
 		{"bert adds CLS SEP", "Hello World", []string{"tokenize", "--model", bert}, "101 7592 2088 102\n"},
 		{"bert no special", "Hello World", []string{"tokenize", "--model", bert, "--no-special-tokens"}, "7592 2088\n"},
 		{"detokenize json", `{"ids":[31373,220,50256]}`, []string{"detokenize", "--model", gpt2}, "hello <|endoftext|>"},
