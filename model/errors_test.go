@@ -98,7 +98,9 @@ func TestLoadErrors(t *testing.T) {
 			return variant(t, func(s string) string { return strings.Replace(s, `"model_type": "gpt2"`, `"model_type": 5`, 1) }, nil)
 		}, []string{`"model_type" is a number (5), not a string`}},
 		{"architectures a string", func(t *testing.T) string {
-			return variant(t, func(s string) string { return strings.Replace(s, `"architectures": [`, `"architectures": "GPT2LMHeadModel", "x": [`, 1) }, nil)
+			return variant(t, func(s string) string {
+				return strings.Replace(s, `"architectures": [`, `"architectures": "GPT2LMHeadModel", "x": [`, 1)
+			}, nil)
 		}, []string{`"architectures" is a string, not a list`}},
 		{"unknown head", func(t *testing.T) string {
 			return variant(t, func(s string) string { return strings.Replace(s, "GPT2LMHeadModel", "GPT2ForTokenClassification", 1) }, nil)
