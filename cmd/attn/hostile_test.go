@@ -13,8 +13,16 @@ import (
 	"github.com/attn-dev/attn/model"
 )
 
-// flagName matches the flags an error message names.
-var flagName = regexp.MustCompile(`--[a-z][a-z-]*`)
+var (
+	flagName = regexp.MustCompile(`--[a-z][a-z-]*`)
+	quoted   = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+)
+
+// namedFlags lists the flags an error message names outside the quoted
+// values it echoes.
+func namedFlags(msg string) []string {
+	return flagName.FindAllString(quoted.ReplaceAllString(msg, `""`), -1)
+}
 
 // TestHostileFlags gives each verb one bad numeric flag: the verb must
 // fail, fast, with a message that names exactly that flag and the value
@@ -76,7 +84,7 @@ func TestHostileFlags(t *testing.T) {
 			if tc.flag == "" {
 				return
 			}
-			if names := flagName.FindAllString(msg, -1); len(names) != 1 || names[0] != tc.flag {
+			if names := namedFlags(msg); len(names) != 1 || names[0] != tc.flag {
 				t.Errorf("%q names %v, want exactly %s", msg, names, tc.flag)
 			}
 		})
