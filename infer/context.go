@@ -67,8 +67,12 @@ func fitPrompts(prompts [][]int, cfg generate.Config, limit int, seq2seq bool, t
 	for i, p := range prompts {
 		var err error
 		if seq2seq {
-			if cfg.MaxNewTokens+1 > limit && limit > 0 {
-				return nil, &ContextError{What: "decoder start token", Tokens: 1, New: cfg.MaxNewTokens, Limit: limit}
+			n := cfg.MaxNewTokens // the decoder's length is 1 + n
+			if n == 0 {
+				n = cfg.MaxLength - 1
+			}
+			if n+1 > limit && limit > 0 {
+				return nil, &ContextError{What: "decoder start token", Tokens: 1, New: n, Limit: limit}
 			}
 			out[i], err = fit("source", p, 0, limit, t)
 		} else {

@@ -27,6 +27,8 @@ func TestFitPrompts(t *testing.T) {
 		{"nothing left to keep", generate.Config{MaxNewTokens: 10}, false, TruncateLeft, nil},
 		{"source fits", generate.Config{MaxNewTokens: 9}, true, TruncateNone, p},
 		{"decoder too long", generate.Config{MaxNewTokens: 10}, true, TruncateRight, nil},
+		{"decoder max length fits", generate.Config{MaxLength: 10}, true, TruncateNone, p},
+		{"decoder max length too long", generate.Config{MaxLength: 11}, true, TruncateNone, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := fitPrompts([][]int{p}, tc.cfg, 10, tc.seq2seq, tc.t)

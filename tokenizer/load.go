@@ -71,7 +71,7 @@ func Load(dir string) (Tokenizer, error) {
 	if len(spm) > 1 {
 		return nil, fmt.Errorf("tokenizer: %s holds several SentencePiece models %v; name one with LoadSentencePiece", dir, spm)
 	}
-	return nil, fmt.Errorf("tokenizer: %s holds no tokenizer (looked for tokenizer.json, vocab.json+merges.txt, encoder.json+vocab.bpe, vocab.txt, source.spm+vocab.json, *.model, *.spm): %w", dir, ErrNoTokenizer)
+	return nil, fmt.Errorf("tokenizer: %s: %w (looked for tokenizer.json, vocab.json+merges.txt, encoder.json+vocab.bpe, vocab.txt, source.spm+vocab.json, *.model, *.spm)", dir, ErrNoTokenizer)
 }
 
 // ErrNoTokenizer is what Load wraps when a directory holds no tokenizer
