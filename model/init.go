@@ -114,6 +114,9 @@ func estimateParams(o InitOptions) float64 {
 // atomically: it is written under a temporary name and renamed; an
 // existing non-empty dir is an error.
 func Save(m Model, dir string) error {
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		return fmt.Errorf("model.Save: %s exists and is not a directory", dir)
+	}
 	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
 		return fmt.Errorf("model.Save: %s exists and is not empty", dir)
 	}

@@ -68,6 +68,7 @@ func TestHostileFlags(t *testing.T) {
 		{"bench generate dtype", []string{"bench", "generate", "--model", gpt2, "--dtype", "f16"}, "--dtype", "f16"},
 		{"bench generate context", []string{"bench", "generate", "--model", gpt2, "--prompt-len", "500", "--new", "20"}, "", "context of 512 tokens"},
 		{"bench generate bert", []string{"bench", "generate", "--model", "../../testdata/models/bert-mlm"}, "", "cannot generate"},
+		{"init out a file", []string{"init", "--arch", "gpt2", "--out", "hostile_test.go"}, "", "is not a directory"},
 		{"forward out a directory", []string{"forward", "--model", "../../testdata/models/gpt2", "--inputs", "../../testdata/models/gpt2/inputs.safetensors", "--out", t.TempDir()}, "", "is a directory"},
 		{"prompt ids 50 KB", append(gen, "--prompt-ids", strings.Repeat("x", 50000)), "", "… (50000 bytes)"},
 		{"embed layer", []string{"embed", "--model", gpt2, "--text", "hi", "--layer", "-9"}, "", "layer -9 "},
