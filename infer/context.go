@@ -27,7 +27,7 @@ func ParseTruncation(s string) (Truncation, error) {
 
 // ContextError is an input that does not fit the model's context: Tokens
 // input tokens plus New tokens to generate (0 for a task that generates
-// none) exceed Context positions.
+// none) exceed Limit positions.
 type ContextError struct {
 	What               string // "prompt", "source", "text"
 	Tokens, New, Limit int

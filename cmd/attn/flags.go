@@ -8,7 +8,6 @@ import (
 
 	"github.com/attn-dev/attn/infer"
 	"github.com/attn-dev/attn/internal/quote"
-
 	"github.com/spf13/cobra"
 )
 
@@ -85,7 +84,7 @@ func contextHint(err error) error {
 		return err
 	}
 	if ce.New >= ce.Limit {
-		return fmt.Errorf("--max-new-tokens %d: the model's context is %d tokens, the %s among them", ce.New, ce.Limit, ce.What)
+		return fmt.Errorf("--max-new-tokens %d leaves no room for the %s in the model's context of %d tokens", ce.New, ce.What, ce.Limit)
 	}
 	if ce.New > 0 {
 		return fmt.Errorf("the %s (%d tokens) plus --max-new-tokens %d exceeds the model's context of %d tokens: shorten it, lower --max-new-tokens or give --truncate left|right", ce.What, ce.Tokens, ce.New, ce.Limit)

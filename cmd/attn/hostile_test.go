@@ -113,7 +113,7 @@ func TestGenerateContext(t *testing.T) {
 		{"keep the end", []string{"--truncate", "left"}, ""},
 		{"keep the start", []string{"--truncate", "right"}, ""},
 		{"bad truncate", []string{"--truncate", "middle"}, `--truncate "middle"`},
-		{"more new tokens than context", []string{"--max-new-tokens", "40", "--truncate", "left"}, "--max-new-tokens 40: the model's context is 32 tokens"},
+		{"more new tokens than context", []string{"--max-new-tokens", "40", "--truncate", "left"}, "--max-new-tokens 40 leaves no room for the prompt in the model's context of 32 tokens"},
 		{"encoder-decoder source", []string{"--model", marian, "--prompt-ids", long + "," + long}, "the source (60 tokens) exceeds the model's context of 32 tokens"},
 		{"encoder-decoder keep the start", []string{"--model", marian, "--prompt-ids", long + "," + long, "--truncate", "right"}, ""},
 	} {
