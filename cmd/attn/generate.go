@@ -131,7 +131,9 @@ or beam search, forced/banned tokens); --temperature 0 is plain greedy
 (argmax every step, stopping at EOS); --temperature T > 0 samples, with
 --top-k, --top-p and --seed. For an encoder-decoder (Marian, BART) the
 prompt is the encoder's input and decoding starts from
-decoder_start_token_id.
+decoder_start_token_id. A prompt that does not fit the model's context
+with --max-new-tokens is refused, or cut by --truncate left (keep its end)
+or right (keep its start).
 
 The text streams to stdout as it is generated; --json prints instead
 {"ids": [new ids], "text": ..., "prefill_tokens_per_second": ...,
