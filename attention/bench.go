@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/attn-dev/attn/internal/memlimit"
 	"github.com/attn-dev/attn/internal/parallel"
 )
 
@@ -81,6 +82,14 @@ func Bench(c BenchConfig) (BenchResult, error) {
 	if err != nil {
 		return BenchResult{}, fmt.Errorf("bench: %w", err)
 	}
+	nq, nkv := pl.B*pl.NH*pl.Tq*pl.HS, pl.B*pl.NKV*pl.Tk*pl.HS
+	bytes := memlimit.Float32s([]int{2, nq}, []int{2, nkv}, []int{pl.B, pl.NH, pl.Tq})
+	if c.Backward {
+		bytes *= 2
+	}
+	if err := memlimit.Check(fmt.Sprintf("bench: attention B=%d NH=%d Tq=%d Tk=%d HS=%d", pl.B, pl.NH, pl.Tq, pl.Tk, pl.HS), bytes); err != nil {
+		return BenchResult{}, err
+	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	fill := func(n int) []float32 {
 		x := make([]float32, n)
@@ -89,7 +98,6 @@ func Bench(c BenchConfig) (BenchResult, error) {
 		}
 		return x
 	}
-	nq, nkv := pl.B*pl.NH*pl.Tq*pl.HS, pl.B*pl.NKV*pl.Tk*pl.HS
 	q, k, v := fill(nq), fill(nkv), fill(nkv)
 	out, lse := make([]float32, nq), make([]float32, pl.B*pl.NH*pl.Tq)
 	var dout, dq, dk, dv []float32

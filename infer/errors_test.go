@@ -85,3 +85,49 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestGeneratorTokenizerErrors: tokenizer files that cannot be read are
+// reported when a text prompt needs them, not taken for an absent
+// tokenizer; prompt ids still work.
+func TestGeneratorTokenizerErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, model string
+		files       map[string]string
+		want        string
+	}{
+		{"corrupt tokenizer.json", "gpt2", map[string]string{"tokenizer.json": `{"model": {"type": "BPE", "vocab": {`}, "tokenizer.json"},
+		{"vocab.json without merges.txt", "gpt2", map[string]string{"vocab.json": `{"a": 0}`}, "merges.txt"},
+		{"corrupt source.spm", "marian", map[string]string{"source.spm": "\x0a\xff\xff", "vocab.json": `{"a": 0}`}, "source.spm"},
+		{"none", "gpt2", map[string]string{}, "no tokenizer: give prompt ids"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, f := range []string{"config.json", "model.safetensors"} {
+				data, err := os.ReadFile(filepath.Join(modelsDir, tc.model, f))
+				if err != nil {
+					t.Fatal(err)
+				}
+				tc.files[f] = string(data)
+			}
+			for name, body := range tc.files {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			g, err := LoadGenerator(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer g.Close()
+			cfg := g.Config
+			cfg.MaxNewTokens = 1
+			_, err = g.Generate(Request{Prompt: "hi", Config: cfg})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("text prompt: %v, want an error naming %q", err, tc.want)
+			}
+			if _, err := g.Generate(Request{PromptIDs: []int{1, 2}, Config: cfg}); err != nil {
+				t.Errorf("prompt ids: %v", err)
+			}
+		})
+	}
+}

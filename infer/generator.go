@@ -20,6 +20,7 @@ type Generator struct {
 	Config    generate.Config
 	lm        generate.Model
 	s2s       generate.Seq2Seq
+	tokErr    error // why the directory's tokenizer files could not be loaded
 }
 
 // LoadGenerator loads a decoder-only (GPT-2, BartForCausalLM) or
@@ -55,8 +56,12 @@ func NewGenerator(m model.Model, dir string) (*Generator, error) {
 	if g.Config, err = generate.LoadConfig(dir); err != nil {
 		return nil, err
 	}
-	if tok, err := tokenizer.Load(dir); err == nil {
+	switch tok, err := tokenizer.Load(dir); {
+	case err == nil:
 		g.Tokenizer = tok
+	case !errors.Is(err, tokenizer.ErrNoTokenizer):
+		// Prompt ids still work; a text prompt reports this error.
+		g.tokErr = err
 	}
 	return g, nil
 }
@@ -74,6 +79,9 @@ type Request struct {
 	Prompt    string
 	PromptIDs []int
 	Config    generate.Config
+	// Truncate cuts a prompt that does not fit the context with the new
+	// tokens; TruncateNone refuses it with a *ContextError.
+	Truncate Truncation
 	// OnText receives each new piece of text (whole UTF-8 characters),
 	// when one sequence is generated (Config.NumReturnSequences ≤ 1).
 	OnText func(piece string) error
@@ -86,6 +94,7 @@ type BatchRequest struct {
 	Prompts   []string
 	PromptIDs [][]int
 	Config    generate.Config
+	Truncate  Truncation // as Request.Truncate
 }
 
 // Sequence is one generated continuation: its new ids and their text.
@@ -119,7 +128,7 @@ func (g *Generator) Generate(req Request) (*Generation, error) {
 			return nil, err
 		}
 	}
-	out, err := g.run([][]int{ids}, req.Config, req.OnText)
+	out, err := g.run([][]int{ids}, req.Config, req.Truncate, req.OnText)
 	if err != nil {
 		return nil, err
 	}
@@ -141,11 +150,14 @@ func (g *Generator) GenerateBatch(req BatchRequest) ([]*Generation, error) {
 		}
 		prompts = append(prompts, ids)
 	}
-	return g.run(prompts, req.Config, nil)
+	return g.run(prompts, req.Config, req.Truncate, nil)
 }
 
 // encode tokenizes a text prompt with the model's special tokens.
 func (g *Generator) encode(prompt string) ([]int, error) {
+	if g.tokErr != nil {
+		return nil, fmt.Errorf("infer: the model's tokenizer: %w", g.tokErr)
+	}
 	if g.Tokenizer == nil {
 		return nil, errors.New("infer: the model directory has no tokenizer: give prompt ids")
 	}
@@ -158,11 +170,15 @@ func (g *Generator) encode(prompt string) ([]int, error) {
 
 // run generates from the prompts as one batch; onText streams the text of
 // a lone sequence.
-func (g *Generator) run(prompts [][]int, cfg generate.Config, onText func(string) error) ([]*Generation, error) {
+func (g *Generator) run(prompts [][]int, cfg generate.Config, t Truncation, onText func(string) error) ([]*Generation, error) {
 	for i, p := range prompts {
 		if len(p) == 0 {
 			return nil, fmt.Errorf("infer: prompt %d is empty", i)
 		}
+	}
+	prompts, err := fitPrompts(prompts, cfg, g.Model.Info().Context, g.s2s != nil, t)
+	if err != nil {
+		return nil, err
 	}
 	var decode func([]int) (string, error)
 	if g.Tokenizer != nil {
@@ -175,7 +191,6 @@ func (g *Generator) run(prompts [][]int, cfg generate.Config, onText func(string
 		opt.OnToken = func(_, id int) error { return st.push(id) }
 	}
 	var res *generate.Result
-	var err error
 	if g.s2s != nil {
 		res, err = generate.GenerateSeq2Seq(g.s2s, prompts, cfg, opt)
 	} else {
@@ -240,9 +255,6 @@ func (s *textStream) push(id int) error {
 func (g *Generator) Translate(text string) (string, error) {
 	if g.s2s == nil {
 		return "", fmt.Errorf("infer: translation needs an encoder-decoder, not %s", g.Model.Info().Architecture)
-	}
-	if g.Tokenizer == nil {
-		return "", errors.New("infer: the model directory has no tokenizer")
 	}
 	cfg := g.Config
 	cfg.MaxNewTokens = 0

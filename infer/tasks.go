@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/attn-dev/attn/autograd"
+	"github.com/attn-dev/attn/internal/quote"
 	"github.com/attn-dev/attn/model"
 	"github.com/attn-dev/attn/tensor"
 	"github.com/attn-dev/attn/tokenizer"
@@ -91,13 +92,14 @@ func hiddenStates(out *model.Outputs, n int) (*tensor.Tensor, int, error) {
 	if out.Get(prefix+"0") == nil {
 		return nil, 0, errors.New("infer: the model returned no hidden states")
 	}
-	if n < 0 {
-		n += l + 1
+	k := n
+	if k < 0 {
+		k += l + 1
 	}
-	if n < 0 || n > l {
-		return nil, l, fmt.Errorf("infer: layer %d outside [0, %d] (or −1 for the last)", n, l)
+	if k < 0 || k > l {
+		return nil, l, fmt.Errorf("infer: layer %d outside [0, %d] (or −1 … −%d counting from the last)", n, l, l+1)
 	}
-	return out.Get(prefix + strconv.Itoa(n)).Contiguous(), l, nil
+	return out.Get(prefix + strconv.Itoa(k)).Contiguous(), l, nil
 }
 
 // Pooling says how Embed turns token vectors into one per text.
@@ -201,16 +203,16 @@ type LayerSimilarity struct {
 func Similarity(m model.Model, tok tokenizer.Tokenizer, word, a, b string) ([]LayerSimilarity, error) {
 	w, err := tok.Encode(word, false)
 	if err != nil {
-		return nil, fmt.Errorf("infer: tokenizing %q: %w", word, err)
+		return nil, fmt.Errorf("infer: tokenizing %s: %w", quote.Short(word), err)
 	}
 	if len(w) == 0 {
-		return nil, fmt.Errorf("infer: %q has no tokens", word)
+		return nil, fmt.Errorf("infer: %s has no tokens", quote.Short(word))
 	}
 	seqs := make([][]int, 2)
 	spans := make([][2]int, 2)
 	for i, s := range []string{a, b} {
 		if seqs[i], err = tok.Encode(s, true); err != nil {
-			return nil, fmt.Errorf("infer: tokenizing %q: %w", s, err)
+			return nil, fmt.Errorf("infer: tokenizing %s: %w", quote.Short(s), err)
 		}
 		at := findSub(seqs[i], w)
 		if at < 0 {
@@ -221,7 +223,7 @@ func Similarity(m model.Model, tok tokenizer.Tokenizer, word, a, b string) ([]La
 					continue
 				}
 			}
-			return nil, fmt.Errorf("infer: %q (tokens %v) does not occur in %q (tokens %v)", word, w, s, seqs[i])
+			return nil, fmt.Errorf("infer: %s (tokens %v) does not occur in %s (%d tokens)", quote.Short(word), w, quote.Short(s), len(seqs[i]))
 		}
 		spans[i] = [2]int{at, at + len(w)}
 	}

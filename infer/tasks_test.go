@@ -1,6 +1,7 @@
 package infer
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -102,8 +103,10 @@ func TestEmbedGolden(t *testing.T) {
 			}
 		}
 	}
-	if _, err := Embed(m, seqs, 3, PoolMean); err == nil || !strings.Contains(err.Error(), "layer 3") {
-		t.Errorf("layer 3 of 2: %v", err)
+	for _, bad := range []int{3, -4, -9} {
+		if _, err := Embed(m, seqs, bad, PoolMean); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("layer %d ", bad)) {
+			t.Errorf("layer %d of 2: %v (want the layer as given)", bad, err)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/attn-dev/attn/internal/quote"
 	"github.com/attn-dev/attn/model"
 	"github.com/attn-dev/attn/tokenizer"
 )
@@ -13,6 +14,9 @@ type Task struct {
 	Model     model.Model
 	Tokenizer tokenizer.Tokenizer
 	Dir       string
+	// Truncate cuts a text longer than the model's context;
+	// TruncateNone refuses it with a *ContextError.
+	Truncate Truncation
 }
 
 // Load opens the checkpoint in dir (opts as model.Load takes them) and,
@@ -46,12 +50,14 @@ func (t *Task) encode(texts []string) ([][]int, error) {
 	for i, s := range texts {
 		ids, err := t.Tokenizer.Encode(s, true)
 		if err != nil {
-			return nil, fmt.Errorf("infer: tokenizing %q: %w", s, err)
+			return nil, fmt.Errorf("infer: tokenizing %s: %w", quote.Short(s), err)
 		}
 		if len(ids) == 0 {
-			return nil, fmt.Errorf("infer: %q has no tokens", s)
+			return nil, fmt.Errorf("infer: %s has no tokens", quote.Short(s))
 		}
-		seqs[i] = ids
+		if seqs[i], err = fit("text", ids, 0, t.Model.Info().Context, t.Truncate); err != nil {
+			return nil, err
+		}
 	}
 	return seqs, nil
 }

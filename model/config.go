@@ -38,7 +38,40 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 	if raw == nil {
 		return nil, fmt.Errorf("model: %s: not a JSON object", path)
 	}
+	if v, ok := raw["model_type"]; ok && v != nil {
+		if _, ok := v.(string); !ok {
+			return nil, fmt.Errorf("model: %s: \"model_type\" is %s, not a string", path, jsonKind(v))
+		}
+	}
+	if v, ok := raw["architectures"]; ok && v != nil {
+		list, ok := v.([]any)
+		if !ok {
+			return nil, fmt.Errorf("model: %s: \"architectures\" is %s, not a list of strings", path, jsonKind(v))
+		}
+		for i, a := range list {
+			if _, ok := a.(string); !ok {
+				return nil, fmt.Errorf("model: %s: \"architectures\"[%d] is %s, not a string", path, i, jsonKind(a))
+			}
+		}
+	}
 	return &Config{Path: path, raw: raw}, nil
+}
+
+// jsonKind names the kind of a decoded JSON value for messages.
+func jsonKind(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "null"
+	case json.Number:
+		return "a number (" + v.String() + ")"
+	case bool:
+		return "a boolean"
+	case string:
+		return "a string"
+	case []any:
+		return "a list"
+	}
+	return "an object"
 }
 
 // ModelType is the "model_type" key.

@@ -94,6 +94,14 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown model type", func(t *testing.T) string {
 			return variant(t, func(s string) string { return strings.Replace(s, `"model_type": "gpt2"`, `"model_type": "llama"`, 1) }, nil)
 		}, []string{`model_type "llama"`, "gpt2, marian, vit"}},
+		{"model type a number", func(t *testing.T) string {
+			return variant(t, func(s string) string { return strings.Replace(s, `"model_type": "gpt2"`, `"model_type": 5`, 1) }, nil)
+		}, []string{`"model_type" is a number (5), not a string`}},
+		{"architectures a string", func(t *testing.T) string {
+			return variant(t, func(s string) string {
+				return strings.Replace(s, `"architectures": [`, `"architectures": "GPT2LMHeadModel", "x": [`, 1)
+			}, nil)
+		}, []string{`"architectures" is a string, not a list`}},
 		{"unknown head", func(t *testing.T) string {
 			return variant(t, func(s string) string { return strings.Replace(s, "GPT2LMHeadModel", "GPT2ForTokenClassification", 1) }, nil)
 		}, []string{"GPT2ForTokenClassification", "GPT2Model"}},
@@ -223,5 +231,67 @@ func TestInitSaveLoad(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestSeq2SeqDecoderErrors: a decoder-side error of an encoder-decoder
+// (the encoder ran) is returned, not a panic of the encoder outputs'
+// merge into the failed decoder's outputs.
+func TestSeq2SeqDecoderErrors(t *testing.T) {
+	for _, arch := range []string{"marian", "bart"} {
+		m, err := Init(InitOptions{Arch: arch, Layers: 1, Heads: 2, Hidden: 8, Vocab: 20, Context: 16})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name string
+			in   Inputs
+		}{
+			{"decoder ids out of vocabulary", Inputs{B: 1, T: 2, InputIDs: []int{3, 4}, TDec: 2, DecoderInputIDs: []int{1, 20}}},
+			{"negative decoder id", Inputs{B: 1, T: 2, InputIDs: []int{3, 4}, TDec: 1, DecoderInputIDs: []int{-1}}},
+			{"decoder mask of the wrong size", Inputs{B: 1, T: 2, InputIDs: []int{3, 4}, TDec: 1, DecoderInputIDs: []int{1}, DecoderAttentionMask: []int{1, 1, 1}}},
+		} {
+			t.Run(arch+"/"+tc.name, func(t *testing.T) {
+				if _, err := m.Forward(autograd.NewGraph(false), &tc.in, Options{HiddenStates: true}); err == nil {
+					t.Error("no error")
+				}
+			})
+		}
+	}
+	// Marian has no default decoder input; BART's default starts from
+	// decoder_start_token_id, here outside the vocabulary.
+	m, err := Init(InitOptions{Arch: "marian", Layers: 1, Heads: 2, Hidden: 8, Vocab: 20, Context: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Forward(autograd.NewGraph(false), &Inputs{B: 1, T: 2, InputIDs: []int{3, 4}}, Options{}); err == nil || !strings.Contains(err.Error(), "decoder_input_ids") {
+		t.Errorf("marian without decoder_input_ids: %v", err)
+	}
+	dir := filepath.Join(t.TempDir(), "bart")
+	b, err := Init(InitOptions{Arch: "bart", Layers: 1, Heads: 2, Hidden: 8, Vocab: 20, Context: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Save(b, dir); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(cfg), `"decoder_start_token_id": 2`, `"decoder_start_token_id": 99`, 1)
+	if s == string(cfg) {
+		t.Fatalf("no decoder_start_token_id in %s", cfg)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, err = Load(dir)
+	if err != nil {
+		return // refusing the config at load is fine too
+	}
+	defer b.Close()
+	if _, err := b.Forward(autograd.NewGraph(false), &Inputs{B: 1, T: 2, InputIDs: []int{3, 4}}, Options{}); err == nil {
+		t.Error("bart with decoder_start_token_id 99 of 20: no error")
 	}
 }

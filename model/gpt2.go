@@ -49,7 +49,7 @@ func buildGPT2(cfg *Config, head string, b *binder) (Model, error) {
 	r := &reader{c: cfg}
 	c := r.int("n_embd")
 	s := layerShape{C: c, NH: r.int("n_head"), FF: r.intOr(4*c, "n_inner"), PreNorm: true,
-		Eps: float32(r.float(1e-5, "layer_norm_epsilon")),
+		Eps:  float32(r.float(1e-5, "layer_norm_epsilon")),
 		Drop: float32(r.float(0.1, "resid_pdrop")), AttnDrop: float32(r.float(0.1, "attn_pdrop"))}
 	embDrop := float32(r.float(0.1, "embd_pdrop"))
 	nLayer, nPos, vocab := r.int("n_layer"), r.int("n_positions", "n_ctx"), r.int("vocab_size")

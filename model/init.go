@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/attn-dev/attn/internal/memlimit"
 	"github.com/attn-dev/attn/safetensors"
 )
 
@@ -56,9 +57,6 @@ func (o InitOptions) withDefaults() InitOptions {
 	return o
 }
 
-// maxInitParams bounds what Init will allocate (4 GiB of float32).
-const maxInitParams = 1 << 30
-
 // Init builds a model of the given architecture with that architecture's
 // own initialisation (transformers' _init_weights: weights and embeddings
 // from normal(0, initializer_range = 0.02), biases 0, LayerNorm scales 1;
@@ -86,8 +84,9 @@ func Init(o InitOptions) (Model, error) {
 	if _, _, err := lookup(cfg); err != nil {
 		return nil, err
 	}
-	if n := estimateParams(o); n > maxInitParams {
-		return nil, fmt.Errorf("model.Init: about %d parameters, more than the %d this command initialises", n, maxInitParams)
+	n := estimateParams(o)
+	if err := memlimit.Check(fmt.Sprintf("model.Init: %s of about %.3g parameters", o.Arch, n), 4*n); err != nil {
+		return nil, err
 	}
 	b := newInitBinder(o.Seed, 0.02)
 	m, err := a.build(cfg, head, b)
@@ -98,12 +97,15 @@ func Init(o InitOptions) (Model, error) {
 	return m, nil
 }
 
-// estimateParams bounds the parameter count of o before allocating.
-func estimateParams(o InitOptions) int64 {
-	c, ff := int64(o.Hidden), int64(max(o.FFN, o.DecoderFFN))
-	layers := int64(o.Layers + o.DecoderLayers)
-	return layers*(4*c*c+2*c*ff+8*c) + int64(o.Vocab+o.Context+o.Labels)*c + c*c +
-		int64(o.Channels*o.PatchSize*o.PatchSize)*c + int64(o.ImageSize/max(1, o.PatchSize)+1)*int64(o.ImageSize/max(1, o.PatchSize)+1)*c
+// estimateParams bounds the parameter count of o before allocating, in
+// float64 so that absurd sizes cannot overflow.
+func estimateParams(o InitOptions) float64 {
+	f := func(n int) float64 { return float64(n) }
+	c, ff := f(o.Hidden), f(max(o.FFN, o.DecoderFFN))
+	layers := f(o.Layers) + f(o.DecoderLayers)
+	side := f(o.ImageSize/max(1, o.PatchSize) + 1)
+	return layers*(4*c*c+2*c*ff+8*c) + (f(o.Vocab)+f(o.Context)+f(o.Labels))*c + c*c +
+		f(o.Channels)*f(o.PatchSize)*f(o.PatchSize)*c + side*side*c
 }
 
 // Save writes m to dir in Hugging Face's layout: config.json and
@@ -112,6 +114,9 @@ func estimateParams(o InitOptions) int64 {
 // atomically: it is written under a temporary name and renamed; an
 // existing non-empty dir is an error.
 func Save(m Model, dir string) error {
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		return fmt.Errorf("model.Save: %s exists and is not a directory", dir)
+	}
 	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
 		return fmt.Errorf("model.Save: %s exists and is not empty", dir)
 	}

@@ -62,7 +62,6 @@ type MultiHeadAttention struct {
 	QWeight, KWeight, VWeight *autograd.Var // ProjSeparateTorch
 	QProj, KProj, VProj       *Linear       // ProjSeparate
 	OutProj                   *Linear
-
 }
 
 // NewMultiHeadAttention returns an attention block initialised as torch

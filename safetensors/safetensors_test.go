@@ -116,6 +116,9 @@ func TestWriteRejects(t *testing.T) {
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 		t.Errorf("temporary files left behind: %v", ents)
 	}
+	if err := Write(dir, []Tensor{F32("x", []int{1}, []float32{1})}, nil); err == nil || !strings.Contains(err.Error(), "is a directory") {
+		t.Errorf("Write over a directory: %v", err)
+	}
 }
 
 // rawFile builds a file image from a literal header and data section.

@@ -67,6 +67,9 @@ func Write(path string, tensors []Tensor, metadata map[string]string) (err error
 	if err != nil {
 		return err
 	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("safetensors: %s is a directory: name the file to write", path)
+	}
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/attn-dev/attn/internal/quote"
 )
 
 // ParseIDs reads token ids as `attn detokenize` takes them: a JSON object
@@ -41,7 +43,7 @@ func ParseIDs(data []byte) ([]int, error) {
 	for i, f := range fields {
 		v, err := strconv.Atoi(f)
 		if err != nil {
-			return nil, fmt.Errorf("ids: item %d %q is not an integer", i, f)
+			return nil, fmt.Errorf("ids: item %d %s is not an integer", i, quote.Short(f))
 		}
 		ids[i] = v
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -41,6 +42,8 @@ func Load(dir string) (Tokenizer, error) {
 		return LoadHFJSON(p("tokenizer.json"))
 	case has("vocab.json") && has("merges.txt"):
 		return loadBPEDir(p("vocab.json"), p("merges.txt"), cfg)
+	case has("vocab.json") && !has("vocab.txt"):
+		return nil, fmt.Errorf("tokenizer: %s has vocab.json but no merges.txt (a byte-level BPE needs both)", dir)
 	case has("encoder.json") && has("vocab.bpe"):
 		return loadBPEDir(p("encoder.json"), p("vocab.bpe"), cfg)
 	case has("vocab.txt"):
@@ -68,8 +71,12 @@ func Load(dir string) (Tokenizer, error) {
 	if len(spm) > 1 {
 		return nil, fmt.Errorf("tokenizer: %s holds several SentencePiece models %v; name one with LoadSentencePiece", dir, spm)
 	}
-	return nil, fmt.Errorf("tokenizer: %s holds no tokenizer (looked for tokenizer.json, vocab.json+merges.txt, encoder.json+vocab.bpe, vocab.txt, source.spm+vocab.json, *.model, *.spm)", dir)
+	return nil, fmt.Errorf("tokenizer: %s: %w (looked for tokenizer.json, vocab.json+merges.txt, encoder.json+vocab.bpe, vocab.txt, source.spm+vocab.json, *.model, *.spm)", dir, ErrNoTokenizer)
 }
+
+// ErrNoTokenizer is what Load wraps when a directory holds no tokenizer
+// files at all (as against files it cannot read).
+var ErrNoTokenizer = errors.New("no tokenizer files")
 
 // hfConfigs is what Load reads from tokenizer_config.json and config.json.
 type hfConfigs struct {

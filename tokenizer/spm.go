@@ -93,7 +93,7 @@ func ParseSentencePiece(data []byte) (*SentencePiece, error) {
 			}
 		case pieceByte:
 			var b int
-			if _, err := fmt.Sscanf(p.Piece, "<0x%02X>", &b); err != nil || b > 255 {
+			if _, err := fmt.Sscanf(p.Piece, "<0x%02X>", &b); err != nil || b < 0 || b > 255 {
 				return nil, fmt.Errorf("byte piece %d %q: want <0xXX>", id, p.Piece)
 			}
 			s.byteIDs[b] = id

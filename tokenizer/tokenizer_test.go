@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -52,7 +53,7 @@ func TestLoadDetects(t *testing.T) {
 		{filepath.Join(spmDir(), "marian"), "*tokenizer.Marian", ""},
 		{spmOnly, "*tokenizer.SentencePiece", ""},
 		{spmDir(), "", "several SentencePiece models"},
-		{empty, "", "holds no tokenizer"},
+		{empty, "", "no tokenizer files"},
 		{filepath.Join(td, "nonexistent"), "", "no such file"},
 	}
 	for _, tc := range tests {
@@ -61,6 +62,9 @@ func TestLoadDetects(t *testing.T) {
 			if tc.want == "" {
 				if err == nil || !strings.Contains(err.Error(), tc.errPart) {
 					t.Fatalf("want an error containing %q, got %v", tc.errPart, err)
+				}
+				if errors.Is(err, ErrNoTokenizer) != (tc.dir == empty) {
+					t.Errorf("errors.Is(%v, ErrNoTokenizer) = %v", err, !(tc.dir == empty))
 				}
 				return
 			}

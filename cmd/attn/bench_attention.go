@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 
 	"github.com/attn-dev/attn/attention"
@@ -36,6 +37,14 @@ peak_extra_bytes is the heap one cold call allocates beyond inputs and outputs.`
 				c.Backward = true
 			default:
 				return fmt.Errorf("--direction %q: want fwd or bwd", direction)
+			}
+			if err := firstErr(
+				intRange("batch", c.B, 1, math.MaxInt), intRange("heads", c.NH, 1, math.MaxInt),
+				givenRange(cmd, "kv-heads", c.NKV, 1, c.NH), intRange("seq", c.Tq, 1, math.MaxInt),
+				givenRange(cmd, "kv-seq", c.Tk, 1, math.MaxInt), intRange("head-dim", c.HS, 1, math.MaxInt),
+				intRange("window", c.Window, 0, math.MaxInt), intRange("runs", c.Runs, 1, maxRuns),
+			); err != nil {
+				return err
 			}
 			if c.Tk == 0 {
 				c.Tk = c.Tq

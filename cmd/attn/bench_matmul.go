@@ -3,11 +3,13 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/attn-dev/attn/internal/kernels"
+	"github.com/attn-dev/attn/internal/memlimit"
 	"github.com/attn-dev/attn/internal/parallel"
 )
 
@@ -29,8 +31,12 @@ kernel allocated beyond its operands. Without --m/--n/--k it runs 1024³,
 768×384·384×1536 projection with its backward products.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if m < 0 || n < 0 || k < 0 {
-				return fmt.Errorf("--m, --n and --k must not be negative")
+			if err := firstErr(
+				givenRange(cmd, "m", m, 1, math.MaxInt), givenRange(cmd, "n", n, 1, math.MaxInt), givenRange(cmd, "k", k, 1, math.MaxInt),
+				intRange("runs", runs, 1, maxRuns),
+				checkFloat("budget", budget.Seconds(), budget > 0, "a positive duration"),
+			); err != nil {
+				return err
 			}
 			shapes := kernels.DefaultSgemmShapes
 			if m > 0 || n > 0 || k > 0 {
@@ -41,6 +47,12 @@ kernel allocated beyond its operands. Without --m/--n/--k it runs 1024³,
 					}
 				}
 				shapes = []kernels.SgemmShape{s}
+			}
+			for _, s := range shapes {
+				if err := memlimit.Check(fmt.Sprintf("bench matmul %dx%dx%d", s.M, s.N, s.K),
+					memlimit.Float32s([]int{s.M, s.K}, []int{s.K, s.N}, []int{s.M, s.N})); err != nil {
+					return err
+				}
 			}
 			out := cmd.OutOrStdout()
 			if list {
@@ -79,7 +91,7 @@ kernel allocated beyond its operands. Without --m/--n/--k it runs 1024³,
 	f.BoolVar(&transA, "transa", false, "A stored K×M (op(A) = Aᵀ)")
 	f.BoolVar(&transB, "transb", false, "B stored N×K (op(B) = Bᵀ)")
 	addThreadsFlag(cmd)
-	f.IntVar(&runs, "runs", 21, "timed runs per shape (at least 5; fewer if --budget runs out)")
+	f.IntVar(&runs, "runs", 21, "timed runs per shape (at least 5 are made; fewer than asked if --budget runs out)")
 	f.DurationVar(&budget, "budget", 3*time.Second, "time budget per shape for the timed runs")
 	benchCmd.AddCommand(cmd)
 }

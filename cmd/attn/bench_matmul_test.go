@@ -4,21 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-
-	"github.com/spf13/pflag"
 )
-
-// resetBenchFlags sets the flags of bench's subcommands back to their
-// defaults: runAttn and runVerb reset only the top-level verbs', and
-// bench's subcommands would keep theirs between runs.
-func resetBenchFlags() {
-	for _, c := range benchCmd.Commands() {
-		c.Flags().VisitAll(func(f *pflag.Flag) {
-			_ = f.Value.Set(f.DefValue)
-			f.Changed = false
-		})
-	}
-}
 
 func TestBenchMatmulJSON(t *testing.T) {
 	for _, tc := range []struct {
@@ -32,7 +18,6 @@ func TestBenchMatmulJSON(t *testing.T) {
 		{"unset dims default", []string{"--m", "3", "--n", "2"}, 3, 2, 1024, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resetBenchFlags()
 			args := append([]string{"bench", "matmul", "--json", "--runs", "5", "--budget", "1ms"}, tc.args...)
 			out := strings.TrimSpace(runAttn(t, "", args...))
 			if strings.Contains(out, "\n") {

@@ -2,13 +2,14 @@ package main
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/attn-dev/attn/infer"
 	"github.com/spf13/cobra"
 )
 
 func init() {
-	var dir, text, img string
+	var dir, trunc, text, img string
 	var dtype dtypeFlag
 	var k int
 	var asJSON bool
@@ -26,6 +27,13 @@ says (ViTImageProcessor; defaults: the model's image_size, 1/255, mean and std
 			if (text == "") == (img == "") {
 				return fmt.Errorf("classify needs exactly one of --text and --image")
 			}
+			if err := intRange("top-k", k, 0, math.MaxInt); err != nil {
+				return err
+			}
+			tr, err := parseTruncate(trunc)
+			if err != nil {
+				return err
+			}
 			opts, err := dtype.options()
 			if err != nil {
 				return err
@@ -35,6 +43,7 @@ says (ViTImageProcessor; defaults: the model's image_size, 1/255, mean and std
 				return err
 			}
 			defer t.Close()
+			t.Truncate = tr
 			var labels []infer.Label
 			if img != "" {
 				p, err := infer.LoadImageProcessor(dir, t.Model)
@@ -51,7 +60,7 @@ says (ViTImageProcessor; defaults: the model's image_size, 1/255, mean and std
 			} else {
 				res, err := t.ClassifyTexts([]string{text})
 				if err != nil {
-					return err
+					return contextHint(err)
 				}
 				labels = res[0]
 			}
@@ -73,6 +82,7 @@ says (ViTImageProcessor; defaults: the model's image_size, 1/255, mean and std
 	cmd.Flags().StringVar(&img, "image", "", "PNG or JPEG image to classify")
 	cmd.Flags().IntVar(&k, "top-k", 0, "print only the k most likely labels (0: all)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"labels": [{"id", "label", "prob"}]}`)
+	registerTruncate(cmd, &trunc)
 	_ = cmd.MarkFlagRequired("model")
 	rootCmd.AddCommand(cmd)
 }

@@ -16,7 +16,7 @@ func printJSON(cmd *cobra.Command, v any) error {
 }
 
 func init() {
-	var dir, pool string
+	var dir, trunc, pool string
 	var dtype dtypeFlag
 	var texts []string
 	var layer int
@@ -38,6 +38,10 @@ token), as JSON: {"layer": N, "pool": ..., "embeddings": [{"text", "ids",
 			if len(texts) == 0 {
 				return fmt.Errorf("embed needs at least one --text")
 			}
+			tr, err := parseTruncate(trunc)
+			if err != nil {
+				return err
+			}
 			opts, err := dtype.options()
 			if err != nil {
 				return err
@@ -47,9 +51,10 @@ token), as JSON: {"layer": N, "pool": ..., "embeddings": [{"text", "ids",
 				return err
 			}
 			defer t.Close()
+			t.Truncate = tr
 			res, err := t.EmbedTexts(texts, layer, p)
 			if err != nil {
-				return err
+				return contextHint(err)
 			}
 			return printJSON(cmd, map[string]any{"model": dir, "layer": layer, "pool": p, "embeddings": res})
 		},
@@ -59,6 +64,7 @@ token), as JSON: {"layer": N, "pool": ..., "embeddings": [{"text", "ids",
 	cmd.Flags().StringArrayVar(&texts, "text", nil, "text to embed (repeatable)")
 	cmd.Flags().IntVar(&layer, "layer", -1, "hidden layer: 0 embeddings … L last; negative counts from the end")
 	cmd.Flags().StringVar(&pool, "pool", "mean", "pooling: mean, cls or none")
+	registerTruncate(cmd, &trunc)
 	_ = cmd.MarkFlagRequired("model")
 	rootCmd.AddCommand(cmd)
 }

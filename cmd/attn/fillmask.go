@@ -2,13 +2,14 @@ package main
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/attn-dev/attn/infer"
 	"github.com/spf13/cobra"
 )
 
 func init() {
-	var dir, text string
+	var dir, trunc, text string
 	var dtype dtypeFlag
 	var k int
 	var asJSON bool
@@ -21,6 +22,13 @@ vocabularies), and prints for every mask the top-k tokens with their
 probabilities.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := intRange("top-k", k, 1, math.MaxInt); err != nil {
+				return err
+			}
+			tr, err := parseTruncate(trunc)
+			if err != nil {
+				return err
+			}
 			opts, err := dtype.options()
 			if err != nil {
 				return err
@@ -30,9 +38,10 @@ probabilities.`,
 				return err
 			}
 			defer t.Close()
+			t.Truncate = tr
 			res, err := t.FillMaskText(text, k)
 			if err != nil {
-				return err
+				return contextHint(err)
 			}
 			if asJSON {
 				return printJSON(cmd, map[string]any{"text": text, "masks": res})
@@ -52,6 +61,7 @@ probabilities.`,
 	cmd.Flags().StringVar(&text, "text", "", "text containing the mask token")
 	cmd.Flags().IntVar(&k, "top-k", 5, "candidates per mask")
 	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"masks": [{"position", "candidates": [{"id", "token", "prob"}]}]}`)
+	registerTruncate(cmd, &trunc)
 	_ = cmd.MarkFlagRequired("model")
 	_ = cmd.MarkFlagRequired("text")
 	rootCmd.AddCommand(cmd)

@@ -39,6 +39,9 @@ With --repeat N it runs the forward N times and prints one JSON line with
 the median time (forward only) and the resident memory after loading.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := intRange("repeat", repeat, 1, maxRuns); err != nil {
+				return err
+			}
 			if dir == "" || inputs == "" || (out == "" && repeat <= 1) {
 				return fmt.Errorf("forward needs --model, --inputs and --out")
 			}

@@ -101,7 +101,7 @@ func TestForwardBF16(t *testing.T) {
 		})
 	}
 	dir := filepath.Join("..", "..", "testdata", "models", "gpt2")
-	if _, err := runAttnErr(t, "", "forward", "--dtype", "f16", "--model", dir, "--inputs", filepath.Join(dir, "inputs.safetensors"), "--out", filepath.Join(t.TempDir(), "o")); err == nil || !strings.Contains(err.Error(), "--dtype") {
+	if _, err := runVerb(t, "", "forward", "--dtype", "f16", "--model", dir, "--inputs", filepath.Join(dir, "inputs.safetensors"), "--out", filepath.Join(t.TempDir(), "o")); err == nil || !strings.Contains(err.Error(), "--dtype") {
 		t.Errorf("--dtype f16: %v, want an error naming --dtype", err)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 
 	"github.com/attn-dev/attn/generate"
 	"github.com/attn-dev/attn/infer"
@@ -22,6 +23,7 @@ type genFlags struct {
 	stops       []string
 	ignoreEOS   bool
 	numReturn   int
+	truncate    string
 }
 
 func (f *genFlags) register(cmd *cobra.Command) {
@@ -35,19 +37,39 @@ func (f *genFlags) register(cmd *cobra.Command) {
 	fl.Uint64Var(&f.seed, "seed", 0, "random seed for sampling")
 	fl.StringSliceVar(&f.stops, "stop", nil, "stop once the generated text contains this string (repeatable)")
 	fl.BoolVar(&f.ignoreEOS, "ignore-eos", false, "keep generating after the end-of-sequence token")
+	registerTruncate(cmd, &f.truncate)
 	fl.IntVar(&f.numReturn, "num-return-sequences", 1, "sequences per input: independent samples, or the best beams, best first (default: the model's)")
 	addThreadsFlag(cmd)
 }
 
-// config turns the flags into generation settings over the model's own:
-// --temperature 0 is plain greedy (argmax every step, no forced or banned
-// token) whatever the model's generation config says.
-func (f *genFlags) config(cmd *cobra.Command, base generate.Config) (generate.Config, error) {
-	if f.maxNew < 0 || f.topK < 0 || f.beams < 0 || f.repetition < 0 {
-		return base, fmt.Errorf("--max-new-tokens, --top-k, --num-beams and --repetition-penalty must not be negative")
+// check validates each flag the user gave, naming it; vocab bounds
+// --num-beams.
+func (f *genFlags) check(cmd *cobra.Command, vocab int) error {
+	return firstErr(
+		givenRange(cmd, "max-new-tokens", f.maxNew, 0, math.MaxInt),
+		checkFloat("temperature", f.temperature, !cmd.Flags().Changed("temperature") || f.temperature >= 0 && !math.IsInf(f.temperature, 0),
+			"0 (greedy) or a positive finite temperature"),
+		givenRange(cmd, "top-k", f.topK, 0, math.MaxInt),
+		checkFloat("top-p", f.topP, f.topP > 0 && f.topP <= 1, "a probability in (0, 1]"),
+		checkFloat("repetition-penalty", f.repetition, !cmd.Flags().Changed("repetition-penalty") || f.repetition > 0 && !math.IsInf(f.repetition, 0),
+			"a positive finite penalty (1: none)"),
+		givenRange(cmd, "num-beams", f.beams, 1, max(1, min(vocab, maxSequences))),
+		givenRange(cmd, "num-return-sequences", f.numReturn, 1, maxSequences),
+	)
+}
+
+// truncation parses --truncate.
+func (f *genFlags) truncation() (infer.Truncation, error) { return parseTruncate(f.truncate) }
+
+// config turns the flags into generation settings over the model's own
+// (vocab ids): --temperature 0 is plain greedy (argmax every step, no
+// forced or banned token) whatever the model's generation config says.
+func (f *genFlags) config(cmd *cobra.Command, base generate.Config, vocab int) (generate.Config, error) {
+	if err := f.check(cmd, vocab); err != nil {
+		return base, err
 	}
-	if f.numReturn < 1 {
-		return base, fmt.Errorf("--num-return-sequences %d: want at least 1", f.numReturn)
+	if _, err := f.truncation(); err != nil {
+		return base, err
 	}
 	changed := cmd.Flags().Changed
 	var c generate.Config
@@ -67,10 +89,10 @@ func (f *genFlags) config(cmd *cobra.Command, base generate.Config) (generate.Co
 		if changed("top-p") {
 			c.TopP = f.topP
 		}
-		if f.repetition > 0 {
+		if changed("repetition-penalty") {
 			c.RepetitionPenalty = f.repetition
 		}
-		if f.beams > 0 {
+		if changed("num-beams") {
 			c.NumBeams = f.beams
 		}
 	}
@@ -98,7 +120,9 @@ or beam search, forced/banned tokens); --temperature 0 is plain greedy
 (argmax every step, stopping at EOS); --temperature T > 0 samples, with
 --top-k, --top-p and --seed. For an encoder-decoder (Marian, BART) the
 prompt is the encoder's input and decoding starts from
-decoder_start_token_id.
+decoder_start_token_id. A prompt that does not fit the model's context
+with --max-new-tokens is refused, or cut by --truncate left (keep its end)
+or right (keep its start).
 
 The text streams to stdout as it is generated; --json prints instead
 {"ids": [new ids], "text": ..., "prefill_tokens_per_second": ...,
@@ -134,19 +158,20 @@ the object above for one sequence, a list of them for N > 1.`,
 				return err
 			}
 			defer g.Close()
-			cfg, err := gf.config(cmd, g.Config)
+			cfg, err := gf.config(cmd, g.Config, g.Model.Info().Vocab)
 			if err != nil {
 				return err
 			}
+			trunc, _ := gf.truncation()
 			out := cmd.OutOrStdout()
 			if len(prompts)+len(ids) > 1 || cfg.NumReturnSequences > 1 {
-				res, err := g.GenerateBatch(infer.BatchRequest{Prompts: prompts, PromptIDs: ids, Config: cfg})
+				res, err := g.GenerateBatch(infer.BatchRequest{Prompts: prompts, PromptIDs: ids, Config: cfg, Truncate: trunc})
 				if err != nil {
-					return err
+					return contextHint(err)
 				}
 				return printBatch(cmd, g, res, asJSON, verbose)
 			}
-			req := infer.Request{Config: cfg}
+			req := infer.Request{Config: cfg, Truncate: trunc}
 			if len(prompts) == 1 {
 				req.Prompt = prompts[0]
 			} else {
@@ -160,7 +185,7 @@ the object above for one sequence, a list of them for N > 1.`,
 			}
 			res, err := g.Generate(req)
 			if err != nil {
-				return err
+				return contextHint(err)
 			}
 			if verbose {
 				if !asJSON && g.Tokenizer != nil {

@@ -12,14 +12,15 @@ import (
 	"github.com/attn-dev/attn/generate"
 	"github.com/attn-dev/attn/infer"
 	"github.com/attn-dev/attn/model"
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
-// runVerb runs the CLI in-process and returns stdout and the error; it
-// resets every flag first, slices included.
-func runVerb(t *testing.T, stdin string, args ...string) (string, error) {
-	t.Helper()
-	for _, c := range rootCmd.Commands() {
+// resetFlags sets every flag of cmd's subcommands, theirs included, back
+// to its default, slices included: flags keep their values between
+// Execute calls in one process.
+func resetFlags(cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
 		c.Flags().VisitAll(func(f *pflag.Flag) {
 			if sv, ok := f.Value.(pflag.SliceValue); ok {
 				_ = sv.Replace(nil)
@@ -28,7 +29,15 @@ func runVerb(t *testing.T, stdin string, args ...string) (string, error) {
 			}
 			f.Changed = false
 		})
+		resetFlags(c)
 	}
+}
+
+// runVerb runs the CLI in-process and returns stdout and the error; it
+// resets every flag first.
+func runVerb(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	resetFlags(rootCmd)
 	var out bytes.Buffer
 	rootCmd.SetIn(strings.NewReader(stdin))
 	rootCmd.SetOut(&out)
@@ -205,6 +214,15 @@ func TestTranslateVerb(t *testing.T) {
 	}
 	if _, err := runVerb(t, "", "translate", "--model", dir, "--text", "x", "--num-return-sequences", "4"); err == nil {
 		t.Error("--num-return-sequences 4 > num_beams 3: no error")
+	}
+
+	// stdin: one output line per input line, a blank one for a blank one.
+	out, err = runVerb(t, "Tom ne sait pas nager.\n\n  \nTom ne sait pas nager.\n", "translate", "--model", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(out, "\n"); len(lines) != 5 || lines[0] != got.Text || lines[1] != "" || lines[2] != "" || lines[3] != got.Text || lines[4] != "" {
+		t.Errorf("4 lines in (2 blank) gave %q, want the translation %q, 2 blank lines, it again", out, got.Text)
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/attn-dev/attn/model"
@@ -22,6 +23,16 @@ the layout save_pretrained writes, atomically. Sizes default to a small model.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Arch == "" || out == "" {
 				return fmt.Errorf("init needs --arch (%s) and --out", strings.Join(model.ModelTypes(), ", "))
+			}
+			for _, f := range []struct {
+				flag string
+				v    int
+			}{{"layers", o.Layers}, {"heads", o.Heads}, {"hidden", o.Hidden}, {"ffn", o.FFN}, {"vocab", o.Vocab},
+				{"context", o.Context}, {"decoder-layers", o.DecoderLayers}, {"decoder-heads", o.DecoderHeads},
+				{"decoder-ffn", o.DecoderFFN}, {"image-size", o.ImageSize}, {"patch-size", o.PatchSize}, {"labels", o.Labels}} {
+				if err := givenRange(cmd, f.flag, f.v, 1, math.MaxInt); err != nil {
+					return err
+				}
 			}
 			m, err := model.Init(o)
 			if err != nil {

@@ -51,8 +51,8 @@ func applyThreads(cmd *cobra.Command) error {
 	if err != nil {
 		return fmt.Errorf("--threads: %w", err)
 	}
-	if n < 0 {
-		return fmt.Errorf("--threads %d: must not be negative (0: all cores)", n)
+	if err := givenRange(cmd, "threads", n, 1, maxThreads()); err != nil {
+		return err
 	}
 	if n > 0 {
 		runtime.GOMAXPROCS(n)

@@ -30,7 +30,6 @@ func TestThreadsFlag(t *testing.T) {
 		{"bench matmul negative", []string{"bench", "matmul", "--list", "--threads", "-3"}, "--threads -3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resetBenchFlags()
 			runtime.GOMAXPROCS(2)
 			parallel.SetWorkers(2)
 			_, err := runVerb(t, "", tc.args...)

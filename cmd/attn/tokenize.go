@@ -48,6 +48,9 @@ add_special_tokens=True adds them unless --no-special-tokens.`,
 			if err != nil {
 				return err
 			}
+			if ids == nil { // an empty text: "ids": [], not null
+				ids, toks = []int{}, []string{}
+			}
 			enc := json.NewEncoder(out)
 			enc.SetEscapeHTML(false)
 			return enc.Encode(struct {

@@ -1,40 +1,17 @@
 package main
 
 import (
-	"bytes"
-	"strings"
 	"testing"
-
-	"github.com/spf13/pflag"
 )
 
 // runAttn runs the CLI in-process with stdin and returns stdout.
 func runAttn(t *testing.T, stdin string, args ...string) string {
 	t.Helper()
-	out, err := runAttnErr(t, stdin, args...)
+	out, err := runVerb(t, stdin, args...)
 	if err != nil {
 		t.Fatalf("attn %v: %v", args, err)
 	}
 	return out
-}
-
-// runAttnErr runs attn with args and returns what it printed and its
-// error. Flags keep their values between Execute calls in one process:
-// they are reset first.
-func runAttnErr(t *testing.T, stdin string, args ...string) (string, error) {
-	t.Helper()
-	for _, c := range rootCmd.Commands() {
-		c.Flags().VisitAll(func(f *pflag.Flag) {
-			_ = f.Value.Set(f.DefValue)
-			f.Changed = false
-		})
-	}
-	var out bytes.Buffer
-	rootCmd.SetIn(strings.NewReader(stdin))
-	rootCmd.SetOut(&out)
-	rootCmd.SetArgs(args)
-	err := rootCmd.Execute()
-	return out.String(), err
 }
 
 func TestTokenizeVerbs(t *testing.T) {
@@ -50,6 +27,8 @@ func TestTokenizeVerbs(t *testing.T) {
 		{"gpt2 keeps trailing spaces", "hello world \n", []string{"tokenize", "--model", gpt2}, "31373 995 220 198\n"},
 		{"gpt2 json", "hello <|endoftext|>", []string{"tokenize", "--model", gpt2, "--json"},
 			`{"ids":[31373,220,50256],"tokens":["hello","Ġ","<|endoftext|>"]}` + "\n"},
+		{"empty text json", "", []string{"tokenize", "--model", bert, "--json", "--no-special-tokens"}, `{"ids":[],"tokens":[]}` + "\n"},
+		{"blank text json", " \n ", []string{"tokenize", "--model", bert, "--json", "--no-special-tokens"}, `{"ids":[],"tokens":[]}` + "\n"},
 		{"bert adds CLS SEP", "Hello World", []string{"tokenize", "--model", bert}, "101 7592 2088 102\n"},
 		{"bert no special", "Hello World", []string{"tokenize", "--model", bert, "--no-special-tokens"}, "7592 2088\n"},
 		{"detokenize json", `{"ids":[31373,220,50256]}`, []string{"detokenize", "--model", gpt2}, "hello <|endoftext|>"},

@@ -17,7 +17,7 @@ func init() {
 	cmd := &cobra.Command{
 		Use:   "translate --model DIR [--text TEXT]",
 		Short: "Translate with a Marian or BART model (beam search as its generation config says)",
-		Long: `translate encodes TEXT (or each line of stdin) with the model's SentencePiece
+		Long: `translate encodes TEXT (or each line of stdin; a blank line gives a blank line) with the model's SentencePiece
 tokenizer, decodes following generation_config.json / config.json as
 transformers does (num_beams, max_length, length_penalty, early_stopping,
 forced BOS/EOS, bad_words_ids such as the pad id) and prints the detokenized
@@ -38,7 +38,7 @@ line each, "rank<TAB>text"; with --json a "sequences" list is added).`,
 			if !g.EncoderDecoder() {
 				return fmt.Errorf("translate needs an encoder-decoder (Marian, BART); %s is %s", dir, g.Model.Info().Architecture)
 			}
-			cfg, err := gf.config(cmd, g.Config)
+			cfg, err := gf.config(cmd, g.Config, g.Model.Info().Vocab)
 			if err != nil {
 				return err
 			}
@@ -51,18 +51,19 @@ line each, "rank<TAB>text"; with --json a "sequences" list is added).`,
 				sc := bufio.NewScanner(cmd.InOrStdin())
 				sc.Buffer(make([]byte, 1<<16), 1<<24)
 				for sc.Scan() {
-					if l := strings.TrimSpace(sc.Text()); l != "" {
-						lines = append(lines, l)
-					}
+					lines = append(lines, strings.TrimSpace(sc.Text()))
 				}
 				if err := sc.Err(); err != nil {
 					return fmt.Errorf("reading stdin: %w", err)
 				}
 			}
+			trunc, _ := gf.truncation()
 			for _, l := range lines {
-				res, err := g.Generate(infer.Request{Prompt: l, Config: cfg})
-				if err != nil {
-					return err
+				res := &infer.Generation{IDs: []int{}}
+				if l != "" { // a blank line in is a blank line out: the output lines up with the input
+					if res, err = g.Generate(infer.Request{Prompt: l, Config: cfg, Truncate: trunc}); err != nil {
+						return contextHint(err)
+					}
 				}
 				if verbose {
 					fmt.Fprintf(cmd.ErrOrStderr(), "source: %d tokens, %.1f tokens/s; target: %d tokens, %.1f tokens/s\n",
