@@ -3,10 +3,9 @@ package attention
 import (
 	"math/rand/v2"
 	"runtime"
-	"runtime/debug"
 	"testing"
 
-	"github.com/attn-dev/attn/internal/parallel"
+	"github.com/attn-dev/attn/internal/alloctest"
 )
 
 // TestTiledMemoryIsLinear checks that the tiled kernels allocate O(L)
@@ -69,6 +68,7 @@ func TestTiledMemoryIsLinear(t *testing.T) {
 // TestCallsAllocateNothing checks that, once warm, Forward and Backward
 // of every fast kernel allocate nothing: plans, work items and scratch are
 // pooled per call. Strided k and v (a KV cache read in place) included.
+// alloctest.PerCall, not testing.AllocsPerRun: see there why.
 func TestCallsAllocateNothing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts differ under the race detector")
@@ -111,8 +111,8 @@ func TestCallsAllocateNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if a := allocsPerCall(step); a >= 0.5 {
-			t.Errorf("%s: %.2f allocations per Forward+Backward, want 0", tc.name, a)
+		if a := alloctest.PerCall(step); a != 0 {
+			t.Errorf("%s: %v allocations per Forward+Backward, want 0", tc.name, a)
 		}
 	}
 	// Decode: one query row against a cache, contiguous and in place.
@@ -135,35 +135,8 @@ func TestCallsAllocateNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if a := allocsPerCall(dec); a >= 0.5 {
-			t.Errorf("%s: %.2f allocations per call, want 0", tc.name, a)
+		if a := alloctest.PerCall(dec); a != 0 {
+			t.Errorf("%s: %v allocations per call, want 0", tc.name, a)
 		}
 	}
-}
-
-// allocsPerCall returns the heap allocations per call of f, averaged over
-// 50 calls per worker after warm-up, with the garbage collector off.
-//
-// Not testing.AllocsPerRun(10, f): the free lists (calls, workspaces, GEMM
-// buffers) hold one object per worker that has joined a parallel loop, and
-// on a loaded machine a worker may first win an item during the
-// measurement: a dozen one-off allocations that AllocsPerRun(10) reports
-// as "1 per call". They are bounded by the number of workers, so over
-// 50 calls per worker they stay well below 1/2 per call, while an
-// allocation made on every (or every other) call still reaches it. With
-// the collector off, no collection (nor what the runtime allocates for
-// one) falls inside the window either.
-func allocsPerCall(f func()) float64 {
-	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	for range 3 {
-		f()
-	}
-	runs := 50 * parallel.Workers()
-	var m0, m1 runtime.MemStats
-	runtime.ReadMemStats(&m0)
-	for range runs {
-		f()
-	}
-	runtime.ReadMemStats(&m1)
-	return float64(m1.Mallocs-m0.Mallocs) / float64(runs)
 }
