@@ -25,16 +25,20 @@
 // PyTorch's softmax would give NaN there).
 package attention
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/attn-dev/attn/internal/kernels"
+)
 
 // Kernel chooses an implementation; Auto picks the fastest one that can
 // serve the request.
 type Kernel int
 
 const (
-	// Auto uses Ref when probabilities are requested, Decode for a few
-	// query rows without dropout, Sparse when a sparse pattern is set and
-	// Flash otherwise.
+	// Auto uses the GEMM-based probabilities path when probabilities are
+	// requested, Decode for a few query rows without dropout, Sparse when
+	// a sparse pattern is set and Flash otherwise.
 	Auto Kernel = iota
 	// Ref materialises every row of scores (the algorithmic reference).
 	Ref
@@ -232,4 +236,15 @@ func Backward(p *Params, q, k, v, out, lse, dout, dq, dk, dv []float32) error {
 		return fmt.Errorf("attention: unknown kernel %v", p.Kernel)
 	}
 	return nil
+}
+
+// ReleaseScratch drops the idle per-call state and tile workspaces (and
+// the GEMM scratch of package kernels), so their memory goes back to the
+// garbage collector; the next calls allocate them afresh. Long-running
+// programs can call it after a burst of long sequences; Bench calls it to
+// measure a cold call.
+func ReleaseScratch() {
+	freeCalls.Drain()
+	freeWorkspaces.Drain()
+	kernels.ReleaseScratch()
 }
