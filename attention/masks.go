@@ -2,6 +2,11 @@ package attention
 
 import "math"
 
+// What hides a score from a query, as the kernels apply it: the structural
+// masks (causal, sliding window with global tokens, block layout) tile by
+// tile and element by element, key padding, the additive mask, and
+// dropout's keep decision; BigBirdLayout builds a block layout.
+//
 // Sparse attention reuses the tiled kernel (tiledForward/tiledBackward):
 // Params.Window/Global and Params.BlockLayout make plan.classify report the
 // tiles a pattern never touches, and those are skipped outright. A sliding
