@@ -57,3 +57,39 @@ func BenchmarkProbs(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDecodeCache times one decode step of GPT-2-small shape (NH=12,
+// HS=64) against a KV cache of 2048 positions per head holding Tk: read in
+// place with KVHeadStride, and, for comparison, gathered into contiguous
+// k, v first (what a caller had to do before KVHeadStride).
+func BenchmarkDecodeCache(b *testing.B) {
+	const nh, hs, maxT = 12, 64, 2048
+	q, out := make([]float32, nh*hs), make([]float32, nh*hs)
+	kc, vc := make([]float32, nh*maxT*hs), make([]float32, nh*maxT*hs)
+	for i := range kc {
+		kc[i], vc[i] = float32(i%5)*0.1, float32(i%3)
+	}
+	for _, tk := range []int{256, 1024} {
+		k, v := make([]float32, nh*tk*hs), make([]float32, nh*tk*hs)
+		b.Run(fmt.Sprintf("inplace/Tk=%d", tk), func(b *testing.B) {
+			p := &Params{B: 1, NH: nh, Tq: 1, Tk: tk, HS: hs, KVHeadStride: maxT * hs}
+			for b.Loop() {
+				if err := Forward(p, q, kc, vc, out, nil, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("gather/Tk=%d", tk), func(b *testing.B) {
+			p := &Params{B: 1, NH: nh, Tq: 1, Tk: tk, HS: hs}
+			for b.Loop() {
+				for h := range nh {
+					copy(k[h*tk*hs:(h+1)*tk*hs], kc[h*maxT*hs:])
+					copy(v[h*tk*hs:(h+1)*tk*hs], vc[h*maxT*hs:])
+				}
+				if err := Forward(p, q, k, v, out, nil, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

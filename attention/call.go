@@ -3,7 +3,6 @@ package attention
 import (
 	"sync/atomic"
 
-	"github.com/attn-dev/attn/internal/kernels"
 	"github.com/attn-dev/attn/internal/parallel"
 )
 
@@ -94,15 +93,4 @@ func (c *call) runDynamic(lo, hi int) {
 			c.item(it)
 		}
 	}
-}
-
-// ReleaseScratch drops the idle per-call state and tile workspaces (and
-// the GEMM scratch of package kernels), so their memory goes back to the
-// garbage collector; the next calls allocate them afresh. Long-running
-// programs can call it after a burst of long sequences; Bench calls it to
-// measure a cold call.
-func ReleaseScratch() {
-	freeCalls.Drain()
-	freeWorkspaces.Drain()
-	kernels.ReleaseScratch()
 }

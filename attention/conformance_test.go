@@ -89,6 +89,10 @@ func confCases() []confCase {
 		{name: "block_sparse", B: 1, NH: 3, Tq: 200, Tk: 200, HS: 16, blockSize: 32},
 		{name: "block_sparse_causal_odd", B: 1, NH: 2, Tq: 150, Tk: 150, HS: 8, blockSize: 24, causal: true, dropout: 0.2},
 		{name: "long", B: 1, NH: 1, NKV: 1, Tq: 1030, Tk: 1030, HS: 16, causal: true},
+		// A KV cache: few new queries against a longer prefix (bottom-right
+		// aligned), padded batches, GQA, odd sizes.
+		{name: "cache_decode", B: 2, NH: 6, NKV: 2, Tq: 1, Tk: 333, HS: 24, causal: true, pad: true, mask: [4]int{2, 1, 1, 333}},
+		{name: "cache_chunk", B: 2, NH: 4, NKV: 2, Tq: 37, Tk: 301, HS: 13, causal: true, pad: true, mask: [4]int{1, 4, 37, 301}},
 	}
 	rng := rand.New(rand.NewPCG(7, 11))
 	for n := 0; n < 8; n++ {
@@ -110,6 +114,23 @@ func confCases() []confCase {
 		}
 		cs = append(cs, c)
 	}
+	for n := 0; n < 4; n++ {
+		nkv := 1 + rng.IntN(3)
+		tq := 1
+		if n%2 == 1 {
+			tq = 2 + rng.IntN(40)
+		}
+		c := confCase{
+			name: fmt.Sprintf("random_cache%d", n),
+			B:    1 + rng.IntN(3), NH: nkv * (1 + rng.IntN(3)), NKV: nkv,
+			Tq: tq, Tk: tq + rng.IntN(400), HS: 1 + rng.IntN(40),
+			causal: rng.IntN(4) != 0, pad: rng.IntN(2) == 0,
+		}
+		if rng.IntN(2) == 0 {
+			c.mask = [4]int{c.B, 1, c.Tq, c.Tk}
+		}
+		cs = append(cs, c)
+	}
 	if !testing.Short() {
 		cs = append(cs, confCase{name: "long_gqa_mask", B: 1, NH: 2, NKV: 1, Tq: 1100, Tk: 1200, HS: 32,
 			causal: true, pad: true, mask: [4]int{1, 1, 1100, 1200}})
@@ -119,7 +140,9 @@ func confCases() []confCase {
 
 // TestConformance runs every kernel against the reference on the same
 // inputs: forward |a−b| ≤ 1e-5 + 1e-5|b|, gradients ≤ 1e-4 + 1e-4|b|,
-// probabilities from the reference path, lse equal.
+// probabilities from the reference path, lse equal. Every kernel, the
+// reference included, must also give bit-identical results when k and v
+// are read in place from a larger buffer (KVHeadStride; see stridedKV).
 func TestConformance(t *testing.T) {
 	for ci, c := range confCases() {
 		t.Run(c.name, func(t *testing.T) {
@@ -127,6 +150,8 @@ func TestConformance(t *testing.T) {
 			p := c.params(rng)
 			q, k, v, dout := c.inputs(rng)
 			ref := run(t, p, Ref, q, k, v, dout)
+			sk := newStridedKV(rng, p, k, v)
+			sk.check(t, Ref, q, dout, ref)
 			kerns := []Kernel{Flash, Decode, Auto, probsKernel}
 			if p.Sparse() {
 				kerns = append(kerns, Sparse)
@@ -146,6 +171,7 @@ func TestConformance(t *testing.T) {
 					if kern == probsKernel {
 						closeTo(t, "probs", got.probs, ref.probs, 1e-6, 1e-5)
 					}
+					sk.check(t, kern, q, dout, got)
 				})
 			}
 		})
@@ -153,6 +179,80 @@ func TestConformance(t *testing.T) {
 }
 
 type result struct{ out, lse, probs, dq, dk, dv []float32 }
+
+// stridedKV is a case's k and v laid out as a KV cache holds them: each
+// (b, KV head) block of Tk rows starts stride floats after the previous
+// one, and everything else in the buffer is NaN, so a kernel that reads
+// past a block's Tk rows (or ignores the stride) turns its output NaN.
+type stridedKV struct {
+	p          Params // with KVHeadStride set
+	k, v       []float32
+	kAll, vAll []float32 // whole buffers, B·NKV·stride floats
+	calls      int
+}
+
+// newStridedKV embeds k and v ([B,NKV,Tk,HS]) with a random stride of
+// Tk·HS plus 1 to 3·HS+4 floats (so blocks start misaligned).
+func newStridedKV(rng *rand.Rand, p *Params, k, v []float32) *stridedKV {
+	s := &stridedKV{p: *p}
+	rows := p.Tk * p.HS
+	units := len(k) / rows
+	stride := rows + 1 + rng.IntN(3*p.HS+4)
+	s.p.KVHeadStride = stride
+	embed := func(x []float32) []float32 {
+		buf := make([]float32, units*stride)
+		for i := range buf {
+			buf[i] = float32(math.NaN())
+		}
+		for u := 0; u < units; u++ {
+			copy(buf[u*stride:], x[u*rows:(u+1)*rows])
+		}
+		return buf
+	}
+	s.kAll, s.vAll = embed(k), embed(v)
+	end := (units-1)*stride + rows
+	s.k, s.v = s.kAll[:end], s.vAll[:end]
+	return s
+}
+
+// check runs kern on the strided k and v and requires the very bits of
+// want, the same call on contiguous k and v. Calls alternate between the
+// buffers trimmed after the last block's rows and whole.
+func (s *stridedKV) check(t *testing.T, kern Kernel, q, dout []float32, want result) {
+	t.Helper()
+	s.calls++
+	k, v, whole := s.k, s.v, s.calls%2 == 0
+	if whole {
+		k, v = s.kAll, s.vAll
+	}
+	got := run(t, &s.p, kern, q, k, v, dout)
+	for _, x := range []struct {
+		name      string
+		got, want []float32
+	}{
+		{"out", got.out, want.out}, {"lse", got.lse, want.lse}, {"probs", got.probs, want.probs},
+		{"dq", got.dq, want.dq}, {"dk", got.dk, want.dk}, {"dv", got.dv, want.dv},
+	} {
+		if i := firstDiffBits(x.got, x.want); i >= 0 {
+			t.Fatalf("strided k, v (KVHeadStride %d, whole buffer %v): %s[%d] = %v, contiguous gives %v",
+				s.p.KVHeadStride, whole, x.name, i, x.got[i], x.want[i])
+		}
+	}
+}
+
+// firstDiffBits returns the first index where a and b differ bit for bit
+// (or len(a) when only their lengths differ), or −1.
+func firstDiffBits(a, b []float32) int {
+	for i := range min(len(a), len(b)) {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return i
+		}
+	}
+	if len(a) != len(b) {
+		return min(len(a), len(b))
+	}
+	return -1
+}
 
 // probsKernel makes run call Flash with probs requested, which takes the
 // GEMM-based probabilities path.
@@ -164,8 +264,13 @@ func run(t *testing.T, p0 *Params, kern Kernel, q, k, v, dout []float32) result 
 	t.Helper()
 	p := *p0
 	p.Kernel = kern
+	nkv := p.NKV
+	if nkv == 0 {
+		nkv = p.NH
+	}
+	nk := p.B * nkv * p.Tk * p.HS // gradients are contiguous, whatever k's stride
 	r := result{out: make([]float32, len(q)), lse: make([]float32, p.B*p.NH*p.Tq),
-		dq: make([]float32, len(q)), dk: make([]float32, len(k)), dv: make([]float32, len(v))}
+		dq: make([]float32, len(q)), dk: make([]float32, nk), dv: make([]float32, nk)}
 	if kern == Ref || kern == probsKernel {
 		r.probs = make([]float32, p.B*p.NH*p.Tq*p.Tk)
 	}
@@ -250,6 +355,11 @@ func TestBadInput(t *testing.T) {
 		{"layout", func(p *Params) { p.BlockSize, p.BlockLayout = 2, make([]bool, 3) }, q, "BlockLayout [2,2]"},
 		{"overflow", func(p *Params) { p.B, p.Tq, p.Tk = 1<<40, 1<<20, 1<<20 }, q, "overflows"},
 		{"kernel", func(p *Params) { p.Kernel = 42 }, q, "unknown kernel"},
+		{"kv stride short", func(p *Params) { p.KVHeadStride = 7 }, q, "KVHeadStride 7 is less than Tk·HS = 4·2"},
+		{"kv stride negative", func(p *Params) { p.KVHeadStride = -8 }, q, "KVHeadStride -8 is less than"},
+		{"kv stride length", func(p *Params) { p.KVHeadStride = 10 }, q, "k [B,NKV,Tk,HS] with KVHeadStride 10 has 16 elements, want 18 to 20"},
+		{"kv stride equal", func(p *Params) { p.KVHeadStride = 8 }, q, ""},
+		{"kv stride overflow", func(p *Params) { p.KVHeadStride = math.MaxInt/2 + 1 }, q, "B·NKV·KVHeadStride: size overflows"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -106,8 +106,7 @@ func (c *call) decodeForwardItem(it int) {
 	defer putWorkspace(ws)
 	ws.reset(rows, hs)
 	qr := c.q[(b*pl.NH+h0)*pl.Tq*hs : (b*pl.NH+h0+pl.group)*pl.Tq*hs]
-	kvBase := u * pl.Tk * hs
-	kk, vv := c.k[kvBase:kvBase+pl.Tk*hs], c.v[kvBase:kvBase+pl.Tk*hs]
+	kk, vv := pl.kvBlock(c.k, u), pl.kvBlock(c.v, u)
 	for j0 := sp * per; j0 < min((sp+1)*per, pl.Tk); j0 += decodeChunk {
 		j1 := min(j0+decodeChunk, pl.Tk, (sp+1)*per)
 		// Rows of different heads share query positions, so the tile's

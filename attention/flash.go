@@ -170,7 +170,7 @@ func (c *call) tiledForwardItem(it int) {
 	ws.reset(rows, hs)
 	qr := q[(bh*pl.Tq+i0)*hs : (bh*pl.Tq+i1)*hs]
 	u := b*pl.NKV + h/pl.group
-	kk, vv := k[u*pl.Tk*hs:(u+1)*pl.Tk*hs], v[u*pl.Tk*hs:(u+1)*pl.Tk*hs]
+	kk, vv := pl.kvBlock(k, u), pl.kvBlock(v, u)
 	lo, hi := pl.keyRange(i0, i1)
 	// Kᵀ lets each score product read B untransposed. A dense pass reuses
 	// the whole head's Kᵀ in every query block, so a worker transposes it

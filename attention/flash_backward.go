@@ -78,9 +78,8 @@ func (c *call) tiledBackwardItem(it int) {
 	k, v, dk, dv := c.k, c.v, c.dk, c.dv
 	u, sp := it%c.units, it/c.units
 	b, kvh := u/pl.NKV, u%pl.NKV
-	kvBase := u * pl.Tk * hs
-	kk, vv := k[kvBase:kvBase+pl.Tk*hs], v[kvBase:kvBase+pl.Tk*hs]
-	dkk, dvv := dk[kvBase:kvBase+pl.Tk*hs], dv[kvBase:kvBase+pl.Tk*hs]
+	kk, vv := pl.kvBlock(k, u), pl.kvBlock(v, u)
+	dkk, dvv := pl.gradBlock(dk, u), pl.gradBlock(dv, u)
 	dqs := c.dq
 	if sp > 0 {
 		dqs = c.parts[sp-1]

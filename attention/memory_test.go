@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"testing"
+
+	"github.com/attn-dev/attn/internal/alloctest"
 )
 
 // TestTiledMemoryIsLinear checks that the tiled kernels allocate O(L)
@@ -65,12 +67,13 @@ func TestTiledMemoryIsLinear(t *testing.T) {
 
 // TestCallsAllocateNothing checks that, once warm, Forward and Backward
 // of every fast kernel allocate nothing: plans, work items and scratch are
-// pooled per call.
+// pooled per call. Strided k and v (a KV cache read in place) included.
+// alloctest.PerCall, not testing.AllocsPerRun: see there why.
 func TestCallsAllocateNothing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts differ under the race detector")
 	}
-	const b, nh, l, hs = 2, 4, 200, 32
+	const b, nh, l, hs = 2, 4, 130, 32 // two query and key blocks of every kernel
 	n := b * nh * l * hs
 	q, k, v, out, dout := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
 	dq, dk, dv := make([]float32, n), make([]float32, n), make([]float32, n)
@@ -81,43 +84,59 @@ func TestCallsAllocateNothing(t *testing.T) {
 	pad := make([]bool, b*l)
 	pad[l-1] = true
 	mask := make([]float32, l*l)
+	// A cache of 256 positions per head holding 120: k and v read in place.
+	const cacheT, filled = 256, 120
+	kc, vc := make([]float32, b*nh*cacheT*hs), make([]float32, b*nh*cacheT*hs)
 	for _, tc := range []struct {
 		name string
 		p    Params
+		k, v []float32
 	}{
-		{"flash", Params{B: b, NH: nh, Tq: l, Tk: l, HS: hs, Kernel: Flash}},
-		{"flash causal dropout", Params{B: b, NH: nh, Tq: l, Tk: l, HS: hs, Causal: true, DropoutP: 0.1, Seed: 3}},
-		{"flash gqa masks", Params{B: b, NH: nh, NKV: 2, Tq: l, Tk: l, HS: hs, KeyPadding: pad, Mask: mask, MaskShape: [4]int{1, 1, l, l}}},
-		{"sparse window global", Params{B: b, NH: nh, Tq: l, Tk: l, HS: hs, Window: 16, Global: []int{0, 7}}},
+		{"flash", Params{B: b, NH: nh, Tq: l, Tk: l, HS: hs, Kernel: Flash}, k, v},
+		{"flash causal dropout", Params{B: b, NH: nh, Tq: l, Tk: l, HS: hs, Causal: true, DropoutP: 0.1, Seed: 3}, k, v},
+		{"flash gqa masks", Params{B: b, NH: nh, NKV: 2, Tq: l, Tk: l, HS: hs, KeyPadding: pad, Mask: mask, MaskShape: [4]int{1, 1, l, l}}, k[:n/2], v[:n/2]},
+		{"sparse window global", Params{B: b, NH: nh, Tq: l, Tk: l, HS: hs, Window: 16, Global: []int{0, 7}}, k, v},
+		{"flash strided cache", Params{B: b, NH: nh, Tq: 40, Tk: filled, HS: hs, Causal: true, KVHeadStride: cacheT * hs}, kc, vc},
 	} {
 		p := tc.p
-		nkv := n
+		nq, nkv := b*nh*p.Tq*hs, b*p.Tk*hs*nh
 		if p.NKV != 0 {
-			nkv = n / (p.NH / p.NKV)
+			nkv = nkv / (p.NH / p.NKV)
 		}
 		step := func() {
-			if err := Forward(&p, q, k[:nkv], v[:nkv], out, lse, nil); err != nil {
+			if err := Forward(&p, q[:nq], tc.k, tc.v, out[:nq], lse[:b*nh*p.Tq], nil); err != nil {
 				t.Fatal(err)
 			}
-			if err := Backward(&p, q, k[:nkv], v[:nkv], out, lse, dout, dq, dk[:nkv], dv[:nkv]); err != nil {
+			if err := Backward(&p, q[:nq], tc.k, tc.v, out[:nq], lse[:b*nh*p.Tq], dout[:nq], dq[:nq], dk[:nkv], dv[:nkv]); err != nil {
 				t.Fatal(err)
 			}
 		}
-		step()
-		if a := testing.AllocsPerRun(10, step); a != 0 {
+		if a := alloctest.PerCall(step); a != 0 {
 			t.Errorf("%s: %v allocations per Forward+Backward, want 0", tc.name, a)
 		}
 	}
-	// Decode: one query row against a cache.
-	p := Params{B: 1, NH: nh, Tq: 1, Tk: 1500, HS: hs}
-	kc, vc := make([]float32, nh*1500*hs), make([]float32, nh*1500*hs)
-	dec := func() {
-		if err := Forward(&p, q[:nh*hs], kc, vc, out[:nh*hs], nil, nil); err != nil {
-			t.Fatal(err)
+	// Decode: one query row against a cache, contiguous and in place.
+	for _, tc := range []struct {
+		name   string
+		tk     int
+		stride int
+	}{
+		{"decode", 1500, 0},
+		{"decode strided cache", 1500, 2048 * hs},
+	} {
+		p := Params{B: 1, NH: nh, Tq: 1, Tk: tc.tk, HS: hs, KVHeadStride: tc.stride}
+		blk := tc.tk * hs
+		if tc.stride != 0 {
+			blk = tc.stride
 		}
-	}
-	dec()
-	if a := testing.AllocsPerRun(10, dec); a != 0 {
-		t.Errorf("decode: %v allocations per call, want 0", a)
+		kc, vc := make([]float32, nh*blk), make([]float32, nh*blk)
+		dec := func() {
+			if err := Forward(&p, q[:nh*hs], kc, vc, out[:nh*hs], nil, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if a := alloctest.PerCall(dec); a != 0 {
+			t.Errorf("%s: %v allocations per call, want 0", tc.name, a)
+		}
 	}
 }

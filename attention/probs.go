@@ -32,7 +32,7 @@ func probsForward(pl *plan, q, k, v, out, lse, probs []float32) {
 			rows := min(probsRows, pl.Tq-i0)
 			r0 := bh*pl.Tq + i0
 			u := b*pl.NKV + h/pl.group
-			kk, vv := k[u*tk*hs:(u+1)*tk*hs], v[u*tk*hs:(u+1)*tk*hs]
+			kk, vv := pl.kvBlock(k, u), pl.kvBlock(v, u)
 			p := probs[r0*tk : (r0+rows)*tk]
 			kernels.SgemmSerial(false, true, rows, tk, hs, pl.scale, q[r0*hs:], hs, kk, hs, 0, p, tk)
 			for r := 0; r < rows; r++ {

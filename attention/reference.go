@@ -20,8 +20,8 @@ func refForward(pl *plan, q, k, v, out, lse, probs []float32) {
 			i := r % pl.Tq
 			h := (r / pl.Tq) % pl.NH
 			b := r / (pl.Tq * pl.NH)
-			kvBase := (b*pl.NKV + h/pl.group) * tk * hs
-			kk, vv := k[kvBase:kvBase+tk*hs], v[kvBase:kvBase+tk*hs]
+			u := b*pl.NKV + h/pl.group
+			kk, vv := pl.kvBlock(k, u), pl.kvBlock(v, u)
 			qi := q[r*hs : (r+1)*hs]
 			o := out[r*hs : (r+1)*hs]
 			for j := range s {
@@ -77,9 +77,8 @@ func refBackward(pl *plan, q, k, v, out, lse, dout, dq, dk, dv []float32) {
 		dp := make([]float32, tk)
 		for u := lo; u < hi; u++ {
 			b, kvh := u/pl.NKV, u%pl.NKV
-			kvBase := u * tk * hs
-			kk, vv := k[kvBase:kvBase+tk*hs], v[kvBase:kvBase+tk*hs]
-			dkk, dvv := dk[kvBase:kvBase+tk*hs], dv[kvBase:kvBase+tk*hs]
+			kk, vv := pl.kvBlock(k, u), pl.kvBlock(v, u)
+			dkk, dvv := pl.gradBlock(dk, u), pl.gradBlock(dv, u)
 			clear(dkk)
 			clear(dvv)
 			for h := kvh * pl.group; h < (kvh+1)*pl.group; h++ {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/attn-dev/attn/attention"
+	"github.com/attn-dev/attn/internal/alloctest"
 	"github.com/attn-dev/attn/tensor"
 )
 
@@ -111,7 +112,7 @@ func stepAllocs(t *testing.T, fwd func(g *Graph) *Var) float64 {
 	step()
 	step()
 	before := g.Arena().Allocated()
-	allocs := testing.AllocsPerRun(20, step)
+	allocs := alloctest.PerCall(step)
 	if g.Arena().Allocated() != before {
 		t.Fatalf("arena grew from %d to %d floats in steady state", before, g.Arena().Allocated())
 	}
@@ -132,7 +133,7 @@ func TestSteadyStateAllocations(t *testing.T) {
 	ev := NewGraph(false)
 	infer := func() { ev.Reset(); k.forwardMLP(ev) }
 	infer()
-	if a := testing.AllocsPerRun(20, infer); a != 0 {
+	if a := alloctest.PerCall(infer); a != 0 {
 		t.Fatalf("MLP inference step allocates %v objects per step, want 0", a)
 	}
 	// Attention included: package attention pools its per-call state.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/attn-dev/attn/attention"
 	"github.com/attn-dev/attn/autograd"
+	"github.com/attn-dev/attn/internal/alloctest"
 )
 
 // TestEncoderLayerStepAllocs: once a graph has run a step, repeating
@@ -46,8 +47,8 @@ func TestEncoderLayerStepAllocs(t *testing.T) {
 	}
 	layerStep()
 	attnStep()
-	layer := testing.AllocsPerRun(10, layerStep)
-	attn := testing.AllocsPerRun(10, attnStep)
+	layer := alloctest.PerCall(layerStep)
+	attn := alloctest.PerCall(attnStep)
 	t.Logf("allocations per step: encoder layer %.0f, its attention call alone %.0f", layer, attn)
 	if layer > attn {
 		t.Errorf("encoder layer step allocates %.0f times, %.0f more than attention alone", layer, layer-attn)

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/attn-dev/attn/internal/alloctest"
 )
 
 func seq(shape ...int) *Tensor {
@@ -201,7 +203,7 @@ func TestArenaReuse(t *testing.T) {
 	}
 	step()
 	before := a.Allocated()
-	allocs := testing.AllocsPerRun(50, step)
+	allocs := alloctest.PerCall(step)
 	// Transpose makes one heap header; everything else is reused.
 	if allocs > 1 {
 		t.Fatalf("steady-state step allocates %v objects, want ≤ 1", allocs)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/attn-dev/attn/autograd"
+	"github.com/attn-dev/attn/internal/alloctest"
 	"github.com/attn-dev/attn/safetensors"
 	"github.com/attn-dev/attn/tensor"
 )
@@ -304,13 +305,13 @@ func TestAdamWStepAllocs(t *testing.T) {
 		}
 	}
 	step()
-	if n := testing.AllocsPerRun(5, step); n != 0 {
+	if n := alloctest.PerCall(step); n != 0 {
 		t.Errorf("%.0f allocations per step", n)
 	}
 	if _, err := ClipGradNorm(params, 1); err != nil {
 		t.Fatal(err)
 	}
-	if n := testing.AllocsPerRun(5, func() { ClipGradNorm(params, 1) }); n != 0 {
+	if n := alloctest.PerCall(func() { ClipGradNorm(params, 1) }); n != 0 {
 		t.Errorf("ClipGradNorm: %.0f allocations", n)
 	}
 }

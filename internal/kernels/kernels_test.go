@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/attn-dev/attn/internal/alloctest"
 )
 
 // forEachImpl runs f for every kernel set this build and CPU can execute and
@@ -340,7 +342,7 @@ func TestSgemmNoAllocs(t *testing.T) {
 			},
 		} {
 			f()
-			if n := testing.AllocsPerRun(20, f); n != 0 {
+			if n := alloctest.PerCall(f); n != 0 {
 				t.Errorf("%s %dx%dx%d: %v allocations per call, want 0", name, tc.m, tc.n, tc.k, n)
 			}
 		}
