@@ -48,9 +48,19 @@ func (g *Graph) Attention(q, k, v *Var, p *attention.Params, wantProbs bool) (ou
 	if !g.train {
 		pp.DropoutP = 0
 	}
-	qv, kv, vv := g.contig(q), g.contig(k), g.contig(v)
-	o := g.arena.Empty(wq...)
 	recording := g.train && (q.requiresGrad || k.requiresGrad || v.requiresGrad)
+	qv := g.contig(q)
+	// Keys and values that are views into a larger buffer of heads (a KV
+	// cache) are read where they lie, unless the tape must keep them.
+	kd, kStride := headStrided(k.Value, nkv, p.Tk, p.HS)
+	vd, vStride := headStrided(v.Value, nkv, p.Tk, p.HS)
+	var kv, vv *tensor.Tensor
+	if recording || kd == nil || vd == nil || kStride != vStride {
+		kv, vv = g.contig(k), g.contig(v)
+		kd, vd, kStride = kv.Data(), vv.Data(), 0
+	}
+	pp.KVHeadStride = kStride
+	o := g.arena.Empty(wq...)
 	var lse, pr *tensor.Tensor
 	var lseData, prData []float32
 	if recording {
@@ -61,7 +71,7 @@ func (g *Graph) Attention(q, k, v *Var, p *attention.Params, wantProbs bool) (ou
 		pr = g.arena.Empty(p.B, p.NH, p.Tq, p.Tk)
 		prData = pr.Data()
 	}
-	if err := attention.Forward(&pp, qv.Data(), kv.Data(), vv.Data(), o.Data(), lseData, prData); err != nil {
+	if err := attention.Forward(&pp, qv.Data(), kd, vd, o.Data(), lseData, prData); err != nil {
 		tensor.Panicf(op, "%v", err)
 	}
 	out = g.newVar(o)
@@ -93,4 +103,21 @@ func attentionBackward(g *Graph, nd *node) {
 			g.grad(pair.v).AddScaled(1, pair.d)
 		}
 	}
+}
+
+// headStrided returns the elements of t [B, NKV, Tk, HS] from its first
+// to its last, and the distance between its heads, when t's rows are
+// contiguous within each head and its heads evenly spaced (a prefix of a
+// KV cache [B, NKV, maxT, HS]); nil otherwise.
+func headStrided(t *tensor.Tensor, nkv, tk, hs int) ([]float32, int) {
+	st := t.Strides
+	if len(st) != 4 || st[3] != 1 || (st[2] != hs && tk > 1) || st[1] < tk*hs || st[0] != nkv*st[1] {
+		return nil, 0
+	}
+	n := (t.Shape[0]*nkv-1)*st[1] + tk*hs
+	b := t.Backing()
+	if t.Offset+n > len(b) {
+		return nil, 0
+	}
+	return b[t.Offset : t.Offset+n : t.Offset+n], st[1]
 }

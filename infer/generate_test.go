@@ -10,6 +10,7 @@ import (
 
 	"github.com/attn-dev/attn/autograd"
 	"github.com/attn-dev/attn/generate"
+	"github.com/attn-dev/attn/internal/alloctest"
 	"github.com/attn-dev/attn/internal/gemv"
 	"github.com/attn-dev/attn/model"
 )
@@ -334,8 +335,8 @@ func TestNewLMErrors(t *testing.T) {
 	}
 }
 
-// TestDecodeStepAllocatesNothing: after the first steps, a decode step
-// (float32 and bfloat16 weights) allocates nothing.
+// TestDecodeStepAllocatesNothing: after a first generation, a prefill and
+// its decode steps (float32 and bfloat16 weights) allocate nothing.
 func TestDecodeStepAllocatesNothing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts differ under the race detector")
@@ -355,8 +356,8 @@ func TestDecodeStepAllocatesNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		logits := make([]float32, 2*lm.VocabSize())
-		pad := []int{0, 2}
-		if err := lm.Forward([]int{1, 2, 3, 4, 5, 6}, pad, logits); err != nil {
+		pad, prompt := []int{0, 2}, []int{1, 2, 3, 4, 5, 6}
+		if err := lm.Forward(prompt, pad, logits); err != nil {
 			t.Fatal(err)
 		}
 		ids := []int{7, 8}
@@ -365,12 +366,22 @@ func TestDecodeStepAllocatesNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if n := testing.AllocsPerRun(10, func() {
-			if err := lm.Forward(ids, pad, logits); err != nil {
+		// A generation per call (the cache holds 30 positions): Begin
+		// on the same shape, a 3-token prefill and 20 decode steps.
+		if n := alloctest.PerCall(func() {
+			if err := lm.Begin(2, 30); err != nil {
 				t.Fatal(err)
 			}
+			if err := lm.Forward(prompt, pad, logits); err != nil {
+				t.Fatal(err)
+			}
+			for range 20 {
+				if err := lm.Forward(ids, pad, logits); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}); n > 0 {
-			t.Errorf("%s: %g allocations per decode step", dt, n)
+			t.Errorf("%s: %g allocations per generation of 20 steps", dt, n)
 		}
 	}
 }

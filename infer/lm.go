@@ -58,6 +58,8 @@ func (d *decoderLM) Begin(rows, maxLen int) error {
 		return err
 	}
 	d.cache, d.rows, d.maxT = c, rows, maxLen
+	// The mask grows with the cache: room for all of it, once.
+	d.mask, d.pos = make([]int, 0, rows*maxLen), make([]int, 0, rows*maxLen)
 	return nil
 }
 

@@ -48,7 +48,7 @@ func (c *KVCache) Reset() {
 
 // update stores the new keys and values k, v [B, NKV, Tnew, HS] (nil for
 // a filled static cache) and returns the keys and values to attend to,
-// contiguous [B, NKV, Tk, HS].
+// [B, NKV, Tk, HS]: views into the cache's buffers, read in place.
 func (c *KVCache) update(g *autograd.Graph, k, v *autograd.Var) (*autograd.Var, *autograd.Var) {
 	if c.Static {
 		if k != nil {
@@ -67,23 +67,13 @@ func (c *KVCache) update(g *autograd.Graph, k, v *autograd.Var) (*autograd.Var, 
 		copy(ck[dst:dst+tn*hs], kd[bh*tn*hs:(bh+1)*tn*hs])
 		copy(cv[dst:dst+tn*hs], vd[bh*tn*hs:(bh+1)*tn*hs])
 	}
-	switch {
-	case past == 0:
+	if past == 0 {
 		return k, v
-	case c.Len == maxT: // full: the buffers are exactly [B, NKV, Tk, HS]
-		return g.Input(c.K, false), g.Input(c.V, false)
 	}
-	// The attention kernels want [B, NKV, Tk, HS] contiguous: gather the
-	// filled prefix of every head (one pass over the cache per call).
-	tk := c.Len
-	ak, av := g.Arena().Empty(b, nkv, tk, hs), g.Arena().Empty(b, nkv, tk, hs)
-	akd, avd := ak.Data(), av.Data()
-	for bh := 0; bh < b*nkv; bh++ {
-		src := bh * maxT * hs
-		copy(akd[bh*tk*hs:(bh+1)*tk*hs], ck[src:src+tk*hs])
-		copy(avd[bh*tk*hs:(bh+1)*tk*hs], cv[src:src+tk*hs])
-	}
-	return g.Input(ak, false), g.Input(av, false)
+	// The filled prefix of every head, as views [B, NKV, Len, HS] into
+	// the buffers: attention reads them where they lie.
+	a := g.Arena()
+	return g.Input(a.Slice(c.K, 2, 0, c.Len), false), g.Input(a.Slice(c.V, 2, 0, c.Len), false)
 }
 
 // Reorder makes batch row i a copy of row src[i] (len(src) == B, each in

@@ -102,6 +102,15 @@ func (a *Arena) Reshape(t *Tensor, shape ...int) *Tensor {
 	return v
 }
 
+// Slice is t.Slice with an arena-owned header: a view, no copy.
+func (a *Arena) Slice(t *Tensor, dim, lo, hi int) *Tensor {
+	dim = t.checkSlice("tensor.Arena.Slice", dim, lo, hi)
+	v := a.header()
+	v.setView(t)
+	t.sliceInto(v, dim, lo, hi)
+	return v
+}
+
 // Permute is t.Permute with an arena-owned header.
 func (a *Arena) Permute(t *Tensor, dims ...int) *Tensor {
 	v := a.header()

@@ -320,16 +320,27 @@ func (t *Tensor) permuteInto(v *Tensor, dims []int) {
 
 // Slice returns a view of t restricted to indices [lo, hi) along dim.
 func (t *Tensor) Slice(dim, lo, hi int) *Tensor {
-	dim = t.axis("tensor.Slice", dim)
-	if lo < 0 || hi < lo || hi > t.Shape[dim] {
-		Panicf("tensor.Slice", "range [%d, %d) out of bounds for axis %d of shape %v", lo, hi, dim, t.Shape)
-	}
+	dim = t.checkSlice("tensor.Slice", dim, lo, hi)
 	v := t.view()
+	t.sliceInto(v, dim, lo, hi)
+	return v
+}
+
+// checkSlice validates a Slice of t and returns dim made non-negative.
+func (t *Tensor) checkSlice(op string, dim, lo, hi int) int {
+	dim = t.axis(op, dim)
+	if lo < 0 || hi < lo || hi > t.Shape[dim] {
+		Panicf(op, "range [%d, %d) out of bounds for axis %d of shape %v", lo, hi, dim, t.Shape)
+	}
+	return dim
+}
+
+// sliceInto narrows v, a view of t, to [lo, hi) along dim (checked).
+func (t *Tensor) sliceInto(v *Tensor, dim, lo, hi int) {
 	v.Shape[dim] = hi - lo
 	if hi > lo {
 		v.Offset += lo * t.Strides[dim]
 	}
-	return v
 }
 
 // Contiguous returns t itself when it is already contiguous, otherwise a
