@@ -293,9 +293,7 @@ func TestBF16MatchesRoundedModel(t *testing.T) {
 			return m
 		}
 		m32, m16 := rounded(), rounded()
-		if err := model.ToBF16(m16); err != nil {
-			t.Fatal(err)
-		}
+		toBF16(t, m16)
 		lm, err := NewLM(m16)
 		if err != nil {
 			t.Fatal(err)
@@ -344,9 +342,7 @@ func TestDecodeStepAllocatesNothing(t *testing.T) {
 	for _, dt := range []model.DType{model.F32, model.BF16} {
 		m := loadModel(t, modelsDir+"/gpt2")
 		if dt == model.BF16 {
-			if err := model.ToBF16(m); err != nil {
-				t.Fatal(err)
-			}
+			toBF16(t, m)
 		}
 		lm, err := NewLM(m)
 		if err != nil {
@@ -393,9 +389,7 @@ func TestLMReuse(t *testing.T) {
 	for _, dt := range []model.DType{model.F32, model.BF16} {
 		m := loadModel(t, modelsDir+"/gpt2")
 		if dt == model.BF16 {
-			if err := model.ToBF16(m); err != nil {
-				t.Fatal(err)
-			}
+			toBF16(t, m)
 		}
 		lm, err := NewLM(m)
 		if err != nil {
@@ -535,5 +529,13 @@ func TestGenerateBatch(t *testing.T) {
 	}
 	if _, err := g.GenerateBatch(BatchRequest{Config: cfg}); err == nil {
 		t.Error("an empty batch was accepted")
+	}
+}
+
+// toBF16 converts m's weights to bfloat16 (model.ToBF16).
+func toBF16(t *testing.T, m model.Model) {
+	t.Helper()
+	if err := model.ToBF16(m); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -30,20 +30,11 @@ says (ViTImageProcessor; defaults: the model's image_size, 1/255, mean and std
 			if err := intRange("top-k", k, 0, math.MaxInt); err != nil {
 				return err
 			}
-			tr, err := parseTruncate(trunc)
-			if err != nil {
-				return err
-			}
-			opts, err := dtype.options()
-			if err != nil {
-				return err
-			}
-			t, err := infer.Load(dir, opts...)
+			t, err := loadTask(dir, trunc, &dtype)
 			if err != nil {
 				return err
 			}
 			defer t.Close()
-			t.Truncate = tr
 			var labels []infer.Label
 			if img != "" {
 				p, err := infer.LoadImageProcessor(dir, t.Model)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/attn-dev/attn/infer"
 	"github.com/attn-dev/attn/model"
 )
 
@@ -23,4 +24,23 @@ func (d *dtypeFlag) options() ([]model.Option, error) {
 		return nil, fmt.Errorf("--dtype: %w", err)
 	}
 	return []model.Option{model.WithDType(dt)}, nil
+}
+
+// loadTask loads the model in dir for a text or image task with the
+// --truncate and --dtype flags' values.
+func loadTask(dir, trunc string, dtype *dtypeFlag) (*infer.Task, error) {
+	tr, err := parseTruncate(trunc)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := dtype.options()
+	if err != nil {
+		return nil, err
+	}
+	t, err := infer.Load(dir, opts...)
+	if err != nil {
+		return nil, err
+	}
+	t.Truncate = tr
+	return t, nil
 }

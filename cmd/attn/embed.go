@@ -38,20 +38,11 @@ token), as JSON: {"layer": N, "pool": ..., "embeddings": [{"text", "ids",
 			if len(texts) == 0 {
 				return fmt.Errorf("embed needs at least one --text")
 			}
-			tr, err := parseTruncate(trunc)
-			if err != nil {
-				return err
-			}
-			opts, err := dtype.options()
-			if err != nil {
-				return err
-			}
-			t, err := infer.Load(dir, opts...)
+			t, err := loadTask(dir, trunc, &dtype)
 			if err != nil {
 				return err
 			}
 			defer t.Close()
-			t.Truncate = tr
 			res, err := t.EmbedTexts(texts, layer, p)
 			if err != nil {
 				return contextHint(err)

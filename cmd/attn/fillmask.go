@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/attn-dev/attn/infer"
 	"github.com/spf13/cobra"
 )
 
@@ -25,20 +24,11 @@ probabilities.`,
 			if err := intRange("top-k", k, 1, math.MaxInt); err != nil {
 				return err
 			}
-			tr, err := parseTruncate(trunc)
-			if err != nil {
-				return err
-			}
-			opts, err := dtype.options()
-			if err != nil {
-				return err
-			}
-			t, err := infer.Load(dir, opts...)
+			t, err := loadTask(dir, trunc, &dtype)
 			if err != nil {
 				return err
 			}
 			defer t.Close()
-			t.Truncate = tr
 			res, err := t.FillMaskText(text, k)
 			if err != nil {
 				return contextHint(err)

@@ -15,19 +15,7 @@ import (
 func TestForwardContract(t *testing.T) {
 	for _, name := range []string{"gpt2", "bert-cls", "vit", "marian"} {
 		t.Run(name, func(t *testing.T) {
-			dir := filepath.Join("..", "..", "testdata", "models", name)
-			out := filepath.Join(t.TempDir(), "out.safetensors")
-			runAttn(t, "", "forward", "--model", dir, "--inputs", filepath.Join(dir, "inputs.safetensors"), "--out", out)
-			got, err := safetensors.Open(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer got.Close()
-			want, err := safetensors.Open(filepath.Join(dir, "outputs.safetensors"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer want.Close()
+			got, want := forwardFixture(t, name)
 			if g, w := strings.Join(got.Names(), " "), strings.Join(want.Names(), " "); g != w {
 				t.Fatalf("tensors\n%s\nwant\n%s", g, w)
 			}
@@ -67,20 +55,7 @@ func TestShowAndInit(t *testing.T) {
 func TestForwardBF16(t *testing.T) {
 	for _, name := range []string{"gpt2", "bert-cls", "bert-mlm", "vit", "marian", "bart"} {
 		t.Run(name, func(t *testing.T) {
-			dir := filepath.Join("..", "..", "testdata", "models", name)
-			out := filepath.Join(t.TempDir(), "out.safetensors")
-			runAttn(t, "", "forward", "--dtype", "bf16", "--hidden-states=false", "--attentions=false",
-				"--model", dir, "--inputs", filepath.Join(dir, "inputs.safetensors"), "--out", out)
-			got, err := safetensors.Open(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer got.Close()
-			want, err := safetensors.Open(filepath.Join(dir, "outputs.safetensors"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer want.Close()
+			got, want := forwardFixture(t, name, "--dtype", "bf16", "--hidden-states=false", "--attentions=false")
 			for _, n := range got.Names() {
 				g, _, _ := got.Float32(n)
 				w, _, err := want.Float32(n)
@@ -104,4 +79,25 @@ func TestForwardBF16(t *testing.T) {
 	if _, err := runVerb(t, "", "forward", "--dtype", "f16", "--model", dir, "--inputs", filepath.Join(dir, "inputs.safetensors"), "--out", filepath.Join(t.TempDir(), "o")); err == nil || !strings.Contains(err.Error(), "--dtype") {
 		t.Errorf("--dtype f16: %v, want an error naming --dtype", err)
 	}
+}
+
+// forwardFixture runs `attn forward` (with extra flags) on the fixture
+// model testdata/models/NAME and opens what it wrote and the PyTorch
+// reference outputs; both close with the test.
+func forwardFixture(t *testing.T, name string, extra ...string) (got, want *safetensors.File) {
+	t.Helper()
+	dir := filepath.Join("..", "..", "testdata", "models", name)
+	out := filepath.Join(t.TempDir(), "out.safetensors")
+	args := append([]string{"forward", "--model", dir, "--inputs", filepath.Join(dir, "inputs.safetensors"), "--out", out}, extra...)
+	runAttn(t, "", args...)
+	var err error
+	if got, err = safetensors.Open(out); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { got.Close() })
+	if want, err = safetensors.Open(filepath.Join(dir, "outputs.safetensors")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { want.Close() })
+	return got, want
 }
