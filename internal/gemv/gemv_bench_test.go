@@ -1,27 +1,32 @@
 package gemv
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
 
 // BenchmarkMulVec measures the GPT-2-small LM head (50257×768), the
-// largest product of a decode step; bytes/s is the weights read.
+// largest product of a decode step, and the attention projection and FFN
+// products (768×768, 3072×768) of about 0.1 ms each, whose speed depends on
+// how fast the workers join a loop; bytes/s is the weights read.
 func BenchmarkMulVec(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, bf := range []bool{false, true} {
-		name := "f32"
-		if bf {
-			name = "bf16"
-		}
-		b.Run(name, func(b *testing.B) {
-			w := randMatrix(rng, 50257, 768, bf)
-			x := make([]float32, 768)
-			y := make([]float32, 50257)
-			b.SetBytes(w.Bytes())
-			for b.Loop() {
-				MulVec(y, w, x, nil)
+	for _, rows := range []int{50257, 768, 3072} {
+		for _, bf := range []bool{false, true} {
+			name := fmt.Sprintf("%dx768/f32", rows)
+			if bf {
+				name = fmt.Sprintf("%dx768/bf16", rows)
 			}
-		})
+			b.Run(name, func(b *testing.B) {
+				w := randMatrix(rng, rows, 768, bf)
+				x := make([]float32, 768)
+				y := make([]float32, rows)
+				b.SetBytes(w.Bytes())
+				for b.Loop() {
+					MulVec(y, w, x, nil)
+				}
+			})
+		}
 	}
 }
