@@ -10,9 +10,10 @@ import (
 
 // Capture asks a forward for the attention probabilities of chosen layers
 // and heads, the softmax weights each query gives each key, for viewing
-// them (attn attend, the explorer). Only the chosen layers compute them
-// (through the reference kernel); the others, and a forward without a
-// Capture, run the fast kernels unchanged.
+// them (attn attend, the explorer). Only the chosen layers materialise
+// them (the tiled kernel's probabilities path, the same numbers to
+// float32 rounding); the others, and a forward without a Capture, run
+// unchanged.
 //
 // After Forward, Self holds the self-attention weights of the encoder
 // (BERT, ViT, the Marian/BART encoder) or of the decoder-only model

@@ -171,7 +171,7 @@ func newCache(n, nh, hs, b, maxT, ctx int, cross bool) (*Cache, error) {
 	return c, nil
 }
 
-// layerCache returns layer i's caches (nil without a cache).
+// layer returns layer i's caches (nil without a cache).
 func (c *Cache) layer(i int) (self, cross *nn.KVCache) {
 	if c == nil {
 		return nil, nil
@@ -182,7 +182,7 @@ func (c *Cache) layer(i int) (self, cross *nn.KVCache) {
 	return c.Self[i], cross
 }
 
-// checkCache validates a cache against a stack of n layers and batch b.
+// check validates a cache against a stack of n layers and batch b.
 func (c *Cache) check(n, b int) error {
 	if c == nil {
 		return nil

@@ -37,7 +37,7 @@ type Model interface {
 // Options choose what Forward computes beyond the head's output.
 type Options struct {
 	HiddenStates bool // hidden_states.N (N = 0..L), as output_hidden_states=True
-	Attentions   bool // attentions.N [B, NH, Tq, Tk]: forces the reference attention kernel
+	Attentions   bool // attentions.N [B, NH, Tq, Tk], every layer's (see Capture to choose)
 	// LastLogits computes the LM head for the last position only: logits
 	// [B, 1, V] (for generation).
 	LastLogits bool
