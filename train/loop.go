@@ -1,0 +1,412 @@
+package train
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/attn-dev/attn/autograd"
+	"github.com/attn-dev/attn/generate"
+	"github.com/attn-dev/attn/infer"
+	"github.com/attn-dev/attn/model"
+	"github.com/attn-dev/attn/nn"
+	"github.com/attn-dev/attn/tokenizer"
+)
+
+// Record is one logged step, as `attn train --json` prints it and
+// OUT/log.jsonl keeps it. The last record of a run has Final set, the
+// final validation loss and the median ms per step.
+type Record struct {
+	Step            int      `json:"step"`
+	Loss            float64  `json:"loss,omitempty"`
+	LR              float64  `json:"lr,omitempty"`
+	TokensPerSecond float64  `json:"tokens_per_second,omitempty"`
+	MSPerStep       float64  `json:"ms_per_step"`
+	ValLoss         *float64 `json:"val_loss,omitempty"`
+	Total           int      `json:"total"`
+	ETASeconds      float64  `json:"eta_seconds,omitempty"`
+	Sample          string   `json:"sample,omitempty"`
+	Checkpoint      string   `json:"checkpoint,omitempty"`
+	Final           bool     `json:"final,omitempty"`
+}
+
+// Trainer runs the causal-LM loop on a text: nanoGPT's recipe (random
+// windows, AdamW with decay on matrices, warm-up + cosine, clipping,
+// gradient accumulation, periodic validation and samples, checkpoints).
+type Trainer struct {
+	cfg   Config
+	m     model.Model
+	data  *TextData
+	named []nn.NamedParam
+	ps    []*autograd.Var
+	opt   *AdamW
+	sched WarmupCosine
+	rng   *rand.Rand
+	pcg   *rand.PCG
+	step  int
+
+	bestVal  float64
+	bestStep int
+	lastVal  float64
+	lastCkpt string
+	ckptStep int // step of lastCkpt
+
+	// OnRecord receives every record (the CLI prints them).
+	OnRecord func(Record)
+	log      *os.File
+}
+
+// NewTrainer prepares a run: the data (tokenized, cached in OUT/data), a
+// fresh model (or cfg.Model's checkpoint) and the optimizer.
+func NewTrainer(cfg Config) (*Trainer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	tr := &Trainer{cfg: cfg, bestVal: math.Inf(1), bestStep: -1, ckptStep: -1}
+	var modelTok tokenizer.Tokenizer
+	if cfg.Model != "" {
+		m, err := model.Load(cfg.Model)
+		if err != nil {
+			return nil, err
+		}
+		tr.m = m
+		if t, err := LoadTokenizer(cfg.Model); err == nil {
+			modelTok = t
+		}
+	}
+	data, err := LoadText(&tr.cfg, filepath.Join(cfg.Out, "data"), modelTok)
+	if err != nil {
+		return nil, err
+	}
+	tr.data = data
+	if tr.m == nil {
+		m, err := model.Init(model.InitOptions{Arch: cfg.Arch, Layers: cfg.Layers, Heads: cfg.Heads, Hidden: cfg.Hidden,
+			Vocab: data.Tok.VocabSize(), Context: cfg.BlockSize, Seed: cfg.Seed})
+		if err != nil {
+			return nil, err
+		}
+		tr.m = m
+	}
+	if err := tr.setup(); err != nil {
+		return nil, err
+	}
+	tr.pcg = rand.NewPCG(cfg.Seed, 0x7261696e)
+	tr.rng = rand.New(tr.pcg)
+	return tr, nil
+}
+
+// setup makes the optimizer and schedule for tr.m.
+func (tr *Trainer) setup() error {
+	if _, err := ObjectiveOf(tr.m); err != nil {
+		return err
+	}
+	if obj, _ := ObjectiveOf(tr.m); obj != CausalLM {
+		return fmt.Errorf("train: the text loop trains causal LMs; %s is %s", tr.m.Info().Architecture, obj)
+	}
+	if v := tr.m.Info().Vocab; v < tr.data.Tok.VocabSize() {
+		return fmt.Errorf("train: the model's vocabulary (%d) is smaller than the tokenizer's (%d)", v, tr.data.Tok.VocabSize())
+	}
+	if c := tr.m.Info().Context; c < tr.cfg.BlockSize {
+		return fmt.Errorf("train: block_size %d exceeds the model's context %d", tr.cfg.BlockSize, c)
+	}
+	tr.named = tr.m.NamedParameters("", nil)
+	tr.ps = make([]*autograd.Var, len(tr.named))
+	for i, p := range tr.named {
+		tr.ps[i] = p.Var
+	}
+	opt, err := NewAdamW(tr.cfg.Beta1, tr.cfg.Beta2, tr.cfg.Eps, DecayGroups(tr.ps, tr.cfg.LR, tr.cfg.WeightDecay)...)
+	if err != nil {
+		return err
+	}
+	tr.opt = opt
+	tr.sched = WarmupCosine{Warmup: tr.cfg.WarmupIters, Total: tr.cfg.LRDecayIters, MinRatio: tr.cfg.MinLR / tr.cfg.LR}
+	return tr.sched.Validate()
+}
+
+// Resume continues the run whose checkpoint is dir (or the newest in
+// dir): the model, optimizer, sampler and step as they were, so the
+// losses that follow are those of an uninterrupted run bit for bit.
+// maxIters > 0 replaces the run's max_iters.
+func Resume(dir string, maxIters int) (*Trainer, error) {
+	ck, err := ResolveResume(dir)
+	if err != nil {
+		return nil, err
+	}
+	st, opt, err := readCheckpointState(ck)
+	if err != nil {
+		return nil, err
+	}
+	defer opt.Close()
+	cfg := st.Config
+	if maxIters > 0 {
+		cfg.MaxIters = maxIters
+	}
+	m, err := model.Load(ck)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := LoadTokenizer(ck)
+	if err != nil {
+		return nil, err
+	}
+	tr := &Trainer{cfg: cfg, m: m, step: st.Step, bestVal: st.BestVal, bestStep: st.BestStep, lastCkpt: ck, ckptStep: st.Step}
+	data, err := LoadText(&tr.cfg, filepath.Join(cfg.Out, "data"), tok)
+	if err != nil {
+		return nil, err
+	}
+	if data.SHA256 != st.DataSHA {
+		return nil, fmt.Errorf("train: resume: %s changed since the checkpoint (sha256 %s, was %s)", cfg.Data, data.SHA256, st.DataSHA)
+	}
+	tr.data = data
+	if err := tr.setup(); err != nil {
+		return nil, err
+	}
+	for _, p := range tr.named {
+		m1, _, err1 := opt.Float32("exp_avg." + p.Name)
+		m2, _, err2 := opt.Float32("exp_avg_sq." + p.Name)
+		if err1 != nil || err2 != nil {
+			continue // no step taken yet
+		}
+		if err := tr.opt.SetState(p.Var, ParamState{Step: st.Step, ExpAvg: m1, ExpAvgSq: m2}); err != nil {
+			return nil, fmt.Errorf("train: resume %s: %w", p.Name, err)
+		}
+	}
+	tr.pcg = &rand.PCG{}
+	if err := tr.pcg.UnmarshalBinary(st.RNG); err != nil {
+		return nil, fmt.Errorf("train: resume: RNG state: %w", err)
+	}
+	tr.rng = rand.New(tr.pcg)
+	return tr, nil
+}
+
+// Model is the model being trained.
+func (tr *Trainer) Model() model.Model { return tr.m }
+
+// Step is the number of optimizer steps taken.
+func (tr *Trainer) Step() int { return tr.step }
+
+// Config is the run's configuration.
+func (tr *Trainer) Config() Config { return tr.cfg }
+
+// Close releases the model and the log.
+func (tr *Trainer) Close() error {
+	if tr.log != nil {
+		tr.log.Close()
+	}
+	return tr.m.Close()
+}
+
+func (tr *Trainer) emit(r Record) {
+	r.Total = tr.cfg.MaxIters
+	if tr.log != nil {
+		b, _ := json.Marshal(r)
+		tr.log.Write(append(b, '\n'))
+	}
+	if tr.OnRecord != nil {
+		tr.OnRecord(r)
+	}
+}
+
+// Run trains until max_iters steps, then evaluates and checkpoints, and
+// returns the final record. A non-finite loss stops it with an error
+// naming the step; the checkpoints already written stay as they were.
+func (tr *Trainer) Run() (Record, error) {
+	cfg := tr.cfg
+	lf, err := os.OpenFile(filepath.Join(cfg.Out, "log.jsonl"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return Record{}, fmt.Errorf("train: %w", err)
+	}
+	tr.log = lf
+	g := autograd.NewGraph(true)
+	b, t := cfg.BatchSize, cfg.BlockSize
+	ids, targets := make([]int, b*t), make([]int, b*t)
+	var ms []float64
+	start := time.Now()
+	startStep := tr.step
+	for tr.step < cfg.MaxIters {
+		it := tr.step
+		t0 := time.Now()
+		lr := tr.sched.Factor(it)
+		tr.opt.ZeroGrad()
+		var loss float64
+		for a := 0; a < cfg.GradAccum; a++ {
+			Batch(tr.rng, tr.data.Train, b, t, ids, targets)
+			g.Reset()
+			g.SetSeed(cfg.Seed ^ uint64(it*cfg.GradAccum+a+1))
+			l, _, err := LogitsLoss(g, tr.m, &model.Inputs{B: b, T: t, InputIDs: ids}, targets)
+			if err != nil {
+				return Record{}, fmt.Errorf("train: step %d: %w", it, err)
+			}
+			if cfg.GradAccum > 1 {
+				l = g.Scale(l, 1/float32(cfg.GradAccum))
+			}
+			if err := g.Backward(l); err != nil {
+				return Record{}, fmt.Errorf("train: step %d: %w", it, err)
+			}
+			loss += float64(l.Value.Item())
+		}
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return Record{}, fmt.Errorf("train: step %d: the loss is %g; stopping (last good checkpoint: %s)", it, loss, orNone(tr.lastCkpt))
+		}
+		if cfg.GradClip > 0 {
+			if _, err := ClipGradNorm(tr.ps, cfg.GradClip); err != nil {
+				return Record{}, fmt.Errorf("train: step %d: %w (last good checkpoint: %s)", it, err, orNone(tr.lastCkpt))
+			}
+		}
+		if err := tr.opt.Step(lr); err != nil {
+			return Record{}, fmt.Errorf("train: step %d: %w", it, err)
+		}
+		tr.step++
+		d := time.Since(t0)
+		ms = append(ms, float64(d.Microseconds())/1000)
+		if it%cfg.LogInterval == 0 || tr.step == cfg.MaxIters {
+			sec := d.Seconds()
+			done := tr.step - startStep
+			eta := time.Since(start).Seconds() / float64(done) * float64(cfg.MaxIters-tr.step)
+			tr.emit(Record{Step: it, Loss: loss, LR: lr * cfg.LR, TokensPerSecond: float64(b*t*cfg.GradAccum) / sec,
+				MSPerStep: sec * 1000, ETASeconds: eta})
+		}
+		if cfg.EvalInterval > 0 && tr.step%cfg.EvalInterval == 0 && tr.step < cfg.MaxIters {
+			if err := tr.evaluate(Record{Step: tr.step}); err != nil {
+				return Record{}, err
+			}
+		}
+		if cfg.CheckpointEvery > 0 && tr.step%cfg.CheckpointEvery == 0 && tr.step < cfg.MaxIters && tr.ckptStep != tr.step {
+			if err := tr.checkpoint(); err != nil {
+				return Record{}, err
+			}
+		}
+	}
+	final := Record{Step: tr.step, Final: true}
+	if len(ms) > 0 {
+		s := slices.Clone(ms)
+		slices.Sort(s)
+		final.MSPerStep = s[len(s)/2]
+	}
+	if err := tr.evaluate(final); err != nil {
+		return Record{}, err
+	}
+	final.ValLoss = ptr(tr.lastVal)
+	final.Checkpoint = tr.lastCkpt
+	return final, nil
+}
+
+func ptr(v float64) *float64 { return &v }
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// evaluate computes the validation loss, generates a sample, checkpoints
+// when r is the final record, and emits r.
+func (tr *Trainer) evaluate(r Record) error {
+	v, err := tr.ValLoss()
+	if err != nil {
+		return err
+	}
+	tr.lastVal = v
+	r.ValLoss = ptr(v)
+	if tr.cfg.SampleTokens > 0 {
+		r.Sample = tr.sample()
+	}
+	best := v < tr.bestVal
+	if best {
+		tr.bestVal, tr.bestStep = v, tr.step
+	}
+	// The best model so far is kept as a checkpoint (as nanoGPT does)
+	// when checkpoints are on; the last one always.
+	if r.Final || best && tr.cfg.CheckpointEvery > 0 {
+		if err := tr.checkpoint(); err != nil {
+			return err
+		}
+		r.Checkpoint = tr.lastCkpt
+	}
+	tr.emit(r)
+	return nil
+}
+
+// checkpoint writes one and prunes old ones.
+func (tr *Trainer) checkpoint() error {
+	rngState, err := tr.pcg.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	st := trainerState{Step: tr.step, RNG: rngState, HasBest: tr.bestStep >= 0, BestStep: tr.bestStep,
+		DataSHA: tr.data.SHA256, Config: tr.cfg}
+	if st.HasBest {
+		st.BestVal = tr.bestVal
+	}
+	path, err := tr.writeCheckpoint(st)
+	if err != nil {
+		return fmt.Errorf("%w (last good checkpoint: %s)", err, orNone(tr.lastCkpt))
+	}
+	tr.lastCkpt, tr.ckptStep = path, tr.step
+	best := ""
+	if tr.bestStep >= 0 {
+		best = filepath.Join(tr.cfg.Out, fmt.Sprintf(checkpointName, tr.bestStep))
+	}
+	tr.prune(tr.cfg.KeepLast, best)
+	slog.Debug("checkpoint", "path", path, "step", tr.step)
+	return nil
+}
+
+// ValLoss is the mean loss over eval_iters random validation windows,
+// drawn from a generator seeded by the step, so that evaluating never
+// changes the training batches.
+func (tr *Trainer) ValLoss() (float64, error) {
+	cfg := tr.cfg
+	rng := rand.New(rand.NewPCG(cfg.Seed, uint64(tr.step)+0x76616c))
+	g := autograd.NewGraph(false)
+	b, t := cfg.BatchSize, cfg.BlockSize
+	ids, targets := make([]int, b*t), make([]int, b*t)
+	var sum float64
+	for i := 0; i < cfg.EvalIters; i++ {
+		Batch(rng, tr.data.Val, b, t, ids, targets)
+		g.Reset()
+		l, _, err := LogitsLoss(g, tr.m, &model.Inputs{B: b, T: t, InputIDs: ids}, targets)
+		if err != nil {
+			return 0, fmt.Errorf("train: validation at step %d: %w", tr.step, err)
+		}
+		sum += float64(l.Value.Item())
+	}
+	return sum / float64(cfg.EvalIters), nil
+}
+
+// sample generates SampleTokens tokens from the first validation token
+// (temperature 0.8, top-k 200, seeded by the step); errors are logged,
+// not fatal.
+func (tr *Trainer) sample() string {
+	lm, err := infer.NewLM(tr.m)
+	if err != nil {
+		slog.Warn("sample", "err", err)
+		return ""
+	}
+	gc := generate.DefaultConfig()
+	n := min(tr.cfg.SampleTokens, tr.cfg.BlockSize-1)
+	gc.MaxNewTokens, gc.DoSample, gc.Temperature, gc.TopK = n, true, 0.8, 200
+	gc.Seed, gc.IgnoreEOS = tr.cfg.Seed+uint64(tr.step), true
+	gc.EOSTokenIDs = nil
+	prompt := []int{int(tr.data.Val[0])}
+	res, err := generate.Generate(lm, [][]int{prompt}, gc, nil)
+	if err != nil {
+		slog.Warn("sample", "err", err)
+		return ""
+	}
+	text, err := tr.data.Tok.Decode(append(prompt, res.IDs[0]...), false)
+	if err != nil {
+		return ""
+	}
+	return text
+}
