@@ -192,6 +192,12 @@ func (tr *Trainer) prune(keep int, best string) {
 	if err != nil {
 		return
 	}
+	ents, _ := os.ReadDir(tr.cfg.Out)
+	for _, e := range ents { // stages (and model.Save's temporaries) of killed writes
+		if n := e.Name(); strings.HasPrefix(n, "."+ckptPrefix) && strings.Contains(n, stagingSuffix) {
+			os.RemoveAll(filepath.Join(tr.cfg.Out, n))
+		}
+	}
 	for i, c := range cs {
 		if i < len(cs)-keep && c != best {
 			os.RemoveAll(c)
