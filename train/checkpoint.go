@@ -104,6 +104,9 @@ func (tr *Trainer) writeCheckpoint(st trainerState) (string, error) {
 	if err := model.Save(tr.m, stage); err != nil {
 		return fail(err)
 	}
+	if err := os.Chmod(stage, 0o755); err != nil { // model.Save's temporary directory is private
+		return fail(err)
+	}
 	if err := WriteTokenizer(stage, tr.data.Tok); err != nil {
 		return fail(err)
 	}

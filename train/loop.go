@@ -24,9 +24,9 @@ import (
 // final validation loss and the median ms per step.
 type Record struct {
 	Step            int      `json:"step"`
-	Loss            float64  `json:"loss,omitempty"`
-	LR              float64  `json:"lr,omitempty"`
-	TokensPerSecond float64  `json:"tokens_per_second,omitempty"`
+	Loss            float64  `json:"loss"`
+	LR              float64  `json:"lr"`
+	TokensPerSecond float64  `json:"tokens_per_second"`
 	MSPerStep       float64  `json:"ms_per_step"`
 	ValLoss         *float64 `json:"val_loss,omitempty"`
 	Total           int      `json:"total"`
@@ -34,6 +34,35 @@ type Record struct {
 	Sample          string   `json:"sample,omitempty"`
 	Checkpoint      string   `json:"checkpoint,omitempty"`
 	Final           bool     `json:"final,omitempty"`
+}
+
+// MarshalJSON leaves the per-step fields out of evaluation and final
+// records.
+func (r Record) MarshalJSON() ([]byte, error) {
+	type plain Record
+	if r.Loss == 0 && r.TokensPerSecond == 0 {
+		type eval struct {
+			Step       int      `json:"step"`
+			MSPerStep  float64  `json:"ms_per_step,omitempty"`
+			ValLoss    *float64 `json:"val_loss,omitempty"`
+			Total      int      `json:"total"`
+			Sample     string   `json:"sample,omitempty"`
+			Checkpoint string   `json:"checkpoint,omitempty"`
+			Final      bool     `json:"final,omitempty"`
+		}
+		return json.Marshal(eval{r.Step, r.MSPerStep, r.ValLoss, r.Total, r.Sample, r.Checkpoint, r.Final})
+	}
+	return json.Marshal(plain(r))
+}
+
+// lrFactor is nanoGPT's get_lr as a multiple of lr: a warm-up
+// (it+1)/(warmup+1) that never starts at zero, then tr.sched's cosine to
+// min_lr.
+func (tr *Trainer) lrFactor(it int) float64 {
+	if w := tr.cfg.WarmupIters; it < w {
+		return float64(it+1) / float64(w+1)
+	}
+	return tr.sched.Factor(it)
 }
 
 // Trainer runs the causal-LM loop on a text: nanoGPT's recipe (random
@@ -235,7 +264,7 @@ func (tr *Trainer) Run() (Record, error) {
 	for tr.step < cfg.MaxIters {
 		it := tr.step
 		t0 := time.Now()
-		lr := tr.sched.Factor(it)
+		lr := tr.lrFactor(it)
 		tr.opt.ZeroGrad()
 		var loss float64
 		for a := 0; a < cfg.GradAccum; a++ {

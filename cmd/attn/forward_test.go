@@ -18,19 +18,7 @@ func TestForwardContract(t *testing.T) {
 			dir := filepath.Join("..", "..", "testdata", "models", name)
 			out := filepath.Join(t.TempDir(), "out.safetensors")
 			runAttn(t, "", "forward", "--model", dir, "--inputs", filepath.Join(dir, "inputs.safetensors"), "--out", out)
-			got, err := safetensors.Open(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer got.Close()
-			want, err := safetensors.Open(filepath.Join(dir, "outputs.safetensors"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer want.Close()
-			if g, w := strings.Join(got.Names(), " "), strings.Join(want.Names(), " "); g != w {
-				t.Fatalf("tensors\n%s\nwant\n%s", g, w)
-			}
+			got, want := openSameNames(t, out, filepath.Join(dir, "outputs.safetensors"))
 			for _, n := range want.Names() {
 				w, ws, _ := want.Float32(n)
 				g, gs, err := got.Float32(n)

@@ -60,9 +60,9 @@ loss.s, loss, grad.<name> (step 0) and after_step.<name>.`,
 			}
 			var set []string
 			var setErr error
-			cmd.Flags().Visit(func(f *pflag.Flag) {
+			cmd.Flags().VisitAll(func(f *pflag.Flag) {
 				key := strings.ReplaceAll(f.Name, "-", "_")
-				if _, ok := keys[key]; ok && setErr == nil {
+				if _, ok := keys[key]; ok && f.Changed && setErr == nil {
 					setErr = cfg.Set(key, f.Value.String())
 					set = append(set, key)
 				}
