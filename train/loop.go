@@ -147,7 +147,7 @@ func (tr *Trainer) setup() error {
 	if c := tr.m.Info().Context; c < tr.cfg.BlockSize {
 		return fmt.Errorf("train: block_size %d exceeds the model's context %d", tr.cfg.BlockSize, c)
 	}
-	tr.named = tr.m.NamedParameters("", nil)
+	tr.named = Trainable(tr.m.NamedParameters("", nil))
 	tr.ps = make([]*autograd.Var, len(tr.named))
 	for i, p := range tr.named {
 		tr.ps[i] = p.Var

@@ -105,7 +105,7 @@ func Reproduce(m model.Model, batches *ReproBatches, o ReproOptions) ([]safetens
 	if err != nil {
 		return nil, err
 	}
-	named := m.NamedParameters("", nil)
+	named := Trainable(m.NamedParameters("", nil))
 	params := make([]*autograd.Var, len(named))
 	for i, p := range named {
 		params[i] = p.Var
@@ -124,11 +124,11 @@ func Reproduce(m model.Model, batches *ReproBatches, o ReproOptions) ([]safetens
 		if batches.AttentionMask != nil {
 			in.AttentionMask = batches.AttentionMask[s*bt : (s+1)*bt]
 		}
-		loss, _, err := LMLoss(g, m, obj, in, batches.Labels[s*bl:(s+1)*bl])
+		loss, _, lmOut, err := lmLoss(g, m, obj, in, batches.Labels[s*bl:(s+1)*bl])
 		if err != nil {
 			return nil, fmt.Errorf("train: step %d: %w", s, err)
 		}
-		if err := g.Backward(loss); err != nil {
+		if err := lmBackward(g, m, obj, loss, lmOut); err != nil {
 			return nil, fmt.Errorf("train: step %d: %w", s, err)
 		}
 		l := loss.Value.Item()
@@ -145,6 +145,23 @@ func Reproduce(m model.Model, batches *ReproBatches, o ReproOptions) ([]safetens
 		}
 	}
 	return out, nil
+}
+
+// hfBuffers are tensors attn's models hold as parameters but transformers
+// registers as buffers, which no optimizer touches (Marian/BART's
+// final_logits_bias, zeros in every released checkpoint).
+var hfBuffers = map[string]bool{"final_logits_bias": true}
+
+// Trainable drops from named the tensors transformers never trains
+// (hfBuffers).
+func Trainable(named []nn.NamedParam) []nn.NamedParam {
+	out := named[:0:0]
+	for _, p := range named {
+		if !hfBuffers[p.Name] {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // hfTensors copies the parameters (or their gradients) of m under

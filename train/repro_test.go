@@ -17,7 +17,7 @@ import (
 // step-0 gradient, the parameters after one AdamW step and 20 steps of
 // losses with PyTorch's.
 func TestReproduceGolden(t *testing.T) {
-	for _, name := range []string{"gpt2"} {
+	for _, name := range []string{"gpt2", "bert-mlm", "marian"} {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join("..", "testdata", "train", name)
 			m, err := model.Load(dir)
