@@ -107,7 +107,7 @@ func (tr *Trainer) writeCheckpoint(st trainerState) (string, error) {
 	if err := os.Chmod(stage, 0o755); err != nil { // model.Save's temporary directory is private
 		return fail(err)
 	}
-	if err := WriteTokenizer(stage, tr.data.Tok); err != nil {
+	if err := WriteTokenizer(stage, tr.tok); err != nil {
 		return fail(err)
 	}
 	var ts []safetensors.Tensor

@@ -14,8 +14,10 @@ import (
 // (--key-name for key_name). Zero values take the defaults of
 // DefaultConfig; presets (Presets) are named starting points.
 type Config struct {
-	// Model: Init a fresh one of Arch with these sizes, or continue from
-	// the checkpoint directory Model.
+	// Task: causal-lm (GPT-2), masked-lm or classify (BERT).
+	Task string `json:"task"`
+	// Model: Init a fresh one of Arch (default: the task's) with these
+	// sizes, or continue from the checkpoint directory Model.
 	Model   string  `json:"model"`
 	Arch    string  `json:"arch"`
 	Layers  int     `json:"n_layer"`
@@ -23,14 +25,16 @@ type Config struct {
 	Hidden  int     `json:"n_embd"`
 	Dropout float64 `json:"dropout"`
 
-	// Data: a UTF-8 text file, tokenized by Tokenizer ("char", "bpe" —
-	// trained on the spot with VocabSize entries — or "model", the
-	// checkpoint's own); the last ValFraction of its tokens is the
-	// validation split (nanoGPT's 90/10).
-	Data        string  `json:"data"`
-	Tokenizer   string  `json:"tokenizer"`
-	VocabSize   int     `json:"vocab_size"`
-	ValFraction float64 `json:"val_fraction"`
+	// Data: a UTF-8 text file (language-model tasks) or labelled lines
+	// (classify: a glob of .tsv/.txt, .csv or .jsonl files), tokenized by
+	// Tokenizer ("char", "bpe" — trained on the spot with VocabSize
+	// entries — or "model", the checkpoint's own); the last ValFraction
+	// of the tokens (of the shuffled examples) validates.
+	Data           string  `json:"data"`
+	MLMProbability float64 `json:"mlm_probability"`
+	Tokenizer      string  `json:"tokenizer"`
+	VocabSize      int     `json:"vocab_size"`
+	ValFraction    float64 `json:"val_fraction"`
 
 	// Batches: BatchSize windows of BlockSize tokens per micro-step,
 	// GradAccum micro-steps per iteration.
@@ -65,8 +69,8 @@ type Config struct {
 // DefaultConfig is the base every preset and file starts from.
 func DefaultConfig() Config {
 	return Config{
-		Arch: "gpt2", Layers: 4, Heads: 4, Hidden: 128,
-		Tokenizer: "char", VocabSize: 1024, ValFraction: 0.1,
+		Task: TaskCausalLM, Layers: 4, Heads: 4, Hidden: 128,
+		Tokenizer: "char", VocabSize: 1024, ValFraction: 0.1, MLMProbability: 0.15,
 		BatchSize: 12, BlockSize: 64, GradAccum: 1,
 		MaxIters: 2000, LR: 1e-3, MinLR: 1e-4, WarmupIters: 100, LRDecayIters: 2000,
 		Beta1: 0.9, Beta2: 0.99, Eps: 1e-8, WeightDecay: 0.1, GradClip: 1,
@@ -196,6 +200,14 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("train: dropout %g: the models do not read dropout from their config yet; use 0", c.Dropout)
 	case c.Out == "":
 		return fmt.Errorf("train: no output directory (--out)")
+	}
+	switch c.Task {
+	case TaskCausalLM, TaskMaskedLM, TaskClassify:
+	default:
+		return fmt.Errorf("train: task %q: want %s, %s or %s", c.Task, TaskCausalLM, TaskMaskedLM, TaskClassify)
+	}
+	if !(c.MLMProbability > 0 && c.MLMProbability < 1) {
+		return fmt.Errorf("train: mlm_probability %g must be in (0, 1)", c.MLMProbability)
 	}
 	switch c.Tokenizer {
 	case "char", "bpe", "model":

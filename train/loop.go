@@ -1,6 +1,8 @@
 package train
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -9,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/attn-dev/attn/autograd"
@@ -29,6 +32,7 @@ type Record struct {
 	TokensPerSecond float64  `json:"tokens_per_second"`
 	MSPerStep       float64  `json:"ms_per_step"`
 	ValLoss         *float64 `json:"val_loss,omitempty"`
+	ValAccuracy     *float64 `json:"val_accuracy,omitempty"`
 	Total           int      `json:"total"`
 	ETASeconds      float64  `json:"eta_seconds,omitempty"`
 	Sample          string   `json:"sample,omitempty"`
@@ -45,12 +49,13 @@ func (r Record) MarshalJSON() ([]byte, error) {
 			Step       int      `json:"step"`
 			MSPerStep  float64  `json:"ms_per_step,omitempty"`
 			ValLoss    *float64 `json:"val_loss,omitempty"`
+			ValAcc     *float64 `json:"val_accuracy,omitempty"`
 			Total      int      `json:"total"`
 			Sample     string   `json:"sample,omitempty"`
 			Checkpoint string   `json:"checkpoint,omitempty"`
 			Final      bool     `json:"final,omitempty"`
 		}
-		return json.Marshal(eval{r.Step, r.MSPerStep, r.ValLoss, r.Total, r.Sample, r.Checkpoint, r.Final})
+		return json.Marshal(eval{r.Step, r.MSPerStep, r.ValLoss, r.ValAccuracy, r.Total, r.Sample, r.Checkpoint, r.Final})
 	}
 	return json.Marshal(plain(r))
 }
@@ -71,7 +76,10 @@ func (tr *Trainer) lrFactor(it int) float64 {
 type Trainer struct {
 	cfg   Config
 	m     model.Model
-	data  *TextData
+	data  *TextData // language-model tasks
+	tok   tokenizer.Tokenizer
+	task  task
+	sha   string // of the data, to refuse a resume on changed data
 	named []nn.NamedParam
 	ps    []*autograd.Var
 	opt   *AdamW
@@ -83,6 +91,7 @@ type Trainer struct {
 	bestVal  float64
 	bestStep int
 	lastVal  float64
+	lastAcc  *float64
 	lastCkpt string
 	ckptStep int // step of lastCkpt
 
@@ -112,14 +121,13 @@ func NewTrainer(cfg Config) (*Trainer, error) {
 			modelTok = t
 		}
 	}
-	data, err := LoadText(&tr.cfg, filepath.Join(cfg.Out, "data"), modelTok)
-	if err != nil {
+	if err := tr.prepare(modelTok); err != nil {
 		return nil, err
 	}
-	tr.data = data
 	if tr.m == nil {
-		m, err := model.Init(model.InitOptions{Arch: cfg.Arch, Layers: cfg.Layers, Heads: cfg.Heads, Hidden: cfg.Hidden,
-			Vocab: data.Tok.VocabSize(), Context: cfg.BlockSize, Seed: cfg.Seed})
+		arch, head, labels := tr.task.head()
+		m, err := model.Init(model.InitOptions{Arch: arch, Head: head, Labels: labels, Layers: cfg.Layers, Heads: cfg.Heads,
+			Hidden: cfg.Hidden, Vocab: tr.task.vocab(), Context: cfg.BlockSize, Seed: cfg.Seed})
 		if err != nil {
 			return nil, err
 		}
@@ -133,16 +141,69 @@ func NewTrainer(cfg Config) (*Trainer, error) {
 	return tr, nil
 }
 
-// setup makes the optimizer and schedule for tr.m.
-func (tr *Trainer) setup() error {
-	if _, err := ObjectiveOf(tr.m); err != nil {
+// prepare reads and tokenizes the data and makes the task. tok is the
+// tokenizer of the checkpoint the run starts or resumes from, if any.
+func (tr *Trainer) prepare(tok tokenizer.Tokenizer) error {
+	cfg := &tr.cfg
+	own := cfg.Tokenizer == "model"
+	switch cfg.Task {
+	case TaskCausalLM, TaskMaskedLM:
+		data, err := LoadText(cfg, filepath.Join(cfg.Out, "data"), tok)
+		if err != nil {
+			return err
+		}
+		tr.data, tr.tok, tr.sha = data, data.Tok, data.SHA256
+		if cfg.Task == TaskCausalLM {
+			tr.task = &causalTask{cfg: cfg, data: data}
+			return nil
+		}
+		sp, err := bertSpecials(data.Tok, own)
+		if err != nil {
+			return err
+		}
+		tr.task = &maskedTask{cfg: cfg, data: data, sp: sp}
+		return nil
+	}
+	ex, err := ReadExamples(cfg.Data)
+	if err != nil {
 		return err
 	}
-	if obj, _ := ObjectiveOf(tr.m); obj != CausalLM {
-		return fmt.Errorf("train: the text loop trains causal LMs; %s is %s", tr.m.Info().Architecture, obj)
+	h := sha256.New()
+	var corpus strings.Builder
+	for _, e := range ex {
+		fmt.Fprintf(h, "%s\t%s\n", e.Text, e.Label)
+		corpus.WriteString(e.Text)
+		corpus.WriteByte('\n')
 	}
-	if v := tr.m.Info().Vocab; v < tr.data.Tok.VocabSize() {
-		return fmt.Errorf("train: the model's vocabulary (%d) is smaller than the tokenizer's (%d)", v, tr.data.Tok.VocabSize())
+	tr.sha = hex.EncodeToString(h.Sum(nil))
+	if resuming := tr.lastCkpt != ""; !resuming || tok == nil {
+		// A resumed run keeps its checkpoint's vocabulary; a new one
+		// builds it from the examples (or takes the model's).
+		if tok, err = makeTokenizer(cfg, []byte(corpus.String()), tok); err != nil {
+			return err
+		}
+	}
+	tr.tok = tok
+	c, err := newClassifyTask(cfg, ex, tok, own)
+	if err != nil {
+		return err
+	}
+	tr.task = c
+	return nil
+}
+
+// setup makes the optimizer and schedule for tr.m.
+func (tr *Trainer) setup() error {
+	arch, head, labels := tr.task.head()
+	info := tr.m.Info()
+	if info.ModelType != arch || info.Architecture != head {
+		return fmt.Errorf("train: task %s trains a %s %s; %s is a %s %s", tr.cfg.Task, arch, head, orNone(tr.cfg.Model), info.ModelType, info.Architecture)
+	}
+	if n := labelCount(tr.m); labels > 0 && n != labels {
+		return fmt.Errorf("train: the data has %d labels, the model's head %d", labels, n)
+	}
+	if v := info.Vocab; v < tr.task.vocab() {
+		return fmt.Errorf("train: the model's vocabulary (%d) is smaller than the task's (%d: tokenizer and special tokens)", v, tr.task.vocab())
 	}
 	if c := tr.m.Info().Context; c < tr.cfg.BlockSize {
 		return fmt.Errorf("train: block_size %d exceeds the model's context %d", tr.cfg.BlockSize, c)
@@ -188,14 +249,12 @@ func Resume(dir string, maxIters int) (*Trainer, error) {
 		return nil, err
 	}
 	tr := &Trainer{cfg: cfg, m: m, step: st.Step, bestVal: st.BestVal, bestStep: st.BestStep, lastCkpt: ck, ckptStep: st.Step}
-	data, err := LoadText(&tr.cfg, filepath.Join(cfg.Out, "data"), tok)
-	if err != nil {
+	if err := tr.prepare(tok); err != nil {
 		return nil, err
 	}
-	if data.SHA256 != st.DataSHA {
-		return nil, fmt.Errorf("train: resume: %s changed since the checkpoint (sha256 %s, was %s)", cfg.Data, data.SHA256, st.DataSHA)
+	if tr.sha != st.DataSHA {
+		return nil, fmt.Errorf("train: resume: %s changed since the checkpoint (sha256 %s, was %s)", cfg.Data, tr.sha, st.DataSHA)
 	}
-	tr.data = data
 	if err := tr.setup(); err != nil {
 		return nil, err
 	}
@@ -256,8 +315,6 @@ func (tr *Trainer) Run() (Record, error) {
 	}
 	tr.log = lf
 	g := autograd.NewGraph(true)
-	b, t := cfg.BatchSize, cfg.BlockSize
-	ids, targets := make([]int, b*t), make([]int, b*t)
 	var ms []float64
 	start := time.Now()
 	startStep := tr.step
@@ -268,10 +325,10 @@ func (tr *Trainer) Run() (Record, error) {
 		tr.opt.ZeroGrad()
 		var loss float64
 		for a := 0; a < cfg.GradAccum; a++ {
-			Batch(tr.rng, tr.data.Train, b, t, ids, targets)
+			in, targets := tr.task.trainBatch(tr.rng)
 			g.Reset()
 			g.SetSeed(cfg.Seed ^ uint64(it*cfg.GradAccum+a+1))
-			l, _, err := LogitsLoss(g, tr.m, &model.Inputs{B: b, T: t, InputIDs: ids}, targets)
+			l, _, err := LogitsLoss(g, tr.m, in, targets)
 			if err != nil {
 				return Record{}, fmt.Errorf("train: step %d: %w", it, err)
 			}
@@ -301,7 +358,7 @@ func (tr *Trainer) Run() (Record, error) {
 			sec := d.Seconds()
 			done := tr.step - startStep
 			eta := time.Since(start).Seconds() / float64(done) * float64(cfg.MaxIters-tr.step)
-			tr.emit(Record{Step: it, Loss: loss, LR: lr * cfg.LR, TokensPerSecond: float64(b*t*cfg.GradAccum) / sec,
+			tr.emit(Record{Step: it, Loss: loss, LR: lr * cfg.LR, TokensPerSecond: float64(tr.task.tokens()*cfg.GradAccum) / sec,
 				MSPerStep: sec * 1000, ETASeconds: eta})
 		}
 		if cfg.EvalInterval > 0 && tr.step%cfg.EvalInterval == 0 && tr.step < cfg.MaxIters {
@@ -324,7 +381,7 @@ func (tr *Trainer) Run() (Record, error) {
 	if err := tr.evaluate(final); err != nil {
 		return Record{}, err
 	}
-	final.ValLoss = ptr(tr.lastVal)
+	final.ValLoss, final.ValAccuracy = ptr(tr.lastVal), tr.lastAcc
 	final.Checkpoint = tr.lastCkpt
 	return final, nil
 }
@@ -341,13 +398,17 @@ func orNone(s string) string {
 // evaluate computes the validation loss, generates a sample, checkpoints
 // when r is the final record, and emits r.
 func (tr *Trainer) evaluate(r Record) error {
-	v, err := tr.ValLoss()
+	v, acc, err := tr.Evaluate()
 	if err != nil {
 		return err
 	}
 	tr.lastVal = v
 	r.ValLoss = ptr(v)
-	if tr.cfg.SampleTokens > 0 {
+	if tr.task.accuracy() {
+		r.ValAccuracy = ptr(acc)
+		tr.lastAcc = r.ValAccuracy
+	}
+	if _, lm := tr.task.(*causalTask); lm && tr.cfg.SampleTokens > 0 {
 		r.Sample = tr.sample()
 	}
 	best := v < tr.bestVal
@@ -373,7 +434,7 @@ func (tr *Trainer) checkpoint() error {
 		return fmt.Errorf("train: %w", err)
 	}
 	st := trainerState{Step: tr.step, RNG: rngState, HasBest: tr.bestStep >= 0, BestStep: tr.bestStep,
-		DataSHA: tr.data.SHA256, Config: tr.cfg}
+		DataSHA: tr.sha, Config: tr.cfg}
 	if st.HasBest {
 		st.BestVal = tr.bestVal
 	}
@@ -391,26 +452,62 @@ func (tr *Trainer) checkpoint() error {
 	return nil
 }
 
-// ValLoss is the mean loss over eval_iters random validation windows,
-// drawn from a generator seeded by the step, so that evaluating never
-// changes the training batches.
-func (tr *Trainer) ValLoss() (float64, error) {
+// Evaluate returns the validation loss and, for tasks where it applies,
+// accuracy (of argmax over the scored rows): over eval_iters random
+// batches drawn from a generator seeded by the step (so that evaluating
+// never changes the training batches), or over the whole validation set
+// for classification. Loss and accuracy are means over scored rows.
+func (tr *Trainer) Evaluate() (loss, accuracy float64, err error) {
 	cfg := tr.cfg
 	rng := rand.New(rand.NewPCG(cfg.Seed, uint64(tr.step)+0x76616c))
 	g := autograd.NewGraph(false)
-	b, t := cfg.BatchSize, cfg.BlockSize
-	ids, targets := make([]int, b*t), make([]int, b*t)
 	var sum float64
-	for i := 0; i < cfg.EvalIters; i++ {
-		Batch(rng, tr.data.Val, b, t, ids, targets)
+	var rows, right int
+	for i := 0; i < tr.task.valBatches(); i++ {
+		in, targets := tr.task.valBatch(rng, i)
 		g.Reset()
-		l, _, err := LogitsLoss(g, tr.m, &model.Inputs{B: b, T: t, InputIDs: ids}, targets)
+		l, n, out, err := logitsLoss(g, tr.m, in, targets)
 		if err != nil {
-			return 0, fmt.Errorf("train: validation at step %d: %w", tr.step, err)
+			return 0, 0, fmt.Errorf("train: validation at step %d: %w", tr.step, err)
 		}
-		sum += float64(l.Value.Item())
+		sum += float64(l.Value.Item()) * float64(n)
+		rows += n
+		right += argmaxHits(out.Get("logits").Contiguous().Data(), targets)
 	}
-	return sum / float64(cfg.EvalIters), nil
+	return sum / float64(rows), float64(right) / float64(rows), nil
+}
+
+// argmaxHits counts the rows of logits whose largest entry is the target
+// (rows with IgnoreIndex skipped).
+func argmaxHits(logits []float32, targets []int) int {
+	v := len(logits) / len(targets)
+	hits := 0
+	for r, t := range targets {
+		if t == IgnoreIndex {
+			continue
+		}
+		row := logits[r*v : (r+1)*v]
+		best := 0
+		for j, x := range row {
+			if x > row[best] {
+				best = j
+			}
+		}
+		if best == t {
+			hits++
+		}
+	}
+	return hits
+}
+
+// labelCount is the number of classes of a classification head.
+func labelCount(m model.Model) int {
+	if v, ok := m.Config().Raw("id2label"); ok {
+		if mm, ok := v.(map[string]any); ok {
+			return len(mm)
+		}
+	}
+	return configInt(m, "num_labels", 2)
 }
 
 // sample generates SampleTokens tokens from the first validation token
@@ -433,7 +530,7 @@ func (tr *Trainer) sample() string {
 		slog.Warn("sample", "err", err)
 		return ""
 	}
-	text, err := tr.data.Tok.Decode(append(prompt, res.IDs[0]...), false)
+	text, err := tr.tok.Decode(append(prompt, res.IDs[0]...), false)
 	if err != nil {
 		return ""
 	}

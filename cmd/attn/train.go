@@ -99,8 +99,12 @@ loss.s, loss, grad.<name> (step 0) and after_step.<name>.`,
 				return err
 			}
 			if !asJSON {
-				fmt.Fprintf(cmd.OutOrStdout(), "done: %d steps, val loss %.4f, median %.1f ms/step, checkpoint %s\n",
-					final.Step, *final.ValLoss, final.MSPerStep, final.Checkpoint)
+				acc := ""
+				if final.ValAccuracy != nil {
+					acc = fmt.Sprintf(", val accuracy %.4f", *final.ValAccuracy)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "done: %d steps, val loss %.4f%s, median %.1f ms/step, checkpoint %s\n",
+					final.Step, *final.ValLoss, acc, final.MSPerStep, final.Checkpoint)
 			}
 			return nil
 		},
@@ -173,11 +177,14 @@ func progress(stdout, stderr io.Writer, asJSON bool) func(train.Record) {
 		if r.Final {
 			return
 		}
-		if r.Sample != "" || r.Checkpoint != "" {
+		if r.ValLoss != nil || r.Checkpoint != "" {
 			if live {
 				fmt.Fprint(stderr, "\r\033[K")
 			}
 			fmt.Fprintf(stderr, "step %d: val loss %s", r.Step, lastVal)
+			if r.ValAccuracy != nil {
+				fmt.Fprintf(stderr, ", val accuracy %.4f", *r.ValAccuracy)
+			}
 			if r.Checkpoint != "" {
 				fmt.Fprintf(stderr, ", checkpoint %s", r.Checkpoint)
 			}
