@@ -2,8 +2,6 @@ package train
 
 import (
 	"math"
-	"math/rand/v2"
-	"sort"
 	"strings"
 	"unicode"
 )
@@ -19,50 +17,39 @@ func BagOfWordsBaseline(cfg Config) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	labels := map[string]int{}
-	var names []string
-	for _, e := range ex {
-		if _, ok := labels[e.Label]; !ok {
-			labels[e.Label] = 0
-			names = append(names, e.Label)
-		}
-	}
-	sort.Strings(names)
-	for i, n := range names {
-		labels[n] = i
-	}
+	names, labels := labelIndex(ex)
 	words := func(s string) []string {
 		return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
 			return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '\''
 		})
 	}
-	order := rand.New(rand.NewPCG(cfg.Seed, 0x73706c6974)).Perm(len(ex)) // newClassifyTask's split
-	nVal := max(1, int(float64(len(ex))*cfg.ValFraction))
+	trainEx, valEx := SplitExamples(ex, cfg.Seed, cfg.ValFraction)
 	vocab := map[string]int{}
 	type row struct {
 		feats []int
 		y     int
 	}
 	var train, val []row
-	for k, i := range order {
-		isTrain := k < len(ex)-nVal
-		seen := map[int]bool{}
-		var f []int
-		for _, w := range words(ex[i].Text) {
-			id, ok := vocab[w]
-			if !ok && isTrain {
-				id, ok = len(vocab), true
-				vocab[w] = id
+	for _, part := range []struct {
+		ex    []Example
+		rows  *[]row
+		learn bool
+	}{{trainEx, &train, true}, {valEx, &val, false}} {
+		for _, e := range part.ex {
+			seen := map[int]bool{}
+			var f []int
+			for _, w := range words(e.Text) {
+				id, ok := vocab[w]
+				if !ok && part.learn {
+					id, ok = len(vocab), true
+					vocab[w] = id
+				}
+				if ok && !seen[id] {
+					seen[id] = true
+					f = append(f, id)
+				}
 			}
-			if ok && !seen[id] {
-				seen[id] = true
-				f = append(f, id)
-			}
-		}
-		if isTrain {
-			train = append(train, row{f, labels[ex[i].Label]})
-		} else {
-			val = append(val, row{f, labels[ex[i].Label]})
+			*part.rows = append(*part.rows, row{f, labels[e.Label]})
 		}
 	}
 	k, d := len(names), len(vocab)+1 // the last feature is the bias

@@ -124,6 +124,11 @@ func NewTrainer(cfg Config) (*Trainer, error) {
 	if err := tr.prepare(modelTok); err != nil {
 		return nil, err
 	}
+	if tr.m != nil {
+		if err := tr.adaptHead(); err != nil {
+			return nil, err
+		}
+	}
 	if tr.m == nil {
 		arch, head, labels := tr.task.head()
 		m, err := model.Init(model.InitOptions{Arch: arch, Head: head, Labels: labels, Layers: cfg.Layers, Heads: cfg.Heads,
@@ -141,11 +146,47 @@ func NewTrainer(cfg Config) (*Trainer, error) {
 	return tr, nil
 }
 
+// adaptHead turns a pretrained checkpoint with another head of the
+// task's architecture (a BertForMaskedLM for classification) into the
+// task's model: a fresh model of the same sizes whose parameters take
+// the checkpoint's values wherever name and shape agree (the encoder),
+// the rest (pooler, classifier) initialised.
+func (tr *Trainer) adaptHead() error {
+	arch, head, labels := tr.task.head()
+	info := tr.m.Info()
+	if info.Architecture == head || info.ModelType != arch {
+		return nil // setup reports a different architecture
+	}
+	act := "gelu"
+	if v, ok := tr.m.Config().Raw("hidden_act"); ok {
+		act = fmt.Sprint(v)
+	}
+	fresh, err := model.Init(model.InitOptions{Arch: arch, Head: head, Labels: labels, Layers: info.Layers, Heads: info.Heads,
+		Hidden: info.Hidden, FFN: info.FFN, Vocab: info.Vocab, Context: info.Context, Activation: act, Seed: tr.cfg.Seed})
+	if err != nil {
+		return err
+	}
+	src := map[string]*autograd.Var{}
+	for _, p := range tr.m.NamedParameters("", nil) {
+		src[p.Name] = p.Var
+	}
+	copied := 0
+	for _, p := range fresh.NamedParameters("", nil) {
+		if s, ok := src[p.Name]; ok && slices.Equal(s.Value.Shape, p.Var.Value.Shape) {
+			copy(p.Var.Value.Data(), s.Value.Contiguous().Data())
+			copied++
+		}
+	}
+	slog.Info("train: new head on a pretrained encoder", "from", info.Architecture, "to", head, "parameters_copied", copied)
+	tr.m.Close()
+	tr.m = fresh
+	return nil
+}
+
 // prepare reads and tokenizes the data and makes the task. tok is the
 // tokenizer of the checkpoint the run starts or resumes from, if any.
 func (tr *Trainer) prepare(tok tokenizer.Tokenizer) error {
 	cfg := &tr.cfg
-	own := cfg.Tokenizer == "model"
 	switch cfg.Task {
 	case TaskCausalLM, TaskMaskedLM:
 		data, err := LoadText(cfg, filepath.Join(cfg.Out, "data"), tok)
@@ -157,11 +198,7 @@ func (tr *Trainer) prepare(tok tokenizer.Tokenizer) error {
 			tr.task = &causalTask{cfg: cfg, data: data}
 			return nil
 		}
-		sp, err := bertSpecials(data.Tok, own)
-		if err != nil {
-			return err
-		}
-		tr.task = &maskedTask{cfg: cfg, data: data, sp: sp}
+		tr.task = &maskedTask{cfg: cfg, data: data, sp: bertSpecials(data.Tok)}
 		return nil
 	}
 	ex, err := ReadExamples(cfg.Data)
@@ -184,7 +221,7 @@ func (tr *Trainer) prepare(tok tokenizer.Tokenizer) error {
 		}
 	}
 	tr.tok = tok
-	c, err := newClassifyTask(cfg, ex, tok, own)
+	c, err := newClassifyTask(cfg, ex, tok)
 	if err != nil {
 		return err
 	}

@@ -43,29 +43,30 @@ type task interface {
 	accuracy() bool
 }
 
-// specials are the ids BERT-style tasks add after a char or BPE
-// vocabulary of n entries ([PAD], [CLS], [SEP], [MASK]), or the model
-// tokenizer's own.
+// specials are the ids of [PAD], [CLS], [SEP] and [MASK]: the
+// tokenizer's own when it has all four (a BERT WordPiece), else four ids
+// appended after its vocabulary (a char or BPE vocabulary, also when it
+// comes from a checkpoint this package wrote); n is the model's
+// vocabulary.
 type specials struct{ pad, cls, sep, mask, n int }
 
-func bertSpecials(tok tokenizer.Tokenizer, own bool) (specials, error) {
+func bertSpecials(tok tokenizer.Tokenizer) specials {
 	n := tok.VocabSize()
-	if !own {
-		return specials{pad: n, cls: n + 1, sep: n + 2, mask: n + 3, n: n + 4}, nil
-	}
 	var s specials
+	ok := true
 	for _, f := range []struct {
 		name string
 		dst  *int
 	}{{"[PAD]", &s.pad}, {"[CLS]", &s.cls}, {"[SEP]", &s.sep}, {"[MASK]", &s.mask}} {
-		id, ok := tok.TokenToID(f.name)
-		if !ok {
-			return s, fmt.Errorf("train: the model's tokenizer has no %s token", f.name)
-		}
+		id, has := tok.TokenToID(f.name)
+		ok = ok && has
 		*f.dst = id
 	}
-	s.n = n
-	return s, nil
+	if ok {
+		s.n = n
+		return s
+	}
+	return specials{pad: n, cls: n + 1, sep: n + 2, mask: n + 3, n: n + 4}
 }
 
 // causalTask: nanoGPT's random windows of a token stream.
@@ -308,36 +309,57 @@ func (c *classifyTask) valBatch(_ *rand.Rand, i int) (*model.Inputs, []int) {
 	return c.batch(c.val[lo:hi], c.valY[lo:hi])
 }
 
-// newClassifyTask reads, shuffles (seeded) and splits the examples, and
-// tokenizes them with tok.
-func newClassifyTask(cfg *Config, ex []Example, tok tokenizer.Tokenizer, own bool) (*classifyTask, error) {
-	sp, err := bertSpecials(tok, own)
-	if err != nil {
-		return nil, err
-	}
-	c := &classifyTask{cfg: cfg, sp: sp}
+// labelIndex returns the sorted label names and their ids.
+func labelIndex(ex []Example) ([]string, map[string]int) {
 	index := map[string]int{}
+	var names []string
 	for _, e := range ex {
 		if _, ok := index[e.Label]; !ok {
 			index[e.Label] = 0
-			c.labels = append(c.labels, e.Label)
+			names = append(names, e.Label)
 		}
 	}
-	sort.Strings(c.labels)
-	for i, l := range c.labels {
-		index[l] = i
+	sort.Strings(names)
+	for i, n := range names {
+		index[n] = i
 	}
-	order := rand.New(rand.NewPCG(cfg.Seed, 0x73706c6974)).Perm(len(ex))
-	nVal := max(1, int(float64(len(ex))*cfg.ValFraction))
+	return names, index
+}
+
+// SplitExamples shuffles ex with a generator seeded by seed and returns
+// the first 1 − valFraction as training examples, the rest (at least
+// one) for validation: the split of a classify run.
+func SplitExamples(ex []Example, seed uint64, valFraction float64) (train, val []Example) {
+	order := rand.New(rand.NewPCG(seed, 0x73706c6974)).Perm(len(ex))
+	nVal := max(1, int(float64(len(ex))*valFraction))
 	for k, i := range order {
-		ids, err := tok.Encode(ex[i].Text, false)
-		if err != nil {
-			return nil, fmt.Errorf("train: example %q: %w", ex[i].Text, err)
-		}
 		if k < len(ex)-nVal {
-			c.train, c.trainY = append(c.train, ids), append(c.trainY, index[ex[i].Label])
+			train = append(train, ex[i])
 		} else {
-			c.val, c.valY = append(c.val, ids), append(c.valY, index[ex[i].Label])
+			val = append(val, ex[i])
+		}
+	}
+	return train, val
+}
+
+// newClassifyTask reads, shuffles (seeded) and splits the examples, and
+// tokenizes them with tok.
+func newClassifyTask(cfg *Config, ex []Example, tok tokenizer.Tokenizer) (*classifyTask, error) {
+	c := &classifyTask{cfg: cfg, sp: bertSpecials(tok)}
+	var index map[string]int
+	c.labels, index = labelIndex(ex)
+	trainEx, valEx := SplitExamples(ex, cfg.Seed, cfg.ValFraction)
+	for _, part := range []struct {
+		ex  []Example
+		ids *[][]int
+		ys  *[]int
+	}{{trainEx, &c.train, &c.trainY}, {valEx, &c.val, &c.valY}} {
+		for _, e := range part.ex {
+			ids, err := tok.Encode(e.Text, false)
+			if err != nil {
+				return nil, fmt.Errorf("train: example %q: %w", e.Text, err)
+			}
+			*part.ids, *part.ys = append(*part.ids, ids), append(*part.ys, index[e.Label])
 		}
 	}
 	return c, nil

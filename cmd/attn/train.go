@@ -19,7 +19,7 @@ import (
 func init() {
 	var configPath, preset, resume, inputs, dump string
 	var steps int
-	var asJSON bool
+	var asJSON, baseline bool
 	keys := map[string]*string{} // config key -> flag value
 	cmd := &cobra.Command{
 		Use:   "train [--preset NAME] [--config FILE] [--key value ...]",
@@ -70,6 +70,16 @@ loss.s, loss, grad.<name> (step 0) and after_step.<name>.`,
 			if setErr != nil {
 				return setErr
 			}
+			if baseline {
+				if cfg.Task != train.TaskClassify {
+					return fmt.Errorf("train: --baseline needs --task classify")
+				}
+				acc, err := train.BagOfWordsBaseline(cfg)
+				if err != nil {
+					return err
+				}
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"baseline": "bag-of-words logistic regression", "val_accuracy": acc})
+			}
 			if dump != "" || inputs != "" {
 				return runRepro(cfg, inputs, dump, steps)
 			}
@@ -114,6 +124,7 @@ loss.s, loss, grad.<name> (step 0) and after_step.<name>.`,
 	f.StringVar(&configPath, "config", "", "JSON config file (keys as the flags below, with _)")
 	f.StringVar(&resume, "resume", "", "continue the newest checkpoint in DIR (or the checkpoint DIR)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object per logged step")
+	f.BoolVar(&baseline, "baseline", false, "classify: print the validation accuracy of a bag-of-words logistic regression on the same split, and exit")
 	f.StringVar(&inputs, "inputs", "", "reproducibility mode: safetensors of steps.input_ids and steps.labels [S,B,T]")
 	f.StringVar(&dump, "dump", "", "reproducibility mode: safetensors file for losses, gradients and parameters")
 	f.IntVar(&steps, "steps", 0, "reproducibility mode: number of steps (0 = all in --inputs)")
