@@ -14,7 +14,8 @@ import (
 // (--key-name for key_name). Zero values take the defaults of
 // DefaultConfig; presets (Presets) are named starting points.
 type Config struct {
-	// Task: causal-lm (GPT-2), masked-lm or classify (BERT).
+	// Task: causal-lm (GPT-2), masked-lm or classify (BERT), seq2seq
+	// (Marian, on source<TAB>target lines).
 	Task string `json:"task"`
 	// Model: Init a fresh one of Arch (default: the task's) with these
 	// sizes, or continue from the checkpoint directory Model.
@@ -202,9 +203,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("train: no output directory (--out)")
 	}
 	switch c.Task {
-	case TaskCausalLM, TaskMaskedLM, TaskClassify:
+	case TaskCausalLM, TaskMaskedLM, TaskClassify, TaskSeq2Seq:
 	default:
-		return fmt.Errorf("train: task %q: want %s, %s or %s", c.Task, TaskCausalLM, TaskMaskedLM, TaskClassify)
+		return fmt.Errorf("train: task %q: want %s, %s, %s or %s", c.Task, TaskCausalLM, TaskMaskedLM, TaskClassify, TaskSeq2Seq)
 	}
 	if !(c.MLMProbability > 0 && c.MLMProbability < 1) {
 		return fmt.Errorf("train: mlm_probability %g must be in (0, 1)", c.MLMProbability)

@@ -33,6 +33,7 @@ type Record struct {
 	MSPerStep       float64  `json:"ms_per_step"`
 	ValLoss         *float64 `json:"val_loss,omitempty"`
 	ValAccuracy     *float64 `json:"val_accuracy,omitempty"`
+	ValExactMatch   *float64 `json:"val_exact_match,omitempty"`
 	Total           int      `json:"total"`
 	ETASeconds      float64  `json:"eta_seconds,omitempty"`
 	Sample          string   `json:"sample,omitempty"`
@@ -50,12 +51,13 @@ func (r Record) MarshalJSON() ([]byte, error) {
 			MSPerStep  float64  `json:"ms_per_step,omitempty"`
 			ValLoss    *float64 `json:"val_loss,omitempty"`
 			ValAcc     *float64 `json:"val_accuracy,omitempty"`
+			ValExact   *float64 `json:"val_exact_match,omitempty"`
 			Total      int      `json:"total"`
 			Sample     string   `json:"sample,omitempty"`
 			Checkpoint string   `json:"checkpoint,omitempty"`
 			Final      bool     `json:"final,omitempty"`
 		}
-		return json.Marshal(eval{r.Step, r.MSPerStep, r.ValLoss, r.ValAccuracy, r.Total, r.Sample, r.Checkpoint, r.Final})
+		return json.Marshal(eval{r.Step, r.MSPerStep, r.ValLoss, r.ValAccuracy, r.ValExactMatch, r.Total, r.Sample, r.Checkpoint, r.Final})
 	}
 	return json.Marshal(plain(r))
 }
@@ -88,12 +90,13 @@ type Trainer struct {
 	pcg   *rand.PCG
 	step  int
 
-	bestVal  float64
-	bestStep int
-	lastVal  float64
-	lastAcc  *float64
-	lastCkpt string
-	ckptStep int // step of lastCkpt
+	bestVal   float64
+	bestStep  int
+	lastVal   float64
+	lastAcc   *float64
+	lastExact *float64
+	lastCkpt  string
+	ckptStep  int // step of lastCkpt
 
 	// OnRecord receives every record (the CLI prints them).
 	OnRecord func(Record)
@@ -211,6 +214,10 @@ func (tr *Trainer) prepare(tok tokenizer.Tokenizer) error {
 		fmt.Fprintf(h, "%s\t%s\n", e.Text, e.Label)
 		corpus.WriteString(e.Text)
 		corpus.WriteByte('\n')
+		if cfg.Task == TaskSeq2Seq { // the targets share the vocabulary
+			corpus.WriteString(e.Label)
+			corpus.WriteByte('\n')
+		}
 	}
 	tr.sha = hex.EncodeToString(h.Sum(nil))
 	if resuming := tr.lastCkpt != ""; !resuming || tok == nil {
@@ -221,12 +228,12 @@ func (tr *Trainer) prepare(tok tokenizer.Tokenizer) error {
 		}
 	}
 	tr.tok = tok
-	c, err := newClassifyTask(cfg, ex, tok)
-	if err != nil {
-		return err
+	if cfg.Task == TaskSeq2Seq {
+		tr.task, err = newSeq2SeqTask(cfg, ex, tok)
+	} else {
+		tr.task, err = newClassifyTask(cfg, ex, tok)
 	}
-	tr.task = c
-	return nil
+	return err
 }
 
 // setup makes the optimizer and schedule for tr.m.
@@ -418,7 +425,7 @@ func (tr *Trainer) Run() (Record, error) {
 	if err := tr.evaluate(final); err != nil {
 		return Record{}, err
 	}
-	final.ValLoss, final.ValAccuracy = ptr(tr.lastVal), tr.lastAcc
+	final.ValLoss, final.ValAccuracy, final.ValExactMatch = ptr(tr.lastVal), tr.lastAcc, tr.lastExact
 	final.Checkpoint = tr.lastCkpt
 	return final, nil
 }
@@ -444,6 +451,14 @@ func (tr *Trainer) evaluate(r Record) error {
 	if tr.task.accuracy() {
 		r.ValAccuracy = ptr(acc)
 		tr.lastAcc = r.ValAccuracy
+	}
+	if s2s, ok := tr.task.(*seq2seqTask); ok {
+		em, err := s2s.exactMatch(tr.m)
+		if err != nil {
+			return err
+		}
+		r.ValExactMatch = ptr(em)
+		tr.lastExact = r.ValExactMatch
 	}
 	if _, lm := tr.task.(*causalTask); lm && tr.cfg.SampleTokens > 0 {
 		r.Sample = tr.sample()

@@ -113,6 +113,9 @@ loss.s, loss, grad.<name> (step 0) and after_step.<name>.`,
 				if final.ValAccuracy != nil {
 					acc = fmt.Sprintf(", val accuracy %.4f", *final.ValAccuracy)
 				}
+				if final.ValExactMatch != nil {
+					acc += fmt.Sprintf(", exact match %.4f", *final.ValExactMatch)
+				}
 				fmt.Fprintf(cmd.OutOrStdout(), "done: %d steps, val loss %.4f%s, median %.1f ms/step, checkpoint %s\n",
 					final.Step, *final.ValLoss, acc, final.MSPerStep, final.Checkpoint)
 			}
@@ -195,6 +198,9 @@ func progress(stdout, stderr io.Writer, asJSON bool) func(train.Record) {
 			fmt.Fprintf(stderr, "step %d: val loss %s", r.Step, lastVal)
 			if r.ValAccuracy != nil {
 				fmt.Fprintf(stderr, ", val accuracy %.4f", *r.ValAccuracy)
+			}
+			if r.ValExactMatch != nil {
+				fmt.Fprintf(stderr, ", exact match %.4f", *r.ValExactMatch)
 			}
 			if r.Checkpoint != "" {
 				fmt.Fprintf(stderr, ", checkpoint %s", r.Checkpoint)
