@@ -15,7 +15,7 @@ import (
 // DefaultConfig; presets (Presets) are named starting points.
 type Config struct {
 	// Task: causal-lm (GPT-2), masked-lm or classify (BERT), seq2seq
-	// (Marian, on source<TAB>target lines).
+	// (Marian, on source<TAB>target lines), image (ViT on MNIST IDX).
 	Task string `json:"task"`
 	// Model: Init a fresh one of Arch (default: the task's) with these
 	// sizes, or continue from the checkpoint directory Model.
@@ -33,6 +33,7 @@ type Config struct {
 	// of the tokens (of the shuffled examples) validates.
 	Data           string  `json:"data"`
 	MLMProbability float64 `json:"mlm_probability"`
+	PatchSize      int     `json:"patch_size"` // image: ViT patches of patch_size²
 	Tokenizer      string  `json:"tokenizer"`
 	VocabSize      int     `json:"vocab_size"`
 	ValFraction    float64 `json:"val_fraction"`
@@ -71,7 +72,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Task: TaskCausalLM, Layers: 4, Heads: 4, Hidden: 128,
-		Tokenizer: "char", VocabSize: 1024, ValFraction: 0.1, MLMProbability: 0.15,
+		Tokenizer: "char", VocabSize: 1024, ValFraction: 0.1, MLMProbability: 0.15, PatchSize: 7,
 		BatchSize: 12, BlockSize: 64, GradAccum: 1,
 		MaxIters: 2000, LR: 1e-3, MinLR: 1e-4, WarmupIters: 100, LRDecayIters: 2000,
 		Beta1: 0.9, Beta2: 0.99, Eps: 1e-8, WeightDecay: 0.1, GradClip: 1,
@@ -203,9 +204,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("train: no output directory (--out)")
 	}
 	switch c.Task {
-	case TaskCausalLM, TaskMaskedLM, TaskClassify, TaskSeq2Seq:
+	case TaskCausalLM, TaskMaskedLM, TaskClassify, TaskSeq2Seq, TaskImage:
 	default:
-		return fmt.Errorf("train: task %q: want %s, %s, %s or %s", c.Task, TaskCausalLM, TaskMaskedLM, TaskClassify, TaskSeq2Seq)
+		return fmt.Errorf("train: task %q: want %s, %s, %s, %s or %s", c.Task, TaskCausalLM, TaskMaskedLM, TaskClassify, TaskSeq2Seq, TaskImage)
 	}
 	if !(c.MLMProbability > 0 && c.MLMProbability < 1) {
 		return fmt.Errorf("train: mlm_probability %g must be in (0, 1)", c.MLMProbability)

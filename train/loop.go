@@ -134,8 +134,12 @@ func NewTrainer(cfg Config) (*Trainer, error) {
 	}
 	if tr.m == nil {
 		arch, head, labels := tr.task.head()
-		m, err := model.Init(model.InitOptions{Arch: arch, Head: head, Labels: labels, Layers: cfg.Layers, Heads: cfg.Heads,
-			Hidden: cfg.Hidden, Vocab: tr.task.vocab(), Context: cfg.BlockSize, Seed: cfg.Seed})
+		o := model.InitOptions{Arch: arch, Head: head, Labels: labels, Layers: cfg.Layers, Heads: cfg.Heads,
+			Hidden: cfg.Hidden, Vocab: tr.task.vocab(), Context: cfg.BlockSize, Seed: cfg.Seed}
+		if it, ok := tr.task.(*imageTask); ok {
+			o.ImageSize, o.PatchSize, o.Channels = it.im.H, cfg.PatchSize, 1
+		}
+		m, err := model.Init(o)
 		if err != nil {
 			return nil, err
 		}
@@ -204,6 +208,15 @@ func (tr *Trainer) prepare(tok tokenizer.Tokenizer) error {
 		tr.task = &maskedTask{cfg: cfg, data: data, sp: bertSpecials(data.Tok)}
 		return nil
 	}
+	if cfg.Task == TaskImage {
+		im, err := ReadIDX(cfg.Data)
+		if err != nil {
+			return err
+		}
+		tr.sha = im.SHA256
+		tr.task, err = newImageTask(cfg, im)
+		return err
+	}
 	ex, err := ReadExamples(cfg.Data)
 	if err != nil {
 		return err
@@ -249,7 +262,7 @@ func (tr *Trainer) setup() error {
 	if v := info.Vocab; v < tr.task.vocab() {
 		return fmt.Errorf("train: the model's vocabulary (%d) is smaller than the task's (%d: tokenizer and special tokens)", v, tr.task.vocab())
 	}
-	if c := tr.m.Info().Context; c < tr.cfg.BlockSize {
+	if c := tr.m.Info().Context; c < tr.cfg.BlockSize && tr.cfg.Task != TaskImage {
 		return fmt.Errorf("train: block_size %d exceeds the model's context %d", tr.cfg.BlockSize, c)
 	}
 	tr.named = Trainable(tr.m.NamedParameters("", nil))
