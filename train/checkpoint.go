@@ -1,6 +1,8 @@
 package train
 
 import (
+	"bufio"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -11,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/attn-dev/attn/model"
+	"github.com/attn-dev/attn/nn"
 	"github.com/attn-dev/attn/safetensors"
 )
 
@@ -110,20 +113,7 @@ func (tr *Trainer) writeCheckpoint(st trainerState) (string, error) {
 	if err := WriteTokenizer(stage, tr.tok); err != nil {
 		return fail(err)
 	}
-	var ts []safetensors.Tensor
-	for _, p := range tr.named {
-		s, _ := tr.opt.State(p.Var)
-		if s.ExpAvg == nil {
-			continue
-		}
-		ts = append(ts, safetensors.F32("exp_avg."+p.Name, p.Var.Value.Shape, s.ExpAvg),
-			safetensors.F32("exp_avg_sq."+p.Name, p.Var.Value.Shape, s.ExpAvgSq))
-	}
-	img, err := safetensors.Encode(ts, map[string]string{"step": strconv.Itoa(tr.opt.StepCount())})
-	if err != nil {
-		return fail(err)
-	}
-	if err := writeFileSync(filepath.Join(stage, optimizerFile), img); err != nil {
+	if err := tr.writeOptimizer(filepath.Join(stage, optimizerFile)); err != nil {
 		return fail(err)
 	}
 	js, err := json.MarshalIndent(st, "", "  ")
@@ -243,4 +233,77 @@ func ResolveResume(dir string) (string, error) {
 		return "", fmt.Errorf("train: resume: %s holds no checkpoint (%s*)", dir, ckptPrefix)
 	}
 	return cs[len(cs)-1], nil
+}
+
+// writeOptimizer streams AdamW's moments to path as safetensors
+// (exp_avg.<name> and exp_avg_sq.<name>, F32, the step count in the
+// metadata), one parameter at a time: a checkpoint of a large model never
+// holds a second copy of all its optimizer state.
+func (tr *Trainer) writeOptimizer(path string) error {
+	if beforeWrite != nil {
+		if err := beforeWrite(path); err != nil {
+			return fmt.Errorf("train: writing %s: %w", path, err)
+		}
+	}
+	type entry struct {
+		DType   string   `json:"dtype"`
+		Shape   []int    `json:"shape"`
+		Offsets [2]int64 `json:"data_offsets"`
+	}
+	hdr := map[string]any{"__metadata__": map[string]string{"step": strconv.Itoa(tr.opt.StepCount())}}
+	var off int64
+	var order []nn.NamedParam
+	for _, p := range tr.named {
+		if st, _ := tr.opt.State(p.Var); st.ExpAvg == nil {
+			continue
+		}
+		n := int64(4 * p.Var.Value.Len())
+		for _, k := range []string{"exp_avg.", "exp_avg_sq."} {
+			hdr[k+p.Name] = entry{"F32", p.Var.Value.Shape, [2]int64{off, off + n}}
+			off += n
+		}
+		order = append(order, p)
+	}
+	js, err := json.Marshal(hdr)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	for len(js)%8 != 0 {
+		js = append(js, ' ')
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	werr := binary.Write(w, binary.LittleEndian, uint64(len(js)))
+	if werr == nil {
+		_, werr = w.Write(js)
+	}
+	var buf []byte
+	for _, p := range order {
+		st, _ := tr.opt.State(p.Var)
+		for _, v := range [][]float32{st.ExpAvg, st.ExpAvgSq} {
+			buf = buf[:0]
+			for _, x := range v {
+				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(x))
+			}
+			if werr == nil {
+				_, werr = w.Write(buf)
+			}
+		}
+	}
+	if werr == nil {
+		werr = w.Flush()
+	}
+	if werr == nil {
+		werr = f.Sync()
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return fmt.Errorf("train: writing %s: %w", path, werr)
+	}
+	return nil
 }
