@@ -96,7 +96,8 @@ type Trainer struct {
 	lastAcc   *float64
 	lastExact *float64
 	lastCkpt  string
-	ckptStep  int // step of lastCkpt
+	ckptStep  int             // step of lastCkpt
+	evalGraph *autograd.Graph // reused by every evaluation
 
 	// OnRecord receives every record (the CLI prints them).
 	OnRecord func(Record)
@@ -525,7 +526,10 @@ func (tr *Trainer) checkpoint() error {
 func (tr *Trainer) Evaluate() (loss, accuracy float64, err error) {
 	cfg := tr.cfg
 	rng := rand.New(rand.NewPCG(cfg.Seed, uint64(tr.step)+0x76616c))
-	g := autograd.NewGraph(false)
+	if tr.evalGraph == nil { // kept: its buffers serve every evaluation
+		tr.evalGraph = autograd.NewGraph(false)
+	}
+	g := tr.evalGraph
 	var sum float64
 	var rows, right int
 	for i := 0; i < tr.task.valBatches(); i++ {
