@@ -354,8 +354,13 @@ func (tr *Trainer) Close() error {
 func (tr *Trainer) emit(r Record) {
 	r.Total = tr.cfg.MaxIters
 	if tr.log != nil {
-		b, _ := json.Marshal(r)
-		tr.log.Write(append(b, '\n'))
+		b, err := json.Marshal(r)
+		if err == nil {
+			_, err = tr.log.Write(append(b, '\n'))
+		}
+		if err != nil { // the run goes on: the log is a record, not the state
+			slog.Warn("train: writing log.jsonl", "err", err)
+		}
 	}
 	if tr.OnRecord != nil {
 		tr.OnRecord(r)
