@@ -83,11 +83,15 @@ type Inputs struct {
 type Outputs struct {
 	Names  []string
 	Values []*tensor.Tensor
+	// Vars[i] is the graph Var holding Values[i]: a training loop takes
+	// its loss from it (Var("logits")) and runs Backward.
+	Vars []*autograd.Var
 }
 
 func (o *Outputs) add(name string, v *autograd.Var) {
 	o.Names = append(o.Names, name)
 	o.Values = append(o.Values, v.Value)
+	o.Vars = append(o.Vars, v)
 }
 
 // outputs returns the Outputs a forward fills: opt.Out emptied, or a new
@@ -98,7 +102,8 @@ func (opt *Options) outputs() *Outputs {
 		return &Outputs{}
 	}
 	clear(o.Values)
-	o.Names, o.Values = o.Names[:0], o.Values[:0]
+	clear(o.Vars)
+	o.Names, o.Values, o.Vars = o.Names[:0], o.Values[:0], o.Vars[:0]
 	return o
 }
 
@@ -107,6 +112,16 @@ func (o *Outputs) addSeq(name string, vs []*autograd.Var) {
 	for i, v := range vs {
 		o.add(fmt.Sprintf("%s.%d", name, i), v)
 	}
+}
+
+// Var returns the graph Var of the named output, or nil.
+func (o *Outputs) Var(name string) *autograd.Var {
+	for i, n := range o.Names {
+		if n == name && i < len(o.Vars) {
+			return o.Vars[i]
+		}
+	}
+	return nil
 }
 
 // Get returns the named output or nil.

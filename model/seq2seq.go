@@ -376,6 +376,7 @@ func (m *Seq2Seq) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs,
 	if enc != nil {
 		out.Names = append(out.Names, enc.Names...)
 		out.Values = append(out.Values, enc.Values...)
+		out.Vars = append(out.Vars, enc.Vars...)
 	}
 	return out, nil
 }

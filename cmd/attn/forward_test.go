@@ -90,14 +90,5 @@ func forwardFixture(t *testing.T, name string, extra ...string) (got, want *safe
 	out := filepath.Join(t.TempDir(), "out.safetensors")
 	args := append([]string{"forward", "--model", dir, "--inputs", filepath.Join(dir, "inputs.safetensors"), "--out", out}, extra...)
 	runAttn(t, "", args...)
-	var err error
-	if got, err = safetensors.Open(out); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { got.Close() })
-	if want, err = safetensors.Open(filepath.Join(dir, "outputs.safetensors")); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { want.Close() })
-	return got, want
+	return openPair(t, out, filepath.Join(dir, "outputs.safetensors"))
 }

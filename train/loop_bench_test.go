@@ -1,0 +1,55 @@
+package train
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/attn-dev/attn/autograd"
+	"github.com/attn-dev/attn/model"
+)
+
+// BenchmarkShakespeareCharStep is one iteration of the shakespeare-char
+// recipe (GPT 4 layers × 4 heads × 128, vocabulary 65, 12 windows of 64
+// tokens): forward, backward, clipping and the AdamW update.
+func BenchmarkShakespeareCharStep(b *testing.B) {
+	m, err := model.Init(model.InitOptions{Arch: "gpt2", Layers: 4, Heads: 4, Hidden: 128, Vocab: 65, Context: 64, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	named := m.NamedParameters("", nil)
+	ps := make([]*autograd.Var, len(named))
+	for i, p := range named {
+		ps[i] = p.Var
+	}
+	opt, err := NewAdamW(0.9, 0.99, 1e-8, DecayGroups(ps, 1e-3, 0.1)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := make([]int32, 10000)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range data {
+		data[i] = int32(rng.IntN(65))
+	}
+	const bs, t = 12, 64
+	ids, targets := make([]int, bs*t), make([]int, bs*t)
+	g := autograd.NewGraph(true)
+	b.ReportAllocs()
+	for b.Loop() {
+		Batch(rng, data, bs, t, ids, targets)
+		g.Reset()
+		opt.ZeroGrad()
+		l, _, err := LogitsLoss(g, m, &model.Inputs{B: bs, T: t, InputIDs: ids}, targets)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := g.Backward(l); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := ClipGradNorm(ps, 1); err != nil {
+			b.Fatal(err)
+		}
+		if err := opt.Step(1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

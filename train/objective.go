@@ -1,0 +1,214 @@
+package train
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/attn-dev/attn/autograd"
+	"github.com/attn-dev/attn/model"
+)
+
+// IgnoreIndex marks a label that takes no part in the loss (torch's
+// CrossEntropyLoss default, which transformers' heads use).
+const IgnoreIndex = -100
+
+// Objective is what a head's forward computes when transformers is given
+// labels=.
+type Objective int
+
+const (
+	// CausalLM: logits[:, :-1] against labels[:, 1:] (GPT2LMHeadModel,
+	// BartForCausalLM): the model predicts the next token.
+	CausalLM Objective = iota
+	// MaskedLM: logits against labels at every position (BertForMaskedLM);
+	// unmasked positions carry IgnoreIndex.
+	MaskedLM
+	// Seq2SeqLM: labels are the target sequence; the decoder reads them
+	// shifted right behind decoder_start_token_id (-100 read as
+	// pad_token_id), and its logits are scored against them unshifted
+	// (MarianMTModel, BartForConditionalGeneration).
+	Seq2SeqLM
+)
+
+func (o Objective) String() string {
+	switch o {
+	case CausalLM:
+		return "causal-lm"
+	case MaskedLM:
+		return "masked-lm"
+	case Seq2SeqLM:
+		return "seq2seq"
+	}
+	return fmt.Sprintf("Objective(%d)", int(o))
+}
+
+// ObjectiveOf returns the objective of m's head, or an error for a head
+// without a language-model loss.
+func ObjectiveOf(m model.Model) (Objective, error) {
+	switch a := m.Info().Architecture; a {
+	case "GPT2LMHeadModel", "BartForCausalLM", "BertLMHeadModel":
+		return CausalLM, nil
+	case "BertForMaskedLM":
+		return MaskedLM, nil
+	case "MarianMTModel", "BartForConditionalGeneration":
+		return Seq2SeqLM, nil
+	default:
+		return 0, fmt.Errorf("train: %s has no language-model loss (heads: GPT2LMHeadModel, BartForCausalLM, BertLMHeadModel, BertForMaskedLM, MarianMTModel, BartForConditionalGeneration)", a)
+	}
+}
+
+// LMLoss runs m's training forward in g on in and returns the mean
+// cross-entropy transformers' head computes for labels [B, T] (obj says
+// how labels line up with the logits; IgnoreIndex entries are skipped).
+// For Seq2SeqLM, in holds the source and LMLoss sets the decoder inputs
+// from labels. It returns the loss and the number of scored labels.
+func LMLoss(g *autograd.Graph, m model.Model, obj Objective, in *model.Inputs, labels []int) (*autograd.Var, int, error) {
+	loss, n, _, err := lmLoss(g, m, obj, in, labels)
+	return loss, n, err
+}
+
+func lmLoss(g *autograd.Graph, m model.Model, obj Objective, in *model.Inputs, labels []int) (*autograd.Var, int, *model.Outputs, error) {
+	b := in.B
+	if b == 0 || len(labels)%b != 0 {
+		return nil, 0, nil, fmt.Errorf("train: %d labels for a batch of %d rows", len(labels), b)
+	}
+	t := len(labels) / b
+	if obj != Seq2SeqLM && t != in.T {
+		return nil, 0, nil, fmt.Errorf("train: labels [%d, %d] but input_ids [%d, %d]", b, t, in.B, in.T)
+	}
+	targets := g.Ints(len(labels))
+	switch obj {
+	case CausalLM:
+		// Row r scores position t+1 with the logits of t; the last
+		// position of each row scores nothing. The mean over kept rows
+		// equals torch's over the shifted slice.
+		for r := 0; r < b; r++ {
+			for i := 0; i < t; i++ {
+				targets[r*t+i] = IgnoreIndex
+				if i+1 < t {
+					targets[r*t+i] = labels[r*t+i+1]
+				}
+			}
+		}
+	case MaskedLM:
+		copy(targets, labels)
+	case Seq2SeqLM:
+		copy(targets, labels)
+		start, pad := configInt(m, "decoder_start_token_id", 0), configInt(m, "pad_token_id", 0)
+		dec := g.Ints(len(labels))
+		for r := 0; r < b; r++ {
+			dec[r*t] = start
+			for i := 1; i < t; i++ {
+				v := labels[r*t+i-1]
+				if v == IgnoreIndex {
+					v = pad
+				}
+				dec[r*t+i] = v
+			}
+		}
+		in.DecoderInputIDs, in.TDec = dec, t
+	}
+	return logitsLoss(g, m, in, targets)
+}
+
+// LogitsLoss runs m's forward in g on in and returns the mean
+// cross-entropy of its logits [B, T, V] against targets, one per logits
+// row (IgnoreIndex rows skipped), and the number of scored rows.
+func LogitsLoss(g *autograd.Graph, m model.Model, in *model.Inputs, targets []int) (*autograd.Var, int, error) {
+	loss, n, _, err := logitsLoss(g, m, in, targets)
+	return loss, n, err
+}
+
+func logitsLoss(g *autograd.Graph, m model.Model, in *model.Inputs, targets []int) (*autograd.Var, int, *model.Outputs, error) {
+	n := 0
+	for _, v := range targets {
+		if v != IgnoreIndex {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil, 0, nil, fmt.Errorf("train: every label of the batch is %d (ignored); nothing to learn from", IgnoreIndex)
+	}
+	out, err := m.Forward(g, in, model.Options{})
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	logits := out.Var("logits")
+	if logits == nil {
+		return nil, 0, nil, fmt.Errorf("train: %s returned no logits", m.Info().Architecture)
+	}
+	vocab := logits.Value.Shape[logits.Value.Rank()-1]
+	rows := logits.Value.Len() / vocab
+	if rows != len(targets) {
+		return nil, 0, nil, fmt.Errorf("train: %d labels for %d rows of logits %v", len(targets), rows, logits.Value.Shape)
+	}
+	for i, v := range targets {
+		if v != IgnoreIndex && (v < 0 || v >= vocab) {
+			return nil, 0, nil, fmt.Errorf("train: label %d at row %d is outside the vocabulary [0, %d)", v, i, vocab)
+		}
+	}
+	return g.CrossEntropy(g.Reshape(logits, rows, vocab), targets, IgnoreIndex), n, out, nil
+}
+
+// configInt reads an integer key of m's config.json, or def.
+func configInt(m model.Model, key string, def int) int {
+	if v, ok := m.Config().Raw(key); ok {
+		if n, ok := v.(json.Number); ok {
+			if i, err := n.Int64(); err == nil {
+				return int(i)
+			}
+		}
+	}
+	return def
+}
+
+// lmBackward runs g.Backward(loss) for a loss from lmLoss and then gives
+// the padding row of a Marian/BART shared embedding the gradient
+// transformers gives it: those tables are nn.Embedding(padding_idx =
+// pad_token_id), whose lookups never reach that row's gradient, so it
+// holds the tied LM head's part only, Σ_rows dlogits[row, pad]·h[row]
+// (h the decoder output). It matters because the decoder starts every
+// target with decoder_start_token_id, which is the pad token for Marian.
+// (BERT's word embeddings have padding_idx too, but padded positions
+// are masked and unscored, so their lookups get no gradient anyway.)
+func lmBackward(g *autograd.Graph, m model.Model, obj Objective, loss *autograd.Var, out *model.Outputs) error {
+	if err := g.Backward(loss); err != nil {
+		return err
+	}
+	if obj != Seq2SeqLM {
+		return nil
+	}
+	var table *autograd.Var
+	for _, p := range m.NamedParameters("", nil) {
+		if p.Name == "model.shared.weight" {
+			table = p.Var
+		}
+	}
+	logits, h := out.Var("logits"), out.Var("last_hidden_state")
+	pad := configInt(m, "pad_token_id", -1)
+	if table == nil || table.Grad == nil || logits == nil || logits.Grad == nil || h == nil {
+		return nil
+	}
+	v, c := table.Value.Shape[0], table.Value.Shape[1]
+	if pad < 0 || pad >= v {
+		return nil
+	}
+	dl, x := logits.Grad.Contiguous().Data(), h.Value.Contiguous().Data()
+	rows := len(x) / c
+	if len(dl) != rows*v {
+		return fmt.Errorf("train: logits gradient of %d values for %d rows of %d", len(dl), rows, v)
+	}
+	acc := make([]float64, c)
+	for r := 0; r < rows; r++ {
+		if d := float64(dl[r*v+pad]); d != 0 {
+			for j, xv := range x[r*c : (r+1)*c] {
+				acc[j] += d * float64(xv)
+			}
+		}
+	}
+	row := table.Grad.Data()[pad*c : (pad+1)*c]
+	for j := range row {
+		row[j] = float32(acc[j])
+	}
+	return nil
+}
