@@ -196,12 +196,12 @@ func (s *Server) model(name string) (*loaded, *apiError) {
 
 // reqInfo is what the log line and the metrics of one request say.
 type reqInfo struct {
-	id                string
-	model             string
-	promptTokens      int
-	completionTokens  int
-	status            int
-	cancelledMidway   bool
+	id               string
+	model            string
+	promptTokens     int
+	completionTokens int
+	status           int
+	cancelledMidway  bool
 }
 
 // statusWriter remembers the status and lets streams flush.
