@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -236,7 +237,9 @@ func TestAttentionShape(t *testing.T) {
 // float vectors.
 func TestEmbeddingsBase64(t *testing.T) {
 	_, ts := newTestServer(t, DefaultLimits(), "")
-	var fl, b64 struct{ Data []struct{ Embedding json.RawMessage } }
+	var fl, b64 struct {
+		Data []struct{ Embedding json.RawMessage }
+	}
 	for _, c := range []struct {
 		format string
 		into   any
@@ -289,7 +292,9 @@ func TestStream(t *testing.T) {
 		code, b := post(t, ts.URL+"/v1/chat/completions", body+"}")
 		var whole struct {
 			Choices []struct{ Message struct{ Content string } }
-			Usage   struct{ CompletionTokens int `json:"completion_tokens"` }
+			Usage   struct {
+				CompletionTokens int `json:"completion_tokens"`
+			}
 		}
 		if code != 200 || json.Unmarshal(b, &whole) != nil {
 			t.Fatalf("%d %s", code, b)
@@ -314,7 +319,9 @@ func TestStream(t *testing.T) {
 					Delta        struct{ Content string }
 					FinishReason *string `json:"finish_reason"`
 				}
-				Usage *struct{ CompletionTokens int `json:"completion_tokens"` }
+				Usage *struct {
+					CompletionTokens int `json:"completion_tokens"`
+				}
 			}
 			if err := json.Unmarshal([]byte(l), &c); err != nil {
 				t.Fatal(err)
@@ -353,7 +360,9 @@ func TestStreamErrorStatus(t *testing.T) {
 func TestStop(t *testing.T) {
 	_, ts := newTestServer(t, DefaultLimits(), "")
 	code, b := post(t, ts.URL+"/v1/completions", `{"model":"gpt","prompt":"Hello","max_tokens":12,"temperature":0}`)
-	var r struct{ Choices []struct{ Text, FinishReason string } }
+	var r struct {
+		Choices []struct{ Text, FinishReason string }
+	}
 	if code != 200 || json.Unmarshal(b, &r) != nil || len(r.Choices[0].Text) < 6 {
 		t.Fatalf("%d %s", code, b)
 	}
@@ -564,3 +573,6 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+// serveOn serves s on ln until ln closes.
+func serveOn(ln net.Listener, s *Server) { _ = (&http.Server{Handler: s}).Serve(ln) }
