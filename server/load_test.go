@@ -89,7 +89,9 @@ func TestLoad(t *testing.T) {
 					resp.Body.Close()
 					lat := time.Since(t0)
 					var r struct {
-						Usage struct{ CompletionTokens int `json:"completion_tokens"` }
+						Usage struct {
+							CompletionTokens int `json:"completion_tokens"`
+						}
 					}
 					mu.Lock()
 					switch {

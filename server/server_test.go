@@ -576,3 +576,65 @@ func TestMetrics(t *testing.T) {
 
 // serveOn serves s on ln until ln closes.
 func serveOn(ln net.Listener, s *Server) { _ = (&http.Server{Handler: s}).Serve(ln) }
+
+// TestRun: Run answers 503 while loading, 200 once ready, and returns
+// when its context ends (SIGTERM in attn serve), draining first.
+func TestRun(t *testing.T) {
+	s, err := New(Config{Limits: DefaultLimits(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, ln, []ModelSpec{{"gpt", gptDir}}, time.Second) }()
+	url := "http://" + ln.Addr().String()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(url + "/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+			if resp.StatusCode != 503 {
+				t.Fatalf("health %d", resp.StatusCode)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("never ready")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if code, b := post(t, url+"/v1/completions", `{"model":"gpt","prompt":"Hi","max_tokens":2}`); code != 200 {
+		t.Fatalf("%d %s", code, b)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+	if _, err := http.Get(url + "/health"); err == nil {
+		t.Fatal("still listening after Run returned")
+	}
+}
+
+func TestParseModelSpec(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want ModelSpec
+		ok   bool
+	}{{"a=/m/x", ModelSpec{"a", "/m/x"}, true}, {"/m/gpt2/", ModelSpec{"gpt2", "/m/gpt2/"}, true}, {"=x", ModelSpec{}, false}, {"a=", ModelSpec{}, false}} {
+		got, err := ParseModelSpec(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("%q: %v %v", tc.in, got, err)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -47,7 +48,13 @@ in flight, then exits. See the server package's documentation for the API.`,
 			if apiKey == "" {
 				apiKey = os.Getenv("ATTN_API_KEY")
 			}
-			s, err := server.New(server.Config{Limits: lim, APIKey: apiKey})
+			// One line per request is the server's log: info level
+			// unless --log-level says otherwise.
+			logger := slog.Default()
+			if f := cmd.Flags().Lookup("log-level"); f == nil || !f.Changed {
+				logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+			}
+			s, err := server.New(server.Config{Limits: lim, APIKey: apiKey, Logger: logger})
 			if err != nil {
 				return err
 			}
