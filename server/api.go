@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/attn-dev/attn/autograd"
+	"github.com/attn-dev/attn/infer"
 	"github.com/attn-dev/attn/model"
 	"github.com/attn-dev/attn/tokenizer"
 )
@@ -131,17 +132,26 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request, rq *reqInfo) *
 	if len(req.Text.ids) > 0 {
 		return badRequest("text: want a string or strings")
 	}
-	for _, t := range req.Text.text {
-		if _, e := s.checkText(l, rq, t); e != nil {
-			return e
-		}
-	}
 	if len(req.Text.text) == 0 {
 		return badRequest("text is empty")
 	}
-	res, err := l.task.ClassifyTexts(req.Text.text)
-	if err != nil {
-		return badRequest("model %s cannot classify: %v", l.name, err)
+	if len(req.Text.text) > MaxInputs {
+		return badRequest("text holds %d inputs, more than %d", len(req.Text.text), MaxInputs)
+	}
+	seqs := make([][]int, len(req.Text.text))
+	for i, t := range req.Text.text {
+		var e *apiError
+		if seqs[i], e = s.checkText(l, rq, t); e != nil {
+			return e
+		}
+	}
+	var res [][]infer.Label
+	for _, g := range groups(seqs, s.cfg.Limits.MaxInputTokens) {
+		part, err := l.task.ClassifyTexts(req.Text.text[g[0]:g[1]])
+		if err != nil {
+			return badRequest("model %s cannot classify: %v", l.name, err)
+		}
+		res = append(res, part...)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"model": l.name, "labels": res})
 	return nil

@@ -14,9 +14,9 @@
 //	POST /v1/completions       prompt (string, strings, ids or lists of ids), max_tokens
 //	                           (default 16), temperature (0 = greedy; default 1), top_p,
 //	                           n, seed, stop, stream, stream_options.include_usage,
-//	                           logprobs (0…5, not with stream)
+//	                           logprobs (0…5)
 //	POST /v1/chat/completions  messages, the same sampling fields, max_completion_tokens,
-//	                           logprobs + top_logprobs (not with stream)
+//	                           logprobs + top_logprobs
 //	POST /v1/embeddings        input, encoding_format float|base64 (little-endian
 //	                           float32, as the SDKs decode); the mean of the last
 //	                           hidden layer over the real tokens
@@ -39,15 +39,22 @@
 // the other, so a request with a seed gives the same text streamed or
 // not. Stop strings end a choice and are cut from its text; a stream
 // holds back a tail that could begin one. logprobs are the model's own
-// (before temperature and top_p), from one extra forward pass.
+// (before temperature and top_p), from one extra forward pass over a
+// finished choice; a stream sends them with the choice's last chunk.
 //
 // Status codes: 400 malformed JSON, unknown fields, wrong types and
 // out-of-range numbers; 401 a missing or wrong API key; 404 an unknown
 // model or route; 405 a wrong method; 413 a body over the limit; 422 an
 // input longer than the input-token limit or the model's context; 429 a
-// full queue; 503 loading, draining, or no slot before the deadline. A
-// stream sends its 200 with its first event, so any error found before
-// a token is generated gets its own status.
+// full queue; 503 loading, draining, or no slot before the deadline; 504
+// the deadline passed during generation (499 in the log and metrics when
+// the client left). A stream sends its 200 with its first event, so any
+// error found before a token is generated gets its own status; an error
+// after it is sent as a last event {"error": …}.
+//
+// Embeddings and classification run their inputs in groups of at most
+// Limits.MaxInputTokens padded tokens, so a request's activations stay
+// bounded however many inputs it has.
 //
 // Concurrency: a model is loaded once; every request reads its weights
 // (an inference graph never writes them; model's one lazy layout change

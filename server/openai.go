@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -157,17 +158,16 @@ func (s *Server) run(ctx context.Context, job genJob, rq *reqInfo, emit func(ind
 			}})
 			if err != nil {
 				if ctx.Err() != nil {
-					rq.cancelledMidway = true
-					return nil, newError(http.StatusServiceUnavailable, "cancelled", "generation stopped: %v", ctx.Err())
+					return nil, stopped(ctx, rq)
 				}
 				return nil, toAPIError(err)
 			}
-			text, stopped := cutStop(gen.Text, job.p.Stop)
+			text, cut := cutStop(gen.Text, job.p.Stop)
 			if err := f.finish(text); err != nil {
-				return nil, newError(http.StatusServiceUnavailable, "cancelled", "generation stopped: %v", err)
+				return nil, stopped(ctx, rq)
 			}
 			finish := "stop"
-			if !stopped && len(gen.IDs) >= job.maxNew && !slices.Contains(cfg.EOSTokenIDs, gen.IDs[len(gen.IDs)-1]) {
+			if !cut && len(gen.IDs) >= job.maxNew && !slices.Contains(cfg.EOSTokenIDs, gen.IDs[len(gen.IDs)-1]) {
 				finish = "length"
 			}
 			rq.completionTokens += len(gen.IDs)
@@ -175,6 +175,17 @@ func (s *Server) run(ctx context.Context, job genJob, rq *reqInfo, emit func(ind
 		}
 	}
 	return out, nil
+}
+
+// stopped is the error of a generation its context stopped: 504 past the
+// request's deadline, else the client left (499, nginx's "client closed
+// request": nobody reads it, the log and the metrics do).
+func stopped(ctx context.Context, rq *reqInfo) *apiError {
+	rq.cancelledMidway = true
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return newError(http.StatusGatewayTimeout, "timeout", "the request's deadline passed during generation")
+	}
+	return newError(499, "client_closed", "the client closed the request")
 }
 
 type completionRequest struct {
@@ -212,9 +223,6 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request, rq *reqInfo
 	if req.Logprobs != nil && (*req.Logprobs < 0 || *req.Logprobs > 5) {
 		return badRequest("logprobs %d outside [0, 5]", *req.Logprobs)
 	}
-	if req.Logprobs != nil && req.Stream {
-		return badRequest("logprobs with stream is not supported")
-	}
 	prompts, e := req.Prompt.encode("prompt", l.task.Tokenizer, l.task.Model.Info().Vocab, s.cfg.Limits.MaxInputTokens)
 	if e != nil {
 		return e
@@ -237,7 +245,15 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request, rq *reqInfo
 			return e
 		}
 		for i, o := range outs {
-			if err := ev.send(chunk([]map[string]any{{"text": "", "index": i, "logprobs": nil, "finish_reason": o.finish}})); err != nil {
+			// Logprobs come with a choice's last chunk: they take a
+			// forward pass over the whole choice.
+			var lp any
+			if req.Logprobs != nil {
+				if lp, e = s.completionLogprobs(l, prompts[i/n], o, *req.Logprobs); e != nil {
+					return e
+				}
+			}
+			if err := ev.send(chunk([]map[string]any{{"text": "", "index": i, "logprobs": lp, "finish_reason": o.finish}})); err != nil {
 				return nil
 			}
 		}
@@ -365,9 +381,6 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, rq *req
 		}
 		top = *req.TopLogprobs
 	}
-	if req.Logprobs && req.Stream {
-		return badRequest("logprobs with stream is not supported")
-	}
 	prompt, e := chatPrompt(req.Messages)
 	if e != nil {
 		return e
@@ -395,21 +408,25 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, rq *req
 			return m
 		}
 		began := map[int]bool{}
-		delta := func(index int, d map[string]any, finish any) error {
+		delta := func(index int, d map[string]any, lp, finish any) error {
 			if !began[index] {
 				d["role"] = "assistant"
 				began[index] = true
 			}
-			return ev.send(chunk([]map[string]any{{"index": index, "delta": d, "logprobs": nil, "finish_reason": finish}}))
+			return ev.send(chunk([]map[string]any{{"index": index, "delta": d, "logprobs": lp, "finish_reason": finish}}))
 		}
 		outs, e := s.run(r.Context(), job, rq, func(index int, piece string) error {
-			return delta(index, map[string]any{"content": piece}, nil)
+			return delta(index, map[string]any{"content": piece}, nil, nil)
 		})
 		if e != nil {
 			return e
 		}
 		for i, o := range outs {
-			if err := delta(i, map[string]any{}, o.finish); err != nil {
+			lp, e := chatLogprobs(s, l, req.Logprobs, prompts[0], o, top)
+			if e != nil {
+				return e
+			}
+			if err := delta(i, map[string]any{}, lp, o.finish); err != nil {
 				return nil
 			}
 		}
@@ -421,13 +438,9 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, rq *req
 	}
 	choices := make([]map[string]any, len(outs))
 	for i, o := range outs {
-		var lp any
-		if req.Logprobs {
-			content, e := s.tokenLogprobs(l, prompts[0], o.ids, top)
-			if e != nil {
-				return e
-			}
-			lp = map[string]any{"content": content}
+		lp, e := chatLogprobs(s, l, req.Logprobs, prompts[0], o, top)
+		if e != nil {
+			return e
 		}
 		choices[i] = map[string]any{"index": i, "message": map[string]any{"role": "assistant", "content": o.text},
 			"logprobs": lp, "finish_reason": o.finish}
@@ -435,6 +448,18 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, rq *req
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "object": "chat.completion", "created": created, "model": l.name,
 		"choices": choices, "usage": rq.usage()})
 	return nil
+}
+
+// chatLogprobs is a chat choice's logprobs field (nil unless asked).
+func chatLogprobs(s *Server, l *loaded, want bool, prompt []int, o choiceOut, top int) (any, *apiError) {
+	if !want {
+		return nil, nil
+	}
+	content, e := s.tokenLogprobs(l, prompt, o.ids, top)
+	if e != nil {
+		return nil, e
+	}
+	return map[string]any{"content": content}, nil
 }
 
 type embeddingRequest struct {
@@ -476,9 +501,13 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, rq *reqInfo)
 	for _, q := range seqs {
 		rq.promptTokens += len(q)
 	}
-	embs, err := infer.Embed(l.task.Model, seqs, -1, infer.PoolMean)
-	if err != nil {
-		return toAPIError(err)
+	var embs []infer.Embedding
+	for _, g := range groups(seqs, limit) {
+		part, err := infer.Embed(l.task.Model, seqs[g[0]:g[1]], -1, infer.PoolMean)
+		if err != nil {
+			return toAPIError(err)
+		}
+		embs = append(embs, part...)
 	}
 	data := make([]map[string]any, len(embs))
 	for i, em := range embs {
@@ -501,4 +530,22 @@ func base64Floats(v []float32) string {
 		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
 	}
 	return base64.StdEncoding.EncodeToString(b)
+}
+
+// groups splits seqs into runs of consecutive sequences whose padded
+// batch (count × longest) stays within budget tokens, one sequence at
+// least, so that one forward's activations stay bounded however many
+// inputs a request has.
+func groups(seqs [][]int, budget int) [][2]int {
+	var out [][2]int
+	lo, longest := 0, 0
+	for i, s := range seqs {
+		l := max(longest, len(s))
+		if i > lo && (i-lo+1)*l > budget {
+			out = append(out, [2]int{lo, i})
+			lo, l = i, len(s)
+		}
+		longest = l
+	}
+	return append(out, [2]int{lo, len(seqs)})
 }

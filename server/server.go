@@ -200,7 +200,6 @@ type reqInfo struct {
 	model            string
 	promptTokens     int
 	completionTokens int
-	status           int
 	cancelledMidway  bool
 }
 
@@ -274,9 +273,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if e := rt.handler(sw, r, rq); e != nil {
 		if sw.status != 0 {
-			// A stream already started: the status is sent; the log
-			// line tells the rest.
+			// A stream already started with its 200: tell a client still
+			// listening in one last event, as OpenAI does.
 			s.log.Warn("error after the response started", "id", rq.id, "error", e.Message)
+			if r.Context().Err() == nil {
+				_ = (&sse{w: sw, started: true}).send(struct {
+					Error *apiError `json:"error"`
+				}{e})
+			}
 			return
 		}
 		writeError(sw, e)

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -16,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -635,6 +637,81 @@ func TestParseModelSpec(t *testing.T) {
 		got, err := ParseModelSpec(tc.in)
 		if (err == nil) != tc.ok || got != tc.want {
 			t.Errorf("%q: %v %v", tc.in, got, err)
+		}
+	}
+}
+
+func TestGroups(t *testing.T) {
+	seq := func(n int) []int { return make([]int, n) }
+	for _, tc := range []struct {
+		name   string
+		lens   []int
+		budget int
+		want   [][2]int
+	}{
+		{"one", []int{5}, 4, [][2]int{{0, 1}}},
+		{"all fit", []int{2, 3, 1}, 9, [][2]int{{0, 3}}},
+		{"padding counts", []int{1, 1, 5}, 9, [][2]int{{0, 2}, {2, 3}}},
+		{"each alone", []int{8, 8, 8}, 8, [][2]int{{0, 1}, {1, 2}, {2, 3}}},
+	} {
+		var seqs [][]int
+		for _, n := range tc.lens {
+			seqs = append(seqs, seq(n))
+		}
+		if got := groups(seqs, tc.budget); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestDeadline: a generation past the request's deadline stops with 504.
+func TestDeadline(t *testing.T) {
+	lim := DefaultLimits()
+	lim.Timeout = 20 * time.Millisecond
+	_, ts := newTestServer(t, lim, "")
+	code, b := post(t, ts.URL+"/v1/completions", `{"model":"gpt","prompt":"x","max_tokens":500,"temperature":0}`)
+	if code != 504 || !strings.Contains(string(b), "deadline") {
+		t.Fatalf("%d %s", code, b)
+	}
+}
+
+// TestStreamLogprobs: a streamed choice's last chunk carries the
+// logprobs the non-streamed answer has.
+func TestStreamLogprobs(t *testing.T) {
+	_, ts := newTestServer(t, DefaultLimits(), "")
+	body := `{"model":"gpt","messages":[{"role":"user","content":"Hi"}],"max_tokens":3,"temperature":0,"logprobs":true,"top_logprobs":1`
+	type lps struct {
+		Content []struct {
+			Token       string
+			Logprob     float64
+			TopLogprobs []struct {
+				Token   string
+				Logprob float64
+			} `json:"top_logprobs"`
+		}
+	}
+	code, b := post(t, ts.URL+"/v1/chat/completions", body+"}")
+	var whole struct{ Choices []struct{ Logprobs lps } }
+	if code != 200 || json.Unmarshal(b, &whole) != nil || len(whole.Choices[0].Logprobs.Content) != 3 {
+		t.Fatalf("%d %s", code, b)
+	}
+	resp, err := http.Post(ts.URL+"/v1/chat/completions", "application/json", strings.NewReader(body+`,"stream":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := readStream(t, resp.Body)
+	resp.Body.Close()
+	var last struct{ Choices []struct{ Logprobs *lps } }
+	if err := json.Unmarshal([]byte(lines[len(lines)-2]), &last); err != nil || last.Choices[0].Logprobs == nil {
+		t.Fatalf("last chunk %s", lines[len(lines)-2])
+	}
+	if fmt.Sprint(last.Choices[0].Logprobs.Content) != fmt.Sprint(whole.Choices[0].Logprobs.Content) {
+		t.Fatalf("streamed %v, whole %v", last.Choices[0].Logprobs.Content, whole.Choices[0].Logprobs.Content)
+	}
+	// The chosen token (greedy) is the most likely: its logprob is the top one.
+	for _, c := range whole.Choices[0].Logprobs.Content {
+		if c.Logprob > 0 || math.IsNaN(c.Logprob) || len(c.TopLogprobs) != 1 || c.TopLogprobs[0].Token != c.Token || c.TopLogprobs[0].Logprob != c.Logprob {
+			t.Fatalf("greedy token %+v is not its top alternative", c)
 		}
 	}
 }
