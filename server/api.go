@@ -34,7 +34,7 @@ func (s *Server) checkText(l *loaded, rq *reqInfo, text string) ([]int, *apiErro
 	if c := l.task.Model.Info().Context; c > 0 {
 		limit = min(limit, c)
 	}
-	seqs, e := in.encode("text", l.task.Tokenizer, l.task.Model.Info().Vocab, limit)
+	seqs, e := in.encode("text", l.task.Tokenizer, l.task.Model.Info().Vocab, limit, nil)
 	if e != nil {
 		return nil, e
 	}

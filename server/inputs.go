@@ -53,8 +53,10 @@ func short(s string) string {
 
 // encode turns the inputs into token ids (text with the model's special
 // tokens), checking ids against the vocabulary and lengths against the
-// limit: 422 beyond it.
-func (t *texts) encode(field string, tok tokenizer.Tokenizer, vocab, limit int) ([][]int, *apiError) {
+// limit: 422 beyond it. A text without tokens becomes empty (OpenAI
+// reads an empty prompt as GPT-2's <|endoftext|>), or is an error when
+// empty is nil.
+func (t *texts) encode(field string, tok tokenizer.Tokenizer, vocab, limit int, empty []int) ([][]int, *apiError) {
 	n := len(t.text) + len(t.ids)
 	if n == 0 {
 		return nil, badRequest("%s is empty", field)
@@ -70,6 +72,9 @@ func (t *texts) encode(field string, tok tokenizer.Tokenizer, vocab, limit int) 
 		ids, err := tok.Encode(s, true)
 		if err != nil {
 			return nil, badRequest("%s[%d]: tokenizing: %v", field, i, err)
+		}
+		if len(ids) == 0 && empty != nil {
+			ids = empty
 		}
 		out = append(out, ids)
 	}

@@ -24,6 +24,7 @@ type loaded struct {
 	task    *infer.Task
 	gen     bool // decoder-only or encoder-decoder: can generate
 	s2s     bool
+	bos     int // the generation config's BOS id (−1: none)
 
 	mu   sync.Mutex
 	free []*infer.Generator
@@ -52,7 +53,7 @@ func loadModel(name, dir string, created int64, opts ...model.Option) (*loaded, 
 			m.Close()
 			return nil, fmt.Errorf("model %s: %w", name, err)
 		}
-		l.gen = true
+		l.gen, l.bos = true, g.Config.BOSTokenID
 		l.free = append(l.free, g)
 	}
 	return l, nil
@@ -76,6 +77,15 @@ func (l *loaded) put(g *infer.Generator) {
 	l.mu.Lock()
 	l.free = append(l.free, g)
 	l.mu.Unlock()
+}
+
+// emptyPrompt is what an empty text prompt becomes: the BOS token of a
+// decoder-only model that has one (nil: an empty prompt is an error).
+func (l *loaded) emptyPrompt() []int {
+	if !l.gen || l.s2s || l.bos < 0 {
+		return nil
+	}
+	return []int{l.bos}
 }
 
 // tokenizer returns the model's tokenizer or a 400 naming its absence.

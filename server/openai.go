@@ -223,7 +223,7 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request, rq *reqInfo
 	if req.Logprobs != nil && (*req.Logprobs < 0 || *req.Logprobs > 5) {
 		return badRequest("logprobs %d outside [0, 5]", *req.Logprobs)
 	}
-	prompts, e := req.Prompt.encode("prompt", l.task.Tokenizer, l.task.Model.Info().Vocab, s.cfg.Limits.MaxInputTokens)
+	prompts, e := req.Prompt.encode("prompt", l.task.Tokenizer, l.task.Model.Info().Vocab, s.cfg.Limits.MaxInputTokens, l.emptyPrompt())
 	if e != nil {
 		return e
 	}
@@ -386,7 +386,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, rq *req
 		return e
 	}
 	in := texts{text: []string{prompt}}
-	prompts, e := in.encode("messages", l.task.Tokenizer, l.task.Model.Info().Vocab, s.cfg.Limits.MaxInputTokens)
+	prompts, e := in.encode("messages", l.task.Tokenizer, l.task.Model.Info().Vocab, s.cfg.Limits.MaxInputTokens, l.emptyPrompt())
 	if e != nil {
 		return e
 	}
@@ -494,7 +494,7 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, rq *reqInfo)
 	if info.Context > 0 {
 		limit = min(limit, info.Context)
 	}
-	seqs, e := req.Input.encode("input", l.task.Tokenizer, info.Vocab, limit)
+	seqs, e := req.Input.encode("input", l.task.Tokenizer, info.Vocab, limit, nil)
 	if e != nil {
 		return e
 	}

@@ -64,5 +64,6 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, models []ModelSpec, d
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
+	s.log.Info("stopped", "error", err)
 	return err
 }

@@ -130,6 +130,8 @@ func TestStatuses(t *testing.T) {
 		{"completion", "POST", "/v1/completions", `{"model":"gpt","prompt":"Hello","max_tokens":3,"temperature":0}`, 200, `"completion_tokens":3`},
 		{"completion ids", "POST", "/v1/completions", `{"model":"gpt","prompt":[[1,2],[3]],"max_tokens":2,"n":2,"seed":3}`, 200, `"index":3`},
 		{"completion max_completion_tokens", "POST", "/v1/completions", `{"model":"gpt","prompt":"Hi","max_completion_tokens":2,"temperature":0}`, 200, `"completion_tokens":2`},
+		{"completion empty prompt", "POST", "/v1/completions", `{"model":"gpt","prompt":"","max_tokens":2}`, 200, `"prompt_tokens":1`},
+		{"embeddings empty text", "POST", "/v1/embeddings", `{"model":"gpt","input":""}`, 400, "has no tokens"},
 		{"completion unknown model", "POST", "/v1/completions", `{"model":"nope","prompt":"x"}`, 404, "model_not_found"},
 		{"completion no model", "POST", "/v1/completions", `{"prompt":"x"}`, 400, `\"model\" is required`},
 		{"malformed", "POST", "/v1/completions", `{"model":"gpt",`, 400, "malformed JSON"},
