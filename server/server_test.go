@@ -522,40 +522,65 @@ func TestDisconnect(t *testing.T) {
 	}
 }
 
-// TestConcurrent: parallel greedy requests give the one answer a lone
-// request gives (decoding state is per request; weights are shared).
+// TestConcurrent: parallel requests on every model give the answers lone
+// requests give (decoding state is per request; weights and tokenizers
+// are shared); run it with -race.
 func TestConcurrent(t *testing.T) {
 	_, ts := newTestServer(t, DefaultLimits(), "")
-	body := `{"model":"gpt","prompt":"The dog","max_tokens":6,"temperature":0}`
-	_, want := post(t, ts.URL+"/v1/completions", body)
-	text := func(b []byte) string {
-		var r struct{ Choices []struct{ Text string } }
-		json.Unmarshal(b, &r)
-		return r.Choices[0].Text
+	reqs := [][2]string{
+		{"/v1/completions", `{"model":"gpt","prompt":"The dog","max_tokens":6,"temperature":0}`},
+		{"/v1/chat/completions", `{"model":"marian","messages":[{"role":"user","content":"Tom nage."}],"max_tokens":4,"temperature":0}`},
+		{"/v1/embeddings", `{"model":"bert","input":["the river bank","the investment bank"]}`},
+		{"/api/translate", `{"model":"marian","text":"Tom ne sait pas nager."}`},
+		{"/api/attention", `{"model":"gpt","text":"it was tired","layers":[0]}`},
+		{"/api/fill-mask", `{"model":"bert","text":"the [MASK] barked"}`},
+		{"/api/tokenize", `{"model":"marian","text":"Tom nage."}`},
+	}
+	want := make([]string, len(reqs))
+	for i, r := range reqs {
+		code, b := post(t, ts.URL+r[0], r[1])
+		if code != 200 {
+			t.Fatalf("%s: %d %s", r[0], code, b)
+		}
+		want[i] = stripIDs(b)
 	}
 	var wg sync.WaitGroup
-	errs := make(chan string, 8)
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			resp, err := http.Post(ts.URL+"/v1/completions", "application/json", strings.NewReader(body))
-			if err != nil {
-				errs <- err.Error()
-				return
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if text(b) != text(want) {
-				errs <- string(b)
-			}
-		}()
+	errs := make(chan string, 4*len(reqs))
+	for range 4 {
+		for i, r := range reqs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, err := http.Post(ts.URL+r[0], "application/json", strings.NewReader(r[1]))
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if got := stripIDs(b); got != want[i] {
+					errs <- r[0] + ": " + got + "\nalone: " + want[i]
+				}
+			}()
+		}
 	}
 	wg.Wait()
 	close(errs)
 	for e := range errs {
-		t.Fatalf("concurrent answer differs: %s vs %s", e, want)
+		t.Fatalf("concurrent answer differs: %s", e)
 	}
+}
+
+// stripIDs drops the fields that differ between identical requests.
+func stripIDs(b []byte) string {
+	var m map[string]any
+	if json.Unmarshal(b, &m) != nil {
+		return string(b)
+	}
+	delete(m, "id")
+	delete(m, "created")
+	out, _ := json.Marshal(m)
+	return string(out)
 }
 
 // TestMetrics: the Prometheus text has every family.
