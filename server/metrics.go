@@ -28,6 +28,7 @@ type metrics struct {
 	latency   map[string]*histogram
 	tokensIn  map[string]uint64 // model
 	tokensOut map[string]uint64
+	cancelled uint64 // generations stopped by a client leaving or a deadline
 }
 
 func newMetrics(routes []string) *metrics {
@@ -48,6 +49,9 @@ func (m *metrics) observe(route string, code int, rq *reqInfo, d time.Duration) 
 	h.counts[sort.SearchFloat64s(latencyBuckets, sec)]++
 	h.sum += sec
 	h.n++
+	if rq.cancelledMidway {
+		m.cancelled++
+	}
 	if rq.model != "" {
 		m.tokensIn[rq.model] += uint64(rq.promptTokens)
 		m.tokensOut[rq.model] += uint64(rq.completionTokens)
@@ -95,6 +99,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request, _ *reqInfo
 			fmt.Fprintf(&b, "%s{model=%q} %d\n", c.name, k, c.v[k])
 		}
 	}
+	fmt.Fprintf(&b, "# HELP attn_generations_stopped_total Generations stopped early by a client leaving or a deadline.\n# TYPE attn_generations_stopped_total counter\nattn_generations_stopped_total %d\n", m.cancelled)
 	m.mu.Unlock()
 	s.mu.RLock()
 	nModels := len(s.models)

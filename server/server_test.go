@@ -2,7 +2,6 @@ package server
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
@@ -461,28 +460,41 @@ func TestLoadingAndDraining(t *testing.T) {
 	}
 }
 
-// TestQueueFull: with one slot and no queue, a second request while the
-// first generates gets 429.
+// TestQueueFull: with the one slot busy, one request waits in the queue
+// (attn_queue_depth 1), the next gets 429, and the waiting one completes
+// once the slot frees; routes that compute nothing take no slot.
 func TestQueueFull(t *testing.T) {
 	lim := DefaultLimits()
-	lim.MaxConcurrent, lim.MaxQueue = 1, 0
+	lim.MaxConcurrent, lim.MaxQueue = 1, 1
 	s, ts := newTestServer(t, lim, "")
-	resp, err := http.Post(ts.URL+"/v1/completions", "application/json", strings.NewReader(`{"model":"gpt","prompt":"x","max_tokens":500,"stream":true}`))
+	s.slots <- struct{}{} // a request in flight
+	waited := make(chan int, 1)
+	go func() {
+		code, _ := post(t, ts.URL+"/v1/embeddings", `{"model":"gpt","input":"x"}`)
+		waited <- code
+	}()
+	for s.waiting.Load() != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	resp, err := http.Get(ts.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	bufio.NewReader(resp.Body).ReadString('\n') // the first token: the slot is taken
-	if len(s.slots) != 1 {
-		t.Fatalf("%d slots taken", len(s.slots))
+	m, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(m), "attn_queue_depth 1\n") || !strings.Contains(string(m), "attn_requests_in_flight 1\n") {
+		t.Fatalf("metrics:\n%s", m)
 	}
 	code, b := post(t, ts.URL+"/v1/embeddings", `{"model":"gpt","input":"x"}`)
 	if code != 429 || !strings.Contains(string(b), "queue_full") {
 		t.Fatalf("%d %s", code, b)
 	}
-	code, b = post(t, ts.URL+"/api/tokenize", `{"model":"gpt","text":"x"}`) // takes no slot
-	if code != 200 {
+	if code, b = post(t, ts.URL+"/api/tokenize", `{"model":"gpt","text":"x"}`); code != 200 {
 		t.Fatalf("tokenize: %d %s", code, b)
+	}
+	<-s.slots
+	if code := <-waited; code != 200 {
+		t.Fatalf("the queued request: %d", code)
 	}
 }
 
@@ -490,10 +502,14 @@ func TestQueueFull(t *testing.T) {
 // its slot and leaves no goroutine behind.
 func TestDisconnect(t *testing.T) {
 	s, ts := newTestServer(t, DefaultLimits(), "")
+	// A first forward starts the kernels' worker pool: count after it.
+	post(t, ts.URL+"/v1/completions", `{"model":"gpt","prompt":"x","max_tokens":2}`)
+	http.DefaultClient.CloseIdleConnections()
+	time.Sleep(50 * time.Millisecond)
 	before := runtime.NumGoroutine()
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "POST", ts.URL+"/v1/completions",
-		strings.NewReader(`{"model":"gpt","prompt":"x","max_tokens":500,"stream":true,"temperature":1,"seed":1}`))
+		strings.NewReader(`{"model":"gpt","prompt":"x","max_tokens":500,"stream":true,"temperature":0}`))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -512,13 +528,15 @@ func TestDisconnect(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	// The generation stopped early: far fewer than 500 tokens counted.
-	var mb bytes.Buffer
-	r2, _ := http.Get(ts.URL + "/metrics")
-	io.Copy(&mb, r2.Body)
+	// The generation stopped on the context, before its 500 tokens.
+	r2, err := http.Get(ts.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := io.ReadAll(r2.Body)
 	r2.Body.Close()
-	if !strings.Contains(mb.String(), "attn_requests_total{route=\"/v1/completions\"") || strings.Contains(mb.String(), `attn_completion_tokens_total{model="gpt"} 500`) {
-		t.Fatalf("metrics:\n%s", mb.String())
+	if !strings.Contains(string(m), "attn_generations_stopped_total 1\n") {
+		t.Fatalf("metrics:\n%s", m)
 	}
 }
 
