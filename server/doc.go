@@ -9,7 +9,8 @@
 //	GET  /metrics              Prometheus text: attn_requests_total{route,code},
 //	                           attn_request_duration_seconds (histogram, by route),
 //	                           attn_prompt_tokens_total / attn_completion_tokens_total{model},
-//	                           attn_queue_depth, attn_requests_in_flight, attn_models_loaded
+//	                           attn_generations_stopped_total, attn_queue_depth,
+//	                           attn_requests_in_flight, attn_models_loaded
 //	GET  /v1/models, /v1/models/{id}
 //	POST /v1/completions       prompt (string, strings, ids or lists of ids), max_tokens
 //	                           (default 16), temperature (0 = greedy; default 1), top_p,
@@ -57,8 +58,10 @@
 // bounded however many inputs it has.
 //
 // Concurrency: a model is loaded once; every request reads its weights
-// (an inference graph never writes them; model's one lazy layout change
-// is guarded by a mutex). Each request takes its own infer.Generator
+// (an inference graph never writes them: model's one lazy layout change
+// is guarded by a mutex, autograd's packed weight copies are immutable
+// and published atomically, the BPE tokenizer keeps its scratch in a
+// sync.Pool; TestConcurrent runs every route at once under -race). Each request takes its own infer.Generator
 // (KV cache, decode scratch) from a per-model pool that grows to the
 // number of compute slots. Limits.MaxConcurrent requests compute at
 // once, Limits.MaxQueue wait; a request's context (its deadline, or the
