@@ -1,6 +1,9 @@
 package server
 
 import (
+	"bytes"
+	"encoding/base64"
+	"image"
 	"net/http"
 
 	"github.com/attn-dev/attn/autograd"
@@ -120,13 +123,33 @@ func (s *Server) fillMask(w http.ResponseWriter, r *http.Request, rq *reqInfo) *
 	return nil
 }
 
+// MaxImagePixels bounds an image /api/classify decodes (a small PNG can
+// declare a huge canvas).
+const MaxImagePixels = 4096 * 4096
+
+// classify labels texts with a sequence classifier, or an image (base64
+// PNG or JPEG) with an image classifier (ViT).
 func (s *Server) classify(w http.ResponseWriter, r *http.Request, rq *reqInfo) *apiError {
 	var req struct {
 		Model string `json:"model"`
-		Text  texts  `json:"text"`
+		Text  *texts `json:"text"`
+		Image string `json:"image"`
 	}
-	l, _, e := s.textModel(r, rq, &req, func() string { return req.Model })
+	if e := decodeJSON(r, &req); e != nil {
+		return e
+	}
+	l, e := s.model(req.Model)
 	if e != nil {
+		return e
+	}
+	rq.model = l.name
+	if (req.Text == nil) == (req.Image == "") {
+		return badRequest("give text or image (base64 PNG or JPEG), one of the two")
+	}
+	if req.Image != "" {
+		return s.classifyImage(w, l, req.Image)
+	}
+	if _, e := l.tokenizer(); e != nil {
 		return e
 	}
 	if len(req.Text.ids) > 0 {
@@ -154,6 +177,33 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request, rq *reqInfo) *
 		res = append(res, part...)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"model": l.name, "labels": res})
+	return nil
+}
+
+func (s *Server) classifyImage(w http.ResponseWriter, l *loaded, b64 string) *apiError {
+	if l.images == nil {
+		return badRequest("model %s does not classify images", l.name)
+	}
+	data, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return badRequest("image: not base64: %v", err)
+	}
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return badRequest("image: %v (want PNG or JPEG)", err)
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > MaxImagePixels {
+		return newError(http.StatusRequestEntityTooLarge, "image_too_large", "image: %d×%d pixels, more than %d", cfg.Width, cfg.Height, MaxImagePixels)
+	}
+	img, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return badRequest("image: %v", err)
+	}
+	labels, err := infer.ClassifyImage(l.task.Model, l.images, img)
+	if err != nil {
+		return badRequest("model %s cannot classify the image: %v", l.name, err)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"model": l.name, "labels": [][]infer.Label{labels}})
 	return nil
 }
 

@@ -24,7 +24,8 @@
 //	POST /api/tokenize         {model, text, add_special_tokens?} → {ids, tokens}
 //	POST /api/detokenize       {model, ids, skip_special_tokens?} → {text}
 //	POST /api/fill-mask        {model, text, top_k?} → {predictions}
-//	POST /api/classify         {model, text: string|strings} → {labels}
+//	POST /api/classify         {model, text: string|strings} or {model, image: base64
+//	                           PNG/JPEG} (ViT) → {labels: [[{id, label, prob}]]}
 //	POST /api/translate        {model, text} → {text} (the model's generation config)
 //	POST /api/attention        {model, text, target?, layers?, heads?} → {tokens,
 //	                           weights [layer][head][query][key]}; encoder-decoders

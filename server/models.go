@@ -24,7 +24,8 @@ type loaded struct {
 	task    *infer.Task
 	gen     bool // decoder-only or encoder-decoder: can generate
 	s2s     bool
-	bos     int // the generation config's BOS id (−1: none)
+	bos     int                   // the generation config's BOS id (−1: none)
+	images  *infer.ImageProcessor // image classifiers (ViT)
 
 	mu   sync.Mutex
 	free []*infer.Generator
@@ -42,6 +43,12 @@ func loadModel(name, dir string, created int64, opts ...model.Option) (*loaded, 
 		case err == nil:
 			l.task.Tokenizer = tok
 		case !errors.Is(err, tokenizer.ErrNoTokenizer):
+			m.Close()
+			return nil, fmt.Errorf("model %s: %w", name, err)
+		}
+	}
+	if m.Info().Vocab == 0 {
+		if l.images, err = infer.LoadImageProcessor(dir, m); err != nil {
 			m.Close()
 			return nil, fmt.Errorf("model %s: %w", name, err)
 		}

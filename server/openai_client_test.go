@@ -21,7 +21,7 @@ const client = new OpenAI({ baseURL: process.env.BASE_URL, apiKey: "test-key" })
 (async () => {
   const models = await client.models.list();
   const ids = models.data.map((m) => m.id).sort();
-  if (ids.join(",") !== "bert,gpt,marian") throw new Error("models: " + ids);
+  if (ids.join(",") !== "bert,gpt,marian,vit") throw new Error("models: " + ids);
   const c = await client.completions.create({ model: "gpt", prompt: "Hello", max_tokens: 4, temperature: 0 });
   if (c.usage.completion_tokens !== 4 || typeof c.choices[0].text !== "string") throw new Error("completion: " + JSON.stringify(c));
   const stream = await client.chat.completions.create({ model: "gpt", messages: [{ role: "user", content: "Hi" }],

@@ -2,11 +2,16 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/png"
 	"io"
 	"log/slog"
 	"math"
@@ -22,10 +27,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attn-dev/attn/infer"
 	"github.com/attn-dev/attn/model"
 )
 
-const gptDir = "../testdata/generate/tiny-random-gpt2"
+const (
+	gptDir = "../testdata/generate/tiny-random-gpt2"
+	vitDir = "../testdata/models/vit" // 16×16 images, 5 labels
+)
 
 // fixtures writes the test checkpoints once: a BERT masked LM (context
 // 16) and a Marian model, with real tokenizer files.
@@ -83,7 +92,7 @@ func newTestServer(t *testing.T, lim Limits, key string) (*Server, *httptest.Ser
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range []ModelSpec{{"gpt", gptDir}, {"bert", filepath.Join(root, "bert")}, {"marian", filepath.Join(root, "marian")}} {
+	for _, m := range []ModelSpec{{"gpt", gptDir}, {"bert", filepath.Join(root, "bert")}, {"marian", filepath.Join(root, "marian")}, {"vit", vitDir}} {
 		if err := s.Load(m.Name, m.Dir); err != nil {
 			t.Fatal(err)
 		}
@@ -173,6 +182,13 @@ func TestStatuses(t *testing.T) {
 		{"fill-mask", "POST", "/api/fill-mask", `{"model":"bert","text":"the [MASK] barked","top_k":3}`, 200, `"candidates"`},
 		{"fill-mask top_k", "POST", "/api/fill-mask", `{"model":"bert","text":"[MASK]","top_k":0}`, 400, "top_k 0"},
 		{"fill-mask no mask token", "POST", "/api/fill-mask", `{"model":"marian","text":"x"}`, 400, "no mask token"},
+		{"classify neither", "POST", "/api/classify", `{"model":"vit"}`, 400, "one of the two"},
+		{"classify both", "POST", "/api/classify", `{"model":"vit","text":"x","image":"AAAA"}`, 400, "one of the two"},
+		{"classify image not base64", "POST", "/api/classify", `{"model":"vit","image":"%%%"}`, 400, "not base64"},
+		{"classify image not an image", "POST", "/api/classify", `{"model":"vit","image":"AAAA"}`, 400, "want PNG or JPEG"},
+		{"classify image huge", "POST", "/api/classify", `{"model":"vit","image":"` + hugePNG() + `"}`, 413, "5000×5000 pixels"},
+		{"classify image on text model", "POST", "/api/classify", `{"model":"bert","image":"` + pngBase64(4) + `"}`, 400, "does not classify images"},
+		{"classify text on vit", "POST", "/api/classify", `{"model":"vit","text":"x"}`, 400, "no tokenizer"},
 		{"classify not a classifier", "POST", "/api/classify", `{"model":"gpt","text":"x"}`, 400, "cannot classify"},
 		{"translate", "POST", "/api/translate", `{"model":"marian","text":"Tom ne sait pas nager."}`, 200, `"text":`},
 		{"translate decoder-only", "POST", "/api/translate", `{"model":"gpt","text":"x"}`, 400, "not an encoder-decoder"},
@@ -614,7 +630,7 @@ func TestMetrics(t *testing.T) {
 	for _, want := range []string{`attn_requests_total{route="/v1/completions",code="200"} 1`,
 		`attn_request_duration_seconds_bucket{route="/v1/completions",le="+Inf"} 1`,
 		`attn_completion_tokens_total{model="gpt"} 2`, `attn_prompt_tokens_total{model="gpt"} 2`,
-		"attn_queue_depth 0", "attn_models_loaded 3"} {
+		"attn_queue_depth 0", "attn_models_loaded 4"} {
 		if !strings.Contains(string(b), want) {
 			t.Fatalf("no %q in\n%s", want, b)
 		}
@@ -758,5 +774,61 @@ func TestStreamLogprobs(t *testing.T) {
 		if c.Logprob > 0 || math.IsNaN(c.Logprob) || len(c.TopLogprobs) != 1 || c.TopLogprobs[0].Token != c.Token || c.TopLogprobs[0].Logprob != c.Logprob {
 			t.Fatalf("greedy token %+v is not its top alternative", c)
 		}
+	}
+}
+
+// pngBase64 is a base64 n×n PNG gradient.
+func pngBase64(n int) string {
+	img := image.NewRGBA(image.Rect(0, 0, n, n))
+	for y := range n {
+		for x := range n {
+			img.Set(x, y, color.RGBA{uint8(16 * x), uint8(16 * y), uint8(8 * (x + y)), 255})
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		panic(err)
+	}
+	return base64.StdEncoding.EncodeToString(b.Bytes())
+}
+
+// hugePNG is the signature and header of a 5000×5000 PNG (no pixels: the
+// size alone must refuse it).
+func hugePNG() string {
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	ihdr := []byte("IHDR\x00\x00\x13\x88\x00\x00\x13\x88\x08\x06\x00\x00\x00")
+	binary.Write(&b, binary.BigEndian, uint32(len(ihdr)-4))
+	b.Write(ihdr)
+	binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(ihdr))
+	return base64.StdEncoding.EncodeToString(b.Bytes())
+}
+
+// TestClassifyImage: the route gives what infer.ClassifyImage gives.
+func TestClassifyImage(t *testing.T) {
+	_, ts := newTestServer(t, DefaultLimits(), "")
+	b64 := pngBase64(16)
+	code, b := post(t, ts.URL+"/api/classify", `{"model":"vit","image":"`+b64+`"}`)
+	var got struct{ Labels [][]infer.Label }
+	if code != 200 || json.Unmarshal(b, &got) != nil || len(got.Labels) != 1 {
+		t.Fatalf("%d %s", code, b)
+	}
+	m, err := model.Load(vitDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	p, err := infer.LoadImageProcessor(vitDir, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := base64.StdEncoding.DecodeString(b64)
+	img, _ := png.Decode(bytes.NewReader(raw))
+	want, err := infer.ClassifyImage(m, p, img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) != 5 || fmt.Sprint(got.Labels[0]) != fmt.Sprint(want) {
+		t.Fatalf("served %v, infer %v", got.Labels[0], want)
 	}
 }
