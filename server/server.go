@@ -260,7 +260,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rt.method == http.MethodPost {
 		r.Body = http.MaxBytesReader(sw, r.Body, s.cfg.Limits.MaxBodyBytes)
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Limits.Timeout)
+	client := r.Context() // ends when the client leaves
+	ctx, cancel := context.WithTimeout(client, s.cfg.Limits.Timeout)
 	defer cancel()
 	r = r.WithContext(ctx)
 	if rt.compute {
@@ -276,7 +277,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// A stream already started with its 200: tell a client still
 			// listening in one last event, as OpenAI does.
 			s.log.Warn("error after the response started", "id", rq.id, "error", e.Message)
-			if r.Context().Err() == nil {
+			if client.Err() == nil {
 				_ = (&sse{w: sw, started: true}).send(struct {
 					Error *apiError `json:"error"`
 				}{e})

@@ -832,3 +832,30 @@ func TestClassifyImage(t *testing.T) {
 		t.Fatalf("served %v, infer %v", got.Labels[0], want)
 	}
 }
+
+// TestStreamDeadline: a stream past its deadline ends with an error
+// event (its 200 is already sent), and no [DONE].
+func TestStreamDeadline(t *testing.T) {
+	lim := DefaultLimits()
+	lim.Timeout = 30 * time.Millisecond
+	_, ts := newTestServer(t, lim, "")
+	resp, err := http.Post(ts.URL+"/v1/completions", "application/json", strings.NewReader(`{"model":"gpt","prompt":"x","max_tokens":500,"temperature":0,"stream":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == 504 {
+		// A machine too busy to produce the first token in time: the
+		// error came before the stream, with its status.
+		b, _ := io.ReadAll(resp.Body)
+		if !strings.Contains(string(b), `"code":"timeout"`) {
+			t.Fatalf("504 %s", b)
+		}
+		return
+	}
+	lines := readStream(t, resp.Body)
+	last := lines[len(lines)-1]
+	if resp.StatusCode != 200 || !strings.Contains(last, `"code":"timeout"`) {
+		t.Fatalf("%d, last event %s", resp.StatusCode, last)
+	}
+}
