@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/attn-dev/attn/server"
+)
+
+func init() {
+	var specs []string
+	var addr, apiKey string
+	var dtype dtypeFlag
+	lim := server.DefaultLimits()
+	drain := server.DefaultDrainTimeout
+	cmd := &cobra.Command{
+		Use:   "serve --model DIR [--model NAME=DIR ...] [--addr 127.0.0.1:8080]",
+		Short: "Serve models over an OpenAI-compatible HTTP API",
+		Long: `serve loads each --model once and answers /v1/models, /v1/completions,
+/v1/chat/completions, /v1/embeddings (OpenAI's shapes, streaming as server-sent
+events), /api/tokenize, /api/detokenize, /api/fill-mask, /api/classify,
+/api/translate, /api/attention, /health and /metrics (Prometheus). It binds
+127.0.0.1 unless --addr says otherwise; SIGTERM or SIGINT drains the requests
+in flight, then exits. See the server package's documentation for the API.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(specs) == 0 {
+				return fmt.Errorf("serve needs at least one --model")
+			}
+			var models []server.ModelSpec
+			for _, s := range specs {
+				m, err := server.ParseModelSpec(s)
+				if err != nil {
+					return err
+				}
+				models = append(models, m)
+			}
+			opts, err := dtype.options()
+			if err != nil {
+				return err
+			}
+			if apiKey == "" {
+				apiKey = os.Getenv("ATTN_API_KEY")
+			}
+			// One line per request is the server's log: info level
+			// unless --log-level says otherwise.
+			logger := slog.Default()
+			if f := cmd.Flags().Lookup("log-level"); f == nil || !f.Changed {
+				logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+			}
+			s, err := server.New(server.Config{Limits: lim, APIKey: apiKey, Logger: logger})
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("--addr: %w", err)
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
+			defer stop()
+			return s.Run(ctx, ln, models, drain, opts...)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&specs, "model", nil, "checkpoint directory, or NAME=DIR (repeatable)")
+	f.StringVar(&addr, "addr", server.DefaultAddr, "listen address (loopback unless you choose otherwise)")
+	f.StringVar(&apiKey, "api-key", "", "require Authorization: Bearer KEY (default: $ATTN_API_KEY; none when empty)")
+	f.Int64Var(&lim.MaxBodyBytes, "max-body-bytes", lim.MaxBodyBytes, "largest request body (413 beyond)")
+	f.IntVar(&lim.MaxInputTokens, "max-input-tokens", lim.MaxInputTokens, "most tokens of one input (422 beyond)")
+	f.IntVar(&lim.MaxNewTokens, "max-new-tokens", lim.MaxNewTokens, "largest max_tokens (400 beyond)")
+	f.IntVar(&lim.MaxConcurrent, "max-concurrent", lim.MaxConcurrent, "requests computing at once")
+	f.IntVar(&lim.MaxQueue, "max-queue", lim.MaxQueue, "requests waiting for a slot (429 beyond)")
+	f.DurationVar(&lim.Timeout, "timeout", lim.Timeout, "per-request deadline, queueing included")
+	f.DurationVar(&drain, "drain-timeout", drain, "how long SIGTERM waits for requests in flight")
+	dtype.register(f)
+	addThreadsFlag(cmd)
+	rootCmd.AddCommand(cmd)
+}
