@@ -1,0 +1,181 @@
+package viz
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+)
+
+// canvas is what the drawings below are made on: a raster image (PNG) or
+// SVG elements. Coordinates are pixels; text is the 3×5 font at scale
+// (SVG: a monospace font of the same size).
+type canvas interface {
+	rect(r image.Rectangle, c color.RGBA, opacity float64, tip string)
+	text(x, y int, s string, scale int, vertical bool)
+	picture(img image.Image, r image.Rectangle)
+}
+
+var (
+	ink   = color.RGBA{0x20, 0x20, 0x20, 255}
+	paper = color.RGBA{255, 255, 255, 255}
+)
+
+const (
+	margin     = 8
+	labelRunes = 10 // runes of an axis label
+	maxSide    = 560
+)
+
+// headLayout places one Map: labels left and above, cells, a colour bar.
+type headLayout struct {
+	cell, scale, step int // cell side; label scale (0: none); label every step-th
+	left, top, size   image.Point
+}
+
+func layoutHead(m Map) headLayout {
+	n := max(len(m.Queries), len(m.Keys))
+	l := headLayout{cell: min(24, max(1, maxSide/n)), scale: 2, step: 1}
+	switch {
+	case l.cell >= 12:
+	case l.cell >= 6:
+		l.scale = 1
+	default:
+		l.scale = 1
+		l.step = (6 + l.cell - 1) / l.cell
+	}
+	lw := func(labels []string) int {
+		w := 0
+		for _, s := range labels {
+			w = max(w, textWidth(clip(Label(s), labelRunes), l.scale))
+		}
+		return w
+	}
+	titleH := 0
+	if m.Title != "" {
+		titleH = glyphH*2 + margin
+	}
+	l.left = image.Pt(margin+lw(m.Queries)+margin, margin+titleH+lw(m.Keys)+margin)
+	gw, gh := l.cell*len(m.Keys), l.cell*len(m.Queries)
+	l.size = image.Pt(l.left.X+gw+margin+12+margin+textWidth("0.000", 1)+margin, l.left.Y+gh+margin)
+	l.size.X = max(l.size.X, margin+textWidth(m.Title, 2)+margin)
+	return l
+}
+
+// drawHead draws one head: query labels down the left, key labels up the
+// top, the weights as viridis cells relative to the largest, a colour bar.
+func drawHead(c canvas, m Map, l headLayout) {
+	if m.Title != "" {
+		c.text(margin, margin, m.Title, 2, false)
+	}
+	mx := m.max()
+	lh := glyphH * l.scale
+	for q, row := range m.W {
+		y := l.left.Y + q*l.cell
+		if q%l.step == 0 {
+			s := clip(Label(m.Queries[q]), labelRunes)
+			c.text(l.left.X-margin-textWidth(s, l.scale), y+(l.cell-lh)/2, s, l.scale, false)
+		}
+		for k, v := range row {
+			x := l.left.X + k*l.cell
+			tip := fmt.Sprintf("%s → %s: %.4f", Label(m.Queries[q]), Label(m.Keys[k]), v)
+			c.rect(image.Rect(x, y, x+l.cell, y+l.cell), Viridis(float64(v/mx)), 1, tip)
+		}
+	}
+	for k, key := range m.Keys {
+		if k%l.step == 0 {
+			c.text(l.left.X+k*l.cell+(l.cell-lh)/2, l.left.Y-margin, clip(Label(key), labelRunes), l.scale, true)
+		}
+	}
+	// Colour bar: the largest weight at the top, 0 at the bottom.
+	gh := l.cell * len(m.Queries)
+	bx := l.left.X + l.cell*len(m.Keys) + margin
+	const steps = 32
+	for i := range steps {
+		y0, y1 := l.left.Y+i*gh/steps, l.left.Y+(i+1)*gh/steps
+		c.rect(image.Rect(bx, y0, bx+12, y1), Viridis(1-float64(i)/(steps-1)), 1, "")
+	}
+	c.text(bx+12+4, l.left.Y, fmt.Sprintf("%.3f", mx), 1, false)
+	c.text(bx+12+4, l.left.Y+gh-glyphH, "0", 1, false)
+}
+
+// gridLayout places a model view: rows of layers, columns of heads.
+type gridLayout struct {
+	thumb, gap int
+	left, size image.Point
+	rows, cols int
+}
+
+func layoutGrid(grid [][]Map) gridLayout {
+	l := gridLayout{rows: len(grid), gap: 6}
+	t := 1
+	for _, row := range grid {
+		l.cols = max(l.cols, len(row))
+		for _, m := range row {
+			t = max(t, len(m.Queries), len(m.Keys))
+		}
+	}
+	l.thumb = min(max(2*t, 32), 96, max(16, 1600/max(1, l.cols)))
+	l.left = image.Pt(margin+textWidth("L00", 2)+margin, margin+glyphH*2+margin)
+	l.size = image.Pt(l.left.X+l.cols*(l.thumb+l.gap)+margin, l.left.Y+l.rows*(l.thumb+l.gap)+margin)
+	return l
+}
+
+// drawGrid draws thumbnails of every Map, each relative to its own
+// largest weight; rowNames and colNames label layers and heads.
+func drawGrid(c canvas, grid [][]Map, rowNames, colNames []string, l gridLayout) {
+	for j, s := range colNames {
+		c.text(l.left.X+j*(l.thumb+l.gap), margin, s, 2, false)
+	}
+	for i, row := range grid {
+		y0 := l.left.Y + i*(l.thumb+l.gap)
+		if i < len(rowNames) {
+			c.text(margin, y0, rowNames[i], 2, false)
+		}
+		for j, m := range row {
+			x0 := l.left.X + j*(l.thumb+l.gap)
+			mx := m.max()
+			nq, nk := len(m.Queries), len(m.Keys)
+			for q, w := range m.W {
+				ya, yb := y0+q*l.thumb/nq, y0+(q+1)*l.thumb/nq
+				for k, v := range w {
+					xa, xb := x0+k*l.thumb/nk, x0+(k+1)*l.thumb/nk
+					if xb > xa && yb > ya {
+						c.rect(image.Rect(xa, ya, xb, yb), Viridis(float64(v/mx)), 1, "")
+					}
+				}
+			}
+		}
+	}
+}
+
+// overlayLayout places an image with a grid of patches over it.
+type overlayLayout struct {
+	img    image.Rectangle
+	gw, gh int
+}
+
+func layoutOverlay(img image.Image, gw, gh int) overlayLayout {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	const side = 448
+	s := float64(side) / float64(max(w, h))
+	w, h = max(1, int(float64(w)*s)), max(1, int(float64(h)*s))
+	return overlayLayout{img: image.Rect(margin, margin, margin+w, margin+h), gw: gw, gh: gh}
+}
+
+// drawOverlay draws img with patch weights w (gh rows of gw, row-major)
+// over it in viridis, half transparent, relative to the largest weight.
+func drawOverlay(c canvas, img image.Image, w []float32, l overlayLayout) {
+	c.picture(img, l.img)
+	mx := float32(1e-12)
+	for _, v := range w {
+		mx = max(mx, v)
+	}
+	r := l.img
+	for i, v := range w {
+		py, px := i/l.gw, i%l.gw
+		x0, x1 := r.Min.X+px*r.Dx()/l.gw, r.Min.X+(px+1)*r.Dx()/l.gw
+		y0, y1 := r.Min.Y+py*r.Dy()/l.gh, r.Min.Y+(py+1)*r.Dy()/l.gh
+		c.rect(image.Rect(x0, y0, x1, y1), Viridis(float64(v/mx)), 0.6, fmt.Sprintf("patch %d,%d: %.4f", py, px, v))
+	}
+}
