@@ -1,0 +1,450 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"math"
+	"os"
+	"strconv"
+
+	"github.com/attn-dev/attn/generate"
+	"github.com/attn-dev/attn/infer"
+	"github.com/attn-dev/attn/model"
+	"github.com/attn-dev/attn/tokenizer"
+	"github.com/attn-dev/attn/viz"
+	"github.com/spf13/cobra"
+)
+
+// attendFlags are the flags of attn attend.
+type attendFlags struct {
+	dir, text, target, image, stack, svg, png, color, trunc string
+	layer, head, width, maxNew                              int
+	average, rollout, asJSON                                bool
+	dtype                                                   dtypeFlag
+}
+
+func init() {
+	var f attendFlags
+	cmd := &cobra.Command{
+		Use:   "attend --model DIR (--text TEXT | --image FILE) [--layer L --head H | --average | --rollout] [--svg F | --png F | --json]",
+		Short: "Show a model's attention: terminal heatmaps, SVG/PNG pictures or JSON",
+		Long: `attend runs the model once on TEXT (tokenized with its special tokens) or,
+for ViT, on the image FILE, and shows the attention weights: which tokens each
+token looks at.
+
+In a terminal: a heatmap per chosen layer and head (queries down, keys across,
+viridis colours relative to the largest weight; a shade ramp " .:-=+*#%@" when
+stdout is not a terminal or --color never) and, per token, the token it attends
+to most with its weight. Without --layer/--head the terminal shows the last
+layer's mean over heads.
+
+--svg F / --png F draw one head (token labels on both axes), or, when several
+layers or heads are chosen (the default: all), a model view of layers × heads
+thumbnails. --json prints {"attention", "tokens", "query_tokens" (when the
+queries differ from the keys), "layers", "heads", "reduce", "weights":
+[layer][head][query][key]}.
+
+--average takes the mean over heads; --rollout is attention rollout (Abnar &
+Zuidema 2020: each layer's head mean, plus the identity for the residual,
+rows renormalised, multiplied over the layers).
+
+Encoder-decoders (Marian, BART): TEXT is the source; the target is --target
+or the model's greedy translation; --attention cross (the default: target
+tokens × source tokens), decoder (the decoder's self-attention) or self (the
+encoder's). ViT: --image, and --png/--svg lay the [CLS] token's attention over
+the patches on the image (default: rollout).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return runAttend(cmd, &f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.dir, "model", "", "checkpoint directory with its tokenizer (or a ViT checkpoint)")
+	fl.StringVar(&f.text, "text", "", "text to run (an encoder-decoder's source)")
+	fl.StringVar(&f.target, "target", "", "encoder-decoders: the target text (default: the model's greedy output)")
+	fl.IntVar(&f.maxNew, "max-new-tokens", 0, "encoder-decoders without --target: at most this many generated target tokens (0: the model's max_length)")
+	fl.StringVar(&f.image, "image", "", "ViT: PNG or JPEG image to run")
+	fl.StringVar(&f.stack, "attention", "", "self, decoder or cross (default: cross for encoder-decoders, else self)")
+	fl.IntVar(&f.layer, "layer", 0, "only this layer (0-based)")
+	fl.IntVar(&f.head, "head", 0, "only this head (0-based)")
+	fl.BoolVar(&f.average, "average", false, "mean over heads")
+	fl.BoolVar(&f.rollout, "rollout", false, "attention rollout over all layers (self-attention only)")
+	fl.StringVar(&f.svg, "svg", "", "write an SVG picture to this file")
+	fl.StringVar(&f.png, "png", "", "write a PNG picture to this file")
+	fl.BoolVar(&f.asJSON, "json", false, "print the weights as JSON instead of heatmaps")
+	fl.StringVar(&f.color, "color", "auto", "terminal colours: auto, always (256 colours), truecolor or never")
+	fl.IntVar(&f.width, "width", 0, "terminal width in columns (default: $COLUMNS or 100)")
+	f.dtype.register(fl)
+	registerTruncate(cmd, &f.trunc)
+	_ = cmd.MarkFlagRequired("model")
+	rootCmd.AddCommand(cmd)
+}
+
+// attendJSON is the --json output.
+type attendJSON struct {
+	*viz.Attention
+	Reduce string `json:"reduce,omitempty"` // "mean" or "rollout"
+}
+
+func runAttend(cmd *cobra.Command, f *attendFlags) error {
+	fl := cmd.Flags()
+	layerSet, headSet := fl.Changed("layer"), fl.Changed("head")
+	switch {
+	case (f.text == "") == (f.image == ""):
+		if fl.Changed("text") {
+			return errors.New("--text is empty: give a text to run")
+		}
+		return errors.New("attend needs exactly one of --text and --image")
+	case f.average && f.rollout:
+		return errors.New("--average and --rollout exclude each other")
+	case headSet && (f.average || f.rollout):
+		return errors.New("--head chooses one head: it excludes --average and --rollout")
+	case layerSet && f.rollout:
+		return errors.New("--rollout runs over all layers: it excludes --layer")
+	case f.image != "" && (f.target != "" || fl.Changed("attention")):
+		return errors.New("--image (ViT) takes neither --target nor --attention")
+	}
+	style, err := termStyle(cmd, f.color)
+	if err != nil {
+		return err
+	}
+	width := f.width
+	if !fl.Changed("width") {
+		width, _ = strconv.Atoi(os.Getenv("COLUMNS"))
+		if width <= 0 {
+			width = 100
+		}
+	} else if err := intRange("width", width, 40, 10000); err != nil {
+		return err
+	}
+	if err := intRange("max-new-tokens", f.maxNew, 0, math.MaxInt); err != nil {
+		return err
+	}
+	t, err := loadTask(f.dir, f.trunc, &f.dtype)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	m := t.Model
+	req := viz.Request{Stack: viz.Stack(f.stack)}
+	switch req.Stack {
+	case "":
+		req.Stack = viz.DefaultStack(m)
+	case viz.Self, viz.Decoder, viz.Cross:
+	default:
+		return fmt.Errorf("--attention %q: want self, decoder or cross", f.stack)
+	}
+	if f.rollout && req.Stack == viz.Cross {
+		return errors.New("--rollout needs self-attention (--attention self or decoder): cross-attention is not square")
+	}
+	nl, nh := viz.Shape(m, req.Stack)
+	if nl == 0 {
+		return fmt.Errorf("%s has no %s attention layers", m.Info().Architecture, req.Stack)
+	}
+	if layerSet {
+		if err := intRange("layer", f.layer, 0, nl-1); err != nil {
+			return fmt.Errorf("%w (the model's %s attention has %d layers)", err, req.Stack, nl)
+		}
+		req.Layers = []int{f.layer}
+	}
+	if headSet {
+		if err := intRange("head", f.head, 0, nh-1); err != nil {
+			return fmt.Errorf("%w (the model has %d heads)", err, nh)
+		}
+		req.Heads = []int{f.head}
+	}
+	pictures := f.svg != "" || f.png != ""
+	reduce := ""
+	switch {
+	case f.average:
+		reduce = "mean"
+	case f.rollout:
+		reduce = "rollout"
+	case !layerSet && !headSet && f.image != "" && !f.asJSON:
+		reduce = "rollout" // the usual view of a ViT's [CLS] attention
+	case !layerSet && !headSet && !f.asJSON && !pictures:
+		req.Layers, reduce = []int{nl - 1}, "mean" // a terminal: one heatmap
+	}
+
+	var keys, queries []string
+	if f.image != "" {
+		if t.Tokenizer != nil {
+			return fmt.Errorf("--image needs a vision model (ViT); %s is %s", f.dir, m.Info().Architecture)
+		}
+		p, err := infer.LoadImageProcessor(f.dir, m)
+		if err != nil {
+			return err
+		}
+		im, err := infer.DecodeImage(f.image)
+		if err != nil {
+			return err
+		}
+		if req.Pixels, err = p.Preprocess(im); err != nil {
+			return err
+		}
+		patches := m.Info().Context - 1
+		gw := int(math.Sqrt(float64(patches)))
+		if gw*gw != patches {
+			return fmt.Errorf("%d patches do not form a square grid", patches)
+		}
+		a, err := attend(m, req, reduce)
+		if err != nil {
+			return err
+		}
+		a.Tokens = viz.PatchTokens(patches, gw)
+		return showImage(cmd, f, a, reduce, gw, style, width, im)
+	}
+	if t.Tokenizer == nil {
+		return fmt.Errorf("%s has no tokenizer: attend needs one for --text", f.dir)
+	}
+	if req.IDs, keys, err = encodeFit(t, "text", f.text, t.Tokenizer.Encode); err != nil {
+		return err
+	}
+	if viz.DefaultStack(m) == viz.Cross {
+		if req.TargetIDs, err = attendTarget(t, f, req.IDs); err != nil {
+			return err
+		}
+		if queries, err = tokenizer.Tokens(t.Tokenizer, req.TargetIDs); err != nil {
+			return err
+		}
+		switch req.Stack {
+		case viz.Decoder:
+			keys, queries = queries, nil
+		case viz.Self:
+			queries = nil
+		}
+	}
+	a, err := attend(m, req, reduce)
+	if err != nil {
+		return err
+	}
+	a.Tokens, a.QueryTokens = keys, queries
+	if f.asJSON {
+		return printJSON(cmd, attendJSON{a, reduce})
+	}
+	maps, rows, cols := attendMaps(a, reduce)
+	if err := writePictures(f, func(w io.Writer, fm viz.Format) error {
+		if len(maps) == 1 && len(maps[0]) == 1 {
+			return viz.Head(w, fm, maps[0][0])
+		}
+		return viz.Model(w, fm, viz.ModelView{Maps: maps, Layers: rows, Heads: cols})
+	}); err != nil || pictures {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	for _, row := range maps {
+		for _, mp := range row {
+			if err := viz.Terminal(out, mp, style, width); err != nil {
+				return err
+			}
+			fmt.Fprintln(out)
+		}
+	}
+	return nil
+}
+
+// attend runs viz.Attend and reduces its heads as reduce says.
+func attend(m model.Model, req viz.Request, reduce string) (*viz.Attention, error) {
+	a, err := viz.Attend(m, req)
+	if err != nil {
+		return nil, err
+	}
+	switch reduce {
+	case "mean":
+		for l, heads := range a.Weights {
+			avg, err := viz.Average(heads)
+			if err != nil {
+				return nil, err
+			}
+			a.Weights[l] = [][][]float32{avg}
+		}
+		a.Heads = nil
+	case "rollout":
+		layers := make([][][]float32, len(a.Weights))
+		for l, heads := range a.Weights {
+			if layers[l], err = viz.Average(heads); err != nil {
+				return nil, err
+			}
+		}
+		r, err := viz.Rollout(layers)
+		if err != nil {
+			return nil, err
+		}
+		a.Weights, a.Layers, a.Heads = [][][][]float32{{r}}, nil, nil
+	}
+	return a, nil
+}
+
+// termStyle is the heatmap style --color asks for: auto is colour only
+// when the verb writes to a terminal.
+func termStyle(cmd *cobra.Command, c string) (viz.Style, error) {
+	switch c {
+	case "auto":
+		if f, ok := cmd.OutOrStdout().(*os.File); ok {
+			return viz.DetectStyle(f), nil
+		}
+		return viz.Plain, nil
+	case "always":
+		return viz.ANSI256, nil
+	case "truecolor":
+		return viz.TrueColor, nil
+	case "never":
+		return viz.Plain, nil
+	}
+	return 0, fmt.Errorf("--color %q: want auto, always, truecolor or never", c)
+}
+
+// encodeFit tokenizes text with encode (special tokens added), refuses
+// or cuts (--truncate) what exceeds the model's context, and returns the
+// ids and their vocabulary spellings.
+func encodeFit(t *infer.Task, what, text string, encode func(string, bool) ([]int, error)) ([]int, []string, error) {
+	ids, err := encode(text, true)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tokenizing the %s: %w", what, err)
+	}
+	if len(ids) == 0 {
+		return nil, nil, fmt.Errorf("the %s %q has no tokens", what, text)
+	}
+	if limit := t.Model.Info().Context; limit > 0 && len(ids) > limit {
+		switch t.Truncate {
+		case infer.TruncateLeft:
+			ids = ids[len(ids)-limit:]
+		case infer.TruncateRight:
+			ids = ids[:limit]
+		default:
+			return nil, nil, contextHint(&infer.ContextError{What: what, Tokens: len(ids), Limit: limit})
+		}
+	}
+	toks, err := tokenizer.Tokens(t.Tokenizer, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ids, toks, nil
+}
+
+// targetEncoder is a tokenizer with a target-language vocabulary (Marian).
+type targetEncoder interface {
+	EncodeTarget(text string, addSpecial bool) ([]int, error)
+}
+
+// attendTarget returns an encoder-decoder's decoder ids for source src:
+// the decoder start token, then --target's tokens or the model's greedy
+// output.
+func attendTarget(t *infer.Task, f *attendFlags, src []int) ([]int, error) {
+	cfg, err := generate.LoadConfig(f.dir)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.DecoderStartTokenID < 0 {
+		return nil, fmt.Errorf("%s names no decoder_start_token_id", f.dir)
+	}
+	start := []int{cfg.DecoderStartTokenID}
+	if f.target != "" {
+		encode := t.Tokenizer.Encode
+		if te, ok := t.Tokenizer.(targetEncoder); ok {
+			encode = te.EncodeTarget
+		}
+		ids, _, err := encodeFit(t, "target", f.target, encode)
+		if err != nil {
+			return nil, err
+		}
+		if len(ids) == t.Model.Info().Context {
+			ids = ids[:len(ids)-1] // room for the start token
+		}
+		return append(start, ids...), nil
+	}
+	g, err := infer.NewGenerator(t.Model, f.dir)
+	if err != nil {
+		return nil, err
+	}
+	cfg.DoSample, cfg.NumBeams, cfg.NumReturnSequences = false, 1, 1
+	cfg.MaxNewTokens = f.maxNew
+	res, err := g.Generate(infer.Request{PromptIDs: src, Config: cfg})
+	if err != nil {
+		return nil, fmt.Errorf("generating the target: %w", contextHint(err))
+	}
+	return append(start, res.IDs...), nil
+}
+
+// attendMaps turns captured weights into Maps [layer][head] with their
+// row and column names.
+func attendMaps(a *viz.Attention, reduce string) (maps [][]viz.Map, rows, cols []string) {
+	queries := a.QueryTokens
+	if queries == nil {
+		queries = a.Tokens
+	}
+	name := func(l, h int) string {
+		switch {
+		case reduce == "rollout":
+			return fmt.Sprintf("%s attention rollout over all layers", a.Stack)
+		case a.Heads == nil:
+			return fmt.Sprintf("%s attention, layer %d, mean over heads", a.Stack, a.Layers[l])
+		}
+		return fmt.Sprintf("%s attention, layer %d, head %d", a.Stack, a.Layers[l], a.Heads[h])
+	}
+	maps = make([][]viz.Map, len(a.Weights))
+	for l, heads := range a.Weights {
+		if a.Layers != nil {
+			rows = append(rows, fmt.Sprintf("L%d", a.Layers[l]))
+		}
+		for h, w := range heads {
+			maps[l] = append(maps[l], viz.Map{Title: name(l, h), Queries: queries, Keys: a.Tokens, W: w})
+		}
+	}
+	for _, h := range a.Heads {
+		cols = append(cols, fmt.Sprintf("H%d", h))
+	}
+	if a.Heads == nil {
+		cols = []string{reduce}
+	}
+	return maps, rows, cols
+}
+
+// writePictures writes the --svg and --png files that draw asks for.
+func writePictures(f *attendFlags, draw func(io.Writer, viz.Format) error) error {
+	for _, out := range []struct {
+		path string
+		fm   viz.Format
+	}{{f.svg, viz.SVG}, {f.png, viz.PNG}} {
+		if out.path == "" {
+			continue
+		}
+		var b bytes.Buffer
+		if err := draw(&b, out.fm); err != nil {
+			return err
+		}
+		if err := os.WriteFile(out.path, b.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("writing the picture: %w", err)
+		}
+	}
+	return nil
+}
+
+// showImage shows a vision model's attention: the [CLS] row over the
+// patches, laid over the image (--svg, --png) or as a patch grid in the
+// terminal; --json as for text.
+func showImage(cmd *cobra.Command, f *attendFlags, a *viz.Attention, reduce string, gw int, style viz.Style, width int, im image.Image) error {
+	if f.asJSON {
+		return printJSON(cmd, attendJSON{a, reduce})
+	}
+	if len(a.Weights) != 1 || len(a.Weights[0]) != 1 {
+		return errors.New("the image overlay shows one map: choose --layer with --head or --average, or --rollout")
+	}
+	cls := a.Weights[0][0][0][1:]
+	if err := writePictures(f, func(w io.Writer, fm viz.Format) error {
+		return viz.Overlay(w, fm, im, cls, gw, len(cls)/gw)
+	}); err != nil || f.svg != "" || f.png != "" {
+		return err
+	}
+	maps, _, _ := attendMaps(a, reduce)
+	grid := viz.Map{Title: "[CLS] over the patches: " + maps[0][0].Title}
+	for r := range len(cls) / gw {
+		grid.Queries = append(grid.Queries, fmt.Sprintf("row %d", r))
+		grid.W = append(grid.W, cls[r*gw:(r+1)*gw])
+	}
+	for c := range gw {
+		grid.Keys = append(grid.Keys, strconv.Itoa(c))
+	}
+	return viz.Terminal(cmd.OutOrStdout(), grid, style, width)
+}
