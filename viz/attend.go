@@ -114,9 +114,10 @@ func Attend(m model.Model, r Request) (*Attention, error) {
 		in.TDec, in.DecoderInputIDs = len(r.TargetIDs), r.TargetIDs
 	}
 	c := &model.Capture{Layers: r.Layers, Heads: r.Heads}
-	if ed && r.Layers != nil && s == Self {
-		// The same Capture chooses the decoder's layers: keep them in range.
-		c.Layers = nil
+	if ed {
+		// One Capture chooses the encoder's and the decoder's layers and
+		// heads, whose counts may differ: take all, keep the chosen below.
+		c.Layers, c.Heads = nil, nil
 	}
 	g := autograd.NewGraph(false)
 	if _, err := m.Forward(g, in, model.Options{Capture: c}); err != nil {
@@ -127,12 +128,8 @@ func Attend(m model.Model, r Request) (*Attention, error) {
 		return nil, fmt.Errorf("viz: %s does not capture its %s attention", info.Architecture, s)
 	}
 	a := &Attention{Stack: s, Layers: r.Layers, Heads: r.Heads, Weights: model.Weights(captured, 0)}
-	if ed && r.Layers != nil && s == Self {
-		w := make([][][][]float32, len(r.Layers))
-		for i, l := range r.Layers {
-			w[i] = a.Weights[l]
-		}
-		a.Weights = w
+	if ed {
+		a.Weights = pick(a.Weights, r.Layers, r.Heads)
 	}
 	if a.Layers == nil {
 		a.Layers = seq(len(a.Weights))
@@ -141,6 +138,24 @@ func Attend(m model.Model, r Request) (*Attention, error) {
 		a.Heads = seq(nh)
 	}
 	return a, nil
+}
+
+// pick keeps layers and heads (nil: all) of w [layer][head]….
+func pick(w [][][][]float32, layers, heads []int) [][][][]float32 {
+	if layers == nil {
+		layers = seq(len(w))
+	}
+	out := make([][][][]float32, len(layers))
+	for i, l := range layers {
+		if heads == nil {
+			out[i] = w[l]
+			continue
+		}
+		for _, h := range heads {
+			out[i] = append(out[i], w[l][h])
+		}
+	}
+	return out
 }
 
 func seq(n int) []int {

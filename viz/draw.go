@@ -24,6 +24,7 @@ const (
 	margin     = 8
 	labelRunes = 10 // runes of an axis label
 	maxSide    = 560
+	barWidth   = 12
 )
 
 // headLayout places one Map: labels left and above, cells, a colour bar.
@@ -56,7 +57,7 @@ func layoutHead(m Map) headLayout {
 	}
 	l.left = image.Pt(margin+lw(m.Queries)+margin, margin+titleH+lw(m.Keys)+margin)
 	gw, gh := l.cell*len(m.Keys), l.cell*len(m.Queries)
-	l.size = image.Pt(l.left.X+gw+margin+12+margin+textWidth("0.000", 1)+margin, l.left.Y+gh+margin)
+	l.size = image.Pt(l.left.X+gw+margin+barWidth+4+textWidth("0.000", 1)+margin, l.left.Y+gh+margin)
 	l.size.X = max(l.size.X, margin+textWidth(m.Title, 2)+margin)
 	return l
 }
@@ -67,7 +68,7 @@ func drawHead(c canvas, m Map, l headLayout) {
 	if m.Title != "" {
 		c.text(margin, margin, m.Title, 2, false)
 	}
-	mx := m.max()
+	mx := m.top()
 	lh := glyphH * l.scale
 	for q, row := range m.W {
 		y := l.left.Y + q*l.cell
@@ -86,16 +87,7 @@ func drawHead(c canvas, m Map, l headLayout) {
 			c.text(l.left.X+k*l.cell+(l.cell-lh)/2, l.left.Y-margin, clip(Label(key), labelRunes), l.scale, true)
 		}
 	}
-	// Colour bar: the largest weight at the top, 0 at the bottom.
-	gh := l.cell * len(m.Queries)
-	bx := l.left.X + l.cell*len(m.Keys) + margin
-	const steps = 32
-	for i := range steps {
-		y0, y1 := l.left.Y+i*gh/steps, l.left.Y+(i+1)*gh/steps
-		c.rect(image.Rect(bx, y0, bx+12, y1), Viridis(1-float64(i)/(steps-1)), 1, "")
-	}
-	c.text(bx+12+4, l.left.Y, fmt.Sprintf("%.3f", mx), 1, false)
-	c.text(bx+12+4, l.left.Y+gh-glyphH, "0", 1, false)
+	colorBar(c, l.left.X+l.cell*len(m.Keys)+margin, l.left.Y, l.cell*len(m.Queries), mx)
 }
 
 // gridLayout places a model view: rows of layers, columns of heads.
@@ -133,7 +125,7 @@ func drawGrid(c canvas, grid [][]Map, rowNames, colNames []string, l gridLayout)
 		}
 		for j, m := range row {
 			x0 := l.left.X + j*(l.thumb+l.gap)
-			mx := m.max()
+			mx := m.top()
 			nq, nk := len(m.Queries), len(m.Keys)
 			for q, w := range m.W {
 				ya, yb := y0+q*l.thumb/nq, y0+(q+1)*l.thumb/nq
@@ -148,34 +140,56 @@ func drawGrid(c canvas, grid [][]Map, rowNames, colNames []string, l gridLayout)
 	}
 }
 
-// overlayLayout places an image with a grid of patches over it.
-type overlayLayout struct {
-	img    image.Rectangle
-	gw, gh int
+// colorBar draws the scale from 0 (bottom) to top (top) at (x, y), h
+// pixels high.
+func colorBar(c canvas, x, y, h int, top float32) {
+	const steps = 32
+	for i := range steps {
+		y0, y1 := y+i*h/steps, y+(i+1)*h/steps
+		c.rect(image.Rect(x, y0, x+barWidth, y1), Viridis(1-float64(i)/(steps-1)), 1, "")
+	}
+	c.text(x+barWidth+4, y, fmt.Sprintf("%.3f", top), 1, false)
+	c.text(x+barWidth+4, y+h-glyphH, "0", 1, false)
 }
 
-func layoutOverlay(img image.Image, gw, gh int) overlayLayout {
-	b := img.Bounds()
+// overlayLayout places an image with a grid of patches over it.
+type overlayLayout struct {
+	img  image.Rectangle
+	size image.Point
+}
+
+func layoutOverlay(p PatchMap) overlayLayout {
+	b := p.Image.Bounds()
 	w, h := b.Dx(), b.Dy()
 	const side = 448
 	s := float64(side) / float64(max(w, h))
 	w, h = max(1, int(float64(w)*s)), max(1, int(float64(h)*s))
-	return overlayLayout{img: image.Rect(margin, margin, margin+w, margin+h), gw: gw, gh: gh}
+	top := margin
+	if p.Title != "" {
+		top += glyphH*2 + margin
+	}
+	l := overlayLayout{img: image.Rect(margin, top, margin+w, top+h)}
+	l.size = image.Pt(max(l.img.Max.X+margin+barWidth+4+textWidth("0.000", 1)+margin, margin+textWidth(p.Title, 2)+margin), l.img.Max.Y+margin)
+	return l
 }
 
-// drawOverlay draws img with patch weights w (gh rows of gw, row-major)
-// over it in viridis, half transparent, relative to the largest weight.
-func drawOverlay(c canvas, img image.Image, w []float32, l overlayLayout) {
-	c.picture(img, l.img)
-	mx := float32(1e-12)
-	for _, v := range w {
-		mx = max(mx, v)
+// drawOverlay draws the image with the patch weights over it in viridis,
+// 60% opaque, and a colour bar.
+func drawOverlay(c canvas, p PatchMap, l overlayLayout) {
+	if p.Title != "" {
+		c.text(margin, margin, p.Title, 2, false)
+	}
+	c.picture(p.Image, l.img)
+	top := p.Scale
+	if top <= 0 {
+		top = max(1e-12, largest(p.W))
 	}
 	r := l.img
-	for i, v := range w {
-		py, px := i/l.gw, i%l.gw
-		x0, x1 := r.Min.X+px*r.Dx()/l.gw, r.Min.X+(px+1)*r.Dx()/l.gw
-		y0, y1 := r.Min.Y+py*r.Dy()/l.gh, r.Min.Y+(py+1)*r.Dy()/l.gh
-		c.rect(image.Rect(x0, y0, x1, y1), Viridis(float64(v/mx)), 0.6, fmt.Sprintf("patch %d,%d: %.4f", py, px, v))
+	for i, v := range p.W {
+		py, px := i/p.GW, i%p.GW
+		x0, x1 := r.Min.X+px*r.Dx()/p.GW, r.Min.X+(px+1)*r.Dx()/p.GW
+		y0, y1 := r.Min.Y+py*r.Dy()/p.GH, r.Min.Y+(py+1)*r.Dy()/p.GH
+		c.rect(image.Rect(x0, y0, x1, y1), Viridis(float64(v/top)), 0.6, fmt.Sprintf("patch %d,%d: %.4f", py, px, v))
 	}
+	colorBar(c, r.Max.X+margin, r.Min.Y, r.Dy(), top)
 }

@@ -21,6 +21,9 @@ type Map struct {
 	Title         string
 	Queries, Keys []string
 	W             [][]float32
+	// Scale is the weight drawn brightest (larger ones too); 0 means the
+	// largest weight of the Map. 1 shows weights on one absolute scale.
+	Scale float32
 }
 
 // maxTokens bounds what a Map may hold so that a drawing stays a sane
@@ -49,17 +52,29 @@ func (m Map) Check() error {
 			}
 		}
 	}
+	if !(m.Scale >= 0) || math.IsInf(float64(m.Scale), 0) {
+		return fmt.Errorf("viz: scale %v: want a positive number or 0 (the largest weight)", m.Scale)
+	}
 	return nil
 }
 
-// max is the largest weight (at least a tiny positive number, so that
-// it can divide).
-func (m Map) max() float32 {
+// top is the weight drawn brightest: Scale, or the largest weight (at
+// least a tiny positive number, so that it can divide).
+func (m Map) top() float32 {
+	if m.Scale > 0 {
+		return m.Scale
+	}
 	mx := float32(1e-12)
 	for _, row := range m.W {
-		for _, v := range row {
-			mx = max(mx, v)
-		}
+		mx = max(mx, largest(row))
+	}
+	return mx
+}
+
+func largest(w []float32) float32 {
+	mx := float32(math.Inf(-1))
+	for _, v := range w {
+		mx = max(mx, v)
 	}
 	return mx
 }

@@ -12,6 +12,7 @@ import (
 	"image/draw"
 	"image/png"
 	"io"
+	"math"
 	"strings"
 )
 
@@ -60,18 +61,33 @@ func Model(w io.Writer, f Format, v ModelView) error {
 	return render(w, f, l.size, func(c canvas) { drawGrid(c, v.Maps, v.Layers, v.Heads, l) })
 }
 
-// Overlay writes img with the weights of its patches (gh rows of gw,
-// row-major: a vision model's [CLS] row without [CLS]) laid over it.
-func Overlay(w io.Writer, f Format, img image.Image, weights []float32, gw, gh int) error {
-	if gw <= 0 || gh <= 0 || len(weights) != gw*gh {
-		return fmt.Errorf("viz: %d patch weights for a %d×%d grid", len(weights), gw, gh)
+// PatchMap is a vision model's attention over the patches of an image:
+// W holds GH rows of GW patch weights, row-major (the [CLS] row without
+// [CLS] itself).
+type PatchMap struct {
+	Title  string
+	Image  image.Image
+	W      []float32
+	GW, GH int
+	Scale  float32 // as Map.Scale
+}
+
+// Overlay writes the image with its patch weights laid over it in
+// viridis, relative to Scale (0: the largest weight), and a colour bar.
+func Overlay(w io.Writer, f Format, p PatchMap) error {
+	if p.GW <= 0 || p.GH <= 0 || len(p.W) != p.GW*p.GH {
+		return fmt.Errorf("viz: %d patch weights for a %d×%d grid", len(p.W), p.GW, p.GH)
 	}
-	if b := img.Bounds(); b.Empty() {
-		return fmt.Errorf("viz: empty image %v", b)
+	if p.Image == nil || p.Image.Bounds().Empty() {
+		return errors.New("viz: no image under the patches")
 	}
-	l := layoutOverlay(img, gw, gh)
-	size := l.img.Max.Add(image.Pt(margin, margin))
-	return render(w, f, size, func(c canvas) { drawOverlay(c, img, weights, l) })
+	for i, v := range p.W {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("viz: patch weight %d is %v", i, v)
+		}
+	}
+	l := layoutOverlay(p)
+	return render(w, f, l.size, func(c canvas) { drawOverlay(c, p, l) })
 }
 
 // render draws on a canvas of size in format f and writes it to w.
@@ -179,7 +195,7 @@ func (s *svg) picture(img image.Image, r image.Rectangle) {
 	if err := png.Encode(&buf, rgba); err != nil && s.err == nil {
 		s.err = fmt.Errorf("viz: embedding the image: %w", err)
 	}
-	fmt.Fprintf(s.w, `<image x="%d" y="%d" width="%d" height="%d" preserveAspectRatio="none" href="data:image/png;base64,%s"/>`+"\n",
+	fmt.Fprintf(s.w, `<image x="%d" y="%d" width="%d" height="%d" preserveAspectRatio="none" style="image-rendering:pixelated" href="data:image/png;base64,%s"/>`+"\n",
 		r.Min.X, r.Min.Y, r.Dx(), r.Dy(), base64.StdEncoding.EncodeToString(buf.Bytes()))
 }
 

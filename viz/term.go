@@ -54,7 +54,7 @@ func Terminal(w io.Writer, m Map, s Style, width int) error {
 		width = 80
 	}
 	bw := bufio.NewWriter(w)
-	mx := m.max()
+	mx := m.top()
 	if m.Title != "" {
 		fmt.Fprintln(bw, m.Title)
 	}

@@ -180,6 +180,21 @@ func TestCheck(t *testing.T) {
 	}
 }
 
+func TestOverlayBad(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 4, 4))
+	for name, p := range map[string]PatchMap{
+		"no image":    {W: []float32{1}, GW: 1, GH: 1},
+		"empty image": {Image: image.NewRGBA(image.Rectangle{}), W: []float32{1}, GW: 1, GH: 1},
+		"short":       {Image: img, W: []float32{1, 2, 3}, GW: 2, GH: 2},
+		"no grid":     {Image: img},
+		"NaN":         {Image: img, W: []float32{float32(math.NaN())}, GW: 1, GH: 1},
+	} {
+		if err := Overlay(io.Discard, SVG, p); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
 // wellFormed parses an SVG with encoding/xml and counts its elements.
 func wellFormed(t *testing.T, data []byte) map[string]int {
 	t.Helper()
@@ -215,7 +230,7 @@ func TestPictures(t *testing.T) {
 		{"head", func(w io.Writer, f Format) error { return Head(w, f, m) }, 9},
 		{"model", func(w io.Writer, f Format) error { return Model(w, f, grid) }, 0},
 		{"overlay", func(w io.Writer, f Format) error {
-			return Overlay(w, f, img, []float32{0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8}, 4, 2)
+			return Overlay(w, f, PatchMap{Title: "cls", Image: img, W: []float32{0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8}, GW: 4, GH: 2})
 		}, 8},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -248,26 +263,31 @@ func TestPictures(t *testing.T) {
 	}
 }
 
-// TestHeadPixels: the PNG's cells are the viridis colours of the weights.
+// TestHeadPixels: the PNG's cells are the viridis colours of the weights
+// relative to the largest, or to Scale.
 func TestHeadPixels(t *testing.T) {
-	m := sample()
-	var b bytes.Buffer
-	if err := Head(&b, PNG, m); err != nil {
-		t.Fatal(err)
-	}
-	img, err := png.Decode(&b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := layoutHead(m)
-	if img.Bounds().Size() != l.size {
-		t.Fatalf("PNG %v, layout %v", img.Bounds(), l.size)
-	}
-	for q, row := range m.W {
-		for k, v := range row {
-			x, y := l.left.X+k*l.cell+l.cell/2, l.left.Y+q*l.cell+l.cell/2
-			if got := color.RGBAModel.Convert(img.At(x, y)); got != Viridis(float64(v)) {
-				t.Errorf("cell [%d][%d] is %v, want %v for %v", q, k, got, Viridis(float64(v)), v)
+	for _, scale := range []float32{0, 1, 2} {
+		m := sample()
+		m.Scale = scale
+		var b bytes.Buffer
+		if err := Head(&b, PNG, m); err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(&b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := layoutHead(m)
+		if img.Bounds().Size() != l.size {
+			t.Fatalf("PNG %v, layout %v", img.Bounds(), l.size)
+		}
+		div := max(scale, 1) // the sample's largest weight is 1
+		for q, row := range m.W {
+			for k, v := range row {
+				x, y := l.left.X+k*l.cell+l.cell/2, l.left.Y+q*l.cell+l.cell/2
+				if got, want := color.RGBAModel.Convert(img.At(x, y)), Viridis(float64(v/div)); got != want {
+					t.Errorf("scale %v: cell [%d][%d] is %v, want %v for %v", scale, q, k, got, want, v)
+				}
 			}
 		}
 	}

@@ -22,7 +22,7 @@ import (
 type attendFlags struct {
 	dir, text, target, image, stack, svg, png, color, trunc string
 	layer, head, width, maxNew                              int
-	average, rollout, asJSON                                bool
+	average, rollout, asJSON, absolute                      bool
 	dtype                                                   dtypeFlag
 }
 
@@ -73,6 +73,7 @@ the patches on the image (default: rollout).`,
 	fl.StringVar(&f.svg, "svg", "", "write an SVG picture to this file")
 	fl.StringVar(&f.png, "png", "", "write a PNG picture to this file")
 	fl.BoolVar(&f.asJSON, "json", false, "print the weights as JSON instead of heatmaps")
+	fl.BoolVar(&f.absolute, "absolute", false, "colour weights from 0 to 1 (default: from 0 to the largest weight shown)")
 	fl.StringVar(&f.color, "color", "auto", "terminal colours: auto, always (256 colours), truecolor or never")
 	fl.IntVar(&f.width, "width", 0, "terminal width in columns (default: $COLUMNS or 100)")
 	f.dtype.register(fl)
@@ -223,7 +224,7 @@ func runAttend(cmd *cobra.Command, f *attendFlags) error {
 	if f.asJSON {
 		return printJSON(cmd, attendJSON{a, reduce})
 	}
-	maps, rows, cols := attendMaps(a, reduce)
+	maps, rows, cols := attendMaps(a, reduce, f.scale())
 	if err := writePictures(f, func(w io.Writer, fm viz.Format) error {
 		if len(maps) == 1 && len(maps[0]) == 1 {
 			return viz.Head(w, fm, maps[0][0])
@@ -369,7 +370,7 @@ func attendTarget(t *infer.Task, f *attendFlags, src []int) ([]int, error) {
 
 // attendMaps turns captured weights into Maps [layer][head] with their
 // row and column names.
-func attendMaps(a *viz.Attention, reduce string) (maps [][]viz.Map, rows, cols []string) {
+func attendMaps(a *viz.Attention, reduce string, scale float32) (maps [][]viz.Map, rows, cols []string) {
 	queries := a.QueryTokens
 	if queries == nil {
 		queries = a.Tokens
@@ -389,7 +390,7 @@ func attendMaps(a *viz.Attention, reduce string) (maps [][]viz.Map, rows, cols [
 			rows = append(rows, fmt.Sprintf("L%d", a.Layers[l]))
 		}
 		for h, w := range heads {
-			maps[l] = append(maps[l], viz.Map{Title: name(l, h), Queries: queries, Keys: a.Tokens, W: w})
+			maps[l] = append(maps[l], viz.Map{Title: name(l, h), Queries: queries, Keys: a.Tokens, W: w, Scale: scale})
 		}
 	}
 	for _, h := range a.Heads {
@@ -432,13 +433,14 @@ func showImage(cmd *cobra.Command, f *attendFlags, a *viz.Attention, reduce stri
 		return errors.New("the image overlay shows one map: choose --layer with --head or --average, or --rollout")
 	}
 	cls := a.Weights[0][0][0][1:]
+	maps, _, _ := attendMaps(a, reduce, f.scale())
+	title := "[CLS] over the patches: " + maps[0][0].Title
 	if err := writePictures(f, func(w io.Writer, fm viz.Format) error {
-		return viz.Overlay(w, fm, im, cls, gw, len(cls)/gw)
+		return viz.Overlay(w, fm, viz.PatchMap{Title: title, Image: im, W: cls, GW: gw, GH: len(cls) / gw, Scale: f.scale()})
 	}); err != nil || f.svg != "" || f.png != "" {
 		return err
 	}
-	maps, _, _ := attendMaps(a, reduce)
-	grid := viz.Map{Title: "[CLS] over the patches: " + maps[0][0].Title}
+	grid := viz.Map{Title: title, Scale: f.scale()}
 	for r := range len(cls) / gw {
 		grid.Queries = append(grid.Queries, fmt.Sprintf("row %d", r))
 		grid.W = append(grid.W, cls[r*gw:(r+1)*gw])
@@ -447,4 +449,13 @@ func showImage(cmd *cobra.Command, f *attendFlags, a *viz.Attention, reduce stri
 		grid.Keys = append(grid.Keys, strconv.Itoa(c))
 	}
 	return viz.Terminal(cmd.OutOrStdout(), grid, style, width)
+}
+
+// scale is the weight drawn brightest: 1 with --absolute, else 0 (the
+// largest shown).
+func (f *attendFlags) scale() float32 {
+	if f.absolute {
+		return 1
+	}
+	return 0
 }

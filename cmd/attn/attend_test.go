@@ -38,7 +38,7 @@ func attendModels(t *testing.T) (bert, marian string) {
 		files []string
 	}{
 		{"bert", model.InitOptions{Arch: "bert", Layers: 2, Heads: 2, Hidden: 8, Vocab: 30522, Context: 16, Seed: 3}, "../../testdata/tokenizer/bert", []string{"vocab.txt"}},
-		{"marian", model.InitOptions{Arch: "marian", Layers: 2, Heads: 2, Hidden: 16, Vocab: 344, Context: 64, Seed: 5}, "../../testdata/tokenizer/spm/marian", []string{"source.spm", "target.spm", "vocab.json"}},
+		{"marian", model.InitOptions{Arch: "marian", Layers: 2, Heads: 2, DecoderLayers: 3, DecoderHeads: 4, Hidden: 16, Vocab: 344, Context: 64, Seed: 5}, "../../testdata/tokenizer/spm/marian", []string{"source.spm", "target.spm", "vocab.json"}},
 	} {
 		mm, err := model.Init(m.opt)
 		if err != nil {
@@ -83,9 +83,10 @@ func TestAttendJSON(t *testing.T) {
 		{"gpt2 rollout", []string{"--model", gpt2, "--text", text, "--rollout"}, 1, 1, true, true, 0, "rollout"},
 		{"bert", []string{"--model", bert, "--text", "the dog chased it"}, 2, 2, false, true, 6, ""},
 		{"bert layer 1", []string{"--model", bert, "--text", "the dog chased it", "--layer", "1"}, 1, 2, false, true, 6, ""},
-		{"marian cross", []string{"--model", marian, "--text", "Tom ne sait pas nager.", "--target", "Tom can't swim."}, 2, 2, false, false, 0, ""},
-		{"marian generated", []string{"--model", marian, "--text", "Tom ne sait pas nager.", "--max-new-tokens", "5"}, 2, 2, false, false, 0, ""},
-		{"marian decoder", []string{"--model", marian, "--text", "Tom ne sait pas nager.", "--target", "Tom can't swim.", "--attention", "decoder"}, 2, 2, true, true, 0, ""},
+		{"marian cross", []string{"--model", marian, "--text", "Tom ne sait pas nager.", "--target", "Tom can't swim."}, 3, 4, false, false, 0, ""},
+		{"marian cross layer 2 head 3", []string{"--model", marian, "--text", "Tom ne sait pas nager.", "--target", "Tom can't swim.", "--layer", "2", "--head", "3"}, 1, 1, false, false, 0, ""},
+		{"marian generated", []string{"--model", marian, "--text", "Tom ne sait pas nager.", "--max-new-tokens", "5"}, 3, 4, false, false, 0, ""},
+		{"marian decoder", []string{"--model", marian, "--text", "Tom ne sait pas nager.", "--target", "Tom can't swim.", "--attention", "decoder"}, 3, 4, true, true, 0, ""},
 		{"marian encoder layer 1", []string{"--model", marian, "--text", "Tom ne sait pas nager.", "--attention", "self", "--layer", "1", "--target", "x"}, 1, 2, false, true, 0, ""},
 		{"vit", []string{"--model", vit, "--image", "../../testdata/infer/up.png"}, 2, 3, false, true, 17, ""},
 	} {
@@ -145,6 +146,37 @@ func TestAttendJSON(t *testing.T) {
 	}
 }
 
+// TestAttendPick: a chosen layer and head of an encoder-decoder (whose
+// decoder has more layers and heads than its encoder) are those of the
+// full capture.
+func TestAttendPick(t *testing.T) {
+	_, marian := attendModels(t)
+	run := func(extra ...string) attendOut {
+		args := append([]string{"attend", "--json", "--model", marian, "--text", "Tom ne sait pas nager.", "--target", "Tom can't swim."}, extra...)
+		out, err := runVerb(t, "", args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a attendOut
+		if err := json.Unmarshal([]byte(out), &a); err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	all, one := run(), run("--layer", "2", "--head", "3")
+	if one.Layers[0] != 2 || one.Heads[0] != 3 {
+		t.Fatalf("layers %v heads %v", one.Layers, one.Heads)
+	}
+	got, want := one.Weights[0][0], all.Weights[2][3]
+	for q := range want {
+		for k := range want[q] {
+			if got[q][k] != want[q][k] {
+				t.Fatalf("--layer 2 --head 3 gave %v, the full capture's [2][3] is %v", got, want)
+			}
+		}
+	}
+}
+
 // TestAttendPictures: the terminal heatmap (plain when not a terminal),
 // a head and a model view as SVG and PNG, and the ViT overlay.
 func TestAttendPictures(t *testing.T) {
@@ -164,6 +196,9 @@ func TestAttendPictures(t *testing.T) {
 	}
 	if out, err := runVerb(t, "", "attend", "--model", gpt2, "--text", "The dog", "--color", "truecolor", "--layer", "0", "--head", "0"); err != nil || !strings.Contains(out, "\x1b[48;2;") {
 		t.Errorf("--color truecolor: %v\n%q", err, out)
+	}
+	if out, err := runVerb(t, "", "attend", "--model", gpt2, "--text", "The dog", "--absolute", "--layer", "1", "--head", "0"); err != nil || !strings.Contains(out, "@  = 1.000") {
+		t.Errorf("--absolute: %v, want the scale to end at 1\n%s", err, out)
 	}
 	for _, tc := range []struct {
 		name string
