@@ -25,6 +25,7 @@ const (
 	labelRunes = 10 // runes of an axis label
 	maxSide    = 560
 	barWidth   = 12
+	maxCells   = 64 * 64 // beyond: cells as one embedded picture
 )
 
 // headLayout places one Map: labels left and above, cells, a colour bar.
@@ -70,11 +71,26 @@ func drawHead(c canvas, m Map, l headLayout) {
 	}
 	mx := m.top()
 	lh := glyphH * l.scale
+	nq, nk := len(m.Queries), len(m.Keys)
+	if nq*nk > maxCells {
+		// One pixel per weight, scaled up: an SVG of this many cells as
+		// elements would weigh megabytes.
+		px := image.NewRGBA(image.Rect(0, 0, nk, nq))
+		for q, row := range m.W {
+			for k, v := range row {
+				px.SetRGBA(k, q, Viridis(float64(v/mx)))
+			}
+		}
+		c.picture(px, image.Rect(l.left.X, l.left.Y, l.left.X+nk*l.cell, l.left.Y+nq*l.cell))
+	}
 	for q, row := range m.W {
 		y := l.left.Y + q*l.cell
 		if q%l.step == 0 {
 			s := clip(Label(m.Queries[q]), labelRunes)
 			c.text(l.left.X-margin-textWidth(s, l.scale), y+(l.cell-lh)/2, s, l.scale, false)
+		}
+		if nq*nk > maxCells {
+			continue
 		}
 		for k, v := range row {
 			x := l.left.X + k*l.cell

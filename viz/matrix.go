@@ -58,6 +58,27 @@ func (m Map) Check() error {
 	return nil
 }
 
+// Window returns the part of m with queries q0 … q1−1 and keys k0 …
+// k1−1 (clamped to m's tokens), sharing m's weights; a Map that fails
+// Check is returned as it is.
+func (m Map) Window(q0, q1, k0, k1 int) Map {
+	if m.Check() != nil {
+		return m
+	}
+	cl := func(a, b, n int) (int, int) {
+		a, b = min(max(a, 0), n), min(max(b, 0), n)
+		return a, max(a, b)
+	}
+	q0, q1 = cl(q0, q1, len(m.Queries))
+	k0, k1 = cl(k0, k1, len(m.Keys))
+	w := make([][]float32, 0, q1-q0)
+	for _, row := range m.W[q0:q1] {
+		w = append(w, row[k0:k1])
+	}
+	m.Queries, m.Keys, m.W = m.Queries[q0:q1], m.Keys[k0:k1], w
+	return m
+}
+
 // top is the weight drawn brightest: Scale, or the largest weight (at
 // least a tiny positive number, so that it can divide).
 func (m Map) top() float32 {

@@ -293,6 +293,58 @@ func TestHeadPixels(t *testing.T) {
 	}
 }
 
+func TestWindow(t *testing.T) {
+	m := sample()
+	w := m.Window(1, 3, 0, 2)
+	if len(w.W) != 2 || len(w.W[0]) != 2 || w.W[1][1] != 0.6 || w.Queries[0] != "Ġdog" || w.Keys[1] != "Ġdog" {
+		t.Errorf("Window(1, 3, 0, 2) = %+v", w)
+	}
+	if err := w.Check(); err != nil {
+		t.Error(err)
+	}
+	if w := m.Window(-5, 99, 2, 1); len(w.W) != 3 || len(w.Keys) != 0 {
+		t.Errorf("clamped window %+v", w)
+	}
+}
+
+// TestLargeSVG: past maxCells the cells are one embedded picture, so the
+// SVG stays small; its PNG twin has the same size.
+func TestLargeSVG(t *testing.T) {
+	n := 300
+	m := Map{Queries: make([]string, n), Keys: make([]string, n), W: make([][]float32, n)}
+	for i := range n {
+		m.Queries[i], m.Keys[i] = "tok", "tok"
+		m.W[i] = make([]float32, n)
+		m.W[i][0] = 1
+	}
+	var sb, pb bytes.Buffer
+	if err := Head(&sb, SVG, m); err != nil {
+		t.Fatal(err)
+	}
+	n2 := wellFormed(t, sb.Bytes())
+	if n2["image"] != 1 || n2["title"] != 0 || sb.Len() > 200<<10 {
+		t.Errorf("SVG of %d bytes with %d images and %d tooltips", sb.Len(), n2["image"], n2["title"])
+	}
+	if err := Head(&pb, PNG, m); err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(&pb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := layoutHead(m)
+	if img.Bounds().Size() != l.size {
+		t.Errorf("PNG %v, layout %v", img.Bounds(), l.size)
+	}
+	// Column 0 bright, column 1 dark.
+	if got := color.RGBAModel.Convert(img.At(l.left.X, l.left.Y+l.cell*n/2)); got != Viridis(1) {
+		t.Errorf("key 0 drawn %v", got)
+	}
+	if got := color.RGBAModel.Convert(img.At(l.left.X+l.cell, l.left.Y+l.cell*n/2)); got != Viridis(0) {
+		t.Errorf("key 1 drawn %v", got)
+	}
+}
+
 func TestViridisAndLabel(t *testing.T) {
 	if c := Viridis(0); c != (color.RGBA{0x44, 0x01, 0x54, 255}) {
 		t.Errorf("Viridis(0) = %v", c)

@@ -9,9 +9,11 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/attn-dev/attn/generate"
 	"github.com/attn-dev/attn/infer"
+	"github.com/attn-dev/attn/internal/quote"
 	"github.com/attn-dev/attn/model"
 	"github.com/attn-dev/attn/tokenizer"
 	"github.com/attn-dev/attn/viz"
@@ -21,6 +23,7 @@ import (
 // attendFlags are the flags of attn attend.
 type attendFlags struct {
 	dir, text, target, image, stack, svg, png, color, trunc string
+	window                                                  string
 	layer, head, width, maxNew                              int
 	average, rollout, asJSON, absolute                      bool
 	dtype                                                   dtypeFlag
@@ -74,6 +77,7 @@ the patches on the image (default: rollout).`,
 	fl.StringVar(&f.png, "png", "", "write a PNG picture to this file")
 	fl.BoolVar(&f.asJSON, "json", false, "print the weights as JSON instead of heatmaps")
 	fl.BoolVar(&f.absolute, "absolute", false, "colour weights from 0 to 1 (default: from 0 to the largest weight shown)")
+	fl.StringVar(&f.window, "window", "", "draw only tokens A … B−1 (A:B) of the terminal heatmap and the pictures (default: what fits the terminal's width)")
 	fl.StringVar(&f.color, "color", "auto", "terminal colours: auto, always (256 colours), truecolor or never")
 	fl.IntVar(&f.width, "width", 0, "terminal width in columns (default: $COLUMNS or 100)")
 	f.dtype.register(fl)
@@ -120,6 +124,10 @@ func runAttend(cmd *cobra.Command, f *attendFlags) error {
 		return err
 	}
 	if err := intRange("max-new-tokens", f.maxNew, 0, math.MaxInt); err != nil {
+		return err
+	}
+	win, err := parseWindow(f.window)
+	if err != nil {
 		return err
 	}
 	t, err := loadTask(f.dir, f.trunc, &f.dtype)
@@ -225,6 +233,17 @@ func runAttend(cmd *cobra.Command, f *attendFlags) error {
 		return printJSON(cmd, attendJSON{a, reduce})
 	}
 	maps, rows, cols := attendMaps(a, reduce, f.scale())
+	if win != nil {
+		for _, row := range maps {
+			for i, mp := range row {
+				n := max(len(mp.Queries), len(mp.Keys))
+				if win[0] >= min(len(mp.Queries), len(mp.Keys)) {
+					return fmt.Errorf("--window %d:%d starts past the %d query and %d key tokens", win[0], win[1], len(mp.Queries), len(mp.Keys))
+				}
+				row[i] = windowed(mp.Window(win[0], win[1], win[0], win[1]), win[0], n)
+			}
+		}
+	}
 	if err := writePictures(f, func(w io.Writer, fm viz.Format) error {
 		if len(maps) == 1 && len(maps[0]) == 1 {
 			return viz.Head(w, fm, maps[0][0])
@@ -234,8 +253,12 @@ func runAttend(cmd *cobra.Command, f *attendFlags) error {
 		return err
 	}
 	out := cmd.OutOrStdout()
+	fit := (width - 13) / 2 // keys beside a query label of up to 12 runes
 	for _, row := range maps {
 		for _, mp := range row {
+			if n := max(len(mp.Queries), len(mp.Keys)); win == nil && n > fit {
+				mp = windowed(mp.Window(0, fit, 0, fit), 0, n)
+			}
 			if err := viz.Terminal(out, mp, style, width); err != nil {
 				return err
 			}
@@ -458,4 +481,28 @@ func (f *attendFlags) scale() float32 {
 		return 1
 	}
 	return 0
+}
+
+// parseWindow parses --window A:B (nil when unset).
+func parseWindow(s string) ([]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	a, b, ok := strings.Cut(s, ":")
+	lo, err1 := strconv.Atoi(a)
+	hi, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || lo < 0 || hi <= lo {
+		return nil, fmt.Errorf("--window %s: want A:B, token positions with 0 ≤ A < B", quote.Short(s))
+	}
+	return []int{lo, hi}, nil
+}
+
+// windowed notes in m's title which tokens of n a window from lo shows.
+func windowed(m viz.Map, lo, n int) viz.Map {
+	hi := lo + max(len(m.Queries), len(m.Keys))
+	if lo == 0 && hi >= n {
+		return m
+	}
+	m.Title += fmt.Sprintf(" (tokens %d … %d of %d; --window A:B for others)", lo, hi-1, n)
+	return m
 }

@@ -197,6 +197,13 @@ func TestAttendPictures(t *testing.T) {
 	if out, err := runVerb(t, "", "attend", "--model", gpt2, "--text", "The dog", "--color", "truecolor", "--layer", "0", "--head", "0"); err != nil || !strings.Contains(out, "\x1b[48;2;") {
 		t.Errorf("--color truecolor: %v\n%q", err, out)
 	}
+	long := strings.Repeat("dog ", 60)
+	if out, err := runVerb(t, "", "attend", "--model", gpt2, "--text", long, "--width", "80"); err != nil || !strings.Contains(out, "(tokens 0 … 32 of ") {
+		t.Errorf("a long text in 80 columns: %v\n%s", err, out)
+	}
+	if out, err := runVerb(t, "", "attend", "--model", gpt2, "--text", long, "--window", "10:20"); err != nil || !strings.Contains(out, "(tokens 10 … 19 of ") {
+		t.Errorf("--window 10:20: %v\n%s", err, out)
+	}
 	if out, err := runVerb(t, "", "attend", "--model", gpt2, "--text", "The dog", "--absolute", "--layer", "1", "--head", "0"); err != nil || !strings.Contains(out, "@  = 1.000") {
 		t.Errorf("--absolute: %v, want the scale to end at 1\n%s", err, out)
 	}
@@ -270,6 +277,9 @@ func TestAttendBadInput(t *testing.T) {
 		{"missing image", []string{"--model", vit, "--image", "nope.png"}, "nope.png"},
 		{"overlay of many heads", []string{"--model", vit, "--image", "../../testdata/infer/up.png", "--layer", "0", "--png", filepath.Join(t.TempDir(), "x.png")}, "one map"},
 		{"bad color", []string{"--model", gpt2, "--text", "hi", "--color", "pink"}, `--color "pink"`},
+		{"bad window", []string{"--model", gpt2, "--text", "hi", "--window", "4"}, `--window "4"`},
+		{"window past the end", []string{"--model", gpt2, "--text", "hi", "--window", "50:60"}, "--window 50:60 starts past the"},
+		{"window beyond the end", []string{"--model", gpt2, "--text", "hi", "--window", "0:60"}, ""},
 		{"narrow", []string{"--model", gpt2, "--text", "hi", "--width", "3"}, "--width 3"},
 		{"unwritable picture", []string{"--model", gpt2, "--text", "hi", "--png", filepath.Join(t.TempDir(), "no", "x.png")}, "writing the picture"},
 	} {
