@@ -23,7 +23,7 @@ import (
 // attendFlags are the flags of attn attend.
 type attendFlags struct {
 	dir, text, target, image, stack, svg, png, color, trunc string
-	window                                                  string
+	window, ids, targetIDs                                  string
 	layer, head, width, maxNew                              int
 	average, rollout, asJSON, absolute                      bool
 	dtype                                                   dtypeFlag
@@ -65,7 +65,9 @@ the patches on the image (default: rollout).`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.dir, "model", "", "checkpoint directory with its tokenizer (or a ViT checkpoint)")
 	fl.StringVar(&f.text, "text", "", "text to run (an encoder-decoder's source)")
+	fl.StringVar(&f.ids, "ids", "", "token ids to run instead of a text, e.g. 1,2,3")
 	fl.StringVar(&f.target, "target", "", "encoder-decoders: the target text (default: the model's greedy output)")
+	fl.StringVar(&f.targetIDs, "target-ids", "", "encoder-decoders: the decoder's input ids instead of --target, its start token first")
 	fl.IntVar(&f.maxNew, "max-new-tokens", 0, "encoder-decoders without --target: at most this many generated target tokens (0: the model's max_length)")
 	fl.StringVar(&f.image, "image", "", "ViT: PNG or JPEG image to run")
 	fl.StringVar(&f.stack, "attention", "", "self, decoder or cross (default: cross for encoder-decoders, else self)")
@@ -96,19 +98,20 @@ func runAttend(cmd *cobra.Command, f *attendFlags) error {
 	fl := cmd.Flags()
 	layerSet, headSet := fl.Changed("layer"), fl.Changed("head")
 	switch {
-	case (f.text == "") == (f.image == ""):
-		if fl.Changed("text") {
-			return errors.New("--text is empty: give a text to run")
-		}
-		return errors.New("attend needs exactly one of --text and --image")
+	case f.text == "" && fl.Changed("text"):
+		return errors.New("--text is empty: give a text to run")
+	case b2i(f.text != "")+b2i(f.ids != "")+b2i(f.image != "") != 1:
+		return errors.New("attend needs exactly one of --text, --ids and --image")
+	case f.target != "" && f.targetIDs != "":
+		return errors.New("--target and --target-ids exclude each other")
 	case f.average && f.rollout:
 		return errors.New("--average and --rollout exclude each other")
 	case headSet && (f.average || f.rollout):
 		return errors.New("--head chooses one head: it excludes --average and --rollout")
 	case layerSet && f.rollout:
 		return errors.New("--rollout runs over all layers: it excludes --layer")
-	case f.image != "" && (f.target != "" || fl.Changed("attention")):
-		return errors.New("--image (ViT) takes neither --target nor --attention")
+	case f.image != "" && (f.target != "" || f.targetIDs != "" || fl.Changed("attention")):
+		return errors.New("--image (ViT) takes neither --target, --target-ids nor --attention")
 	}
 	style, err := termStyle(cmd, f.color)
 	if err != nil {
@@ -130,7 +133,7 @@ func runAttend(cmd *cobra.Command, f *attendFlags) error {
 	if err != nil {
 		return err
 	}
-	t, err := loadTask(f.dir, f.trunc, &f.dtype)
+	t, err := loadAttend(f)
 	if err != nil {
 		return err
 	}
@@ -204,17 +207,17 @@ func runAttend(cmd *cobra.Command, f *attendFlags) error {
 		a.Tokens = viz.PatchTokens(patches, gw)
 		return showImage(cmd, f, a, reduce, gw, style, width, im)
 	}
-	if t.Tokenizer == nil {
-		return fmt.Errorf("%s has no tokenizer: attend needs one for --text", f.dir)
+	if req.IDs, err = attendIDs(t, "text", f.text, f.ids, nil); err != nil {
+		return err
 	}
-	if req.IDs, keys, err = encodeFit(t, "text", f.text, t.Tokenizer.Encode); err != nil {
+	if keys, err = tokenLabels(t, req.IDs); err != nil {
 		return err
 	}
 	if viz.DefaultStack(m) == viz.Cross {
 		if req.TargetIDs, err = attendTarget(t, f, req.IDs); err != nil {
 			return err
 		}
-		if queries, err = tokenizer.Tokens(t.Tokenizer, req.TargetIDs); err != nil {
+		if queries, err = tokenLabels(t, req.TargetIDs); err != nil {
 			return err
 		}
 		switch req.Stack {
@@ -319,16 +322,67 @@ func termStyle(cmd *cobra.Command, c string) (viz.Style, error) {
 	return 0, fmt.Errorf("--color %q: want auto, always, truecolor or never", c)
 }
 
-// encodeFit tokenizes text with encode (special tokens added), refuses
-// or cuts (--truncate) what exceeds the model's context, and returns the
-// ids and their vocabulary spellings.
-func encodeFit(t *infer.Task, what, text string, encode func(string, bool) ([]int, error)) ([]int, []string, error) {
-	ids, err := encode(text, true)
+// loadAttend loads the model and, when the directory has one, its
+// tokenizer: with --ids a model runs without one.
+func loadAttend(f *attendFlags) (*infer.Task, error) {
+	tr, err := parseTruncate(f.trunc)
 	if err != nil {
-		return nil, nil, fmt.Errorf("tokenizing the %s: %w", what, err)
+		return nil, err
 	}
-	if len(ids) == 0 {
-		return nil, nil, fmt.Errorf("the %s %q has no tokens", what, text)
+	opts, err := f.dtype.options()
+	if err != nil {
+		return nil, err
+	}
+	m, err := model.Load(f.dir, opts...)
+	if err != nil {
+		return nil, err
+	}
+	t := &infer.Task{Model: m, Dir: f.dir, Truncate: tr}
+	if m.Info().Vocab > 0 {
+		t.Tokenizer, err = tokenizer.Load(f.dir)
+		if err != nil && (f.ids == "" || !errors.Is(err, tokenizer.ErrNoTokenizer)) {
+			m.Close()
+			return nil, fmt.Errorf("%s has no usable tokenizer (give token ids with --ids): %w", f.dir, err)
+		}
+	}
+	return t, nil
+}
+
+// attendIDs returns the ids to run: --ids (idsFlag) parsed, or text
+// tokenized with encode (default: the model's tokenizer) with special
+// tokens; what exceeds the model's context is refused or cut
+// (--truncate).
+func attendIDs(t *infer.Task, what, text, idsFlag string, encode func(string, bool) ([]int, error)) ([]int, error) {
+	var ids []int
+	var err error
+	if idsFlag != "" {
+		flag := map[string]string{"text": "--ids", "target": "--target-ids"}[what]
+		if ids, err = tokenizer.ParseIDs([]byte(idsFlag)); err != nil {
+			return nil, fmt.Errorf("%s: %w", flag, err)
+		}
+		if len(ids) == 0 {
+			return nil, fmt.Errorf("%s is empty", flag)
+		}
+		if v := t.Model.Info().Vocab; v > 0 {
+			for _, id := range ids {
+				if id < 0 || id >= v {
+					return nil, fmt.Errorf("%s: id %d outside the model's vocabulary of %d", flag, id, v)
+				}
+			}
+		}
+	} else {
+		if t.Tokenizer == nil {
+			return nil, fmt.Errorf("%s has no tokenizer: give token ids (--ids, --target-ids) instead of text", t.Dir)
+		}
+		if encode == nil {
+			encode = t.Tokenizer.Encode
+		}
+		if ids, err = encode(text, true); err != nil {
+			return nil, fmt.Errorf("tokenizing the %s: %w", what, err)
+		}
+		if len(ids) == 0 {
+			return nil, fmt.Errorf("the %s %s has no tokens", what, quote.Short(text))
+		}
 	}
 	if limit := t.Model.Info().Context; limit > 0 && len(ids) > limit {
 		switch t.Truncate {
@@ -337,14 +391,23 @@ func encodeFit(t *infer.Task, what, text string, encode func(string, bool) ([]in
 		case infer.TruncateRight:
 			ids = ids[:limit]
 		default:
-			return nil, nil, contextHint(&infer.ContextError{What: what, Tokens: len(ids), Limit: limit})
+			return nil, contextHint(&infer.ContextError{What: what, Tokens: len(ids), Limit: limit})
 		}
 	}
-	toks, err := tokenizer.Tokens(t.Tokenizer, ids)
-	if err != nil {
-		return nil, nil, err
+	return ids, nil
+}
+
+// tokenLabels spells ids with the model's tokenizer, or as numbers
+// without one.
+func tokenLabels(t *infer.Task, ids []int) ([]string, error) {
+	if t.Tokenizer != nil {
+		return tokenizer.Tokens(t.Tokenizer, ids)
 	}
-	return ids, toks, nil
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.Itoa(id)
+	}
+	return s, nil
 }
 
 // targetEncoder is a tokenizer with a target-language vocabulary (Marian).
@@ -353,9 +416,12 @@ type targetEncoder interface {
 }
 
 // attendTarget returns an encoder-decoder's decoder ids for source src:
-// the decoder start token, then --target's tokens or the model's greedy
-// output.
+// --target-ids, or the decoder start token then --target's tokens or the
+// model's greedy output.
 func attendTarget(t *infer.Task, f *attendFlags, src []int) ([]int, error) {
+	if f.targetIDs != "" {
+		return attendIDs(t, "target", "", f.targetIDs, nil)
+	}
 	cfg, err := generate.LoadConfig(f.dir)
 	if err != nil {
 		return nil, err
@@ -365,11 +431,11 @@ func attendTarget(t *infer.Task, f *attendFlags, src []int) ([]int, error) {
 	}
 	start := []int{cfg.DecoderStartTokenID}
 	if f.target != "" {
-		encode := t.Tokenizer.Encode
+		var encode func(string, bool) ([]int, error)
 		if te, ok := t.Tokenizer.(targetEncoder); ok {
 			encode = te.EncodeTarget
 		}
-		ids, _, err := encodeFit(t, "target", f.target, encode)
+		ids, err := attendIDs(t, "target", f.target, "", encode)
 		if err != nil {
 			return nil, err
 		}

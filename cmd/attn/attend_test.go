@@ -4,15 +4,18 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"image/png"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/attn-dev/attn/model"
+	"github.com/attn-dev/attn/safetensors"
 )
 
 // attendOut is the `attn attend --json` contract.
@@ -263,7 +266,14 @@ func TestAttendBadInput(t *testing.T) {
 		{"layer out of range", []string{"--model", gpt2, "--text", "hi", "--layer", "5"}, "--layer 5: want 0 to 4 (the model's self attention has 5 layers)"},
 		{"negative head", []string{"--model", gpt2, "--text", "hi", "--head", "-1"}, "--head -1: want 0 to 3"},
 		{"empty text", []string{"--model", gpt2, "--text", ""}, "--text is empty"},
-		{"no input", []string{"--model", gpt2}, "exactly one of --text and --image"},
+		{"no input", []string{"--model", gpt2}, "exactly one of --text, --ids and --image"},
+		{"text and ids", []string{"--model", gpt2, "--text", "hi", "--ids", "1"}, "exactly one of --text, --ids and --image"},
+		{"bad ids", []string{"--model", gpt2, "--ids", "1,x"}, "--ids"},
+		{"id outside the vocabulary", []string{"--model", gpt2, "--ids", "1,1000"}, "--ids: id 1000 outside the model's vocabulary of 1000"},
+		{"ids too long", []string{"--model", "../../testdata/models/gpt2", "--ids", strings.Repeat("1,", 40) + "1"}, "the text (41 tokens) exceeds the model's context of 32 tokens"},
+		{"target and target ids", []string{"--model", marian, "--text", "Tom", "--target", "x", "--target-ids", "1"}, "exclude each other"},
+		{"target text without a tokenizer", []string{"--model", "../../testdata/models/marian", "--ids", "1,2", "--target", "x"}, "no tokenizer"},
+		{"text without a tokenizer", []string{"--model", "../../testdata/models/gpt2", "--text", "x"}, "no usable tokenizer (give token ids with --ids)"},
 		{"blank text", []string{"--model", gpt2, "--text", "   "}, ""},
 		{"too long", []string{"--model", bert, "--text", long}, "the text (42 tokens) exceeds the model's context of 16 tokens"},
 		{"truncated", []string{"--model", bert, "--text", long, "--truncate", "right", "--json"}, ""},
@@ -290,6 +300,91 @@ func TestAttendBadInput(t *testing.T) {
 				t.Fatal(err)
 			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 				t.Fatalf("%v, want an error saying %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestAttendMatchesPyTorch: `attn attend --ids … --json` gives, for the
+// first (unpadded) row of each fixture, the attention probabilities
+// transformers returned (output_attentions=True) for every stack, layer
+// and head, and the chosen layer and head alone.
+func TestAttendMatchesPyTorch(t *testing.T) {
+	for _, tc := range []struct {
+		model, stack, output string
+		extra                []string
+	}{
+		{"gpt2", "self", "attentions", nil},
+		{"gpt2", "self", "attentions", []string{"--layer", "1", "--head", "3"}},
+		{"marian", "self", "encoder_attentions", nil},
+		{"marian", "decoder", "decoder_attentions", nil},
+		{"marian", "cross", "cross_attentions", nil},
+		{"bart", "self", "encoder_attentions", []string{"--layer", "0", "--head", "3"}},
+		{"bart", "cross", "cross_attentions", []string{"--layer", "1", "--head", "1"}},
+		{"bart", "decoder", "decoder_attentions", nil},
+	} {
+		t.Run(tc.model+" "+tc.stack+" "+strings.Join(tc.extra, " "), func(t *testing.T) {
+			dir := filepath.Join("..", "..", "testdata", "models", tc.model)
+			in, err := safetensors.Open(filepath.Join(dir, "inputs.safetensors"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer in.Close()
+			want, err := safetensors.Open(filepath.Join(dir, "outputs.safetensors"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer want.Close()
+			row0 := func(name string) string {
+				ids, shape, err := in.Int64(name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s := make([]string, shape[1])
+				for i := range s {
+					s[i] = strconv.FormatInt(ids[i], 10)
+				}
+				return strings.Join(s, ",")
+			}
+			args := []string{"attend", "--json", "--model", dir, "--ids", row0("input_ids"), "--attention", tc.stack}
+			if tc.model != "gpt2" {
+				args = append(args, "--target-ids", row0("decoder_input_ids"))
+			}
+			out, err := runVerb(t, "", append(args, tc.extra...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var a attendOut
+			if err := json.Unmarshal([]byte(out), &a); err != nil {
+				t.Fatal(err)
+			}
+			checked := 0
+			for li, l := range a.Layers {
+				ref, shape, err := want.Float32(fmt.Sprintf("%s.%d", tc.output, l))
+				if err != nil {
+					t.Fatal(err)
+				}
+				nh, tq, tk := shape[1], shape[2], shape[3]
+				if tc.extra == nil && (len(a.Layers) != len(a.Weights) || len(a.Heads) != nh) {
+					t.Fatalf("layers %v heads %v, PyTorch has %d heads", a.Layers, a.Heads, nh)
+				}
+				for hi, h := range a.Heads {
+					w := a.Weights[li][hi]
+					if len(w) != tq || len(w[0]) != tk {
+						t.Fatalf("layer %d head %d: %d×%d, PyTorch %d×%d", l, h, len(w), len(w[0]), tq, tk)
+					}
+					for q := range tq {
+						for k := range tk {
+							if d := math.Abs(w[q][k] - float64(ref[(h*tq+q)*tk+k])); d > 1e-5 {
+								t.Fatalf("layer %d head %d [%d][%d]: %v, PyTorch %v", l, h, q, k, w[q][k], ref[(h*tq+q)*tk+k])
+							}
+						}
+					}
+					checked++
+				}
+			}
+			if checked == 0 {
+				t.Fatal("nothing compared")
 			}
 		})
 	}
