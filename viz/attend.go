@@ -39,12 +39,53 @@ type Request struct {
 // (cross-attention's target tokens; empty when the queries are the keys)
 // are for the caller to fill.
 type Attention struct {
-	Stack       Stack           `json:"attention"`
-	Tokens      []string        `json:"tokens"`
-	QueryTokens []string        `json:"query_tokens,omitempty"`
-	Layers      []int           `json:"layers"`
-	Heads       []int           `json:"heads"`
-	Weights     [][][][]float32 `json:"weights"`
+	Stack       Stack    `json:"attention"`
+	Tokens      []string `json:"tokens"`
+	QueryTokens []string `json:"query_tokens,omitempty"`
+	Layers      []int    `json:"layers"`
+	Heads       []int    `json:"heads"`
+	// Reduce is "" for the weights of each head, "mean" after Mean (one
+	// head per layer, Heads nil), "rollout" after Rollout (one layer of
+	// one head, Layers and Heads nil).
+	Reduce  string          `json:"reduce,omitempty"`
+	Weights [][][][]float32 `json:"weights"`
+}
+
+// Mean replaces each layer's heads by their mean.
+func (a *Attention) Mean() error {
+	if a.Reduce != "" {
+		return fmt.Errorf("viz: the weights are already reduced (%s)", a.Reduce)
+	}
+	for l, heads := range a.Weights {
+		avg, err := Average(heads)
+		if err != nil {
+			return err
+		}
+		a.Weights[l] = [][][]float32{avg}
+	}
+	a.Heads, a.Reduce = nil, "mean"
+	return nil
+}
+
+// Rollout replaces the weights by the attention rollout of the layers
+// captured (see Rollout), which should be all of them, first to last.
+func (a *Attention) Rollout() error {
+	if a.Reduce != "" {
+		return fmt.Errorf("viz: the weights are already reduced (%s)", a.Reduce)
+	}
+	layers := make([][][]float32, len(a.Weights))
+	for l, heads := range a.Weights {
+		var err error
+		if layers[l], err = Average(heads); err != nil {
+			return err
+		}
+	}
+	r, err := Rollout(layers)
+	if err != nil {
+		return err
+	}
+	a.Weights, a.Layers, a.Heads, a.Reduce = [][][][]float32{{r}}, nil, nil, "rollout"
+	return nil
 }
 
 // encoderDecoder reports whether m has an encoder and a decoder with

@@ -364,3 +364,39 @@ func TestViridisAndLabel(t *testing.T) {
 		t.Errorf("clip = %q", got)
 	}
 }
+
+func TestAttentionReduce(t *testing.T) {
+	mk := func() *Attention {
+		return &Attention{Layers: []int{0, 1}, Heads: []int{0, 1}, Weights: [][][][]float32{
+			{{{1, 0}, {0.2, 0.8}}, {{1, 0}, {0.8, 0.2}}},
+			{{{1, 0}, {0, 1}}, {{1, 0}, {1, 0}}},
+		}}
+	}
+	a := mk()
+	if err := a.Mean(); err != nil {
+		t.Fatal(err)
+	}
+	if a.Reduce != "mean" || a.Heads != nil || len(a.Weights) != 2 || len(a.Weights[0]) != 1 || !near(a.Weights[0][0][1][0], 0.5) || !near(a.Weights[1][0][1][1], 0.5) {
+		t.Errorf("Mean: %+v", a)
+	}
+	if err := a.Mean(); err == nil {
+		t.Error("Mean twice: no error")
+	}
+	// Both layers average to [[1, 0], [.5, .5]]: A' = [[1, 0], [.25, .75]],
+	// R = A'·A' = [[1, 0], [.25 + .75·.25, .75·.75]].
+	a = mk()
+	if err := a.Rollout(); err != nil {
+		t.Fatal(err)
+	}
+	want := [][]float32{{1, 0}, {0.4375, 0.5625}}
+	if a.Reduce != "rollout" || a.Layers != nil || len(a.Weights) != 1 || len(a.Weights[0]) != 1 {
+		t.Fatalf("Rollout: %+v", a)
+	}
+	for q := range want {
+		for k := range want[q] {
+			if !near(a.Weights[0][0][q][k], want[q][k]) {
+				t.Errorf("Rollout = %v, want %v", a.Weights[0][0], want)
+			}
+		}
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"image"
 	"io"
 	"math"
 	"os"
@@ -88,48 +87,16 @@ the patches on the image (default: rollout).`,
 	rootCmd.AddCommand(cmd)
 }
 
-// attendJSON is the --json output.
-type attendJSON struct {
-	*viz.Attention
-	Reduce string `json:"reduce,omitempty"` // "mean" or "rollout"
+// attendView is what runAttend resolved from the flags.
+type attendView struct {
+	style  viz.Style
+	width  int
+	window []int // nil: what fits the terminal
+	reduce string
 }
 
 func runAttend(cmd *cobra.Command, f *attendFlags) error {
-	fl := cmd.Flags()
-	layerSet, headSet := fl.Changed("layer"), fl.Changed("head")
-	switch {
-	case f.text == "" && fl.Changed("text"):
-		return errors.New("--text is empty: give a text to run")
-	case b2i(f.text != "")+b2i(f.ids != "")+b2i(f.image != "") != 1:
-		return errors.New("attend needs exactly one of --text, --ids and --image")
-	case f.target != "" && f.targetIDs != "":
-		return errors.New("--target and --target-ids exclude each other")
-	case f.average && f.rollout:
-		return errors.New("--average and --rollout exclude each other")
-	case headSet && (f.average || f.rollout):
-		return errors.New("--head chooses one head: it excludes --average and --rollout")
-	case layerSet && f.rollout:
-		return errors.New("--rollout runs over all layers: it excludes --layer")
-	case f.image != "" && (f.target != "" || f.targetIDs != "" || fl.Changed("attention")):
-		return errors.New("--image (ViT) takes neither --target, --target-ids nor --attention")
-	}
-	style, err := termStyle(cmd, f.color)
-	if err != nil {
-		return err
-	}
-	width := f.width
-	if !fl.Changed("width") {
-		width, _ = strconv.Atoi(os.Getenv("COLUMNS"))
-		if width <= 0 {
-			width = 100
-		}
-	} else if err := intRange("width", width, 40, 10000); err != nil {
-		return err
-	}
-	if err := intRange("max-new-tokens", f.maxNew, 0, math.MaxInt); err != nil {
-		return err
-	}
-	win, err := parseWindow(f.window)
+	v, err := f.check(cmd)
 	if err != nil {
 		return err
 	}
@@ -138,82 +105,131 @@ func runAttend(cmd *cobra.Command, f *attendFlags) error {
 		return err
 	}
 	defer t.Close()
-	m := t.Model
+	req, err := f.request(cmd, t.Model, &v)
+	if err != nil {
+		return err
+	}
+	if f.image != "" {
+		return attendImage(cmd, f, t, req, v)
+	}
+	return attendText(cmd, f, t, req, v)
+}
+
+// check validates the flags that need no model.
+func (f *attendFlags) check(cmd *cobra.Command) (attendView, error) {
+	var v attendView
+	fl := cmd.Flags()
+	layerSet, headSet := fl.Changed("layer"), fl.Changed("head")
+	switch {
+	case f.text == "" && fl.Changed("text"):
+		return v, errors.New("--text is empty: give a text to run")
+	case b2i(f.text != "")+b2i(f.ids != "")+b2i(f.image != "") != 1:
+		return v, errors.New("attend needs exactly one of --text, --ids and --image")
+	case f.target != "" && f.targetIDs != "":
+		return v, errors.New("--target and --target-ids exclude each other")
+	case f.average && f.rollout:
+		return v, errors.New("--average and --rollout exclude each other")
+	case headSet && (f.average || f.rollout):
+		return v, errors.New("--head chooses one head: it excludes --average and --rollout")
+	case layerSet && f.rollout:
+		return v, errors.New("--rollout runs over all layers: it excludes --layer")
+	case f.image != "" && (f.target != "" || f.targetIDs != "" || fl.Changed("attention")):
+		return v, errors.New("--image (ViT) takes neither --target, --target-ids nor --attention")
+	}
+	var err error
+	if v.style, err = termStyle(cmd, f.color); err != nil {
+		return v, err
+	}
+	v.width = f.width
+	if !fl.Changed("width") {
+		v.width, _ = strconv.Atoi(os.Getenv("COLUMNS"))
+		if v.width <= 0 {
+			v.width = 100
+		}
+	} else if err := intRange("width", v.width, 40, 10000); err != nil {
+		return v, err
+	}
+	if err := intRange("max-new-tokens", f.maxNew, 0, math.MaxInt); err != nil {
+		return v, err
+	}
+	v.window, err = parseWindow(f.window)
+	return v, err
+}
+
+// request chooses the stack, layers and heads to capture for m, and how
+// v reduces them.
+func (f *attendFlags) request(cmd *cobra.Command, m model.Model, v *attendView) (viz.Request, error) {
+	layerSet, headSet := cmd.Flags().Changed("layer"), cmd.Flags().Changed("head")
 	req := viz.Request{Stack: viz.Stack(f.stack)}
 	switch req.Stack {
 	case "":
 		req.Stack = viz.DefaultStack(m)
 	case viz.Self, viz.Decoder, viz.Cross:
 	default:
-		return fmt.Errorf("--attention %q: want self, decoder or cross", f.stack)
+		return req, fmt.Errorf("--attention %q: want self, decoder or cross", f.stack)
 	}
 	if f.rollout && req.Stack == viz.Cross {
-		return errors.New("--rollout needs self-attention (--attention self or decoder): cross-attention is not square")
+		return req, errors.New("--rollout needs self-attention (--attention self or decoder): cross-attention is not square")
 	}
 	nl, nh := viz.Shape(m, req.Stack)
 	if nl == 0 {
-		return fmt.Errorf("%s has no %s attention layers", m.Info().Architecture, req.Stack)
+		return req, fmt.Errorf("%s has no %s attention layers", m.Info().Architecture, req.Stack)
 	}
 	if layerSet {
 		if err := intRange("layer", f.layer, 0, nl-1); err != nil {
-			return fmt.Errorf("%w (the model's %s attention has %d layers)", err, req.Stack, nl)
+			return req, fmt.Errorf("%w (the model's %s attention has %d layers)", err, req.Stack, nl)
 		}
 		req.Layers = []int{f.layer}
 	}
 	if headSet {
 		if err := intRange("head", f.head, 0, nh-1); err != nil {
-			return fmt.Errorf("%w (the model has %d heads)", err, nh)
+			return req, fmt.Errorf("%w (the model has %d heads)", err, nh)
 		}
 		req.Heads = []int{f.head}
 	}
 	pictures := f.svg != "" || f.png != ""
-	reduce := ""
 	switch {
 	case f.average:
-		reduce = "mean"
+		v.reduce = "mean"
 	case f.rollout:
-		reduce = "rollout"
-	case !layerSet && !headSet && f.image != "" && !f.asJSON:
-		reduce = "rollout" // the usual view of a ViT's [CLS] attention
-	case !layerSet && !headSet && !f.asJSON && !pictures:
-		req.Layers, reduce = []int{nl - 1}, "mean" // a terminal: one heatmap
+		v.reduce = "rollout"
+	case layerSet || headSet || f.asJSON:
+	case f.image != "":
+		v.reduce = "rollout" // the usual view of a ViT's [CLS] attention
+	case !pictures:
+		req.Layers, v.reduce = []int{nl - 1}, "mean" // a terminal: one heatmap
 	}
+	return req, nil
+}
 
-	var keys, queries []string
-	if f.image != "" {
-		if t.Tokenizer != nil {
-			return fmt.Errorf("--image needs a vision model (ViT); %s is %s", f.dir, m.Info().Architecture)
-		}
-		p, err := infer.LoadImageProcessor(f.dir, m)
-		if err != nil {
-			return err
-		}
-		im, err := infer.DecodeImage(f.image)
-		if err != nil {
-			return err
-		}
-		if req.Pixels, err = p.Preprocess(im); err != nil {
-			return err
-		}
-		patches := m.Info().Context - 1
-		gw := int(math.Sqrt(float64(patches)))
-		if gw*gw != patches {
-			return fmt.Errorf("%d patches do not form a square grid", patches)
-		}
-		a, err := attend(m, req, reduce)
-		if err != nil {
-			return err
-		}
-		a.Tokens = viz.PatchTokens(patches, gw)
-		return showImage(cmd, f, a, reduce, gw, style, width, im)
+// attend runs viz.Attend and reduces its heads as reduce says.
+func attend(m model.Model, req viz.Request, reduce string) (*viz.Attention, error) {
+	a, err := viz.Attend(m, req)
+	if err != nil {
+		return nil, err
 	}
+	switch reduce {
+	case "mean":
+		err = a.Mean()
+	case "rollout":
+		err = a.Rollout()
+	}
+	return a, err
+}
+
+// attendText shows the attention of a text or ids (an encoder-decoder's
+// source, with its target).
+func attendText(cmd *cobra.Command, f *attendFlags, t *infer.Task, req viz.Request, v attendView) error {
+	var err error
 	if req.IDs, err = attendIDs(t, "text", f.text, f.ids, nil); err != nil {
 		return err
 	}
-	if keys, err = tokenLabels(t, req.IDs); err != nil {
+	keys, err := tokenLabels(t, req.IDs)
+	if err != nil {
 		return err
 	}
-	if viz.DefaultStack(m) == viz.Cross {
+	var queries []string
+	if viz.DefaultStack(t.Model) == viz.Cross {
 		if req.TargetIDs, err = attendTarget(t, f, req.IDs); err != nil {
 			return err
 		}
@@ -227,23 +243,22 @@ func runAttend(cmd *cobra.Command, f *attendFlags) error {
 			queries = nil
 		}
 	}
-	a, err := attend(m, req, reduce)
+	a, err := attend(t.Model, req, v.reduce)
 	if err != nil {
 		return err
 	}
 	a.Tokens, a.QueryTokens = keys, queries
 	if f.asJSON {
-		return printJSON(cmd, attendJSON{a, reduce})
+		return printJSON(cmd, a)
 	}
-	maps, rows, cols := attendMaps(a, reduce, f.scale())
-	if win != nil {
+	maps, rows, cols := attendMaps(a, f.scale())
+	if win := v.window; win != nil {
 		for _, row := range maps {
 			for i, mp := range row {
-				n := max(len(mp.Queries), len(mp.Keys))
 				if win[0] >= min(len(mp.Queries), len(mp.Keys)) {
 					return fmt.Errorf("--window %d:%d starts past the %d query and %d key tokens", win[0], win[1], len(mp.Queries), len(mp.Keys))
 				}
-				row[i] = windowed(mp.Window(win[0], win[1], win[0], win[1]), win[0], n)
+				row[i] = windowed(mp.Window(win[0], win[1], win[0], win[1]), win[0], max(len(mp.Queries), len(mp.Keys)))
 			}
 		}
 	}
@@ -252,17 +267,17 @@ func runAttend(cmd *cobra.Command, f *attendFlags) error {
 			return viz.Head(w, fm, maps[0][0])
 		}
 		return viz.Model(w, fm, viz.ModelView{Maps: maps, Layers: rows, Heads: cols})
-	}); err != nil || pictures {
+	}); err != nil || f.svg != "" || f.png != "" {
 		return err
 	}
 	out := cmd.OutOrStdout()
-	fit := (width - 13) / 2 // keys beside a query label of up to 12 runes
+	fit := (v.width - 13) / 2 // keys beside a query label of up to 12 runes
 	for _, row := range maps {
 		for _, mp := range row {
-			if n := max(len(mp.Queries), len(mp.Keys)); win == nil && n > fit {
+			if n := max(len(mp.Queries), len(mp.Keys)); v.window == nil && n > fit {
 				mp = windowed(mp.Window(0, fit, 0, fit), 0, n)
 			}
-			if err := viz.Terminal(out, mp, style, width); err != nil {
+			if err := viz.Terminal(out, mp, v.style, v.width); err != nil {
 				return err
 			}
 			fmt.Fprintln(out)
@@ -271,36 +286,58 @@ func runAttend(cmd *cobra.Command, f *attendFlags) error {
 	return nil
 }
 
-// attend runs viz.Attend and reduces its heads as reduce says.
-func attend(m model.Model, req viz.Request, reduce string) (*viz.Attention, error) {
-	a, err := viz.Attend(m, req)
+// attendImage shows a vision model's attention: the [CLS] row over the
+// patches, laid over the image (--svg, --png) or as a patch grid in the
+// terminal; --json as for text.
+func attendImage(cmd *cobra.Command, f *attendFlags, t *infer.Task, req viz.Request, v attendView) error {
+	m := t.Model
+	if t.Tokenizer != nil {
+		return fmt.Errorf("--image needs a vision model (ViT); %s is %s", f.dir, m.Info().Architecture)
+	}
+	p, err := infer.LoadImageProcessor(f.dir, m)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	switch reduce {
-	case "mean":
-		for l, heads := range a.Weights {
-			avg, err := viz.Average(heads)
-			if err != nil {
-				return nil, err
-			}
-			a.Weights[l] = [][][]float32{avg}
-		}
-		a.Heads = nil
-	case "rollout":
-		layers := make([][][]float32, len(a.Weights))
-		for l, heads := range a.Weights {
-			if layers[l], err = viz.Average(heads); err != nil {
-				return nil, err
-			}
-		}
-		r, err := viz.Rollout(layers)
-		if err != nil {
-			return nil, err
-		}
-		a.Weights, a.Layers, a.Heads = [][][][]float32{{r}}, nil, nil
+	im, err := infer.DecodeImage(f.image)
+	if err != nil {
+		return err
 	}
-	return a, nil
+	if req.Pixels, err = p.Preprocess(im); err != nil {
+		return err
+	}
+	patches := m.Info().Context - 1
+	gw := int(math.Sqrt(float64(patches)))
+	if gw*gw != patches {
+		return fmt.Errorf("%d patches do not form a square grid", patches)
+	}
+	a, err := attend(m, req, v.reduce)
+	if err != nil {
+		return err
+	}
+	a.Tokens = viz.PatchTokens(patches, gw)
+	if f.asJSON {
+		return printJSON(cmd, a)
+	}
+	if len(a.Weights) != 1 || len(a.Weights[0]) != 1 {
+		return errors.New("the image overlay shows one map: choose --layer with --head or --average, or --rollout")
+	}
+	cls := a.Weights[0][0][0][1:]
+	maps, _, _ := attendMaps(a, f.scale())
+	title := "[CLS] over the patches: " + maps[0][0].Title
+	if err := writePictures(f, func(w io.Writer, fm viz.Format) error {
+		return viz.Overlay(w, fm, viz.PatchMap{Title: title, Image: im, W: cls, GW: gw, GH: len(cls) / gw, Scale: f.scale()})
+	}); err != nil || f.svg != "" || f.png != "" {
+		return err
+	}
+	grid := viz.Map{Title: title, Scale: f.scale()}
+	for r := range len(cls) / gw {
+		grid.Queries = append(grid.Queries, fmt.Sprintf("row %d", r))
+		grid.W = append(grid.W, cls[r*gw:(r+1)*gw])
+	}
+	for c := range gw {
+		grid.Keys = append(grid.Keys, strconv.Itoa(c))
+	}
+	return viz.Terminal(cmd.OutOrStdout(), grid, v.style, v.width)
 }
 
 // termStyle is the heatmap style --color asks for: auto is colour only
@@ -459,14 +496,14 @@ func attendTarget(t *infer.Task, f *attendFlags, src []int) ([]int, error) {
 
 // attendMaps turns captured weights into Maps [layer][head] with their
 // row and column names.
-func attendMaps(a *viz.Attention, reduce string, scale float32) (maps [][]viz.Map, rows, cols []string) {
+func attendMaps(a *viz.Attention, scale float32) (maps [][]viz.Map, rows, cols []string) {
 	queries := a.QueryTokens
 	if queries == nil {
 		queries = a.Tokens
 	}
 	name := func(l, h int) string {
 		switch {
-		case reduce == "rollout":
+		case a.Reduce == "rollout":
 			return fmt.Sprintf("%s attention rollout over all layers", a.Stack)
 		case a.Heads == nil:
 			return fmt.Sprintf("%s attention, layer %d, mean over heads", a.Stack, a.Layers[l])
@@ -486,7 +523,7 @@ func attendMaps(a *viz.Attention, reduce string, scale float32) (maps [][]viz.Ma
 		cols = append(cols, fmt.Sprintf("H%d", h))
 	}
 	if a.Heads == nil {
-		cols = []string{reduce}
+		cols = []string{a.Reduce}
 	}
 	return maps, rows, cols
 }
@@ -509,35 +546,6 @@ func writePictures(f *attendFlags, draw func(io.Writer, viz.Format) error) error
 		}
 	}
 	return nil
-}
-
-// showImage shows a vision model's attention: the [CLS] row over the
-// patches, laid over the image (--svg, --png) or as a patch grid in the
-// terminal; --json as for text.
-func showImage(cmd *cobra.Command, f *attendFlags, a *viz.Attention, reduce string, gw int, style viz.Style, width int, im image.Image) error {
-	if f.asJSON {
-		return printJSON(cmd, attendJSON{a, reduce})
-	}
-	if len(a.Weights) != 1 || len(a.Weights[0]) != 1 {
-		return errors.New("the image overlay shows one map: choose --layer with --head or --average, or --rollout")
-	}
-	cls := a.Weights[0][0][0][1:]
-	maps, _, _ := attendMaps(a, reduce, f.scale())
-	title := "[CLS] over the patches: " + maps[0][0].Title
-	if err := writePictures(f, func(w io.Writer, fm viz.Format) error {
-		return viz.Overlay(w, fm, viz.PatchMap{Title: title, Image: im, W: cls, GW: gw, GH: len(cls) / gw, Scale: f.scale()})
-	}); err != nil || f.svg != "" || f.png != "" {
-		return err
-	}
-	grid := viz.Map{Title: title, Scale: f.scale()}
-	for r := range len(cls) / gw {
-		grid.Queries = append(grid.Queries, fmt.Sprintf("row %d", r))
-		grid.W = append(grid.W, cls[r*gw:(r+1)*gw])
-	}
-	for c := range gw {
-		grid.Keys = append(grid.Keys, strconv.Itoa(c))
-	}
-	return viz.Terminal(cmd.OutOrStdout(), grid, style, width)
 }
 
 // scale is the weight drawn brightest: 1 with --absolute, else 0 (the
