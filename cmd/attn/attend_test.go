@@ -322,6 +322,8 @@ func TestAttendMatchesPyTorch(t *testing.T) {
 		{"bart", "self", "encoder_attentions", []string{"--layer", "0", "--head", "3"}},
 		{"bart", "cross", "cross_attentions", []string{"--layer", "1", "--head", "1"}},
 		{"bart", "decoder", "decoder_attentions", nil},
+		{"real/tiny-random-gpt2", "self", "attentions", nil},
+		{"real/tiny-random-BartForCausalLM", "self", "attentions", []string{"--layer", "1"}},
 	} {
 		t.Run(tc.model+" "+tc.stack+" "+strings.Join(tc.extra, " "), func(t *testing.T) {
 			dir := filepath.Join("..", "..", "testdata", "models", tc.model)
@@ -347,7 +349,7 @@ func TestAttendMatchesPyTorch(t *testing.T) {
 				return strings.Join(s, ",")
 			}
 			args := []string{"attend", "--json", "--model", dir, "--ids", row0("input_ids"), "--attention", tc.stack}
-			if tc.model != "gpt2" {
+			if tc.model == "marian" || tc.model == "bart" {
 				args = append(args, "--target-ids", row0("decoder_input_ids"))
 			}
 			out, err := runVerb(t, "", append(args, tc.extra...)...)
