@@ -75,13 +75,7 @@ func drawHead(c canvas, m Map, l headLayout) {
 	if nq*nk > maxCells {
 		// One pixel per weight, scaled up: an SVG of this many cells as
 		// elements would weigh megabytes.
-		px := image.NewRGBA(image.Rect(0, 0, nk, nq))
-		for q, row := range m.W {
-			for k, v := range row {
-				px.SetRGBA(k, q, Viridis(float64(v/mx)))
-			}
-		}
-		c.picture(px, image.Rect(l.left.X, l.left.Y, l.left.X+nk*l.cell, l.left.Y+nq*l.cell))
+		c.picture(cellPicture(m.W, mx), image.Rect(l.left.X, l.left.Y, l.left.X+nk*l.cell, l.left.Y+nq*l.cell))
 	}
 	for q, row := range m.W {
 		y := l.left.Y + q*l.cell
@@ -104,6 +98,18 @@ func drawHead(c canvas, m Map, l headLayout) {
 		}
 	}
 	colorBar(c, l.left.X+l.cell*len(m.Keys)+margin, l.left.Y, l.cell*len(m.Queries), mx)
+}
+
+// cellPicture is w as an image, one viridis pixel per weight relative to
+// top.
+func cellPicture(w [][]float32, top float32) *image.RGBA {
+	px := image.NewRGBA(image.Rect(0, 0, len(w[0]), len(w)))
+	for q, row := range w {
+		for k, v := range row {
+			px.SetRGBA(k, q, Viridis(float64(v/top)))
+		}
+	}
+	return px
 }
 
 // gridLayout places a model view: rows of layers, columns of heads.
@@ -143,6 +149,10 @@ func drawGrid(c canvas, grid [][]Map, rowNames, colNames []string, l gridLayout)
 			x0 := l.left.X + j*(l.thumb+l.gap)
 			mx := m.top()
 			nq, nk := len(m.Queries), len(m.Keys)
+			if nq*nk > maxCells {
+				c.picture(cellPicture(m.W, mx), image.Rect(x0, y0, x0+l.thumb, y0+l.thumb))
+				continue
+			}
 			for q, w := range m.W {
 				ya, yb := y0+q*l.thumb/nq, y0+(q+1)*l.thumb/nq
 				for k, v := range w {

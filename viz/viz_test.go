@@ -325,6 +325,13 @@ func TestLargeSVG(t *testing.T) {
 	if n2["image"] != 1 || n2["title"] != 0 || sb.Len() > 200<<10 {
 		t.Errorf("SVG of %d bytes with %d images and %d tooltips", sb.Len(), n2["image"], n2["title"])
 	}
+	var gb bytes.Buffer
+	if err := Model(&gb, SVG, ModelView{Maps: [][]Map{{m, m}, {m, m}}, Layers: []string{"L0", "L1"}, Heads: []string{"H0", "H1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := wellFormed(t, gb.Bytes()); n["image"] != 4 || gb.Len() > 200<<10 {
+		t.Errorf("model view SVG of %d bytes with %d images, want 4 thumbnails as pictures", gb.Len(), n["image"])
+	}
 	if err := Head(&pb, PNG, m); err != nil {
 		t.Fatal(err)
 	}
