@@ -10,6 +10,9 @@ import (
 // Char is a character-level tokenizer for tiny models (nanoGPT's
 // shakespeare_char): one id per distinct character, ids in code point order.
 // A character outside the vocabulary is an error, never a silent stand-in.
+//
+// A checkpoint keeps it in CharVocabFile (MarshalJSON's form), which Load
+// reads.
 type Char struct {
 	chars []rune
 	ids   map[rune]int
@@ -93,6 +96,10 @@ func (c *Char) IDToToken(id int) (string, bool) {
 	}
 	return string(c.chars[id]), true
 }
+
+// CharVocabFile is the file of a checkpoint directory that holds a Char
+// tokenizer.
+const CharVocabFile = "char_vocab.json"
 
 // MarshalJSON writes the vocabulary as a JSON string of its characters in id
 // order.

@@ -36,6 +36,16 @@ func Load(dir string) (Tokenizer, error) {
 	}
 	cfg := readConfigs(dir)
 	switch {
+	case has(CharVocabFile):
+		data, err := os.ReadFile(p(CharVocabFile))
+		if err != nil {
+			return nil, fmt.Errorf("tokenizer: %w", err)
+		}
+		c := &Char{}
+		if err := json.Unmarshal(data, c); err != nil {
+			return nil, fmt.Errorf("tokenizer: %s: %w", p(CharVocabFile), err)
+		}
+		return c, nil
 	case has("source.spm") && has("vocab.json"):
 		return LoadMarian(dir)
 	case has("tokenizer.json"):

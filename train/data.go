@@ -34,7 +34,6 @@ type tokenCache struct {
 
 // Tokenizer files written beside the token cache and into checkpoints.
 const (
-	charVocabFile = "char_vocab.json" // a Char tokenizer: its characters as one JSON string
 	bpeFile       = "tokenizer.json"  // a trained BPE, Hugging Face's format
 	tokensFile    = "tokens.bin"      // little-endian uint32 ids
 )
@@ -104,7 +103,7 @@ func WriteTokenizer(dir string, tok tokenizer.Tokenizer) error {
 		if err != nil {
 			return err
 		}
-		return writeFileSync(filepath.Join(dir, charVocabFile), data)
+		return writeFileSync(filepath.Join(dir, tokenizer.CharVocabFile), data)
 	case *tokenizer.BPE:
 		var buf bytes.Buffer
 		if err := t.WriteHFJSON(&buf); err != nil {
@@ -115,18 +114,9 @@ func WriteTokenizer(dir string, tok tokenizer.Tokenizer) error {
 	return nil
 }
 
-// LoadTokenizer reads the tokenizer of a checkpoint written by this
-// package: char_vocab.json, or any file tokenizer.Load knows.
-func LoadTokenizer(dir string) (tokenizer.Tokenizer, error) {
-	if data, err := os.ReadFile(filepath.Join(dir, charVocabFile)); err == nil {
-		c := &tokenizer.Char{}
-		if err := json.Unmarshal(data, c); err != nil {
-			return nil, fmt.Errorf("train: %s: %w", filepath.Join(dir, charVocabFile), err)
-		}
-		return c, nil
-	}
-	return tokenizer.Load(dir)
-}
+// LoadTokenizer reads the tokenizer of a checkpoint (tokenizer.Load,
+// which knows the char_vocab.json this package writes).
+func LoadTokenizer(dir string) (tokenizer.Tokenizer, error) { return tokenizer.Load(dir) }
 
 func readTokenCache(dir string, cfg *Config, modelTok tokenizer.Tokenizer) (*tokenCache, tokenizer.Tokenizer, []int32, error) {
 	data, err := os.ReadFile(filepath.Join(dir, "meta.json"))
