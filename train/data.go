@@ -34,8 +34,8 @@ type tokenCache struct {
 
 // Tokenizer files written beside the token cache and into checkpoints.
 const (
-	bpeFile       = "tokenizer.json"  // a trained BPE, Hugging Face's format
-	tokensFile    = "tokens.bin"      // little-endian uint32 ids
+	bpeFile    = "tokenizer.json" // a trained BPE, Hugging Face's format
+	tokensFile = "tokens.bin"     // little-endian uint32 ids
 )
 
 // LoadText reads and tokenizes cfg.Data, or reuses the cache in
