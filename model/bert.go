@@ -111,7 +111,7 @@ func buildBERT(cfg *Config, head string, b *binder) (Model, error) {
 // classification [B, labels]), last_hidden_state, pooler_output,
 // hidden_states.N (N = 0 is the embeddings' output), attentions.N.
 func (m *BERT) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, error) {
-	defer g.SetDropout(g.SetDropout(opt.Dropout))
+	defer g.SetDropout(useDropout(g, opt.Dropout))
 	if err := m.prepare(g); err != nil {
 		return nil, err
 	}

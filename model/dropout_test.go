@@ -62,3 +62,42 @@ func TestConfigDropout(t *testing.T) {
 		t.Errorf("attn_pdrop 1.5: %v, want an error about dropout", err)
 	}
 }
+
+// TestDropoutSwitches: InitOptions.Dropout sets every rate of the config
+// (0: none), and a training graph switched off with SetDropout(false)
+// drops nothing even when Options.Dropout asks (a reproducibility run).
+func TestDropoutSwitches(t *testing.T) {
+	zero, half := 0.0, 0.5
+	in := &Inputs{B: 1, T: 6, InputIDs: []int{1, 2, 3, 4, 5, 6}}
+	run := func(m Model, graphOn, drop bool) []float32 {
+		g := autograd.NewGraph(true)
+		g.SetDropout(graphOn)
+		out, err := m.Forward(g, in, Options{Dropout: drop})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.Clone(out.Values[0].Contiguous().Data())
+	}
+	for _, arch := range []string{"gpt2", "bert", "bart"} {
+		o := InitOptions{Arch: arch, Layers: 1, Heads: 2, Hidden: 16, Vocab: 40, Context: 16, Seed: 1}
+		o.Dropout = &zero
+		m0, err := Init(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(run(m0, true, true), run(m0, true, false)) {
+			t.Errorf("%s: InitOptions.Dropout 0 still drops", arch)
+		}
+		o.Dropout = &half
+		m5, err := Init(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Equal(run(m5, true, true), run(m5, true, false)) {
+			t.Errorf("%s: InitOptions.Dropout 0.5 drops nothing", arch)
+		}
+		if !slices.Equal(run(m5, false, true), run(m5, true, false)) {
+			t.Errorf("%s: a graph with SetDropout(false) dropped", arch)
+		}
+	}
+}

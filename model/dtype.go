@@ -126,3 +126,12 @@ func (m *base) prepare(g *autograd.Graph) error {
 	m.ready()
 	return nil
 }
+
+// useDropout turns g's dropout on for a forward only when opt asks for it
+// and the graph allows it (a training graph not switched off with
+// SetDropout(false)), and returns the setting to restore.
+func useDropout(g *autograd.Graph, on bool) (restore bool) {
+	restore = g.SetDropout(false)
+	g.SetDropout(on && restore)
+	return restore
+}

@@ -103,7 +103,7 @@ func (m *GPT2) NewCache(b, maxT int) (*Cache, error) {
 // hidden_states.N (the input of block N; N = L is after ln_f),
 // attentions.N.
 func (m *GPT2) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, error) {
-	defer g.SetDropout(g.SetDropout(opt.Dropout))
+	defer g.SetDropout(useDropout(g, opt.Dropout))
 	if err := m.prepare(g); err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/attn-dev/attn/internal/memlimit"
 	"github.com/attn-dev/attn/safetensors"
@@ -25,6 +26,10 @@ type InitOptions struct {
 	ImageSize, PatchSize, Channels int
 	Labels                         int // classification heads
 	Seed                           uint64
+	// Dropout, when set, is every dropout rate the config holds
+	// (residual, attention, embeddings, activation); nil keeps the
+	// architecture's defaults (transformers').
+	Dropout *float64
 }
 
 func (o InitOptions) act(def string) string {
@@ -73,6 +78,13 @@ func Init(o InitOptions) (Model, error) {
 		head = a.heads[0]
 	}
 	raw := a.initConfig(o, head)
+	if o.Dropout != nil {
+		for k, v := range raw {
+			if _, num := v.(float64); num && strings.Contains(k, "drop") {
+				raw[k] = *o.Dropout
+			}
+		}
+	}
 	data, err := json.MarshalIndent(raw, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("model.Init: %w", err)

@@ -262,7 +262,7 @@ func (e *Encoded) expand(g *autograd.Graph) (*autograd.Var, []int) {
 // returned outputs are encoder_last_hidden_state and, as opt asks,
 // encoder_hidden_states.N and encoder_attentions.N.
 func (m *Seq2Seq) Encode(g *autograd.Graph, in *Inputs, opt Options) (*Encoded, *Outputs, error) {
-	defer g.SetDropout(g.SetDropout(opt.Dropout))
+	defer g.SetDropout(useDropout(g, opt.Dropout))
 	if err := m.prepare(g); err != nil {
 		return nil, nil, err
 	}
@@ -314,7 +314,7 @@ func (m *Seq2Seq) NewCache(b, maxT int) (*Cache, error) {
 // feed the decoder; outputs logits, last_hidden_state, hidden_states.N,
 // attentions.N.
 func (m *Seq2Seq) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, error) {
-	defer g.SetDropout(g.SetDropout(opt.Dropout))
+	defer g.SetDropout(useDropout(g, opt.Dropout))
 	if err := m.prepare(g); err != nil {
 		return nil, err
 	}

@@ -91,7 +91,7 @@ func buildViT(cfg *Config, head string, b *binder) (Model, error) {
 // (N = L is before the final LayerNorm, as transformers collects it),
 // attentions.N.
 func (m *ViT) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, error) {
-	defer g.SetDropout(g.SetDropout(opt.Dropout))
+	defer g.SetDropout(useDropout(g, opt.Dropout))
 	if err := m.prepare(g); err != nil {
 		return nil, err
 	}

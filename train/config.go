@@ -198,8 +198,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("train: warmup_iters %d and lr_decay_iters %d: need 0 ≤ warmup ≤ decay", c.WarmupIters, c.LRDecayIters)
 	case c.GradClip < 0 || c.EvalInterval < 0 || c.CheckpointEvery < 0 || c.SampleTokens < 0:
 		return fmt.Errorf("train: grad_clip, eval_interval, checkpoint_every and sample_tokens must not be negative")
-	case c.Dropout != 0:
-		return fmt.Errorf("train: dropout %g: the models do not read dropout from their config yet; use 0", c.Dropout)
+	case !(c.Dropout >= 0 && c.Dropout < 1):
+		return fmt.Errorf("train: dropout %g outside [0, 1)", c.Dropout)
 	case c.Out == "":
 		return fmt.Errorf("train: no output directory (--out)")
 	}

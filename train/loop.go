@@ -136,7 +136,7 @@ func NewTrainer(cfg Config) (*Trainer, error) {
 	if tr.m == nil {
 		arch, head, labels := tr.task.head()
 		o := model.InitOptions{Arch: arch, Head: head, Labels: labels, Layers: cfg.Layers, Heads: cfg.Heads,
-			Hidden: cfg.Hidden, Vocab: tr.task.vocab(), Context: cfg.BlockSize, Seed: cfg.Seed}
+			Hidden: cfg.Hidden, Vocab: tr.task.vocab(), Context: cfg.BlockSize, Seed: cfg.Seed, Dropout: &cfg.Dropout}
 		if it, ok := tr.task.(*imageTask); ok {
 			o.ImageSize, o.PatchSize, o.Channels = it.im.H, cfg.PatchSize, 1
 		}
@@ -170,7 +170,8 @@ func (tr *Trainer) adaptHead() error {
 		act = fmt.Sprint(v)
 	}
 	fresh, err := model.Init(model.InitOptions{Arch: arch, Head: head, Labels: labels, Layers: info.Layers, Heads: info.Heads,
-		Hidden: info.Hidden, FFN: info.FFN, Vocab: info.Vocab, Context: info.Context, Activation: act, Seed: tr.cfg.Seed})
+		Hidden: info.Hidden, FFN: info.FFN, Vocab: info.Vocab, Context: info.Context, Activation: act, Seed: tr.cfg.Seed,
+		Dropout: &tr.cfg.Dropout})
 	if err != nil {
 		return err
 	}

@@ -129,7 +129,10 @@ func logitsLoss(g *autograd.Graph, m model.Model, in *model.Inputs, targets []in
 	if n == 0 {
 		return nil, 0, nil, fmt.Errorf("train: every label of the batch is %d (ignored); nothing to learn from", IgnoreIndex)
 	}
-	out, err := m.Forward(g, in, model.Options{})
+	// The config's dropout applies in a training graph (as model.train());
+	// a graph switched off with SetDropout(false) — the reproducibility
+	// mode, an evaluation — drops nothing.
+	out, err := m.Forward(g, in, model.Options{Dropout: true})
 	if err != nil {
 		return nil, 0, nil, err
 	}

@@ -115,6 +115,7 @@ func Reproduce(m model.Model, batches *ReproBatches, o ReproOptions) ([]safetens
 		return nil, err
 	}
 	g := autograd.NewGraph(true)
+	g.SetDropout(false) // torch's model.eval() semantics, as the reference computes
 	var out []safetensors.Tensor
 	bt, bl := batches.B*batches.T, batches.B*batches.TLabels
 	for s := 0; s < steps; s++ {
