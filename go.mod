@@ -7,8 +7,10 @@ require (
 	golang.org/x/text v0.44.0
 )
 
+require go.yaml.in/yaml/v3 v3.0.6
+
 require (
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
-	github.com/spf13/pflag v1.0.9 // indirect
+	github.com/spf13/pflag v1.0.9
 	golang.org/x/sys v0.50.0
 )
