@@ -56,8 +56,8 @@ type deploymentSpec struct {
 					Name          string `yaml:"name"`
 					ContainerPort int    `yaml:"containerPort"`
 				} `yaml:"ports"`
-				ReadinessProbe  probe `yaml:"readinessProbe"`
-				LivenessProbe   probe `yaml:"livenessProbe"`
+				ReadinessProbe  probe                                        `yaml:"readinessProbe"`
+				LivenessProbe   probe                                        `yaml:"livenessProbe"`
 				Resources       struct{ Requests, Limits map[string]string } `yaml:"resources"`
 				SecurityContext struct {
 					ReadOnlyRootFilesystem   bool `yaml:"readOnlyRootFilesystem"`
