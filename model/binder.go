@@ -179,8 +179,8 @@ func (b *binder) linear(name string, in, out int, bias bool) *nn.Linear {
 // weight is stored [in, out] (y = x·W + b). The model wants nn.Linear's
 // [out, in], so the weight is transposed in place in the copy-on-write
 // mapping (memory stays one copy) — not now but when the model is first
-// used (base.ready): a caller that only converts the weights into a copy of
-// its own (StoredParameters) then never dirties those pages.
+// used (base.ready): ToBF16, which converts the weights into a copy of its
+// own from the file's layout, then never dirties those pages.
 func (b *binder) conv1D(name string, in, out int) *nn.Linear {
 	wname := name + ".weight"
 	b.inOut[b.fileName(wname)] = true

@@ -2,7 +2,6 @@ package model
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/attn-dev/attn/autograd"
@@ -87,7 +86,10 @@ func ToBF16(m Model) error {
 		} else {
 			lw.v.SetBF16(gemv.NewBF16(s[0], s[1], d))
 		}
-		if canEvict && slices.Contains(b.src.Names(), lw.name) {
+		if !canEvict {
+			continue
+		}
+		if _, stored := b.src.Info(lw.name); stored {
 			if err := ev.Evict(lw.name); err != nil {
 				return fmt.Errorf("model: bf16: release %s: %w", lw.name, err)
 			}

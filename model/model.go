@@ -171,7 +171,8 @@ type base struct {
 }
 
 // ready lays the pending Conv1D weights out as [out, in] (in place, once):
-// every use of the parameters but StoredParameters goes through it.
+// every use of the float32 parameters goes through it (ToBF16 reads the
+// file's layout instead).
 func (m *base) ready() {
 	if m.laidOut.Load() {
 		return
@@ -266,7 +267,7 @@ func errPickle(path string) error {
 // model.safetensors, or model.safetensors.index.json and its shards) as
 // the architecture config.json names. Weights stay in the memory-mapped
 // file (only GPT-2's Conv1D weights are rewritten, in place, when the
-// model is first used; see StoredParameters); Close the model to release
+// model is first used; see ToBF16); Close the model to release
 // it. Pickle checkpoints are refused.
 func Load(dir string, opts ...Option) (Model, error) {
 	var o loadOptions
