@@ -241,34 +241,27 @@ func (g *Graph) Ints(n int) []int {
 
 // Bools returns a graph-owned []bool of n falses, valid until Reset.
 func (g *Graph) Bools(n int) []bool {
-	if cap(g.bools)-len(g.bools) < n {
-		g.bools = make([]bool, 0, 2*cap(g.bools)+n)
-	}
-	s := len(g.bools)
-	g.bools = g.bools[:s+n]
-	b := g.bools[s : s+n : s+n]
+	b := take(&g.bools, n)
 	clear(b)
 	return b
 }
 
 // intBuf returns a graph-owned []int of length n, valid until Reset.
-func (g *Graph) intBuf(n int) []int {
-	if cap(g.ints)-len(g.ints) < n {
-		g.ints = make([]int, 0, 2*cap(g.ints)+n)
-	}
-	s := len(g.ints)
-	g.ints = g.ints[:s+n]
-	return g.ints[s : s+n : s+n]
-}
+func (g *Graph) intBuf(n int) []int { return take(&g.ints, n) }
 
 // varList returns a graph-owned []*Var of length n, valid until Reset.
-func (g *Graph) varList(n int) []*Var {
-	if cap(g.vlist)-len(g.vlist) < n {
-		g.vlist = make([]*Var, 0, 2*cap(g.vlist)+n)
+func (g *Graph) varList(n int) []*Var { return take(&g.vlist, n) }
+
+// take carves the next n elements out of the graph-owned scratch *buf
+// (emptied by Reset), growing it when full: a slice handed out earlier
+// keeps its old backing, so it stays valid.
+func take[T any](buf *[]T, n int) []T {
+	if cap(*buf)-len(*buf) < n {
+		*buf = make([]T, 0, 2*cap(*buf)+n)
 	}
-	s := len(g.vlist)
-	g.vlist = g.vlist[:s+n]
-	return g.vlist[s : s+n : s+n]
+	s := len(*buf)
+	*buf = (*buf)[:s+n]
+	return (*buf)[s : s+n : s+n]
 }
 
 // record returns a new tape node for an op with output out and inputs
