@@ -339,16 +339,16 @@ func (m *Seq2Seq) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs,
 		if err := e.check(in.B, m.info.Hidden); err != nil {
 			return nil, fmt.Errorf("%s: %w", mt, err)
 		}
-		filled := opt.Cache != nil && len(opt.Cache.Cross) > 0 && opt.Cache.Cross[0].Len > 0
 		switch {
 		case e.Rows == nil:
 			memory, encMask = g.Input(e.Hidden, false), e.Mask
 		case opt.Cache != nil:
-			// The cross caches project each source once and hand every
-			// decoder row its source's keys and values.
+			// The cross caches project each source once (on their first
+			// call) and hand every decoder row its source's keys and
+			// values.
 			memory, encMask = g.Input(e.Hidden, false), e.rowMask(g)
 			for _, kv := range opt.Cache.Cross {
-				if !filled {
+				if kv.Len == 0 {
 					kv.Rows = e.Rows
 				}
 			}
