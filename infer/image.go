@@ -33,12 +33,8 @@ type ImageProcessor struct {
 // uses ViTImageProcessor's defaults at m's image_size (config.json).
 func LoadImageProcessor(dir string, m model.Model) (*ImageProcessor, error) {
 	imageSize := 224
-	if raw, ok := m.Config().Raw("image_size"); ok {
-		if n, ok := raw.(json.Number); ok {
-			if v, err := n.Int64(); err == nil && v > 0 && v <= 1<<12 {
-				imageSize = int(v)
-			}
-		}
+	if v, ok := m.Config().Int("image_size"); ok && v > 0 && v <= 1<<12 {
+		imageSize = v
 	}
 	p := &ImageProcessor{DoResize: true, DoRescale: true, DoNormalize: true, Height: imageSize, Width: imageSize,
 		RescaleFactor: 1.0 / 255, Mean: [3]float64{0.5, 0.5, 0.5}, Std: [3]float64{0.5, 0.5, 0.5}}

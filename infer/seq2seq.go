@@ -1,7 +1,6 @@
 package infer
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -43,12 +42,8 @@ func NewSeq2Seq(m model.Model) (generate.Seq2Seq, error) {
 		return nil, fmt.Errorf("infer: %s (%s) is not an encoder-decoder", m.Info().ModelType, m.Info().Architecture)
 	}
 	s := &seq2seqLM{decoderLM: decoderLM{m: e, g: autograd.NewGraph(false), v: m.Info().Vocab}, e: e}
-	if raw, ok := m.Config().Raw("pad_token_id"); ok {
-		if n, ok := raw.(json.Number); ok {
-			if p, err := n.Int64(); err == nil && p >= 0 && int(p) < s.v {
-				s.padID = int(p)
-			}
-		}
+	if p, ok := m.Config().Int("pad_token_id"); ok && p >= 0 && p < s.v {
+		s.padID = p
 	}
 	return s, nil
 }

@@ -92,6 +92,23 @@ func (c *Config) Raw(key string) (any, bool) {
 	return v, ok && v != nil
 }
 
+// Int returns the value of key when it is present and an integer.
+func (c *Config) Int(key string) (int, bool) {
+	v, ok := c.Raw(key)
+	if !ok {
+		return 0, false
+	}
+	n, ok := v.(json.Number)
+	if !ok {
+		return 0, false
+	}
+	i, err := n.Int64()
+	if err != nil || int64(int(i)) != i {
+		return 0, false
+	}
+	return int(i), true
+}
+
 // reader reads typed keys and keeps the first error, so a loader can read
 // all it needs and check once.
 type reader struct {

@@ -24,7 +24,6 @@ package model_test
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -133,12 +132,8 @@ var equivCases = []equivCase{
 
 // cfgInt reads an integer key of m's config.json.
 func cfgInt(m model.Model, key string, def int) int {
-	if v, ok := m.Config().Raw(key); ok {
-		if n, ok := v.(json.Number); ok {
-			if i, err := n.Int64(); err == nil {
-				return int(i)
-			}
-		}
+	if v, ok := m.Config().Int(key); ok {
+		return v
 	}
 	return def
 }

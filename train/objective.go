@@ -1,7 +1,6 @@
 package train
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/attn-dev/attn/autograd"
@@ -155,12 +154,8 @@ func logitsLoss(g *autograd.Graph, m model.Model, in *model.Inputs, targets []in
 
 // configInt reads an integer key of m's config.json, or def.
 func configInt(m model.Model, key string, def int) int {
-	if v, ok := m.Config().Raw(key); ok {
-		if n, ok := v.(json.Number); ok {
-			if i, err := n.Int64(); err == nil {
-				return int(i)
-			}
-		}
+	if v, ok := m.Config().Int(key); ok {
+		return v
 	}
 	return def
 }
