@@ -135,7 +135,14 @@ func (tr *Trainer) writeCheckpoint(st trainerState) (string, error) {
 	if err := syncPath(stage); err != nil {
 		return fail(err)
 	}
-	if err := os.RemoveAll(final); err != nil {
+	// A checkpoint of the same step (a resumed run writing it again) is
+	// renamed aside in one step, never deleted file by file in place: a
+	// kill then leaves the old one whole, or none of that step.
+	old := filepath.Join(tr.cfg.Out, "."+filepath.Base(final)+".old"+stagingSuffix)
+	if err := os.RemoveAll(old); err != nil {
+		return fail(err)
+	}
+	if err := os.Rename(final, old); err != nil && !os.IsNotExist(err) {
 		return fail(err)
 	}
 	if err := os.Rename(stage, final); err != nil {
@@ -143,6 +150,9 @@ func (tr *Trainer) writeCheckpoint(st trainerState) (string, error) {
 	}
 	if err := syncPath(tr.cfg.Out); err != nil {
 		return "", err
+	}
+	if err := os.RemoveAll(old); err != nil {
+		return "", fmt.Errorf("train: checkpoint at step %d: removing the one it replaced: %w", st.Step, err)
 	}
 	return final, nil
 }
