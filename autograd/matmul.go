@@ -236,7 +236,9 @@ func (g *Graph) Linear(x, w, b *Var) *Var {
 		return g.newVar(y)
 	}
 	checkTrainable(op, w)
-	w.packed.Store(nil) // an optimizer step may follow
+	if w.packLinear {
+		w.packed.Store(nil) // an optimizer step may follow
+	}
 	wv := g.contig(w)
 	g.sgemm(false, true, rows, out, in, 1, xv.Data(), in, wv.Data(), in, 0, yd, out)
 	if b != nil {
