@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 	"strings"
@@ -170,4 +171,53 @@ func (t *template) apply(a, b []int, pair bool) (ids, typeIDs []int) {
 		}
 	}
 	return ids, typeIDs
+}
+
+// WithBERTSpecials returns a copy of b that knows [PAD], [CLS], [SEP] and
+// [MASK] as special tokens with the ids after its vocabulary (n, n+1, n+2,
+// n+3) and lays out text as BERT does ([CLS] A [SEP]): the vocabulary of an
+// encoder trained on a byte-level BPE that had none of them. A BPE that has
+// all four already is returned as it is.
+func (b *BPE) WithBERTSpecials() (*BPE, error) {
+	names := []string{"[PAD]", "[CLS]", "[SEP]", "[MASK]"}
+	has := 0
+	for _, s := range names {
+		if _, ok := b.TokenToID(s); ok {
+			has++
+		}
+	}
+	if has == len(names) {
+		return b, nil
+	}
+	if has > 0 {
+		return nil, fmt.Errorf("tokenizer: BPE has only some of %v", names)
+	}
+	// A copy through its own file format: BPE holds a pool that must not be
+	// copied.
+	var buf bytes.Buffer
+	if err := b.WriteHFJSON(&buf); err != nil {
+		return nil, err
+	}
+	t, err := parseHFJSON(buf.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: copy of BPE: %w", err)
+	}
+	c := t.(*BPE)
+	n := c.VocabSize()
+	var toks []addedToken
+	if c.added != nil {
+		toks = append(toks, c.added.tokens...)
+	}
+	for i, s := range names {
+		// [MASK] takes the space before it, as RoBERTa's <mask> does: "to
+		// [MASK]" is one token and a mask, where a byte-level word would
+		// carry its space.
+		toks = append(toks, addedToken{Content: s, ID: n + i, Special: true, LStrip: s == "[MASK]"})
+	}
+	if err := c.setAdded(toks); err != nil {
+		return nil, err
+	}
+	c.post = bertTemplate(n+1, n+2)
+	c.AllowSpecial = true
+	return c, nil
 }

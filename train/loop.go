@@ -207,8 +207,10 @@ func (tr *Trainer) prepare(tok tokenizer.Tokenizer) error {
 			tr.task = &causalTask{cfg: cfg, data: data}
 			return nil
 		}
-		tr.task = &maskedTask{cfg: cfg, data: data, sp: bertSpecials(data.Tok)}
-		return nil
+		sp := bertSpecials(data.Tok)
+		tr.task = &maskedTask{cfg: cfg, data: data, sp: sp}
+		tr.tok, err = withSpecials(data.Tok, sp)
+		return err
 	}
 	if cfg.Task == TaskImage {
 		im, err := ReadIDX(cfg.Data)
@@ -245,9 +247,14 @@ func (tr *Trainer) prepare(tok tokenizer.Tokenizer) error {
 	tr.tok = tok
 	if cfg.Task == TaskSeq2Seq {
 		tr.task, err = newSeq2SeqTask(cfg, ex, tok)
-	} else {
-		tr.task, err = newClassifyTask(cfg, ex, tok)
+		return err
 	}
+	c, err := newClassifyTask(cfg, ex, tok)
+	if err != nil {
+		return err
+	}
+	tr.task = c
+	tr.tok, err = withSpecials(tok, c.sp)
 	return err
 }
 

@@ -69,6 +69,22 @@ func bertSpecials(tok tokenizer.Tokenizer) specials {
 	return specials{pad: n, cls: n + 1, sep: n + 2, mask: n + 3, n: n + 4}
 }
 
+// withSpecials is the tokenizer a checkpoint of an encoder keeps: tok
+// itself when it has sp's tokens, else (a BPE) tok with them added, so that
+// fill-mask, embeddings and classification of the checkpoint find [MASK],
+// [CLS] and [SEP] where training put them. A char vocabulary stays as it is.
+func withSpecials(tok tokenizer.Tokenizer, sp specials) (tokenizer.Tokenizer, error) {
+	b, ok := tok.(*tokenizer.BPE)
+	if !ok || sp.n == tok.VocabSize() {
+		return tok, nil
+	}
+	c, err := b.WithBERTSpecials()
+	if err != nil {
+		return nil, fmt.Errorf("train: tokenizer: %w", err)
+	}
+	return c, nil
+}
+
 // causalTask: nanoGPT's random windows of a token stream.
 type causalTask struct {
 	cfg  *Config
