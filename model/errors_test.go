@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/attn-dev/attn/autograd"
+	"github.com/attn-dev/attn/internal/gemv"
 	"github.com/attn-dev/attn/safetensors"
 	"github.com/attn-dev/attn/tensor"
 )
@@ -293,5 +294,46 @@ func TestSeq2SeqDecoderErrors(t *testing.T) {
 	defer b.Close()
 	if _, err := b.Forward(autograd.NewGraph(false), &Inputs{B: 1, T: 2, InputIDs: []int{3, 4}}, Options{}); err == nil {
 		t.Error("bart with decoder_start_token_id 99 of 20: no error")
+	}
+}
+
+// TestSaveBF16 saves in bfloat16: half the bytes, torch_dtype says so, and
+// every weight loads back as its float32 rounded to the nearest bfloat16.
+func TestSaveBF16(t *testing.T) {
+	m, err := Init(InitOptions{Arch: "gpt2", Hidden: 16, Vocab: 40, Context: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d32, d16 := filepath.Join(t.TempDir(), "f32"), filepath.Join(t.TempDir(), "bf16")
+	if err := Save(m, d32); err != nil {
+		t.Fatal(err)
+	}
+	if err := SaveAs(m, d16, BF16); err != nil {
+		t.Fatal(err)
+	}
+	if err := SaveAs(m, filepath.Join(t.TempDir(), "x"), "f8"); err == nil {
+		t.Error("SaveAs accepted dtype f8")
+	}
+	s32, _ := os.Stat(filepath.Join(d32, "model.safetensors"))
+	s16, _ := os.Stat(filepath.Join(d16, "model.safetensors"))
+	if s16.Size() > s32.Size()/2+4096 {
+		t.Errorf("bf16 file %d bytes, f32 %d", s16.Size(), s32.Size())
+	}
+	l, err := Load(d16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if got, _ := l.Config().Raw("torch_dtype"); got != "bfloat16" {
+		t.Errorf("torch_dtype %q", got)
+	}
+	want, got := m.NamedParameters("", nil), l.NamedParameters("", nil)
+	for i := range want {
+		a, b := want[i].Var.Value.Contiguous().Data(), got[i].Var.Value.Contiguous().Data()
+		for j := range a {
+			if r := gemv.FromBF16(gemv.ToBF16(a[j])); r != b[j] {
+				t.Fatalf("%s[%d]: saved %v, loaded %v, want %v", want[i].Name, j, a[j], b[j], r)
+			}
+		}
 	}
 }

@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -125,7 +126,20 @@ func estimateParams(o InitOptions) float64 {
 // out]), with metadata {"format": "pt"}. The directory appears
 // atomically: it is written under a temporary name and renamed; an
 // existing non-empty dir is an error.
-func Save(m Model, dir string) error {
+func Save(m Model, dir string) error { return SaveAs(m, dir, F32) }
+
+// SaveAs is Save with the weights stored as dt: F32, or BF16 (each weight
+// rounded to the nearest bfloat16, config torch_dtype "bfloat16"; half the
+// bytes, read back widened to float32 by Load).
+func SaveAs(m Model, dir string, dt DType) error {
+	conv := safetensors.F32
+	switch dt {
+	case F32:
+	case BF16:
+		conv = safetensors.BF16
+	default:
+		return fmt.Errorf("model.Save: dtype %q is not f32 or bf16", dt)
+	}
 	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
 		return fmt.Errorf("model.Save: %s exists and is not a directory", dir)
 	}
@@ -141,7 +155,12 @@ func Save(m Model, dir string) error {
 		return fmt.Errorf("model.Save: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	cfg, err := json.MarshalIndent(m.Config().raw, "", "  ")
+	raw := m.Config().raw
+	if dt == BF16 {
+		raw = maps.Clone(raw)
+		raw["torch_dtype"] = "bfloat16"
+	}
+	cfg, err := json.MarshalIndent(raw, "", "  ")
 	if err != nil {
 		return fmt.Errorf("model.Save: config: %w", err)
 	}
@@ -159,9 +178,12 @@ func Save(m Model, dir string) error {
 			transpose(t, data, out, in)
 			shape, data = []int{in, out}, t
 		}
-		ts = append(ts, safetensors.F32(p.Name, shape, data))
+		ts = append(ts, conv(p.Name, shape, data))
 	}
 	if err := safetensors.Write(filepath.Join(tmp, "model.safetensors"), ts, map[string]string{"format": "pt"}); err != nil {
+		return fmt.Errorf("model.Save: %w", err)
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp's directory is private
 		return fmt.Errorf("model.Save: %w", err)
 	}
 	if err := os.Remove(dir); err != nil && !os.IsNotExist(err) {

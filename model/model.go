@@ -136,17 +136,19 @@ func (o *Outputs) Get(name string) *tensor.Tensor {
 
 // Info summarises a model for `attn show`.
 type Info struct {
-	ModelType, Architecture string
-	Layers, Heads           int // encoder (or only) stack
-	DecoderLayers           int // encoder-decoders
-	DecoderHeads            int
-	Hidden                  int // C
-	FFN                     int
-	Context                 int // longest sequence (positions); ViT: patches + 1
-	Vocab                   int // 0 for ViT
-	Params                  int64
-	DTypes                  map[string]int64 // parameters per stored dtype
-	FileBytes               int64
+	ModelType     string           `json:"model_type"`
+	Architecture  string           `json:"architecture"`
+	Layers        int              `json:"layers"` // encoder (or only) stack
+	Heads         int              `json:"heads"`
+	DecoderLayers int              `json:"decoder_layers,omitempty"` // encoder-decoders
+	DecoderHeads  int              `json:"decoder_heads,omitempty"`
+	Hidden        int              `json:"hidden"` // C
+	FFN           int              `json:"ffn"`
+	Context       int              `json:"context"` // longest sequence (positions); ViT: patches + 1
+	Vocab         int              `json:"vocab"`   // 0 for ViT
+	Params        int64            `json:"params"`
+	DTypes        map[string]int64 `json:"dtypes"` // parameters per stored dtype
+	FileBytes     int64            `json:"file_bytes"`
 }
 
 // base is what every architecture shares: config, state_dict, source.

@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/attn-dev/attn/internal/gemv"
 )
 
 // Tensor is one tensor to write: Data holds product(Shape)×DType.Size()
@@ -31,6 +33,16 @@ func F32(name string, shape []int, values []float32) Tensor {
 		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
 	}
 	return Tensor{Name: name, DType: DTypeF32, Shape: append([]int(nil), shape...), Data: b}
+}
+
+// BF16 makes a BF16 tensor from row-major values, each rounded to the
+// nearest bfloat16 (ties to even), as torch's .to(torch.bfloat16) does.
+func BF16(name string, shape []int, values []float32) Tensor {
+	b := make([]byte, 2*len(values))
+	for i, v := range values {
+		binary.LittleEndian.PutUint16(b[2*i:], gemv.ToBF16(v))
+	}
+	return Tensor{Name: name, DType: DTypeBF16, Shape: append([]int(nil), shape...), Data: b}
 }
 
 // I64 makes an I64 tensor from row-major values.

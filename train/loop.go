@@ -618,3 +618,19 @@ func (tr *Trainer) sample() string {
 	}
 	return text
 }
+
+// Validate returns the validation loss of the checkpoint dir under cfg's
+// task, data and split, as Evaluate computes it before the first step
+// (the same batches for the same seed): the number a recipe's trained
+// model is known by. The data is tokenized by the checkpoint's own
+// tokenizer and cached in cfg.Out/data.
+func Validate(cfg Config, dir string) (float64, error) {
+	cfg.Model, cfg.Tokenizer = dir, "model"
+	tr, err := NewTrainer(cfg)
+	if err != nil {
+		return 0, err
+	}
+	defer tr.Close()
+	loss, _, err := tr.Evaluate()
+	return loss, err
+}

@@ -29,7 +29,7 @@ type genFlags struct {
 func (f *genFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.IntVar(&f.maxNew, "max-new-tokens", 32, "tokens to generate at most (0: the model's max_length)")
-	fl.Float64Var(&f.temperature, "temperature", -1, "0: plain greedy; > 0: sample at this temperature (default: the model's generation_config.json)")
+	fl.Float64Var(&f.temperature, "temperature", 0, "0: plain greedy; > 0: sample at this temperature (default: the model's generation_config.json)")
 	fl.IntVar(&f.topK, "top-k", 50, "when sampling, keep the k most likely tokens (0: all)")
 	fl.Float64Var(&f.topP, "top-p", 1, "when sampling, keep the smallest set of tokens of probability ≥ p")
 	fl.Float64Var(&f.repetition, "repetition-penalty", 0, "penalty > 1 on tokens already present (0: the model's)")
@@ -38,7 +38,7 @@ func (f *genFlags) register(cmd *cobra.Command) {
 	fl.StringSliceVar(&f.stops, "stop", nil, "stop once the generated text contains this string (repeatable)")
 	fl.BoolVar(&f.ignoreEOS, "ignore-eos", false, "keep generating after the end-of-sequence token")
 	registerTruncate(cmd, &f.truncate)
-	fl.IntVar(&f.numReturn, "num-return-sequences", 1, "sequences per input: independent samples, or the best beams, best first (default: the model's)")
+	fl.IntVar(&f.numReturn, "num-return-sequences", 0, "sequences per input: independent samples, or the best beams, best first (default: the model's)")
 	addThreadsFlag(cmd)
 }
 
@@ -73,14 +73,14 @@ func (f *genFlags) config(cmd *cobra.Command, base generate.Config, vocab int) (
 	}
 	changed := cmd.Flags().Changed
 	var c generate.Config
-	if f.temperature == 0 {
+	if changed("temperature") && f.temperature == 0 {
 		c = generate.Greedy(f.maxNew, base.EOSTokenIDs)
 		c.MaxLength = base.MaxLength
 		c.PadTokenID, c.BOSTokenID, c.DecoderStartTokenID = base.PadTokenID, base.BOSTokenID, base.DecoderStartTokenID
 	} else {
 		c = base
 		c.MaxNewTokens = f.maxNew
-		if f.temperature > 0 {
+		if changed("temperature") && f.temperature > 0 {
 			c.DoSample, c.Temperature, c.NumBeams = true, f.temperature, 1
 		}
 		if changed("top-k") {

@@ -1,13 +1,14 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/attn-dev/attn/model"
+	"github.com/attn-dev/attn/safetensors"
 	"github.com/spf13/cobra"
 )
 
@@ -15,12 +16,28 @@ func init() {
 	var dir string
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "show --model DIR",
-		Short: "Describe a checkpoint: architecture, sizes, parameters, dtype, file size",
-		Args:  cobra.NoArgs,
+		Use:   "show [--model] DIR | FILE.safetensors",
+		Short: "Describe a checkpoint (architecture, sizes, parameters, dtype, file size) or list a file's tensors",
+		Long: `show describes the model in a checkpoint directory: architecture, layers,
+heads, sizes, parameter count, stored dtypes and file size. Given a
+.safetensors file (or a sharded index .json) it lists the file's tensors
+instead: name, dtype and shape, and the metadata.`,
+		Example: `  attn show --model testdata/models/gpt2
+  attn show testdata/models/gpt2/model.safetensors
+  attn show --json testdata/models/bert`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				if dir != "" {
+					return fmt.Errorf("give the checkpoint once: --model %s or %s", dir, args[0])
+				}
+				dir = args[0]
+			}
 			if dir == "" {
-				return fmt.Errorf("show needs --model DIR")
+				return fmt.Errorf("show needs a checkpoint: attn show DIR (or a .safetensors file)")
+			}
+			if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+				return showFile(cmd, dir, asJSON)
 			}
 			m, err := model.Load(dir)
 			if err != nil {
@@ -29,7 +46,7 @@ func init() {
 			defer m.Close()
 			info := m.Info()
 			if asJSON {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(info)
+				return printJSON(cmd, info)
 			}
 			var dts []string
 			for d, n := range info.DTypes {
@@ -61,6 +78,55 @@ func init() {
 	cmd.Flags().StringVar(&dir, "model", "", "checkpoint directory (config.json + model.safetensors)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the description as JSON")
 	rootCmd.AddCommand(cmd)
+}
+
+// showFile lists the tensors of a safetensors file (or a sharded index).
+func showFile(cmd *cobra.Command, path string, asJSON bool) error {
+	var src safetensors.Source
+	var err error
+	if strings.HasSuffix(path, ".json") {
+		src, err = safetensors.OpenSharded(path)
+	} else {
+		src, err = safetensors.Open(path)
+	}
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	type row struct {
+		Name  string `json:"name"`
+		DType string `json:"dtype"`
+		Shape []int  `json:"shape"`
+	}
+	names := src.Names()
+	sort.Strings(names)
+	rows := make([]row, 0, len(names))
+	var params int64
+	for _, n := range names {
+		ti, _ := src.Info(n)
+		rows = append(rows, row{n, string(ti.DType), ti.Shape})
+		params += ti.NumElements()
+	}
+	if asJSON {
+		return printJSON(cmd, map[string]any{"file": path, "tensors": rows, "metadata": src.Metadata(), "params": params})
+	}
+	w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "tensor\tdtype\tshape\n")
+	for _, r := range rows {
+		fmt.Fprintf(w, "%s\t%s\t%v\n", r.Name, r.DType, r.Shape)
+	}
+	fmt.Fprintf(w, "\n%d tensors, %d parameters (%s)\n", len(rows), params, humanCount(params))
+	if md := src.Metadata(); len(md) > 0 {
+		keys := make([]string, 0, len(md))
+		for k := range md {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(w, "metadata %s\t%s\n", k, md[k])
+		}
+	}
+	return w.Flush()
 }
 
 func humanCount(n int64) string {
