@@ -265,7 +265,8 @@ func findSub(s, sub []int) int {
 // Candidate is one predicted token.
 type Candidate struct {
 	ID    int     `json:"id"`
-	Token string  `json:"token,omitempty"`
+	Token string  `json:"token,omitempty"` // the vocabulary's spelling ("Ġbe")
+	Text  string  `json:"text,omitempty"`  // the text it decodes to (" be")
 	Prob  float64 `json:"prob"`
 }
 

@@ -115,7 +115,9 @@ func (t *Task) FillMaskText(text string, k int) ([]MaskPrediction, error) {
 	}
 	for i := range res {
 		for j := range res[i].Candidates {
-			res[i].Candidates[j].Token, _ = t.Tokenizer.IDToToken(res[i].Candidates[j].ID)
+			c := &res[i].Candidates[j]
+			c.Token, _ = t.Tokenizer.IDToToken(c.ID)
+			c.Text, _ = t.Tokenizer.Decode([]int{c.ID}, false)
 		}
 	}
 	return res, nil

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/spf13/cobra"
 )
@@ -40,7 +41,7 @@ probabilities.`,
 			for _, p := range res {
 				fmt.Fprintf(out, "mask at token %d:\n", p.Position)
 				for _, c := range p.Candidates {
-					fmt.Fprintf(out, "  %-16s %.4f\n", c.Token, c.Prob)
+					fmt.Fprintf(out, "  %-16s %.4f\n", strconv.Quote(c.Text), c.Prob)
 				}
 			}
 			return nil
@@ -50,7 +51,7 @@ probabilities.`,
 	dtype.register(cmd.Flags())
 	cmd.Flags().StringVar(&text, "text", "", "text containing the mask token")
 	cmd.Flags().IntVar(&k, "top-k", 5, "candidates per mask")
-	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"masks": [{"position", "candidates": [{"id", "token", "prob"}]}]}`)
+	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"masks": [{"position", "candidates": [{"id", "token", "text", "prob"}]}]}`)
 	registerTruncate(cmd, &trunc)
 	_ = cmd.MarkFlagRequired("model")
 	_ = cmd.MarkFlagRequired("text")
