@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -65,6 +66,15 @@ func (d *pyDict) get(k string) (any, bool) {
 		return nil, false
 	}
 	return d.vals[i], true
+}
+
+// aTypeName is typeName with its article: "an int", "a list".
+func aTypeName(v any) string {
+	n := typeName(v)
+	if strings.ContainsRune("aeiouAEIOU", rune(n[0])) {
+		return "an " + n
+	}
+	return "a " + n
 }
 
 // typeName names a value's Python type for error messages.
@@ -239,6 +249,51 @@ func (u *unpickler) popMark() ([]any, error) {
 	return items, nil
 }
 
+// popN pops the top n values (above the last mark), in stack order.
+func (u *unpickler) popN(n int) ([]any, error) {
+	floor := 0
+	if len(u.marks) > 0 {
+		floor = u.marks[len(u.marks)-1]
+	}
+	if len(u.stack)-floor < n {
+		return nil, errors.New("stack underflow")
+	}
+	items := append([]any(nil), u.stack[len(u.stack)-n:]...)
+	u.stack = u.stack[:len(u.stack)-n]
+	return items, nil
+}
+
+// store adds items to the list (APPEND, APPENDS) or the key-value pairs
+// to the dict (SETITEM, SETITEMS) on top of the stack.
+func (u *unpickler) store(op byte, items []any) error {
+	c, err := u.top()
+	if err != nil {
+		return err
+	}
+	switch c := c.(type) {
+	case *pyList:
+		if op == opAppend || op == opAppends {
+			c.items = append(c.items, items...)
+			return nil
+		}
+	case *pyDict:
+		if op == opSetitem || op == opSetitems {
+			if len(items)%2 != 0 {
+				return errors.New("SETITEMS with an odd number of items")
+			}
+			for i := 0; i < len(items); i += 2 {
+				if err := c.set(items[i], items[i+1]); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("%s on %s", opNames[op], aTypeName(c))
+}
+
+var opNames = map[byte]string{opAppend: "APPEND", opAppends: "APPENDS", opSetitem: "SETITEM", opSetitems: "SETITEMS"}
+
 func (u *unpickler) memoize(i uint32) error {
 	v, err := u.top()
 	if err != nil {
@@ -406,14 +461,10 @@ func (u *unpickler) step(op byte) (result any, done bool, err error) {
 			err = u.push(tuple(items))
 		}
 	case opTuple1, opTuple2, opTuple3:
-		n := int(op-opTuple1) + 1
-		t := make(tuple, n)
-		for i := n - 1; i >= 0; i-- {
-			if t[i], err = u.pop(); err != nil {
-				return nil, false, err
-			}
+		var items []any
+		if items, err = u.popN(int(op-opTuple1) + 1); err == nil {
+			err = u.push(tuple(items))
 		}
-		err = u.push(t)
 	case opBinput, opLongBinput:
 		var i uint64
 		if i, err = u.uint(map[bool]int{true: 1, false: 4}[op == opBinput]); err == nil {
@@ -431,67 +482,18 @@ func (u *unpickler) step(op byte) (result any, done bool, err error) {
 			return nil, false, fmt.Errorf("memo entry %d was never stored", i)
 		}
 		err = u.push(v)
-	case opAppend:
-		var v, l any
-		if v, err = u.pop(); err != nil {
-			return nil, false, err
-		}
-		if l, err = u.top(); err != nil {
-			return nil, false, err
-		}
-		pl, ok := l.(*pyList)
-		if !ok {
-			return nil, false, fmt.Errorf("APPEND to a %s", typeName(l))
-		}
-		pl.items = append(pl.items, v)
-	case opAppends:
+	case opAppend, opAppends, opSetitem, opSetitems:
 		var items []any
-		var l any
-		if items, err = u.popMark(); err != nil {
-			return nil, false, err
+		switch op {
+		case opAppend:
+			items, err = u.popN(1)
+		case opSetitem:
+			items, err = u.popN(2)
+		default:
+			items, err = u.popMark()
 		}
-		if l, err = u.top(); err != nil {
-			return nil, false, err
-		}
-		pl, ok := l.(*pyList)
-		if !ok {
-			return nil, false, fmt.Errorf("APPENDS to a %s", typeName(l))
-		}
-		pl.items = append(pl.items, items...)
-	case opSetitem:
-		var k, v, d any
-		if v, err = u.pop(); err != nil {
-			return nil, false, err
-		}
-		if k, err = u.pop(); err != nil {
-			return nil, false, err
-		}
-		if d, err = u.top(); err != nil {
-			return nil, false, err
-		}
-		pd, ok := d.(*pyDict)
-		if !ok {
-			return nil, false, fmt.Errorf("SETITEM on a %s", typeName(d))
-		}
-		err = pd.set(k, v)
-	case opSetitems:
-		var items []any
-		var d any
-		if items, err = u.popMark(); err != nil {
-			return nil, false, err
-		}
-		if d, err = u.top(); err != nil {
-			return nil, false, err
-		}
-		pd, ok := d.(*pyDict)
-		if !ok {
-			return nil, false, fmt.Errorf("SETITEMS on a %s", typeName(d))
-		}
-		if len(items)%2 != 0 {
-			return nil, false, errors.New("SETITEMS with an odd number of items")
-		}
-		for i := 0; i < len(items) && err == nil; i += 2 {
-			err = pd.set(items[i], items[i+1])
+		if err == nil {
+			err = u.store(op, items)
 		}
 	case opGlobal:
 		var mod, name string
@@ -526,7 +528,7 @@ func (u *unpickler) step(op byte) (result any, done bool, err error) {
 		}
 		g, ok := fn.(global)
 		if !ok {
-			return nil, false, fmt.Errorf("REDUCE calls a %s, not a global", typeName(fn))
+			return nil, false, fmt.Errorf("REDUCE calls %s, not a global", aTypeName(fn))
 		}
 		t, ok := args.(tuple)
 		if !ok {
@@ -548,10 +550,10 @@ func (u *unpickler) step(op byte) (result any, done bool, err error) {
 		// The one BUILD of a state dict sets OrderedDict._metadata (the
 		// modules' versions); it carries no tensors, so it is dropped.
 		if _, ok := obj.(*pyDict); !ok {
-			return nil, false, fmt.Errorf("BUILD of a %s (only a state dict's metadata is supported)", typeName(obj))
+			return nil, false, fmt.Errorf("BUILD of %s (only a state dict's metadata is supported)", aTypeName(obj))
 		}
 		if _, ok := state.(*pyDict); !ok && state != nil {
-			return nil, false, fmt.Errorf("BUILD with a %s state", typeName(state))
+			return nil, false, fmt.Errorf("BUILD with %s state", aTypeName(state))
 		}
 	case opBinpersid:
 		var pid, v any
@@ -566,7 +568,7 @@ func (u *unpickler) step(op byte) (result any, done bool, err error) {
 		}
 		err = u.push(v)
 	default:
-		return nil, false, fmt.Errorf("pickle opcode 0x%02x (%q) is not one a state dict needs", op, rune(op))
+		return nil, false, fmt.Errorf("%q is not an opcode a state dict needs", rune(op))
 	}
 	return nil, false, err
 }

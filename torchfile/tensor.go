@@ -74,7 +74,7 @@ func (h *holder) persistentLoad(pid any) (any, error) {
 	}
 	key, ok := t[2].(string)
 	if !ok {
-		return nil, fmt.Errorf("storage key is a %s, not a string", typeName(t[2]))
+		return nil, fmt.Errorf("storage key is %s, not a string", aTypeName(t[2]))
 	}
 	numel, ok := t[4].(int64)
 	if !ok || numel < 0 {
@@ -117,7 +117,7 @@ func (h *holder) reduce(g global, args tuple) (any, error) {
 		}
 		t, ok := args[0].(*tensorRef)
 		if !ok {
-			return nil, fmt.Errorf("data is a %s, not a tensor", typeName(args[0]))
+			return nil, fmt.Errorf("data is %s, not a tensor", aTypeName(args[0]))
 		}
 		return t, nil
 	}
@@ -133,7 +133,7 @@ func rebuildTensor(args tuple) (any, error) {
 	}
 	s, ok := args[0].(*storageRef)
 	if !ok {
-		return nil, fmt.Errorf("storage is a %s", typeName(args[0]))
+		return nil, fmt.Errorf("storage is %s", aTypeName(args[0]))
 	}
 	off, ok := args[1].(int64)
 	if !ok || off < 0 {
@@ -176,7 +176,7 @@ func rebuildTensor(args tuple) (any, error) {
 func ints(v any, what string) ([]int64, error) {
 	t, ok := v.(tuple)
 	if !ok {
-		return nil, fmt.Errorf("%s is a %s, not a tuple", what, typeName(v))
+		return nil, fmt.Errorf("%s is %s, not a tuple", what, aTypeName(v))
 	}
 	if len(t) > maxDims {
 		return nil, fmt.Errorf("%s has %d dimensions, more than %d", what, len(t), maxDims)
@@ -237,7 +237,7 @@ func describe(v any) string {
 func (h *holder) stateDict(fileSize int64) (*StateDict, error) {
 	top, ok := h.top.(*pyDict)
 	if !ok {
-		return nil, fmt.Errorf("the checkpoint holds a %s, not a state dict", typeName(h.top))
+		return nil, fmt.Errorf("the checkpoint holds %s, not a state dict", aTypeName(h.top))
 	}
 	sd := &StateDict{}
 	budget := 8*fileSize + 16<<20
@@ -271,7 +271,7 @@ func (h *holder) stateDict(fileSize int64) (*StateDict, error) {
 				budget -= size
 				sd.Tensors = append(sd.Tensors, materialise(name, v, n))
 			default:
-				return fmt.Errorf("entry %q is a %s, not a tensor", name, typeName(v))
+				return fmt.Errorf("entry %q is %s, not a tensor", name, aTypeName(v))
 			}
 		}
 		return nil

@@ -105,7 +105,7 @@ func isTar(r io.ReaderAt) bool {
 func readZip(r io.ReaderAt, size int64) (*holder, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
-		return nil, fmt.Errorf("zip archive: %w", err)
+		return nil, fmt.Errorf("zip archive (truncated or corrupt file?): %w", err)
 	}
 	files := make(map[string]*zip.File, len(zr.File))
 	var pkl *zip.File
@@ -234,7 +234,7 @@ func readLegacy(r io.ReaderAt, size int64) (*holder, error) {
 	}
 	d, ok := info.(*pyDict)
 	if !ok {
-		return nil, fmt.Errorf("legacy format: sys_info is a %s, not a dict", typeName(info))
+		return nil, fmt.Errorf("legacy format: sys_info is %s, not a dict", aTypeName(info))
 	}
 	if le, _ := d.get("little_endian"); le != true {
 		return nil, errors.New("legacy format: the checkpoint was written big-endian, which is not supported")
@@ -251,12 +251,12 @@ func readLegacy(r io.ReaderAt, size int64) (*holder, error) {
 	}
 	kl, ok := keys.(*pyList)
 	if !ok {
-		return nil, fmt.Errorf("legacy format: storage keys are a %s, not a list", typeName(keys))
+		return nil, fmt.Errorf("legacy format: storage keys are %s, not a list", aTypeName(keys))
 	}
 	for _, k := range kl.items {
 		key, ok := k.(string)
 		if !ok {
-			return nil, fmt.Errorf("legacy format: a storage key is a %s, not a string", typeName(k))
+			return nil, fmt.Errorf("legacy format: a storage key is %s, not a string", aTypeName(k))
 		}
 		s, ok := h.storages[key]
 		if !ok {
