@@ -534,6 +534,9 @@ func (u *unpickler) step(op byte) (result any, done bool, err error) {
 		if !ok {
 			return nil, false, fmt.Errorf("REDUCE of %s with %s arguments, not a tuple", typeName(g), typeName(args))
 		}
+		if u.reduce == nil {
+			return nil, false, fmt.Errorf("REDUCE of %s in a pickle that must not call anything", typeName(g))
+		}
 		var v any
 		if v, err = u.reduce(g, t); err != nil {
 			return nil, false, fmt.Errorf("%s.%s: %w", g.module, g.name, err)
