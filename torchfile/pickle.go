@@ -21,8 +21,8 @@ import (
 
 // Limits that keep a hostile pickle from costing more than its size.
 const (
-	maxStack = 1 << 20 // values on the stack plus marks
-	maxMemo  = 1 << 22 // memo entries
+	maxStack = 1 << 20 // values on the stack, and marks
+	maxMemo  = 1 << 20 // memo entries (GPT-2 XL's pickle has ~6000)
 	maxDepth = 64      // nesting of dicts when flattening the result
 )
 

@@ -242,11 +242,18 @@ func (h *holder) stateDict(fileSize int64) (*StateDict, error) {
 	sd := &StateDict{}
 	budget := 8*fileSize + 16<<20
 	seen := map[string]bool{}
+	walked := map[*pyDict]bool{}
 	var walk func(d *pyDict, prefix string, depth int) error
 	walk = func(d *pyDict, prefix string, depth int) error {
 		if depth > maxDepth {
 			return fmt.Errorf("dicts nested deeper than %d (at %q)", maxDepth, prefix)
 		}
+		// A state dict is a tree; a dict reached twice (memo references)
+		// could otherwise make the walk exponential or endless.
+		if walked[d] {
+			return fmt.Errorf("the dict at %q appears twice in the state dict", prefix)
+		}
+		walked[d] = true
 		for i, k := range d.keys {
 			ks, ok := k.(string)
 			if !ok {

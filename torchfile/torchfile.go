@@ -134,8 +134,10 @@ func readZip(r io.ReaderAt, size int64) (*holder, error) {
 			return nil, fmt.Errorf("byte order %q is not supported (only little-endian checkpoints are)", s)
 		}
 	}
-	if pkl.UncompressedSize64 > maxPickle {
-		return nil, fmt.Errorf("%s: pickle of %d bytes exceeds the %d-byte limit", pkl.Name, pkl.UncompressedSize64, maxPickle)
+	// torch.save stores the pickle uncompressed; the cap also keeps a
+	// deflated one from expanding far beyond the file.
+	if pkl.UncompressedSize64 > maxPickle || pkl.UncompressedSize64 > uint64(size) {
+		return nil, fmt.Errorf("%s: pickle of %d bytes exceeds the limit (%d bytes, and the file's size)", pkl.Name, pkl.UncompressedSize64, int64(maxPickle))
 	}
 	rc, err := pkl.Open()
 	if err != nil {
