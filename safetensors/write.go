@@ -61,8 +61,12 @@ func Encode(tensors []Tensor, metadata map[string]string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
-	if err := emit(&buf, hdr, order); err != nil {
+	size := 8 + len(hdr)
+	for _, t := range order {
+		size += len(t.Data)
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size)) // one allocation, not log2(size) copies
+	if err := emit(buf, hdr, order); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
