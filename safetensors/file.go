@@ -33,8 +33,8 @@ type Source interface {
 type File struct {
 	path   string
 	hdr    *header
-	data   []byte // the data section
-	unmap  func() error
+	data   []byte       // the data section
+	unmap  func() error // nil for an image in memory (Parse)
 	closed bool
 }
 
@@ -54,18 +54,14 @@ func Open(path string) (*File, error) {
 	}
 	size := st.Size()
 	var lenBuf [8]byte
-	if size < 8 {
-		return nil, fmt.Errorf("safetensors: %s: file of %d bytes is too short for the 8-byte header length", path, size)
+	if size >= 8 {
+		if _, err := f.ReadAt(lenBuf[:], 0); err != nil {
+			return nil, fmt.Errorf("safetensors: %s: reading header length: %w", path, err)
+		}
 	}
-	if _, err := f.ReadAt(lenBuf[:], 0); err != nil {
-		return nil, fmt.Errorf("safetensors: %s: reading header length: %w", path, err)
-	}
-	n := binary.LittleEndian.Uint64(lenBuf[:])
-	if n > MaxHeaderSize {
-		return nil, fmt.Errorf("safetensors: %s: header length %d exceeds the %d-byte limit", path, n, MaxHeaderSize)
-	}
-	if n > uint64(size-8) {
-		return nil, fmt.Errorf("safetensors: %s: header length %d exceeds the %d bytes after it (truncated file?)", path, n, size-8)
+	n, err := headerLen(path, "file", lenBuf[:], size)
+	if err != nil {
+		return nil, err
 	}
 	hbuf := make([]byte, n)
 	if _, err := f.ReadAt(hbuf, 8); err != nil && !(errors.Is(err, io.EOF) && len(hbuf) == 0) {
@@ -83,13 +79,50 @@ func Open(path string) (*File, error) {
 	return &File{path: path, hdr: hdr, data: whole[dataStart:size], unmap: unmap}, nil
 }
 
+// Parse reads a safetensors image held in memory, as Encode returns it;
+// name stands for the file in error messages. The File aliases image
+// (Float32 of an aligned F32 tensor returns a view of it), Close releases
+// nothing and Evict does nothing.
+func Parse(name string, image []byte) (*File, error) {
+	size := int64(len(image))
+	n, err := headerLen(name, "image", image, size)
+	if err != nil {
+		return nil, err
+	}
+	dataStart := 8 + int64(n)
+	hdr, err := parseHeader(image[8:dataStart], size-dataStart)
+	if err != nil {
+		return nil, fmt.Errorf("safetensors: %s: %w", name, err)
+	}
+	return &File{path: name, hdr: hdr, data: image[dataStart:size:size]}, nil
+}
+
+// headerLen decodes and checks the header length at the start of a file
+// (or image: what) of size bytes, given its first 8 bytes in lenBuf.
+func headerLen(name, what string, lenBuf []byte, size int64) (uint64, error) {
+	if size < 8 {
+		return 0, fmt.Errorf("safetensors: %s: %s of %d bytes is too short for the 8-byte header length", name, what, size)
+	}
+	n := binary.LittleEndian.Uint64(lenBuf)
+	if n > MaxHeaderSize {
+		return 0, fmt.Errorf("safetensors: %s: header length %d exceeds the %d-byte limit", name, n, MaxHeaderSize)
+	}
+	if n > uint64(size-8) {
+		return 0, fmt.Errorf("safetensors: %s: header length %d exceeds the %d bytes after it (truncated file?)", name, n, size-8)
+	}
+	return n, nil
+}
+
 // Close releases the mapping. Slices returned by Float32, Int64 and Bytes
 // alias it and must not be used afterwards.
 func (f *File) Close() error {
 	if f.closed {
 		return nil
 	}
-	err := f.unmap()
+	var err error
+	if f.unmap != nil {
+		err = f.unmap()
+	}
 	f.unmap, f.data, f.closed = nil, nil, true
 	if err != nil {
 		return fmt.Errorf("safetensors: %s: unmap: %w", f.path, err)
@@ -144,7 +177,7 @@ func (f *File) Bytes(name string) ([]byte, TensorInfo, error) {
 // keeps all of it resident until Close.
 func (f *File) Evict(name string) error {
 	b, _, err := f.Bytes(name)
-	if err != nil {
+	if err != nil || f.unmap == nil { // an image in memory has no file to fall back on
 		return err
 	}
 	if err := evictPages(b); err != nil {

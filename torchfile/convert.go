@@ -1,0 +1,63 @@
+package torchfile
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/attn-dev/attn/safetensors"
+)
+
+// metadata is what transformers writes in the safetensors files of a
+// PyTorch model (its loaders check "format").
+var metadata = map[string]string{"format": "pt"}
+
+// Convert reads the PyTorch checkpoint inPath and writes its tensors to the
+// safetensors file outPath, atomically (a reader of outPath never sees a
+// partial file), with their dtypes unchanged. Tensors that share a storage
+// in the pickle are written each as its own copy, which is what a
+// safetensors file can express; model loading accepts tied copies.
+func Convert(inPath, outPath string) error {
+	sd, err := Read(inPath)
+	if err != nil {
+		return err
+	}
+	if err := safetensors.Write(outPath, sd.Tensors, metadata); err != nil {
+		return fmt.Errorf("torchfile: converting %s: %w", inPath, err)
+	}
+	return nil
+}
+
+// Open reads the PyTorch checkpoints at paths (one file, or the shards of
+// a sharded checkpoint) into one in-memory safetensors.Source, so that
+// code written for safetensors loads a pickle checkpoint without a
+// conversion on disk. A tensor name found in two files is an error.
+func Open(paths ...string) (*safetensors.File, error) {
+	var all []safetensors.Tensor
+	from := map[string]string{}
+	for _, p := range paths {
+		sd, err := Read(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range sd.Tensors {
+			if prev, dup := from[t.Name]; dup {
+				return nil, fmt.Errorf("torchfile: tensor %q is in both %s and %s", t.Name, prev, p)
+			}
+			from[t.Name] = p
+		}
+		all = append(all, sd.Tensors...)
+	}
+	image, err := safetensors.Encode(all, metadata)
+	if err != nil {
+		return nil, fmt.Errorf("torchfile: %w", err)
+	}
+	name := "(none)"
+	if len(paths) > 0 {
+		name = filepath.Base(paths[0])
+	}
+	f, err := safetensors.Parse(name, image)
+	if err != nil {
+		return nil, fmt.Errorf("torchfile: %w", err)
+	}
+	return f, nil
+}
