@@ -121,7 +121,7 @@ var hexRE = regexp.MustCompile(`^[0-9a-f]+$`)
 // List fetches the commit and files of n's revision.
 func (c *Client) List(ctx context.Context, n Name) (*Listing, error) {
 	if c.Offline {
-		return nil, fmt.Errorf("%s: listing needs the network: %w", n, ErrOffline)
+		return nil, fmt.Errorf("listing %s: %w", n, ErrOffline)
 	}
 	u := fmt.Sprintf("%s/api/models/%s/revision/%s?blobs=true", c.Endpoint, n.Repo, url.PathEscape(n.Revision))
 	resp, err := c.get(ctx, u, 0)

@@ -13,7 +13,7 @@ var (
 	ErrRepoNotFound     = errors.New("repository not found")
 	ErrRevisionNotFound = errors.New("revision not found")
 	ErrAccess           = errors.New("access denied")
-	ErrOffline          = errors.New("offline")
+	ErrOffline          = errors.New("offline (--offline or ATTN_OFFLINE=1)")
 	ErrNotCached        = errors.New("not in the cache")
 	ErrChecksum         = errors.New("checksum mismatch")
 	ErrNetwork          = errors.New("network unreachable")
@@ -45,7 +45,7 @@ func (c *Client) httpError(resp *http.Response, n Name, what string) error {
 	}
 	detail := ""
 	if e.Message != "" {
-		detail = " (" + e.Message + ")"
+		detail = ": " + e.Message
 	}
 	tokenHint := "set HF_TOKEN to a token of an account that has access"
 	if c.Token != "" {

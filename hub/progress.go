@@ -29,8 +29,9 @@ func BarProgress(w io.Writer) func(name string, total int64, files int) Progress
 	return func(name string, total int64, files int) Progress {
 		return &bar{w: w, b: progressbar.NewOptions64(total,
 			progressbar.OptionSetWriter(w),
-			progressbar.OptionSetDescription(fmt.Sprintf("pull %s (%d files)", name, files)),
+			progressbar.OptionSetDescription(fmt.Sprintf("pull %s (%s)", name, nFiles(files))),
 			progressbar.OptionShowBytes(true),
+			progressbar.OptionShowCount(),
 			progressbar.OptionShowTotalBytes(true),
 			progressbar.OptionUseIECUnits(true),
 			progressbar.OptionSetPredictTime(true),
@@ -61,7 +62,7 @@ func LineProgress(w io.Writer, period time.Duration) func(name string, total int
 	return func(name string, total int64, files int) Progress {
 		l := &lines{w: w, name: name, start: time.Now(), stop: make(chan struct{})}
 		l.total.Store(total)
-		fmt.Fprintf(w, "pull %s: %d files, %s\n", name, files, byteSize(total))
+		fmt.Fprintf(w, "pull %s: %s, %s\n", name, nFiles(files), byteSize(total))
 		l.wg.Go(func() {
 			t := time.NewTicker(period)
 			defer t.Stop()
@@ -130,4 +131,11 @@ func byteSize(n int64) string {
 		i++
 	}
 	return fmt.Sprintf("%.1f %ciB", v, "KMGTP"[i])
+}
+
+func nFiles(n int) string {
+	if n == 1 {
+		return "1 file"
+	}
+	return fmt.Sprintf("%d files", n)
 }

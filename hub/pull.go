@@ -26,11 +26,15 @@ type Pulled struct {
 	Dir     string // the checkpoint directory
 	Files   []File // the files of the checkpoint
 	Fetched int64  // bytes transferred (0 when all were present)
-	Cached  bool   // offline: the cached snapshot, not checked against the hub
+	// Converted lists the safetensors files written from the
+	// repository's PyTorch pickles (which are then removed).
+	Converted []string
+	Cached    bool // offline: the cached snapshot, not checked against the hub
 }
 
 // Pull fetches the checkpoint files of NAME[@REVISION] into the cache
-// (files already there are kept; a partial download is resumed) and
+// (files already there are kept; a partial download is resumed),
+// converts PyTorch pickles to safetensors (see convertPickles) and
 // records the revision's commit, so that Cache.Resolve finds it.
 // Offline, it returns the cached snapshot or ErrOffline.
 func (c *Client) Pull(ctx context.Context, name string) (*Pulled, error) {
@@ -41,7 +45,7 @@ func (c *Client) Pull(ctx context.Context, name string) (*Pulled, error) {
 	if c.Offline {
 		dir, err := c.Cache.Resolve(name)
 		if err != nil {
-			return nil, fmt.Errorf("pulling %s needs the network, and it is not in the cache (%w): %w", n, err, ErrOffline)
+			return nil, fmt.Errorf("%w, and %w", ErrOffline, err)
 		}
 		return &Pulled{Name: n, Dir: dir, Commit: filepath.Base(dir), Cached: true}, nil
 	}
@@ -60,7 +64,10 @@ func (c *Client) Pull(ctx context.Context, name string) (*Pulled, error) {
 	if err := os.MkdirAll(p.Dir, 0o755); err != nil {
 		return nil, diskError(err, p.Dir)
 	}
-	if p.Fetched, err = c.fetchAll(ctx, n, l.Commit, p.Dir, files); err != nil {
+	if p.Fetched, err = c.fetchAll(ctx, n, l.Commit, p.Dir, converted(p.Dir, files)); err != nil {
+		return nil, err
+	}
+	if p.Converted, err = convertPickles(p.Dir, files); err != nil {
 		return nil, err
 	}
 	if err := c.Cache.writeRef(n, l.Commit); err != nil {
