@@ -20,14 +20,14 @@ type Client struct {
 	Endpoint string // no trailing slash
 	Token    string // sent as Authorization: Bearer to Endpoint (never to the CDN it redirects to)
 	Cache    Cache
-	HTTP     *http.Client
+	HTTP     *http.Client // nil: http.DefaultTransport, the token kept from other hosts
 	// Concurrency is how many files download at once.
 	Concurrency int
 	// Offline refuses every request: Pull answers from the cache or
 	// fails with ErrOffline.
 	Offline bool
 	// Stall is how long a download may go without a byte before it is
-	// abandoned (and resumed).
+	// abandoned (and resumed); 0 means DefaultStall.
 	Stall time.Duration
 	// Retries is how often one file's download is resumed after the
 	// connection breaks.
@@ -72,6 +72,16 @@ func NewClient() (*Client, error) {
 		CheckRedirect: dropAuthElsewhere,
 	}
 	return c, nil
+}
+
+// defaultHTTP serves a Client whose HTTP is nil.
+var defaultHTTP = &http.Client{CheckRedirect: dropAuthElsewhere}
+
+func (c *Client) http() *http.Client {
+	if c.HTTP == nil {
+		return defaultHTTP
+	}
+	return c.HTTP
 }
 
 // dropAuthElsewhere keeps the token from the CDN an LFS file redirects
@@ -177,7 +187,7 @@ func (c *Client) get(ctx context.Context, u string, from int64) (*http.Response,
 	if from > 0 {
 		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", from))
 	}
-	return c.HTTP.Do(req)
+	return c.http().Do(req)
 }
 
 // resolveURL is where file f of commit is served.

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -239,8 +240,9 @@ func (r *retryable) Unwrap() error { return r.err }
 func (c *Client) downloadOnce(ctx context.Context, n Name, commit, part string, f File, have int64, prog Progress) (int64, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	stalled := fmt.Errorf("no data for %s", c.Stall)
-	watchdog := time.AfterFunc(c.Stall, func() { cancel(stalled) })
+	stall := cmp.Or(c.Stall, DefaultStall)
+	stalled := fmt.Errorf("no data for %s", stall)
+	watchdog := time.AfterFunc(stall, func() { cancel(stalled) })
 	defer watchdog.Stop()
 
 	resp, err := c.get(ctx, c.resolveURL(n.Repo, commit, f.Name), have)
@@ -284,7 +286,7 @@ func (c *Client) downloadOnce(ctx context.Context, n Name, commit, part string, 
 	if err != nil {
 		return 0, diskError(err, part)
 	}
-	w := &progressWriter{w: out, prog: prog, kick: func() { watchdog.Reset(c.Stall) }}
+	w := &progressWriter{w: out, prog: prog, kick: func() { watchdog.Reset(stall) }}
 	// Never more than the listing's size: a server that sends more is
 	// cut off, and the hash check judges the rest.
 	want := f.Size - have
