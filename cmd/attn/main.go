@@ -16,7 +16,10 @@ import (
 	"github.com/attn-dev/attn/internal/parallel"
 )
 
-var logLevel string
+var (
+	logLevel string
+	offline  bool // --offline: nothing touches the network
+)
 
 var rootCmd = &cobra.Command{
 	Use:   "attn",
@@ -31,7 +34,10 @@ GPT-2, BERT, ViT, Marian and BART checkpoints from Hugging Face, and models it t
 			return fmt.Errorf("--log-level %q: %w", logLevel, err)
 		}
 		slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})))
-		return applyThreads(cmd)
+		if err := applyThreads(cmd); err != nil {
+			return err
+		}
+		return resolveModelFlag(cmd)
 	},
 }
 
@@ -100,6 +106,7 @@ func versionString() string {
 func init() {
 	rootCmd.Version = versionString()
 	rootCmd.PersistentFlags().StringVar(&logLevel, "log-level", "warn", "log level: debug, info, warn or error")
+	rootCmd.PersistentFlags().BoolVar(&offline, "offline", false, "never touch the network (also ATTN_OFFLINE=1): models come from the cache only")
 }
 
 func main() {

@@ -62,13 +62,19 @@ in flight, then exits. See the server package's documentation for the API.`,
 			if err != nil {
 				return fmt.Errorf("--addr: %w", err)
 			}
+			for i := range models {
+				if models[i].Dir, err = modelDir(models[i].Dir); err != nil {
+					ln.Close()
+					return err
+				}
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
 			return s.Run(ctx, ln, models, drain, opts...)
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVar(&specs, "model", nil, "checkpoint directory, or NAME=DIR (repeatable)")
+	f.StringArrayVar(&specs, "model", nil, "checkpoint directory or pulled name, or NAME=DIR (repeatable)")
 	f.StringVar(&addr, "addr", server.DefaultAddr, "listen address (loopback unless you choose otherwise)")
 	f.StringVar(&apiKey, "api-key", "", "require Authorization: Bearer KEY (default: $ATTN_API_KEY; none when empty)")
 	f.Int64Var(&lim.MaxBodyBytes, "max-body-bytes", lim.MaxBodyBytes, "largest request body (413 beyond)")
