@@ -53,7 +53,7 @@ func TestConvertVerb(t *testing.T) {
 			t.Fatalf("show --json: %v: %s", err, out)
 		}
 	}
-	if infos[0]["Params"] != infos[1]["Params"] || infos[0]["Params"] == nil {
-		t.Errorf("show: %v parameters from the conversion, %v from the pickle", infos[0]["Params"], infos[1]["Params"])
+	if infos[0]["params"] != infos[1]["params"] || infos[0]["params"] == nil {
+		t.Errorf("show: %v parameters from the conversion, %v from the pickle", infos[0]["params"], infos[1]["params"])
 	}
 }
