@@ -22,9 +22,10 @@ package hub
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/attn-dev/attn/internal/home"
 )
 
 // DefaultEndpoint is the hub's address when HF_ENDPOINT is unset.
@@ -94,17 +95,8 @@ func checkRevision(rev string) error {
 // directory name, so nothing else is accepted.
 var commitRE = regexp.MustCompile(`^[0-9a-f]{40}$`)
 
-// Home is the cache's root: $ATTN_HOME, or ~/.cache/attn.
-func Home() (string, error) {
-	if h := os.Getenv("ATTN_HOME"); h != "" {
-		return h, nil
-	}
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("no cache directory (set ATTN_HOME): %w", err)
-	}
-	return filepath.Join(d, "attn"), nil
-}
+// Home is the cache's root: $ATTN_HOME, or ~/.cache/attn (internal/home).
+func Home() (string, error) { return home.Dir() }
 
 // Offline reports whether ATTN_OFFLINE (or huggingface_hub's
 // HF_HUB_OFFLINE) asks that nothing touch the network.
