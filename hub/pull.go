@@ -61,6 +61,11 @@ func (c *Client) Pull(ctx context.Context, name string) (*Pulled, error) {
 	if !hasWeights(files) {
 		return nil, fmt.Errorf("%s@%s has neither model.safetensors nor pytorch_model.bin (nor their sharded forms)", n.Repo, l.Commit[:12])
 	}
+	unlock, err := c.Cache.lockRepo(ctx, n.Repo)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	p := &Pulled{Name: n, Commit: l.Commit, Dir: c.Cache.snapshot(n.Repo, l.Commit), Files: files}
 	if err := os.MkdirAll(p.Dir, 0o755); err != nil {
 		return nil, diskError(err, p.Dir)

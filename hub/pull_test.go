@@ -367,3 +367,37 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestConcurrentPullsOfOneRepo: two pulls of the same name at once both
+// succeed, one after the other, and the files are whole.
+func TestConcurrentPullsOfOneRepo(t *testing.T) {
+	s, c, files := newHub(t)
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := c.Pull(context.Background(), "org/tiny-gpt2")
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	dir, err := c.Cache.Resolve("org/tiny-gpt2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "model.safetensors")); !bytes.Equal(b, files["model.safetensors"]) {
+		t.Error("model.safetensors spoiled by two pulls at once")
+	}
+	cdn := 0
+	for _, r := range s.Requests() {
+		if r.CDN {
+			cdn++
+		}
+	}
+	if cdn != 1 {
+		t.Errorf("model.safetensors fetched %d times, want once (the second pull finds it)", cdn)
+	}
+}
