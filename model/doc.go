@@ -16,8 +16,10 @@
 // (in the private mapping) into nn.Linear's [out, in]. Tied weights that
 // save_pretrained drops (lm_head, the MLM decoder, Marian/BART's
 // embed_tokens) are the tensors they are tied to. Missing, unexpected or
-// misshapen tensors are errors naming the tensor and both shapes; PyTorch
-// pickle checkpoints are refused (unpickling runs code).
+// misshapen tensors are errors naming the tensor and both shapes. A
+// directory with only a PyTorch pickle checkpoint (pytorch_model.bin, or
+// its shards) is read into memory by package torchfile, which runs
+// nothing from the pickle.
 //
 // Forward takes Hugging Face's keyword inputs (Inputs: input_ids [B, T],
 // attention_mask, token_type_ids, position_ids, decoder_input_ids,

@@ -64,6 +64,23 @@ func variant(t *testing.T, editCfg func(string) string, editTensors func([]safet
 	return dir
 }
 
+// withFile makes a directory with the fixture GPT-2's config.json and a
+// copy of the file src named name.
+func withFile(t *testing.T, name, src string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for dst, from := range map[string]string{"config.json": filepath.Join(gpt2Dir, "config.json"), name: src} {
+		b, err := os.ReadFile(from)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, dst), b, 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
 func without(name string) func([]safetensors.Tensor) []safetensors.Tensor {
 	return func(ts []safetensors.Tensor) []safetensors.Tensor {
 		var out []safetensors.Tensor
@@ -88,8 +105,14 @@ func TestLoadErrors(t *testing.T) {
 		dir  func(t *testing.T) string
 		want []string // substrings of the error
 	}{
-		{"pickle dir", func(*testing.T) string { return pickleDir }, []string{"pytorch_model.bin", "pickle", "arbitrary code", "safetensors"}},
-		{"pickle file", func(*testing.T) string { return filepath.Join(pickleDir, "pytorch_model.bin") }, []string{"pickle", "never loads"}},
+		{"pickle dir, not a pickle", func(*testing.T) string { return pickleDir }, []string{"pytorch_model.bin", "not a PyTorch checkpoint"}},
+		{"pickle file", func(*testing.T) string { return filepath.Join(pickleDir, "pytorch_model.bin") }, []string{"PyTorch checkpoint file", "pass the directory"}},
+		{"hostile pickle", func(t *testing.T) string {
+			return withFile(t, "pytorch_model.bin", filepath.Join("..", "testdata", "torchfile", "evil_system.bin"))
+		}, []string{"pytorch_model.bin", "global posix.system is refused"}},
+		{"other pickle", func(t *testing.T) string {
+			return withFile(t, "model.pt", filepath.Join("..", "testdata", "torchfile", "gpt2", "pytorch_model.bin"))
+		}, []string{"model.pt", "attn convert", "model.safetensors"}},
 		{"no config", func(t *testing.T) string { return t.TempDir() }, []string{"config.json"}},
 		{"unknown model type", func(t *testing.T) string {
 			return variant(t, func(s string) string { return strings.Replace(s, `"model_type": "gpt2"`, `"model_type": "llama"`, 1) }, nil)

@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"github.com/attn-dev/attn/nn"
 	"github.com/attn-dev/attn/safetensors"
 	"github.com/attn-dev/attn/tensor"
+	"github.com/attn-dev/attn/torchfile"
 )
 
 // Model is a loaded checkpoint: the nn blocks of one architecture with
@@ -252,15 +254,52 @@ func lookup(cfg *Config) (*architecture, string, error) {
 	return a, head, nil
 }
 
-// pickleNames are the PyTorch pickle checkpoint files Load refuses.
+// pickleExts are the extensions of PyTorch pickle checkpoints.
 var pickleExts = []string{".bin", ".pt", ".pth", ".ckpt", ".pkl"}
 
-// errPickle explains why a pickle checkpoint is refused.
-func errPickle(path string) error {
-	return fmt.Errorf("model: %s is a PyTorch pickle checkpoint, which attn never loads: unpickling runs arbitrary code from the file. "+
-		"Convert it to safetensors once, where PyTorch is trusted, e.g. "+
-		"`python3 -c \"from transformers import AutoModel; AutoModel.from_pretrained('DIR').save_pretrained('DIR', safe_serialization=True)\"` "+
-		"or with safetensors.torch.save_file(torch.load(path), 'model.safetensors')", path)
+// The names transformers gives a pickle checkpoint and its shard index.
+const (
+	pickleFile  = "pytorch_model.bin"
+	pickleIndex = "pytorch_model.bin.index.json"
+)
+
+// openPickle opens dir's pytorch_model.bin (or the shards its index
+// names) with package torchfile, which reads tensors without running the
+// pickle, into an in-memory source. It returns the files it read; no
+// files and no error when dir has neither. Any other pickle file there
+// gets an error with the command that converts it.
+func openPickle(dir string) (safetensors.Source, []string, error) {
+	var files []string
+	if raw, err := os.ReadFile(filepath.Join(dir, pickleIndex)); err == nil {
+		var idx struct {
+			WeightMap map[string]string `json:"weight_map"`
+		}
+		if err := json.Unmarshal(raw, &idx); err != nil {
+			return nil, nil, fmt.Errorf("model: %s: %w", filepath.Join(dir, pickleIndex), err)
+		}
+		for _, f := range idx.WeightMap {
+			if f == "" || f != filepath.Base(f) || f == "." || f == ".." {
+				return nil, nil, fmt.Errorf("model: %s: shard %q is not a file name in the directory", filepath.Join(dir, pickleIndex), f)
+			}
+			if p := filepath.Join(dir, f); !slices.Contains(files, p) {
+				files = append(files, p)
+			}
+		}
+		sort.Strings(files)
+	} else if exists(filepath.Join(dir, pickleFile)) {
+		files = []string{filepath.Join(dir, pickleFile)}
+	} else if p := findPickle(dir); p != "" {
+		return nil, nil, fmt.Errorf("model: %s has no model.safetensors, only the PyTorch checkpoint %s; convert it once with `attn convert %s %s`",
+			dir, filepath.Base(p), p, filepath.Join(dir, "model.safetensors"))
+	} else {
+		return nil, nil, nil
+	}
+	slog.Info("reading a PyTorch pickle checkpoint (tensors only, nothing in it is run)", "files", files)
+	src, err := torchfile.Open(files...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("model: %w", err)
+	}
+	return src, files, nil
 }
 
 // Load opens the Hugging Face checkpoint in dir (config.json and
@@ -268,7 +307,9 @@ func errPickle(path string) error {
 // the architecture config.json names. Weights stay in the memory-mapped
 // file (only GPT-2's Conv1D weights are rewritten, in place, when the
 // model is first used; see ToBF16); Close the model to release
-// it. Pickle checkpoints are refused.
+// it. A directory with only pytorch_model.bin (or its sharded index) is
+// read with package torchfile into memory instead: tensors only, nothing
+// in the pickle runs.
 func Load(dir string, opts ...Option) (Model, error) {
 	var o loadOptions
 	for _, opt := range opts {
@@ -276,7 +317,7 @@ func Load(dir string, opts ...Option) (Model, error) {
 	}
 	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
 		if slices.Contains(pickleExts, filepath.Ext(dir)) {
-			return nil, errPickle(dir)
+			return nil, fmt.Errorf("model: %s is a PyTorch checkpoint file; pass the directory that holds it and config.json", dir)
 		}
 		return nil, fmt.Errorf("model: %s is a file; pass the checkpoint directory (with config.json)", dir)
 	}
@@ -288,14 +329,17 @@ func Load(dir string, opts ...Option) (Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	var src safetensors.Source
+	var pickles []string
 	if !exists(filepath.Join(dir, "model.safetensors")) && !exists(filepath.Join(dir, safetensors.IndexFile)) {
-		if p := findPickle(dir); p != "" {
-			return nil, errPickle(p)
+		if src, pickles, err = openPickle(dir); err != nil {
+			return nil, err
 		}
 	}
-	src, err := safetensors.OpenSharded(dir)
-	if err != nil {
-		return nil, fmt.Errorf("model: %w", err)
+	if src == nil {
+		if src, err = safetensors.OpenSharded(dir); err != nil {
+			return nil, fmt.Errorf("model: %w", err)
+		}
 	}
 	b := newLoadBinder(src, "")
 	m, err := a.build(cfg, head, b)
@@ -315,7 +359,7 @@ func Load(dir string, opts ...Option) (Model, error) {
 			bm.info.DTypes[string(info.DType)] += info.NumElements()
 		}
 	}
-	bm.info.FileBytes = checkpointBytes(dir)
+	bm.info.FileBytes = checkpointBytes(dir, pickles)
 	if o.dtype == BF16 {
 		if err := ToBF16(m); err != nil {
 			m.Close()
@@ -325,26 +369,29 @@ func Load(dir string, opts ...Option) (Model, error) {
 	return m, nil
 }
 
-// checkpointBytes is the size of the weight files: model.safetensors, or
-// every shard the index names.
-func checkpointBytes(dir string) int64 {
-	files := []string{"model.safetensors"}
-	if data, err := os.ReadFile(filepath.Join(dir, safetensors.IndexFile)); err == nil {
-		var idx struct {
-			WeightMap map[string]string `json:"weight_map"`
-		}
-		if json.Unmarshal(data, &idx) == nil {
-			files = files[:0]
-			for _, f := range idx.WeightMap {
-				if !slices.Contains(files, f) {
-					files = append(files, f)
+// checkpointBytes is the size of the weight files: the pickles read, or
+// model.safetensors, or every shard the index names.
+func checkpointBytes(dir string, pickles []string) int64 {
+	files := pickles
+	if len(files) == 0 {
+		files = []string{filepath.Join(dir, "model.safetensors")}
+		if data, err := os.ReadFile(filepath.Join(dir, safetensors.IndexFile)); err == nil {
+			var idx struct {
+				WeightMap map[string]string `json:"weight_map"`
+			}
+			if json.Unmarshal(data, &idx) == nil {
+				files = files[:0]
+				for _, f := range idx.WeightMap {
+					if p := filepath.Join(dir, f); !slices.Contains(files, p) {
+						files = append(files, p)
+					}
 				}
 			}
 		}
 	}
 	var n int64
 	for _, f := range files {
-		if st, err := os.Stat(filepath.Join(dir, f)); err == nil {
+		if st, err := os.Stat(f); err == nil {
 			n += st.Size()
 		}
 	}

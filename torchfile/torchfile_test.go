@@ -184,7 +184,9 @@ func TestHostilePickles(t *testing.T) {
 		{"offset past end", pOrderedDict + "X\x01\x00\x00\x00w" + pRebuild + "(" + pStorage + "K\x04)))\x89)tRs.", "reaches past its 4 elements"},
 		{"huge dims", pOrderedDict + "X\x01\x00\x00\x00w" + pRebuild + "(" + pStorage + "K\x00\x8a\x08\x00\x00\x00\x00\x00\x00\x00\x40\x8a\x08\x00\x00\x00\x00\x00\x00\x00\x40\x86K\x01K\x01\x86\x89)tRs.", "overflows"},
 		{"int key", "\x80\x02}K\x01Ns.", "key 1 in \"\" is not a string"},
-		{"self nesting", "\x80\x02}q\x00X\x01\x00\x00\x00ah\x00s.", "nested deeper than 64"},
+		{"self nesting", "\x80\x02}q\x00X\x01\x00\x00\x00ah\x00s.", `the dict at "a." appears twice`},
+		{"dict lattice", lattice(60), "appears twice"},
+		{"deep nesting", "\x80\x02" + strings.Repeat("}X\x01\x00\x00\x00a", 70) + "}" + strings.Repeat("s", 70) + ".", "nested deeper than 64"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			b := zipWith(t, []byte(c.pkl), map[string][]byte{"0": four})
@@ -194,6 +196,19 @@ func TestHostilePickles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// lattice is a pickle of n dicts, each holding the previous one under
+// two keys: 2^n paths through n dicts.
+func lattice(n int) string {
+	var b strings.Builder
+	b.WriteString("\x80\x02}q\x00")
+	for i := 1; i <= n; i++ {
+		prev := string(rune(i - 1))
+		b.WriteString("}q" + string(rune(i)) + "X\x01\x00\x00\x00ah" + prev + "sX\x01\x00\x00\x00bh" + prev + "s")
+	}
+	b.WriteString(".")
+	return b.String()
 }
 
 func TestNotACheckpoint(t *testing.T) {
