@@ -209,8 +209,11 @@ func numel(shape []int64) (int64, bool) {
 	return int64(n), true
 }
 
-// describe prints a small value for an error message.
-func describe(v any) string {
+// describe prints a small value for an error message, tuples to a
+// depth of 3 (a pickle can nest them a million deep).
+func describe(v any) string { return describeDepth(v, 3) }
+
+func describeDepth(v any, depth int) string {
 	switch v := v.(type) {
 	case string:
 		if len(v) > 64 {
@@ -220,13 +223,16 @@ func describe(v any) string {
 	case int64, float64, bool:
 		return fmt.Sprint(v)
 	case tuple:
+		if depth == 0 {
+			return "(...)"
+		}
 		if len(v) <= 8 {
 			s := "("
 			for i, x := range v {
 				if i > 0 {
 					s += ", "
 				}
-				s += describe(x)
+				s += describeDepth(x, depth-1)
 			}
 			return s + ")"
 		}

@@ -42,23 +42,15 @@ func (s *StateDict) Names() []string {
 // Read reads the PyTorch checkpoint (torch.save of a state dict) at path.
 // It never runs code from the file: see the package documentation.
 func Read(path string) (*StateDict, error) {
-	f, err := os.Open(path)
+	f, ts, err := openPlan(path)
 	if err != nil {
-		return nil, fmt.Errorf("torchfile: %w", err)
+		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("torchfile: %w", err)
-	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("torchfile: %s is a directory, not a checkpoint file", path)
-	}
-	sd, err := Decode(f, st.Size())
-	if err != nil {
+	if err := fillAll(ts); err != nil {
 		return nil, fmt.Errorf("torchfile: %s: %w", path, err)
 	}
-	return sd, nil
+	return &StateDict{Tensors: ts}, nil
 }
 
 // openPlan opens the checkpoint at path and plans its tensors (see plan);
@@ -88,19 +80,27 @@ func openPlan(path string) (*os.File, []safetensors.Tensor, error) {
 // (_use_new_zipfile_serialization=False).
 func Decode(r io.ReaderAt, size int64) (*StateDict, error) {
 	ts, err := plan(r, size)
+	if err == nil {
+		err = fillAll(ts)
+	}
 	if err != nil {
 		return nil, err
 	}
+	return &StateDict{Tensors: ts}, nil
+}
+
+// fillAll reads every planned tensor into its own Data.
+func fillAll(ts []safetensors.Tensor) error {
 	for i := range ts {
 		if t := &ts[i]; t.Data == nil {
 			t.Data = make([]byte, t.DType.Size()*numElements(t.Shape))
 			if err := t.Fill(t.Data); err != nil {
-				return nil, fmt.Errorf("tensor %q: %w", t.Name, err)
+				return fmt.Errorf("tensor %q: %w", t.Name, err)
 			}
 			t.Fill = nil
 		}
 	}
-	return &StateDict{Tensors: ts}, nil
+	return nil
 }
 
 // numElements is the product of a checked shape.
