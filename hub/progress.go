@@ -60,7 +60,7 @@ func (b *bar) Finish() {
 // where a redrawn bar would be noise.
 func LineProgress(w io.Writer, period time.Duration) func(name string, total int64, files int) Progress {
 	return func(name string, total int64, files int) Progress {
-		l := &lines{w: w, name: name, start: time.Now(), stop: make(chan struct{})}
+		l := &lines{w: w, name: name, start: time.Now(), last: -1, stop: make(chan struct{})}
 		l.total.Store(total)
 		fmt.Fprintf(w, "pull %s: %s, %s\n", name, nFiles(files), byteSize(total))
 		l.wg.Go(func() {
@@ -85,6 +85,7 @@ type lines struct {
 	start      time.Time
 	done       atomic.Int64
 	total      atomic.Int64
+	last       int64 // done at the last line written, -1 before the first
 	stop       chan struct{}
 	wg         sync.WaitGroup
 	finishOnce sync.Once
@@ -101,8 +102,13 @@ func (l *lines) Finish() {
 	})
 }
 
+// line writes the progress unless nothing arrived since the last line.
 func (l *lines) line() {
 	done, total := l.done.Load(), l.total.Load()
+	if done == l.last {
+		return
+	}
+	l.last = done
 	secs := time.Since(l.start).Seconds()
 	rate := float64(done) / max(secs, 1e-9)
 	eta := "?"

@@ -3,12 +3,8 @@ package hub
 import (
 	"cmp"
 	"context"
-	"crypto/sha1"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"log/slog"
 	"net/http"
@@ -61,6 +57,11 @@ func (c *Client) Pull(ctx context.Context, name string) (*Pulled, error) {
 	if !hasWeights(files) {
 		return nil, fmt.Errorf("%s@%s has neither model.safetensors nor pytorch_model.bin (nor their sharded forms)", n.Repo, l.Commit[:12])
 	}
+	unlock, err := c.Cache.lockRepo(ctx, n.Repo)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	p := &Pulled{Name: n, Commit: l.Commit, Dir: c.Cache.snapshot(n.Repo, l.Commit), Files: files}
 	if err := os.MkdirAll(p.Dir, 0o755); err != nil {
 		return nil, diskError(err, p.Dir)
@@ -173,12 +174,13 @@ func (c *Client) fetch(ctx context.Context, n Name, commit, dir string, f File, 
 	part := final + ".part"
 	var fetched int64
 	for attempt := 1; ; attempt++ {
-		got, err := c.download(ctx, n, commit, part, f, prog)
+		ck := newChecker(f)
+		got, err := c.download(ctx, n, commit, part, f, ck, prog)
 		fetched += got
 		if err != nil {
 			return fetched, err
 		}
-		err = verify(part, f)
+		err = ck.check()
 		if err == nil {
 			break
 		}
@@ -200,14 +202,17 @@ func (c *Client) fetch(ctx context.Context, n Name, commit, dir string, f File, 
 // download brings part up to f.Size bytes, resuming with Range from what
 // it holds, and again after a broken or stalled connection (up to
 // c.Retries times). It returns the bytes transferred.
-func (c *Client) download(ctx context.Context, n Name, commit, part string, f File, prog Progress) (int64, error) {
+func (c *Client) download(ctx context.Context, n Name, commit, part string, f File, ck *checker, prog Progress) (int64, error) {
 	var fetched int64
 	for try := 0; ; try++ {
 		have := partSize(part, f.Size)
+		if err := ck.sync(part, have); err != nil {
+			return fetched, err
+		}
 		if have == f.Size {
 			return fetched, nil
 		}
-		got, err := c.downloadOnce(ctx, n, commit, part, f, have, prog)
+		got, err := c.downloadOnce(ctx, n, commit, part, f, have, ck, prog)
 		fetched += got
 		if err == nil && try <= c.Retries {
 			continue // partSize says whether it is complete
@@ -237,7 +242,7 @@ func (r *retryable) Unwrap() error { return r.err }
 
 // downloadOnce sends one request for f from byte have and appends what
 // arrives to part.
-func (c *Client) downloadOnce(ctx context.Context, n Name, commit, part string, f File, have int64, prog Progress) (int64, error) {
+func (c *Client) downloadOnce(ctx context.Context, n Name, commit, part string, f File, have int64, ck *checker, prog Progress) (int64, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	stall := cmp.Or(c.Stall, DefaultStall)
@@ -267,6 +272,7 @@ func (c *Client) downloadOnce(ctx context.Context, n Name, commit, part string, 
 		}
 	case resp.StatusCode == http.StatusOK:
 		flag |= os.O_TRUNC // the whole file: what part held is sent again
+		ck.reset()
 		if have > 0 {
 			prog.Grow(have)
 		}
@@ -286,7 +292,7 @@ func (c *Client) downloadOnce(ctx context.Context, n Name, commit, part string, 
 	if err != nil {
 		return 0, diskError(err, part)
 	}
-	w := &progressWriter{w: out, prog: prog, kick: func() { watchdog.Reset(stall) }}
+	w := &progressWriter{w: out, ck: ck, prog: prog, kick: func() { watchdog.Reset(stall) }}
 	// Never more than the listing's size: a server that sends more is
 	// cut off, and the hash check judges the rest.
 	want := f.Size - have
@@ -325,11 +331,13 @@ func rangeStart(cr string) (int64, bool) {
 	return v, err == nil
 }
 
-// progressWriter counts bytes into prog and keeps the stall watchdog
-// quiet while they flow; werr tells a write failure (a full disk) from a
-// read failure.
+// progressWriter writes to the file and, what the file took, to the
+// checker; it counts bytes into prog and keeps the stall watchdog quiet
+// while they flow; werr tells a write failure (a full disk) from a read
+// failure.
 type progressWriter struct {
 	w    io.Writer
+	ck   *checker
 	prog Progress
 	kick func()
 	n    int64
@@ -339,45 +347,11 @@ type progressWriter struct {
 func (p *progressWriter) Write(b []byte) (int, error) {
 	p.kick()
 	k, err := p.w.Write(b)
+	p.ck.Write(b[:k])
 	p.n += int64(k)
 	p.prog.Add(int64(k))
 	if err != nil {
 		p.werr = err
 	}
 	return k, err
-}
-
-// verify checks part against the listing: its size, and the sha256 of
-// an LFS file or the git blob id of another.
-func verify(part string, f File) error {
-	fh, err := os.Open(part)
-	if err != nil {
-		return err
-	}
-	defer fh.Close()
-	st, err := fh.Stat()
-	if err != nil {
-		return err
-	}
-	if st.Size() != f.Size {
-		return fmt.Errorf("%s: %d bytes, the listing says %d: %w", f.Name, st.Size(), f.Size, ErrChecksum)
-	}
-	var h hash.Hash
-	var want string
-	switch {
-	case f.SHA256 != "":
-		h, want = sha256.New(), f.SHA256
-	case len(f.BlobID) == 40:
-		h, want = sha1.New(), f.BlobID
-		fmt.Fprintf(h, "blob %d\x00", f.Size)
-	default:
-		return nil // the listing gives nothing to check beyond the size
-	}
-	if _, err := io.Copy(h, fh); err != nil {
-		return fmt.Errorf("reading %s: %w", part, err)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != want {
-		return fmt.Errorf("%s: content hash %s, the listing says %s: %w", f.Name, got, want, ErrChecksum)
-	}
-	return nil
 }

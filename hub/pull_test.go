@@ -265,19 +265,12 @@ func TestDiskFull(t *testing.T) {
 		t.Skip("no /dev/full")
 	}
 	_, c, _ := newHub(t)
-	l, err := c.List(context.Background(), hub.Name{Repo: "org/tiny-gpt2", Revision: "main"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap := filepath.Join(c.Cache.Dir, "models", "org--tiny-gpt2", "snapshots", l.Commit)
-	if err := os.MkdirAll(snap, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	snap := snapshotDir(t, c)
 	// Writes to /dev/full fail with ENOSPC, as on a full disk.
 	if err := os.Symlink("/dev/full", filepath.Join(snap, "model.safetensors.part")); err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Pull(context.Background(), "org/tiny-gpt2")
+	_, err := c.Pull(context.Background(), "org/tiny-gpt2")
 	if !errors.Is(err, hub.ErrDiskFull) || !strings.Contains(err.Error(), "ATTN_HOME") {
 		t.Errorf("err = %v, want ErrDiskFull naming ATTN_HOME", err)
 	}
@@ -366,4 +359,80 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestConcurrentPullsOfOneRepo: two pulls of the same name at once both
+// succeed, one after the other, and the files are whole.
+func TestConcurrentPullsOfOneRepo(t *testing.T) {
+	s, c, files := newHub(t)
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := c.Pull(context.Background(), "org/tiny-gpt2")
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	dir, err := c.Cache.Resolve("org/tiny-gpt2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "model.safetensors")); !bytes.Equal(b, files["model.safetensors"]) {
+		t.Error("model.safetensors spoiled by two pulls at once")
+	}
+	cdn := 0
+	for _, r := range s.Requests() {
+		if r.CDN {
+			cdn++
+		}
+	}
+	if cdn != 1 {
+		t.Errorf("model.safetensors fetched %d times, want once (the second pull finds it)", cdn)
+	}
+}
+
+// TestResumeRefused: a server that ignores Range sends the whole file;
+// what the partial file held (here damaged) is replaced, not kept.
+func TestResumeRefused(t *testing.T) {
+	s, c, files := newHub(t)
+	s.IgnoreRange()
+	snap := snapshotDir(t, c)
+	if err := os.WriteFile(filepath.Join(snap, "model.safetensors.part"), bytes.Repeat([]byte{0xee}, 5000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Pull(context.Background(), "org/tiny-gpt2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(p.Dir, "model.safetensors")); !bytes.Equal(b, files["model.safetensors"]) {
+		t.Error("model.safetensors differs from the original")
+	}
+	var ranges []string
+	for _, r := range s.Requests() {
+		if r.CDN {
+			ranges = append(ranges, r.Range)
+		}
+	}
+	if !slices.Equal(ranges, []string{"bytes=5000-"}) {
+		t.Errorf("CDN requests' Range %q, want one from byte 5000 (answered with the whole file)", ranges)
+	}
+}
+
+// snapshotDir makes the snapshot directory a pull of org/tiny-gpt2 will
+// write to, for a test to plant a partial file in.
+func snapshotDir(t *testing.T, c *hub.Client) string {
+	t.Helper()
+	l, err := c.List(context.Background(), hub.Name{Repo: "org/tiny-gpt2", Revision: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := filepath.Join(c.Cache.Dir, "models", "org--tiny-gpt2", "snapshots", l.Commit)
+	if err := os.MkdirAll(snap, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return snap
 }

@@ -1,9 +1,11 @@
 package safetensors
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -512,5 +514,61 @@ func TestModelFixtures(t *testing.T) {
 			t.Errorf("%s: metadata %v, want format=pt", p, md)
 		}
 		f.Close()
+	}
+}
+
+// TestFill checks that tensors given by Fill write the same file, through
+// Write and Encode, as the same tensors given by Data, and that a Fill
+// error fails the write without leaving a file.
+func TestFill(t *testing.T) {
+	data := []Tensor{
+		F32("a", []int{2, 3}, []float32{1, 2, 3, 4, 5, 6}),
+		I64("b", []int{2}, []int64{-1, 1 << 40}),
+		{Name: "empty", DType: DTypeF16, Shape: []int{0, 4}, Data: []byte{}},
+	}
+	lazy := make([]Tensor, len(data))
+	for i, x := range data {
+		lazy[i] = Tensor{Name: x.Name, DType: x.DType, Shape: x.Shape, Fill: func(dst []byte) error {
+			if len(dst) != len(x.Data) {
+				return fmt.Errorf("dst of %d bytes, want %d", len(dst), len(x.Data))
+			}
+			copy(dst, x.Data)
+			return nil
+		}}
+	}
+	dir := t.TempDir()
+	var files [2][]byte
+	for i, ts := range [][]Tensor{data, lazy} {
+		path := filepath.Join(dir, fmt.Sprint(i))
+		if err := Write(path, ts, map[string]string{"k": "v"}); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := Encode(ts, map[string]string{"k": "v"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(img, b) {
+			t.Errorf("Encode and Write differ for tensors %d", i)
+		}
+		files[i] = b
+	}
+	if !bytes.Equal(files[0], files[1]) {
+		t.Error("Fill wrote a different file than Data")
+	}
+	boom := errors.New("boom")
+	bad := append(lazy[:1:1], Tensor{Name: "c", DType: DTypeF32, Shape: []int{1}, Fill: func([]byte) error { return boom }})
+	path := filepath.Join(dir, "bad.safetensors")
+	if err := Write(path, bad, nil); !errors.Is(err, boom) || !strings.Contains(err.Error(), `tensor "c"`) {
+		t.Errorf("error %v, want boom naming tensor c", err)
+	}
+	if _, err := Encode(bad, nil); !errors.Is(err, boom) {
+		t.Errorf("Encode error %v, want boom", err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 2 {
+		t.Errorf("a failed write left files behind: %v", ents)
 	}
 }

@@ -18,12 +18,27 @@ import (
 )
 
 // Tensor is one tensor to write: Data holds product(Shape)×DType.Size()
-// little-endian bytes, row-major.
+// little-endian bytes, row-major. A tensor may instead leave Data nil and
+// give Fill, which writes those bytes into dst when the file is written
+// (one tensor at a time, so a converter need not hold them all).
 type Tensor struct {
 	Name  string
 	DType DType
 	Shape []int
 	Data  []byte
+	Fill  func(dst []byte) error
+}
+
+// size is the tensor's byte count; checkTensors has validated it.
+func (t *Tensor) size() int64 {
+	if t.Data == nil && t.Fill != nil {
+		n := int64(t.DType.Size())
+		for _, d := range t.Shape {
+			n *= int64(d)
+		}
+		return n
+	}
+	return int64(len(t.Data))
 }
 
 // F32 makes an F32 tensor from row-major values.
@@ -61,15 +76,26 @@ func Encode(tensors []Tensor, metadata map[string]string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	size := 8 + len(hdr)
-	for _, t := range order {
-		size += len(t.Data)
+	size := int64(8 + len(hdr))
+	for i := range order {
+		size += order[i].size()
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, size)) // one allocation, not log2(size) copies
-	if err := emit(buf, hdr, order); err != nil {
-		return nil, err
+	if size != int64(int(size)) {
+		return nil, fmt.Errorf("safetensors: an image of %d bytes does not fit in memory", size)
 	}
-	return buf.Bytes(), nil
+	// One allocation, which Fill writes into directly.
+	img := make([]byte, size)
+	binary.LittleEndian.PutUint64(img, uint64(len(hdr)))
+	off := int64(copy(img[8:], hdr)) + 8
+	for i := range order {
+		t := &order[i]
+		n := t.size()
+		if err := fill(t, img[off:off+n:off+n]); err != nil {
+			return nil, err
+		}
+		off += n
+	}
+	return img, nil
 }
 
 // Write writes tensors and metadata to path as a safetensors file,
@@ -154,7 +180,7 @@ func layout(tensors []Tensor, metadata map[string]string) ([]byte, []Tensor, err
 			shape = []int{}
 		}
 		sh, _ := json.Marshal(shape) // []int always marshals
-		end := off + int64(len(t.Data))
+		end := off + t.size()
 		fmt.Fprintf(&hb, `%s:{"dtype":"%s","shape":%s,"data_offsets":[%d,%d]}`, name, t.DType, sh, off, end)
 		off = end
 	}
@@ -175,10 +201,35 @@ func emit(w io.Writer, hdr []byte, order []Tensor) error {
 	if _, err := w.Write(hdr); err != nil {
 		return err
 	}
-	for _, t := range order {
-		if _, err := w.Write(t.Data); err != nil {
+	var buf []byte
+	for i := range order {
+		t := &order[i]
+		data := t.Data
+		if data == nil && t.Fill != nil {
+			n := t.size()
+			if int64(cap(buf)) < n {
+				buf = make([]byte, n)
+			}
+			data = buf[:n]
+			if err := fill(t, data); err != nil {
+				return err
+			}
+		}
+		if _, err := w.Write(data); err != nil {
 			return fmt.Errorf("tensor %q: %w", t.Name, err)
 		}
+	}
+	return nil
+}
+
+// fill writes t's bytes into dst (len(dst) = t.size()).
+func fill(t *Tensor, dst []byte) error {
+	if t.Data != nil || t.Fill == nil {
+		copy(dst, t.Data)
+		return nil
+	}
+	if err := t.Fill(dst); err != nil {
+		return fmt.Errorf("safetensors: tensor %q: %w", t.Name, err)
 	}
 	return nil
 }
@@ -208,6 +259,9 @@ func checkTensors(tensors []Tensor) ([]Tensor, error) {
 				return nil, fmt.Errorf("safetensors: tensor %q: shape %v overflows", t.Name, t.Shape)
 			}
 			n = lo
+		}
+		if t.Data == nil && t.Fill != nil {
+			continue // Fill is given a slice of exactly n bytes
 		}
 		if uint64(len(t.Data)) != n {
 			return nil, fmt.Errorf("safetensors: tensor %q: shape %v of %s needs %d bytes, got %d", t.Name, t.Shape, t.DType, n, len(t.Data))

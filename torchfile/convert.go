@@ -13,47 +13,51 @@ var metadata = map[string]string{"format": "pt"}
 
 // Convert reads the PyTorch checkpoint inPath and writes its tensors to the
 // safetensors file outPath, atomically (a reader of outPath never sees a
-// partial file), with their dtypes unchanged. Tensors that share a storage
-// in the pickle are written each as its own copy, which is what a
-// safetensors file can express; model loading accepts tied copies.
+// partial file), with their dtypes unchanged. Tensors stream from one file
+// to the other, so memory holds one tensor at a time. Tensors that share
+// a storage in the pickle are written each as its own copy, which is what
+// a safetensors file can express; model loading accepts tied copies.
 func Convert(inPath, outPath string) error {
-	sd, err := Read(inPath)
+	f, ts, err := openPlan(inPath)
 	if err != nil {
 		return err
 	}
-	if err := safetensors.Write(outPath, sd.Tensors, metadata); err != nil {
+	defer f.Close()
+	if err := safetensors.Write(outPath, ts, metadata); err != nil {
 		return fmt.Errorf("torchfile: converting %s: %w", inPath, err)
 	}
 	return nil
 }
 
 // Open reads the PyTorch checkpoints at paths (one file, or the shards of
-// a sharded checkpoint) into one in-memory safetensors.Source, so that
+// a sharded checkpoint) into one in-memory safetensors image, so that
 // code written for safetensors loads a pickle checkpoint without a
-// conversion on disk. A tensor name found in two files is an error.
+// conversion on disk; the image is the only copy of the tensors held. A
+// tensor name found in two files is an error.
 func Open(paths ...string) (*safetensors.File, error) {
 	var all []safetensors.Tensor
 	from := map[string]string{}
 	for _, p := range paths {
-		sd, err := Read(p)
+		f, ts, err := openPlan(p)
 		if err != nil {
 			return nil, err
 		}
-		for _, t := range sd.Tensors {
+		defer f.Close()
+		for _, t := range ts {
 			if prev, dup := from[t.Name]; dup {
 				return nil, fmt.Errorf("torchfile: tensor %q is in both %s and %s", t.Name, prev, p)
 			}
 			from[t.Name] = p
 		}
-		all = append(all, sd.Tensors...)
-	}
-	image, err := safetensors.Encode(all, metadata)
-	if err != nil {
-		return nil, fmt.Errorf("torchfile: %w", err)
+		all = append(all, ts...)
 	}
 	name := "(none)"
 	if len(paths) > 0 {
 		name = filepath.Base(paths[0])
+	}
+	image, err := safetensors.Encode(all, metadata)
+	if err != nil {
+		return nil, fmt.Errorf("torchfile: %s: %w", name, err)
 	}
 	f, err := safetensors.Parse(name, image)
 	if err != nil {

@@ -22,7 +22,8 @@
 //
 // Hostile input is bounded: every length is checked against the bytes
 // left before anything is allocated, the stack, the memo and the nesting
-// of dicts are capped, every storage must lie in the file (so all of
+// of dicts are capped (and a dict may appear only once in the tree, so
+// memo references cannot make the walk exponential), every storage must lie in the file (so all of
 // them together are at most the file's size), every view must stay
 // inside its storage, and the materialised tensors together may not
 // exceed 8× the file size plus 16 MB (zero strides could otherwise expand
@@ -30,5 +31,8 @@
 //
 // Tensors come out contiguous, row-major and little-endian, as
 // safetensors.Tensor values; views, transposes and tensors sharing a
-// storage (tied weights) are materialised each on its own.
+// storage (tied weights) are materialised each on its own. Read holds
+// them all; Convert streams them to the safetensors file one at a time,
+// and Open (what package model uses for a directory with only
+// pytorch_model.bin) fills one in-memory safetensors image.
 package torchfile

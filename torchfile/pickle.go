@@ -16,8 +16,8 @@ import (
 // framing and memo opcodes of protocols 4 and 5) and builds inert Go
 // values. A global is looked up in a fixed table (allowedGlobals) when it
 // is named, so anything else — os.system, builtins.eval, posix.system —
-// is refused before it could be called; REDUCE only ever "calls" the few
-// constructors the table maps to Go functions.
+// is refused before it could be called; REDUCE only ever reaches the Go
+// code of holder.reduce (OrderedDict() and the tensor rebuilders).
 
 // Limits that keep a hostile pickle from costing more than its size.
 const (
@@ -182,6 +182,18 @@ func (u *input) bytes(n uint64) ([]byte, error) {
 	}
 	u.pos += int64(n)
 	return b, nil
+}
+
+// skip passes over n bytes (a legacy storage, read later by offset).
+func (u *input) skip(n int64) error {
+	if n > u.limit-u.pos {
+		return fmt.Errorf("length %d runs past the end of the data (%d bytes left)", n, u.limit-u.pos)
+	}
+	if _, err := u.r.Discard(int(n)); err != nil {
+		return errTruncated
+	}
+	u.pos += n
+	return nil
 }
 
 func (u *input) uint(n int) (uint64, error) {
@@ -349,6 +361,13 @@ const (
 	opFrame           = 0x95
 )
 
+// operandWidth is the size of the little-endian length or index that
+// follows these opcodes.
+var operandWidth = [256]int{
+	opBinunicode: 4, opShortBinunicode: 1, opBinunicode8: 8,
+	opBinput: 1, opLongBinput: 4, opBinget: 1, opLongBinget: 4,
+}
+
 // run executes the pickle up to STOP and returns its value. Errors carry
 // the byte offset of the failing opcode.
 func (u *unpickler) run() (any, error) {
@@ -436,7 +455,7 @@ func (u *unpickler) step(op byte) (result any, done bool, err error) {
 			err = u.push(math.Float64frombits(binary.BigEndian.Uint64(b)))
 		}
 	case opBinunicode, opShortBinunicode, opBinunicode8:
-		width := map[byte]int{opBinunicode: 4, opShortBinunicode: 1, opBinunicode8: 8}[op]
+		width := operandWidth[op]
 		var n uint64
 		if n, err = u.uint(width); err != nil {
 			return nil, false, err
@@ -467,14 +486,14 @@ func (u *unpickler) step(op byte) (result any, done bool, err error) {
 		}
 	case opBinput, opLongBinput:
 		var i uint64
-		if i, err = u.uint(map[bool]int{true: 1, false: 4}[op == opBinput]); err == nil {
+		if i, err = u.uint(operandWidth[op]); err == nil {
 			err = u.memoize(uint32(i))
 		}
 	case opMemoize:
 		err = u.memoize(uint32(len(u.memo)))
 	case opBinget, opLongBinget:
 		var i uint64
-		if i, err = u.uint(map[bool]int{true: 1, false: 4}[op == opBinget]); err != nil {
+		if i, err = u.uint(operandWidth[op]); err != nil {
 			return nil, false, err
 		}
 		v, ok := u.memo[uint32(i)]

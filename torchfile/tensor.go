@@ -3,6 +3,7 @@ package torchfile
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math/bits"
 
 	"github.com/attn-dev/attn/safetensors"
@@ -28,13 +29,13 @@ var storageDTypes = map[string]safetensors.DType{
 	"BoolStorage":     safetensors.DTypeBOOL,
 }
 
-// storageRef is one storage the pickle refers to by key; data is filled
-// in after the pickle has run.
+// storageRef is one storage the pickle refers to by key; off, its bytes'
+// offset in the file, is found after the pickle has run (-1 until then).
 type storageRef struct {
 	key   string
 	dtype safetensors.DType
 	numel int64
-	data  []byte
+	off   int64
 }
 
 func (s *storageRef) nbytes() int64 { return s.numel * int64(s.dtype.Size()) }
@@ -44,10 +45,12 @@ type tensorRef struct {
 	storage       *storageRef
 	offset        int64
 	shape, stride []int64
+	last          int64 // the highest element index the view reads
 }
 
 // holder collects what one checkpoint's pickle refers to.
 type holder struct {
+	r        io.ReaderAt
 	fileSize int64
 	storages map[string]*storageRef
 	order    []string // storage keys in order of first use
@@ -55,8 +58,8 @@ type holder struct {
 	top      any
 }
 
-func newHolder(fileSize int64) *holder {
-	return &holder{fileSize: fileSize, storages: map[string]*storageRef{}}
+func newHolder(r io.ReaderAt, fileSize int64) *holder {
+	return &holder{r: r, fileSize: fileSize, storages: map[string]*storageRef{}}
 }
 
 // persistentLoad resolves torch.save's persistent ids:
@@ -93,7 +96,7 @@ func (h *holder) persistentLoad(pid any) (any, error) {
 	if numel > (h.fileSize-h.storeSum)/int64(dt.Size()) {
 		return nil, fmt.Errorf("storage %q of %d %s elements is larger than the file (%d bytes)", key, numel, dt, h.fileSize)
 	}
-	s := &storageRef{key: key, dtype: dt, numel: numel}
+	s := &storageRef{key: key, dtype: dt, numel: numel, off: -1}
 	h.storeSum += s.nbytes()
 	h.storages[key] = s
 	h.order = append(h.order, key)
@@ -158,7 +161,7 @@ func rebuildTensor(args tuple) (any, error) {
 	if n == 0 {
 		return t, nil
 	}
-	last := off // the highest element index the view reads
+	last := off
 	for i, d := range shape {
 		hi, lo := bits.Mul64(uint64(d-1), uint64(stride[i]))
 		if hi != 0 || lo >= uint64(s.numel) || last+int64(lo) >= s.numel {
@@ -169,6 +172,7 @@ func rebuildTensor(args tuple) (any, error) {
 	if last >= s.numel {
 		return nil, fmt.Errorf("storage %q: a view with offset %d, size %v and stride %v reaches past its %d elements", s.key, off, shape, stride, s.numel)
 	}
+	t.last = last
 	return t, nil
 }
 
@@ -205,8 +209,11 @@ func numel(shape []int64) (int64, bool) {
 	return int64(n), true
 }
 
-// describe prints a small value for an error message.
-func describe(v any) string {
+// describe prints a small value for an error message, tuples to a
+// depth of 3 (a pickle can nest them a million deep).
+func describe(v any) string { return describeDepth(v, 3) }
+
+func describeDepth(v any, depth int) string {
 	switch v := v.(type) {
 	case string:
 		if len(v) > 64 {
@@ -216,13 +223,16 @@ func describe(v any) string {
 	case int64, float64, bool:
 		return fmt.Sprint(v)
 	case tuple:
+		if depth == 0 {
+			return "(...)"
+		}
 		if len(v) <= 8 {
 			s := "("
 			for i, x := range v {
 				if i > 0 {
 					s += ", "
 				}
-				s += describe(x)
+				s += describeDepth(x, depth-1)
 			}
 			return s + ")"
 		}
@@ -230,17 +240,17 @@ func describe(v any) string {
 	return "of type " + typeName(v)
 }
 
-// stateDict flattens the pickle's dict (nested dicts join their keys with
-// ".") and materialises every tensor. A copy of a view is what a strided
-// storage costs at most per element read, but zero strides can make a
-// tensor far larger than its storage, so the total is capped too.
-func (h *holder) stateDict(fileSize int64) (*StateDict, error) {
+// tensors flattens the pickle's dict (nested dicts join their keys with
+// ".") into the tensors to materialise, each with a Fill that reads it
+// from the file. Zero strides can make a view far larger than its
+// storage, so the total is capped (see the package documentation).
+func (h *holder) tensors() ([]safetensors.Tensor, error) {
 	top, ok := h.top.(*pyDict)
 	if !ok {
 		return nil, fmt.Errorf("the checkpoint holds %s, not a state dict", aTypeName(h.top))
 	}
-	sd := &StateDict{}
-	budget := 8*fileSize + 16<<20
+	var out []safetensors.Tensor
+	budget := 8*h.fileSize + 16<<20
 	seen := map[string]bool{}
 	walked := map[*pyDict]bool{}
 	var walk func(d *pyDict, prefix string, depth int) error
@@ -273,10 +283,10 @@ func (h *holder) stateDict(fileSize int64) (*StateDict, error) {
 				n, _ := numel(v.shape) // checked in rebuildTensor
 				size := n * int64(v.storage.dtype.Size())
 				if size > budget {
-					return fmt.Errorf("tensor %q: its %d bytes (size %v, stride %v) exceed what a file of %d bytes may expand to", name, size, v.shape, v.stride, fileSize)
+					return fmt.Errorf("tensor %q: its %d bytes (size %v, stride %v) exceed what a file of %d bytes may expand to", name, size, v.shape, v.stride, h.fileSize)
 				}
 				budget -= size
-				sd.Tensors = append(sd.Tensors, materialise(name, v, n))
+				out = append(out, h.tensor(name, v, n))
 			default:
 				return fmt.Errorf("entry %q is %s, not a tensor", name, aTypeName(v))
 			}
@@ -286,13 +296,12 @@ func (h *holder) stateDict(fileSize int64) (*StateDict, error) {
 	if err := walk(top, "", 0); err != nil {
 		return nil, err
 	}
-	return sd, nil
+	return out, nil
 }
 
-// materialise copies the view t (n elements, bounds checked) into a
-// contiguous tensor; a contiguous view aliases its storage.
-func materialise(name string, t *tensorRef, n int64) safetensors.Tensor {
-	es := int64(t.storage.dtype.Size())
+// tensor describes the view t (n elements, bounds checked) as a
+// contiguous tensor whose Fill reads it from the file.
+func (h *holder) tensor(name string, t *tensorRef, n int64) safetensors.Tensor {
 	shape := make([]int, len(t.shape))
 	for i, d := range t.shape {
 		shape[i] = int(d)
@@ -300,25 +309,35 @@ func materialise(name string, t *tensorRef, n int64) safetensors.Tensor {
 	out := safetensors.Tensor{Name: name, DType: t.storage.dtype, Shape: shape}
 	if n == 0 {
 		out.Data = []byte{}
-		return out
+	} else {
+		out.Fill = func(dst []byte) error { return h.fill(t, dst) }
 	}
-	src := t.storage.data
+	return out
+}
+
+// fill reads the view t into dst, row-major: a contiguous view straight
+// from the file, any other through the span of the storage it covers.
+func (h *holder) fill(t *tensorRef, dst []byte) error {
+	es := int64(t.storage.dtype.Size())
+	at := t.storage.off + t.offset*es
 	if contiguous(t.shape, t.stride) {
-		out.Data = src[t.offset*es : (t.offset+n)*es : (t.offset+n)*es]
-		return out
+		return readAt(h.r, dst, at)
 	}
-	dst := make([]byte, n*es)
+	span := make([]byte, (t.last-t.offset+1)*es)
+	if err := readAt(h.r, span, at); err != nil {
+		return err
+	}
 	// Walk the index space with the innermost dimension as the loop.
 	rank := len(t.shape)
 	idx := make([]int64, rank)
 	inner, istride := t.shape[rank-1], t.stride[rank-1]*es
-	for o := int64(0); o < n*es; {
-		base := t.offset * es
+	for o := int64(0); o < int64(len(dst)); {
+		base := int64(0)
 		for i := 0; i < rank-1; i++ {
 			base += idx[i] * t.stride[i] * es
 		}
 		for j := int64(0); j < inner; j++ {
-			copy(dst[o:o+es], src[base+j*istride:])
+			copy(dst[o:o+es], span[base+j*istride:])
 			o += es
 		}
 		for i := rank - 2; i >= 0; i-- {
@@ -329,8 +348,16 @@ func materialise(name string, t *tensorRef, n int64) safetensors.Tensor {
 			idx[i] = 0
 		}
 	}
-	out.Data = dst
-	return out
+	return nil
+}
+
+// readAt fills b from r at off.
+func readAt(r io.ReaderAt, b []byte, off int64) error {
+	n, err := r.ReadAt(b, off)
+	if n == len(b) {
+		return nil
+	}
+	return fmt.Errorf("reading %d bytes at offset %d: %w", len(b), off, err)
 }
 
 // contiguous reports whether stride is the row-major stride of shape

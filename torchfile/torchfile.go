@@ -14,9 +14,8 @@ import (
 
 // StateDict is the tensors of a checkpoint, in the order the file's dict
 // lists them. Every tensor is materialised contiguous (row-major,
-// little-endian), even when the file stores it as a view of a storage it
-// shares with other tensors; a contiguous view may alias the storage's
-// bytes, so Data must be treated as read-only.
+// little-endian) in its own Data, even when the file stores it as a view
+// of a storage it shares with other tensors.
 type StateDict struct {
 	Tensors []safetensors.Tensor
 }
@@ -43,29 +42,80 @@ func (s *StateDict) Names() []string {
 // Read reads the PyTorch checkpoint (torch.save of a state dict) at path.
 // It never runs code from the file: see the package documentation.
 func Read(path string) (*StateDict, error) {
-	f, err := os.Open(path)
+	f, ts, err := openPlan(path)
 	if err != nil {
-		return nil, fmt.Errorf("torchfile: %w", err)
+		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("torchfile: %w", err)
-	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("torchfile: %s is a directory, not a checkpoint file", path)
-	}
-	sd, err := Decode(f, st.Size())
-	if err != nil {
+	if err := fillAll(ts); err != nil {
 		return nil, fmt.Errorf("torchfile: %s: %w", path, err)
 	}
-	return sd, nil
+	return &StateDict{Tensors: ts}, nil
+}
+
+// openPlan opens the checkpoint at path and plans its tensors (see plan);
+// the caller closes the file once the tensors are filled.
+func openPlan(path string) (*os.File, []safetensors.Tensor, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("torchfile: %w", err)
+	}
+	st, err := f.Stat()
+	if err == nil && st.IsDir() {
+		err = errors.New("is a directory, not a checkpoint file")
+	}
+	var ts []safetensors.Tensor
+	if err == nil {
+		ts, err = plan(f, st.Size())
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("torchfile: %s: %w", path, err)
+	}
+	return f, ts, nil
 }
 
 // Decode reads a checkpoint of size bytes from r: the zip layout torch.save
 // writes since PyTorch 1.6, or the legacy stream of pickles and storages
 // (_use_new_zipfile_serialization=False).
 func Decode(r io.ReaderAt, size int64) (*StateDict, error) {
+	ts, err := plan(r, size)
+	if err == nil {
+		err = fillAll(ts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &StateDict{Tensors: ts}, nil
+}
+
+// fillAll reads every planned tensor into its own Data.
+func fillAll(ts []safetensors.Tensor) error {
+	for i := range ts {
+		if t := &ts[i]; t.Data == nil {
+			t.Data = make([]byte, t.DType.Size()*numElements(t.Shape))
+			if err := t.Fill(t.Data); err != nil {
+				return fmt.Errorf("tensor %q: %w", t.Name, err)
+			}
+			t.Fill = nil
+		}
+	}
+	return nil
+}
+
+// numElements is the product of a checked shape.
+func numElements(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+// plan reads the checkpoint's pickle and checks every storage and view
+// against the file without reading the tensors: each comes back with a
+// Fill that reads it from r (empty ones with empty Data).
+func plan(r io.ReaderAt, size int64) ([]safetensors.Tensor, error) {
 	var magic [4]byte
 	if size < 4 {
 		return nil, fmt.Errorf("file of %d bytes is too short to be a PyTorch checkpoint", size)
@@ -88,7 +138,7 @@ func Decode(r io.ReaderAt, size int64) (*StateDict, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.stateDict(size)
+	return h.tensors()
 }
 
 // isTar reports whether r holds a tar header ("ustar" at offset 257).
@@ -144,7 +194,7 @@ func readZip(r io.ReaderAt, size int64) (*holder, error) {
 		return nil, fmt.Errorf("%s: %w", pkl.Name, err)
 	}
 	defer rc.Close()
-	h := newHolder(size)
+	h := newHolder(r, size)
 	u := newUnpickler(newInput(rc, int64(pkl.UncompressedSize64)))
 	u.persid, u.reduce = h.persistentLoad, h.reduce
 	top, err := u.run()
@@ -172,10 +222,7 @@ func readZip(r io.ReaderAt, size int64) (*holder, error) {
 		if off < 0 || off > size || want > size-off {
 			return nil, fmt.Errorf("storage %q: entry %s runs past the end of the file", key, f.Name)
 		}
-		s.data = make([]byte, want)
-		if _, err := r.ReadAt(s.data, off); err != nil {
-			return nil, fmt.Errorf("storage %q: reading %d bytes at offset %d: %w", key, want, off, err)
-		}
+		s.off = off
 	}
 	return h, nil
 }
@@ -241,7 +288,7 @@ func readLegacy(r io.ReaderAt, size int64) (*holder, error) {
 	if le, _ := d.get("little_endian"); le != true {
 		return nil, errors.New("legacy format: the checkpoint was written big-endian, which is not supported")
 	}
-	h := newHolder(size)
+	h := newHolder(r, size)
 	u := newUnpickler(in)
 	u.persid, u.reduce = h.persistentLoad, h.reduce
 	if h.top, err = u.run(); err != nil {
@@ -264,7 +311,7 @@ func readLegacy(r io.ReaderAt, size int64) (*holder, error) {
 		if !ok {
 			return nil, fmt.Errorf("legacy format: storage %q is listed but no tensor uses it", key)
 		}
-		if s.data != nil {
+		if s.off >= 0 {
 			return nil, fmt.Errorf("legacy format: storage %q is listed twice", key)
 		}
 		n, err := in.uint(8)
@@ -274,12 +321,13 @@ func readLegacy(r io.ReaderAt, size int64) (*holder, error) {
 		if int64(n) != s.numel {
 			return nil, fmt.Errorf("legacy format: storage %q holds %d elements, the pickle declares %d", key, int64(n), s.numel)
 		}
-		if s.data, err = in.bytes(uint64(s.nbytes())); err != nil {
+		s.off = in.pos
+		if err = in.skip(s.nbytes()); err != nil {
 			return nil, fmt.Errorf("legacy format: storage %q: %w", key, err)
 		}
 	}
 	for _, key := range h.order {
-		if h.storages[key].data == nil {
+		if h.storages[key].off < 0 {
 			return nil, fmt.Errorf("legacy format: storage %q is used by a tensor but not in the file", key)
 		}
 	}

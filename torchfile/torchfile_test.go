@@ -177,6 +177,7 @@ func TestHostilePickles(t *testing.T) {
 		{"odd setitems", "\x80\x02}(Nu.", "odd number of items"},
 		{"build on tuple", "\x80\x02)}b.", "BUILD of a tuple"},
 		{"persid not storage", "\x80\x02X\x01\x00\x00\x00xQ.", `persistent id "x" is not a storage reference`},
+		{"persid deep tuple", "\x80\x02N" + strings.Repeat("\x85", 1<<16) + "Q.", "persistent id ((((...))))"},
 		{"persid module", "\x80\x02(X\x06\x00\x00\x00moduleNNNNtQ.", "is not a storage reference"},
 		{"negative numel", "\x80\x02(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuJ\xff\xff\xff\xfftQ.", "element count -1"},
 		{"negative stride", pOrderedDict + "X\x01\x00\x00\x00w" + pRebuild + "(" + pStorage + "K\x00K\x02\x85J\xff\xff\xff\xff\x85\x89)tRs.", "stride has element -1"},

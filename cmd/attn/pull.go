@@ -29,13 +29,16 @@ config.json, model.safetensors (or its index and shards), the tokenizer files,
 preprocessor and generation configs — into the cache ($ATTN_HOME, default
 ~/.cache/attn). REVISION is a branch, tag or commit (default main). Every
 file is checked against the hub's size and sha256; an interrupted pull
-resumes where it stopped when run again. Afterwards NAME works as --model
+resumes where it stopped when run again. A repository with PyTorch weights
+only (pytorch_model.bin) is converted to safetensors in the cache, reading
+the pickle without running anything in it. Afterwards NAME works as --model
 NAME in every verb. The endpoint is $HF_ENDPOINT (default
 https://huggingface.co); a private or gated repository needs $HF_TOKEN.`,
 		Example: `  attn pull openai-community/gpt2
   attn generate --model openai-community/gpt2 --prompt "Hello, I'm a language model," --max-new-tokens 20
   attn pull google-bert/bert-base-uncased@main --concurrency 8
-  HF_ENDPOINT=https://hf-mirror.com attn pull Helsinki-NLP/opus-mt-en-de`,
+  ATTN_HOME=/tmp/attn attn pull Helsinki-NLP/opus-mt-en-de
+  attn list`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := hub.NewClient()

@@ -37,6 +37,7 @@ type Server struct {
 	inFlight int              // file responses being sent
 	maxIn    int
 	barrier  int // file responses wait until this many are in flight
+	noRange  bool
 	arrived  chan struct{}
 }
 
@@ -151,6 +152,14 @@ func (s *Server) Barrier(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.barrier = n
+}
+
+// IgnoreRange makes the servers answer every request with the whole
+// file (200), as a server without range support does.
+func (s *Server) IgnoreRange() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noRange = true
 }
 
 // MaxInFlight is the most file responses that were in flight at once.
@@ -348,6 +357,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, file string, b []
 	s.mu.Lock()
 	drop, dropping := s.drops[file]
 	delete(s.drops, file)
+	noRange := s.noRange
 	damage := s.corrupt[file] > 0
 	if damage {
 		s.corrupt[file]--
@@ -358,7 +368,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, file string, b []
 
 	size := int64(len(b))
 	start, end, status := int64(0), size, http.StatusOK
-	if rg := r.Header.Get("Range"); rg != "" {
+	if rg := r.Header.Get("Range"); rg != "" && !noRange {
 		var ok bool
 		start, end, ok = parseRange(rg, size)
 		if !ok {
