@@ -187,7 +187,7 @@ func TestStatuses(t *testing.T) {
 		{"classify image not base64", "POST", "/api/classify", `{"model":"vit","image":"%%%"}`, 400, "not base64"},
 		{"classify image not an image", "POST", "/api/classify", `{"model":"vit","image":"AAAA"}`, 400, "want PNG or JPEG"},
 		{"classify image huge", "POST", "/api/classify", `{"model":"vit","image":"` + hugePNG() + `"}`, 413, "5000×5000 pixels"},
-		{"classify image on text model", "POST", "/api/classify", `{"model":"bert","image":"` + pngBase64(4) + `"}`, 400, "does not classify images"},
+		{"classify image on text model", "POST", "/api/classify", `{"model":"bert","image":"` + pngBase64(4) + `"}`, 400, "does not take images"},
 		{"classify text on vit", "POST", "/api/classify", `{"model":"vit","text":"x"}`, 400, "no tokenizer"},
 		{"classify not a classifier", "POST", "/api/classify", `{"model":"gpt","text":"x"}`, 400, "cannot classify"},
 		{"translate", "POST", "/api/translate", `{"model":"marian","text":"Tom ne sait pas nager."}`, 200, `"text":`},
