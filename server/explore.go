@@ -132,6 +132,19 @@ func (s *Server) attention(w http.ResponseWriter, r *http.Request, rq *reqInfo) 
 	}
 	c := &model.Capture{Layers: req.Layers, Heads: req.Heads, QKV: req.ValueNorms}
 	if req.Rollout {
+		// The rollout needs every layer; the ones asked for are picked
+		// after, so check them here.
+		for _, f := range []struct {
+			what string
+			v    []int
+			n    int
+		}{{"layer", req.Layers, info.Layers}, {"head", req.Heads, info.Heads}} {
+			for i, x := range f.v {
+				if x < 0 || x >= f.n || slices.Contains(f.v[:i], x) {
+					return badRequest("%s %d: outside the model's %d (0 … %d) or given twice", f.what, x, f.n, f.n-1)
+				}
+			}
+		}
 		c.Layers, c.Heads = nil, nil
 	}
 	if _, err := l.task.Model.Forward(autograd.NewGraph(false), in, model.Options{Capture: c}); err != nil {
@@ -156,7 +169,10 @@ func (s *Server) attention(w http.ResponseWriter, r *http.Request, rq *reqInfo) 
 			return toAPIError(err)
 		}
 		res["rollout"] = roll
-		self, norms = viz.Pick(self, req.Layers, req.Heads), viz.Pick(norms, req.Layers, req.Heads)
+		self = viz.Pick(self, req.Layers, req.Heads)
+		if req.ValueNorms {
+			norms = viz.Pick(norms, req.Layers, req.Heads)
+		}
 	}
 	res["weights"] = self
 	if req.ValueNorms {
@@ -340,7 +356,7 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request, rq *reqInfo) *apiE
 		TopK        int      `json:"top_k"`
 		TopP        *float64 `json:"top_p"`
 		Top         *int     `json:"top"`
-		HeadsOff    [][2]int `json:"heads_off"`
+		HeadsOff    [][]int  `json:"heads_off"`
 	}
 	l, tok, e := s.textModel(r, rq, &req, func() string { return req.Model })
 	if e != nil {
@@ -376,6 +392,9 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request, rq *reqInfo) *apiE
 	if len(req.HeadsOff) > 0 {
 		mask = make([][]float32, layers)
 		for i, lh := range req.HeadsOff {
+			if len(lh) != 2 {
+				return badRequest("heads_off[%d]: want [layer, head], not %d numbers", i, len(lh))
+			}
 			if lh[0] < 0 || lh[0] >= layers || lh[1] < 0 || lh[1] >= heads {
 				return badRequest("heads_off[%d]: layer %d head %d outside the model's %d layers × %d heads", i, lh[0], lh[1], layers, heads)
 			}

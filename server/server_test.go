@@ -569,6 +569,10 @@ func TestConcurrent(t *testing.T) {
 		{"/api/attention", `{"model":"gpt","text":"it was tired","layers":[0]}`},
 		{"/api/fill-mask", `{"model":"bert","text":"the [MASK] barked"}`},
 		{"/api/tokenize", `{"model":"marian","text":"Tom nage."}`},
+		{"/api/qkv", `{"model":"gpt","text":"it was tired","layer":2,"head":1}`},
+		{"/api/next", `{"model":"gpt","text":"it was","heads_off":[[1,2]],"top_k":5}`},
+		{"/api/similarity", `{"model":"bert","word":"bank","a":"the river bank","b":"the investment bank"}`},
+		{"/api/attention", `{"model":"gpt","text":"it was tired","layers":[3],"value_norms":true,"rollout":true}`},
 	}
 	want := make([]string, len(reqs))
 	for i, r := range reqs {
