@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -63,6 +64,26 @@ func massKeys(row []float64, mass float64) []int {
 	return out
 }
 
+// reweigh maps each weight through f and renormalises every row to sum 1
+// (the explorer's value weighting and sink hiding).
+func reweigh(w [][]float64, f func(i, j int, x float64) float64) [][]float64 {
+	out := make([][]float64, len(w))
+	for i, row := range w {
+		out[i] = make([]float64, len(row))
+		sum := 0.0
+		for j, x := range row {
+			out[i][j] = f(i, j, x)
+			sum += out[i][j]
+		}
+		for j := range out[i] {
+			if sum > 0 {
+				out[i][j] /= sum
+			}
+		}
+	}
+	return out
+}
+
 // pairs are drawn lines as "q-k", sorted.
 func expectedPairs(w [][]float64, mass float64, only int) []string {
 	var out []string
@@ -94,7 +115,11 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range []ModelSpec{{"gpt", gptDir}, {"vit", vitDir}} {
+	root, err := fixtures()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []ModelSpec{{"gpt", gptDir}, {"vit", vitDir}, {"bert", filepath.Join(root, "bert")}, {"marian", filepath.Join(root, "marian")}} {
 		if err := s.Load(m.Name, m.Dir); err != nil {
 			t.Fatal(err)
 		}
@@ -115,11 +140,19 @@ func TestBrowser(t *testing.T) {
 	browser, cancel := chromedp.NewContext(actx)
 	defer cancel()
 	// The first run starts the browser, which lives as long as its
-	// context: no timeout on that one; the others are bounded.
-	if err := chromedp.Do(browser, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("starting %s: %v", exe, err)
+	// context: no timeout on that one; the others are bounded (about 30 s
+	// on an idle machine; the bound is for a loaded one).
+	started := make(chan error, 1)
+	go func() { started <- chromedp.Do(browser, chromedp.Navigate("about:blank")) }()
+	select {
+	case err := <-started:
+		if err != nil {
+			t.Fatalf("starting %s: %v", exe, err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("%s did not start within a minute", exe)
 	}
-	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
+	ctx, cancel := context.WithTimeout(browser, 4*time.Minute)
 	defer cancel()
 	do := func(what string, acts ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
@@ -129,7 +162,7 @@ func TestBrowser(t *testing.T) {
 	}
 	poll := func(what, expr string) {
 		t.Helper()
-		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(60*time.Second))); err != nil {
 			t.Fatalf("%s (waiting for %s): %v", what, expr, err)
 		}
 	}
@@ -153,20 +186,27 @@ func TestBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	weights := func(text string, layer int) ([]string, [][][]float64) {
+	type attention struct {
+		Tokens     []string
+		Weights    [][][][]float64
+		ValueNorms [][][]float64 `json:"value_norms"`
+	}
+	attend := func(modelName, text string, layer int) attention {
 		t.Helper()
-		body, _ := json.Marshal(map[string]any{"model": "gpt", "text": text, "layers": []int{layer}})
+		body, _ := json.Marshal(map[string]any{"model": modelName, "text": text, "layers": []int{layer}, "value_norms": true})
 		code, b := post(t, ts.URL+"/api/attention", string(body))
 		if code != 200 {
 			t.Fatalf("/api/attention: %d %s", code, b)
 		}
-		var r struct {
-			Tokens  []string
-			Weights [][][][]float64
-		}
+		var r attention
 		if err := json.Unmarshal(b, &r); err != nil {
 			t.Fatal(err)
 		}
+		return r
+	}
+	weights := func(text string, layer int) ([]string, [][][]float64) {
+		t.Helper()
+		r := attend("gpt", text, layer)
 		return r.Tokens, r.Weights[0]
 	}
 	// drawn waits until the head view shows the lines want, and returns
@@ -174,7 +214,7 @@ func TestBrowser(t *testing.T) {
 	drawn := func(want []string) []string {
 		t.Helper()
 		var got []string
-		deadline := time.Now().Add(20 * time.Second)
+		deadline := time.Now().Add(30 * time.Second)
 		for {
 			eval(`Array.from(document.querySelectorAll('#head-svg-0 line.attn'), l => l.dataset.q + '-' + l.dataset.k)`, &got)
 			slices.Sort(got)
@@ -182,6 +222,15 @@ func TestBrowser(t *testing.T) {
 				return got
 			}
 			time.Sleep(100 * time.Millisecond)
+		}
+	}
+
+	noError := func(where string) {
+		t.Helper()
+		var status string
+		eval(`document.getElementById('status').textContent`, &status)
+		if status != "" {
+			t.Errorf("%s: status line %q", where, status)
 		}
 	}
 
@@ -205,6 +254,9 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("the URL %s does not hold the sentence", loc)
 	}
 	shot("head-L0H0")
+	do("download the head view", chromedp.Click(chromedp.CSS(`[data-dl="svg"]`)), chromedp.Click(chromedp.CSS(`[data-dl="png"]`)), chromedp.Click(chromedp.CSS(`[data-dl="json"]`)))
+	time.Sleep(500 * time.Millisecond) // the PNG is drawn asynchronously
+	noError("downloads")
 
 	// Keyboard: ↓↓↓ is layer 3, → → head 2.
 	_, w3 := weights(text, 3)
@@ -271,10 +323,98 @@ func TestBrowser(t *testing.T) {
 	if strings.Contains(loc, "error") {
 		t.Errorf("URL %s", loc)
 	}
-	var status string
-	eval(`document.getElementById('status').textContent`, &status)
-	if status != "" {
-		t.Errorf("status line: %q", status)
+	noError("generate")
+	open := func(query string) {
+		t.Helper()
+		do("open "+short(query), chromedp.Navigate(ts.URL+"/?"+query))
 	}
+
+	// Value-weighted attention: α_ij·‖v_j‖, each row renormalised.
+	open("model=gpt&layer=2&head=3&mode=value&text=" + url.QueryEscape(text))
+	a := attend("gpt", text, 2)
+	wantValue := expectedPairs(reweigh(a.Weights[0][3], func(_, j int, x float64) float64 { return x * a.ValueNorms[0][3][j] }), mass, -1)
+	if got := drawn(wantValue); !slices.Equal(got, wantValue) {
+		t.Fatalf("value-weighted: lines %v, want %v", got, wantValue)
+	}
+	// Hiding BERT's [CLS] and [SEP] renormalises the rest.
+	open("model=bert&layer=0&head=1&hide=1&text=the+river+bank")
+	a = attend("bert", "the river bank", 0)
+	sink := func(j int) bool { return a.Tokens[j] == "[CLS]" || a.Tokens[j] == "[SEP]" }
+	wantHidden := expectedPairs(reweigh(a.Weights[0][1], func(_, j int, x float64) float64 {
+		if sink(j) {
+			return 0
+		}
+		return x
+	}), mass, -1)
+	if got := drawn(wantHidden); !slices.Equal(got, wantHidden) {
+		t.Fatalf("sinks hidden: lines %v, want %v (tokens %v)", got, wantHidden, a.Tokens)
+	}
+	for _, p := range wantHidden {
+		var q, k int
+		fmt.Sscanf(p, "%d-%d", &q, &k)
+		if sink(k) {
+			t.Fatalf("sinks hidden: a line %s to %s", p, a.Tokens[k])
+		}
+	}
+
+	// Heads switched off: Generate shows the intact model's bars beside.
+	open("model=gpt&view=gen&off=4.0,4.1&text=" + url.QueryEscape(text))
+	poll("the ablated and intact bars", `document.querySelectorAll('#gen-bars .bar.base').length >= 10`)
+	noError("heads off")
+	shot("generate-heads-off")
+
+	// Two prompts side by side.
+	open("model=gpt&text=Dog+bites+man&b=Man+bites+dog&layer=1&head=3")
+	poll("the second panel", `document.querySelectorAll('#head-svg-1 line.attn').length > 0`)
+	shot("compare")
+
+	// The contextual embedding of "bank" in two sentences, layer by layer.
+	open("model=bert&view=embed&text=the+river+bank&b=the+investment+bank&word=bank")
+	poll("the similarity bars", `document.querySelectorAll('#embed-svg rect').length === 2`)
+	noError("embeddings")
+	shot("embed")
+
+	// Cross-attention of a translation model: target tokens over source tokens.
+	open("model=marian&text=Tom+nage.&target=Tom+swims")
+	poll("the cross-attention lines", `document.querySelectorAll('#head-svg-0 line.attn').length > 0 && document.getElementById('stack').value === 'cross'`)
+	noError("cross-attention")
+	shot("cross")
+
+	// ViT: an image dropped in, the [CLS] attention over its patches.
+	png := filepath.Join(t.TempDir(), "in.png")
+	data, _ := base64.StdEncoding.DecodeString(pngBase64(32))
+	if err := os.WriteFile(png, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	open("model=vit&view=image&mode=rollout")
+	do("upload an image", chromedp.WaitVisible(chromedp.ID("image-file")), chromedp.SetUploadFiles(chromedp.ID("image-file"), []string{png}))
+	poll("the overlay", `!!document.getElementById('image-overlay')`)
+	noError("image")
+	shot("image")
+
+	// 512 tokens: one layer fetched, lines only for the focused token.
+	long := strings.Repeat("a ", 511) + "a"
+	start := time.Now()
+	open("model=gpt&layer=2&head=1&text=" + url.QueryEscape(long))
+	poll("the head view of 512 tokens", `document.querySelectorAll('#head-svg-0 text.q').length === 512`)
+	first := time.Since(start)
+	_, wl := weights(long, 2)
+	want512 := expectedPairs(wl[1], mass, 300)
+	// Timed in the page: from the click to the redrawn lines.
+	ms, err := chromedp.Run(ctx, chromedp.Evaluate[float64](fmt.Sprintf(`new Promise((done) => {
+		const t0 = performance.now();
+		document.querySelector('#head-svg-0 text.q[data-i="300"]').dispatchEvent(new MouseEvent('click', { bubbles: true }));
+		const check = () => document.querySelectorAll('#head-svg-0 line.attn').length === %d && document.querySelector('#head-svg-0 text.q[data-i="300"]').classList.contains('focus')
+			? done(performance.now() - t0) : requestAnimationFrame(check);
+		check();
+	})`, len(want512)), chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("focus token 300: %v", err)
+	}
+	if got := drawn(want512); !slices.Equal(got, want512) {
+		t.Fatalf("512 tokens, token 300 focused: %d lines, want %d", len(got), len(want512))
+	}
+	t.Logf("512 tokens: head view in %v (navigation included), the focused token's %d lines %.0f ms after the click", first.Round(time.Millisecond), len(want512), ms)
+	noError("512 tokens")
 	t.Logf("screenshots in %s", shots)
 }

@@ -92,7 +92,12 @@ async function main() {
   }
   if (!state.text && !info()?.images) set({ text: examples[0].text, word: examples[0].word });
   wire();
-  onChange(render);
+  onChange((changes) => {
+    // A new focus only redraws the head view's lines, not the view.
+    const v = views[state.view];
+    if (Object.keys(changes).length === 1 && 'focus' in changes && v.refocus && v.refocus()) return;
+    render();
+  });
   render();
 }
 

@@ -52,9 +52,11 @@ export function headLabels(w, tokens) {
   for (let i = 0; i < n; i++) {
     sink += w[i][0];
     if (i > 0) prev += w[i][i - 1];
-    let s = 0, c = 0;
-    for (let p = 0; p + 1 < i; p++) if (tokens[p] === tokens[i]) { s += w[i][p + 1]; c++; }
-    if (c) { ind += s; nInd++; }
+    // The token after the latest earlier occurrence of this one: where
+    // an induction head looks to copy what came next last time.
+    let p = i - 2;
+    while (p >= 0 && tokens[p] !== tokens[i]) p--;
+    if (p >= 0) { ind += w[i][p + 1]; nInd++; }
   }
   const scores = {
     previous: n > 1 ? prev / (n - 1) : 0,

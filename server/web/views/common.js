@@ -17,13 +17,17 @@ export function h(tag, attrs = {}, ...kids) {
   return e;
 }
 
-// request is the /api/attention body for one layer of text: encoder-
-// decoders are small and take every layer at once (their stacks differ
-// in depth), the others one layer.
-export function request(m, text, L) {
+// request is the /api/attention body for one layer of text (one head of
+// it when H is given): encoder-decoders are small and take every layer at
+// once (their stacks differ in depth), the others one layer, so that a
+// long text stays responsive.
+export function request(m, text, L, H) {
   const req = { model: m.id, text };
   if (m.encoder_decoder) req.target = state.target;
-  else req.layers = [L];
+  else {
+    req.layers = [L];
+    if (H !== undefined) req.heads = [H];
+  }
   if (state.mode === 'value' && stack(m) === 'self') req.value_norms = true;
   if (state.mode === 'rollout' && stack(m) === 'self') req.rollout = true;
   return req;
@@ -31,16 +35,19 @@ export function request(m, text, L) {
 
 // fetchHead returns one head's weights as the views draw them: w[q][k],
 // the query and key tokens, the raw response, and the head's labels.
-export async function fetchHead(m, text, L, H) {
-  const r = await layer(request(m, text, L));
+// wholeLayer fetches all the layer's heads at once (the model view).
+export async function fetchHead(m, text, L, H, wholeLayer = false) {
+  const one = !wholeLayer && !m.encoder_decoder;
+  const r = await layer(request(m, text, L, one ? H : undefined));
   const st = stack(m);
   const li = m.encoder_decoder ? L : 0;
+  const hi = one ? 0 : H;
   let w, qt = r.tokens, kt = r.tokens, what = `layer ${L} head ${H}`;
-  if (st === 'cross') { w = r.cross_weights[li][H]; qt = r.decoder_tokens; }
-  else if (st === 'decoder') { w = r.decoder_weights[li][H]; qt = kt = r.decoder_tokens; }
+  if (st === 'cross') { w = r.cross_weights[li][hi]; qt = r.decoder_tokens; }
+  else if (st === 'decoder') { w = r.decoder_weights[li][hi]; qt = kt = r.decoder_tokens; }
   else if (state.mode === 'rollout') { w = r.rollout; what = 'rollout (all layers, heads averaged)'; }
-  else w = r.weights[li][H];
-  if (state.mode === 'value' && r.value_norms) { w = valueWeighted(w, r.value_norms[li][H]); what += ', value-weighted ‖α·v‖'; }
+  else w = r.weights[li][hi];
+  if (state.mode === 'value' && r.value_norms) { w = valueWeighted(w, r.value_norms[li][hi]); what += ', value-weighted ‖α·v‖'; }
   if (state.hide === '1') w = renormalise(w, sinkKeys(kt));
   return { w, qt, kt, r, what, labels: qt === kt ? headLabels(w, kt) : headLabels([], []) };
 }
@@ -51,5 +58,6 @@ export function strip(tokens) {
 
 export function labelText(l) {
   const s = l.scores;
-  return `${l.label ? `looks like a ${l.label} head · ` : ''}previous ${s.previous.toFixed(2)} · sink ${s.sink.toFixed(2)} · induction ${s.induction.toFixed(2)}`;
+  const name = { previous: 'a previous-token head', sink: 'a first-token sink', induction: 'an induction head' }[l.label];
+  return `${name ? `looks like ${name} · ` : ''}previous ${s.previous.toFixed(2)} · sink ${s.sink.toFixed(2)} · induction ${s.induction.toFixed(2)}`;
 }

@@ -29,7 +29,7 @@ export async function render(el, ctx, stale) {
     const hgt = ((c + 1) / 2) * H;
     svg.append(
       h('svg:rect', { x: 50 + i * bw, y: 20 + H - hgt, width: bw - 6, height: hgt, fill: css((c + 1) / 2, state.scale) }),
-      h('svg:text', { x: 50 + i * bw, y: 20 + H - hgt - 3, 'font-size': 10 }, c.toFixed(2)),
+      h('svg:text', { x: 50 + i * bw, y: 20 + H - hgt - 3, 'font-size': 10 }, c.toFixed(3)),
       h('svg:text', { x: 50 + i * bw, y: H + 36, 'font-size': 11 }, l.layer === 0 ? 'emb' : `L${l.layer}`));
   });
   el.append(h('p', { class: 'info' }, `“${state.word}”: layer 0 is the embedding (identical in both unless position differs); each later layer has attended to its sentence.`), svg);

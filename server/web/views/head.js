@@ -11,6 +11,16 @@ import { h, fetchHead, strip, labelText } from './common.js';
 // Beyond this many tokens the view draws lines only for a focused token.
 const maxAllLines = 128;
 
+// The panels on screen redraw their lines for a new focus.
+let redraws = [];
+
+// refocus redraws the lines for state.focus; false when nothing is shown.
+export function refocus() {
+  if (!redraws.length || !redraws.every((f) => f.isConnected())) return false;
+  for (const f of redraws) f.draw(state.focus === '' ? -1 : num('focus'));
+  return true;
+}
+
 export async function render(el, ctx, stale) {
   const m = ctx.info;
   if (m.images) { el.replaceChildren(h('p', {}, 'This model reads images: open the Image view (6).')); return null; }
@@ -22,6 +32,7 @@ export async function render(el, ctx, stale) {
   const kids = [strip(heads[0].kt)];
   if (m.encoder_decoder) kids.push(targetBox(m));
   const panels = heads.map((hd, i) => panel(hd, i, texts[i]));
+  redraws = panels.map((p) => ({ draw: p.draw, isConnected: () => p.svg.isConnected }));
   kids.push(h('div', { class: 'panels' }, ...panels.map((p) => p.el)));
   el.replaceChildren(...kids);
   return { svg: panels[0].svg, json: heads.map((hd, i) => ({ text: texts[i], layer: L, head: H, attention: stack(m), mode: state.mode, query_tokens: hd.qt, key_tokens: hd.kt, weights: hd.w, labels: hd.labels })) };
@@ -44,7 +55,7 @@ function panel(hd, idx, text) {
   const lines = h('svg:g', { class: 'lines' });
   svg.append(lines);
   const mass = Math.min(1, Math.max(0.01, Number(state.mass) || 0.9));
-  const fixed = state.focus === '' ? -1 : num('focus');
+  let fixed = state.focus === '' ? -1 : num('focus');
   const qs = qt.map((t, i) => h('svg:text', { class: 'tok q', x: lx - 6, y: y(i) + 4, 'text-anchor': 'end', 'data-i': i, tabindex: 0 }, display(t)));
   const ks = kt.map((t, j) => h('svg:text', { class: 'tok k', x: rx + 6, y: y(j) + 4, 'data-j': j }, display(t)));
   svg.append(...qs, ...ks);
@@ -66,11 +77,15 @@ function panel(hd, idx, text) {
     }
     lines.replaceChildren(...out);
     const hot = new Set(out.map((l) => Number(l.dataset.k)));
-    qs.forEach((t, i) => t.setAttribute('class', `tok q${i === focus ? ' focus' : ''}${focus >= 0 && i !== focus ? ' dim' : ''}`));
-    ks.forEach((t, j) => t.setAttribute('class', `tok k${focus >= 0 && !hot.has(j) ? ' dim' : ''}`));
+    // Only the labels whose class changes are touched: at 512 tokens a
+    // restyle of all of them costs more than the lines.
+    const restyle = (t, c) => { if (t.getAttribute('class') !== c) t.setAttribute('class', c); };
+    qs.forEach((t, i) => restyle(t, `tok q${i === focus ? ' focus' : ''}${focus >= 0 && i !== focus ? ' dim' : ''}`));
+    ks.forEach((t, j) => restyle(t, `tok k${focus >= 0 && !hot.has(j) ? ' dim' : ''}`));
     info.textContent = `${out.length} lines (each token's heaviest keys up to ${Math.round(mass * 100)}% of its attention)` +
       (rows.length === 0 ? ` · ${qt.length} tokens: hover or click a token to draw its lines` : '');
   };
+  const refocus = (f) => { fixed = f; draw(f); };
   draw(fixed);
   svg.addEventListener('mouseover', (e) => { const i = e.target.dataset?.i; if (i !== undefined) draw(Number(i)); });
   svg.addEventListener('mouseleave', () => draw(fixed));
@@ -84,5 +99,5 @@ function panel(hd, idx, text) {
   canvas.title = 'rows: queries · columns: keys (each row scaled to its largest weight)';
   const title = h('h3', {}, idx === 0 && !state.b ? hd.what : `${hd.what} — “${text}”`);
   const el = h('div', { class: 'panel', 'data-panel': idx }, title, h('p', { class: 'info labels' }, labelText(hd.labels)), info, h('div', { class: 'row' }, svg, canvas));
-  return { el, svg };
+  return { el, svg, draw: refocus };
 }

@@ -15,7 +15,7 @@ export async function render(el, ctx, stale) {
   const off = new Set(headsOff().map(([l, hh]) => `${l}.${hh}`));
   el.replaceChildren(h('p', { class: 'info' }, `${nl} layers × ${nh} heads (${stack(m)} attention). Click a head to open it; ⊘ switches it off for Generate.`), grid);
   const json = [];
-  let first = null;
+  const thumbs = [];
   for (let L = 0; L < nl; L++) {
     grid.append(h('span', { class: 'rowname' }, `layer ${L}`));
     const cells = [];
@@ -28,11 +28,11 @@ export async function render(el, ctx, stale) {
     }
     grid.append(...cells);
     const heads = [];
-    for (let H = 0; H < nh; H++) heads.push(await fetchHead(m, state.text, L, H));
+    for (let H = 0; H < nh; H++) heads.push(await fetchHead(m, state.text, L, H, true));
     if (stale()) return null;
     heads.forEach((hd, H) => {
       const c = matrixImage(hd.w, state.scale, undefined, true);
-      first ||= c;
+      thumbs.push([L, H, c]);
       const lab = hd.labels.label;
       const score = lab ? hd.labels.scores[lab].toFixed(2) : '';
       cells[H].append(c, h('span', {}, lab ? `${lab} ${score}` : '\u00a0'),
@@ -40,5 +40,21 @@ export async function render(el, ctx, stale) {
       json.push({ layer: L, head: H, label: lab, scores: hd.labels.scores, weights: hd.w });
     });
   }
-  return { canvas: first, json };
+  return { canvas: sheet(thumbs, nl, nh), json };
+}
+
+// sheet lays the thumbnails out on one canvas, for the PNG download.
+function sheet(thumbs, nl, nh) {
+  const cell = 96, pad = 24;
+  const c = h('canvas', { width: pad + nh * cell, height: pad + nl * cell });
+  const g = c.getContext('2d');
+  g.fillStyle = '#fff';
+  g.fillRect(0, 0, c.width, c.height);
+  g.imageSmoothingEnabled = false;
+  g.fillStyle = '#555';
+  g.font = '11px sans-serif';
+  for (let H = 0; H < nh; H++) g.fillText(`H${H}`, pad + H * cell + 4, 14);
+  for (let L = 0; L < nl; L++) g.fillText(`L${L}`, 2, pad + L * cell + 14);
+  for (const [L, H, t] of thumbs) g.drawImage(t, pad + H * cell + 4, pad + L * cell + 4, cell - 8, cell - 8);
+  return c;
 }
