@@ -149,8 +149,8 @@ func TestBrowser(t *testing.T) {
 		if err != nil {
 			t.Fatalf("starting %s: %v", exe, err)
 		}
-	case <-time.After(60 * time.Second):
-		t.Fatalf("%s did not start within a minute", exe)
+	case <-time.After(3 * time.Minute):
+		t.Fatalf("%s did not start within 3 minutes", exe)
 	}
 	ctx, cancel := context.WithTimeout(browser, 4*time.Minute)
 	defer cancel()

@@ -25,7 +25,7 @@ export async function render(el, ctx, stale) {
   const body = { model: m.id, text: state.text, temperature: Number(state.temp), top_k: Number(state.topk), top_p: Number(state.topp), top: 12 };
   const [r, base, hd] = await Promise.all([
     api('/api/next', { ...body, heads_off: off }),
-    off.length ? api('/api/next', body) : null,
+    off.length ? api('/api/next', { ...body, top: 100 }) : null,
     fetchHead(m, state.text, num('layer'), num('head')),
   ]);
   if (stale()) return null;
@@ -40,7 +40,7 @@ export async function render(el, ctx, stale) {
       h('button', { title: `id ${c.id}; the model's own probability ${(100 * c.raw_prob).toFixed(1)}%`, onclick: () => append(c) }, JSON.stringify(display(c.token))),
       h('div', {}, h('div', { class: 'bar', style: `width:${pct(c.prob)}` }),
         base ? h('div', { class: 'bar base', style: `width:${pct(baseProb.get(c.id) || 0)}` }) : null),
-      h('span', {}, `${(100 * c.prob).toFixed(2)}%${base ? ` (intact ${(100 * (baseProb.get(c.id) || 0)).toFixed(1)}%)` : ''}`));
+      h('span', {}, `${(100 * c.prob).toFixed(2)}%${base ? ` (intact ${baseProb.has(c.id) ? `${(100 * baseProb.get(c.id)).toFixed(2)}%` : 'outside its top 100'})` : ''}`));
   }
   const sample = () => {
     let u = Math.random(), pick = r.top[0];
