@@ -282,3 +282,15 @@ func argmax(x []float32) int {
 	}
 	return best
 }
+
+// Probabilities returns the distribution sampling with cfg draws the next
+// token from, given one row of logits [V] (not modified): softmax of the
+// logits after temperature, top-k and top-p (the logits processors that
+// depend on the sequence are not applied). cfg.Validate should pass.
+func Probabilities(logits []float32, cfg Config) []float32 {
+	scores := slices.Clone(logits)
+	newWarper(&cfg, len(scores)).apply(scores)
+	probs := make([]float32, len(scores))
+	softmax(probs, scores)
+	return probs
+}

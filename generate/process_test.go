@@ -157,3 +157,30 @@ func TestLogSoftmax(t *testing.T) {
 		t.Errorf("log-softmax %v sums to %g", x, sum)
 	}
 }
+
+// TestProbabilities: temperature flattens, top-k and top-p cut, and the
+// kept mass sums to one.
+func TestProbabilities(t *testing.T) {
+	logits := []float32{2, 1, 0, -1}
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want []float32
+	}{
+		{"plain", Config{Temperature: 1, TopP: 1}, []float32{0.6439, 0.2369, 0.0871, 0.0321}},
+		{"hot", Config{Temperature: 2, TopP: 1}, []float32{0.4551, 0.2760, 0.1674, 0.1015}},
+		{"top-k 2", Config{Temperature: 1, TopK: 2, TopP: 1}, []float32{0.7311, 0.2689, 0, 0}},
+		{"top-p 0.7", Config{Temperature: 1, TopP: 0.7}, []float32{0.7311, 0.2689, 0, 0}},
+	} {
+		got := Probabilities(logits, tc.cfg)
+		for i := range got {
+			if math.Abs(float64(got[i]-tc.want[i])) > 1e-3 {
+				t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+				break
+			}
+		}
+	}
+	if logits[0] != 2 {
+		t.Errorf("Probabilities changed its input: %v", logits)
+	}
+}

@@ -188,7 +188,11 @@ func (m *BERT) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, er
 // the final output (hidden states) and the attention probabilities when
 // opt asks for them.
 func runEncoder(g *autograd.Graph, layers []*nn.EncoderLayer, x *autograd.Var, masks *nn.Masks, opt Options) (h *autograd.Var, hidden, attns []*autograd.Var, err error) {
-	if err := opt.Capture.check(stackSelf, len(layers), layers[0].Cfg.NHead); err != nil {
+	nh := layers[0].Cfg.NHead
+	if err := opt.Capture.check(stackSelf, len(layers), nh); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := opt.checkHeadMask(len(layers), nh); err != nil {
 		return nil, nil, nil, err
 	}
 	for i, l := range layers {
@@ -197,7 +201,7 @@ func runEncoder(g *autograd.Graph, layers []*nn.EncoderLayer, x *autograd.Var, m
 		}
 		var w *autograd.Var
 		capture := opt.Capture.wants(i)
-		if x, w, err = l.Forward(g, x, masks, opt.Attentions || capture); err != nil {
+		if x, w, err = l.Forward(g, x, opt.selfMasks(i, nh, masks), opt.Attentions || capture); err != nil {
 			return nil, nil, nil, fmt.Errorf("layer %d: %w", i, err)
 		}
 		if opt.Attentions {

@@ -2,9 +2,11 @@ package model
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/attn-dev/attn/autograd"
+	"github.com/attn-dev/attn/nn"
 	"github.com/attn-dev/attn/tensor"
 )
 
@@ -28,6 +30,14 @@ type Capture struct {
 	Layers, Heads []int
 
 	Self, Decoder, Cross [][]*tensor.Tensor
+
+	// QKV also keeps, for the self-attention stack, the chosen heads'
+	// queries, keys and values as the attention reads them (after the
+	// projections and rotary): Q, K, V [layer][head], each [B, T, HS].
+	// A key/value head shared by several query heads (grouped-query
+	// attention) appears under each of them.
+	QKV     bool
+	Q, K, V [][]*tensor.Tensor
 }
 
 // stack is which part of a model a captured layer belongs to.
@@ -68,7 +78,7 @@ func (c *Capture) check(s stack, layers, heads int) error {
 	}
 	switch s {
 	case stackSelf:
-		c.Self = nil
+		c.Self, c.Q, c.K, c.V = nil, nil, nil, nil
 	default:
 		c.Decoder, c.Cross = nil, nil
 	}
@@ -79,7 +89,23 @@ func (c *Capture) check(s stack, layers, heads int) error {
 // weights of layer i of stack s, as owned tensors [B, Tq, Tk].
 func (c *Capture) add(s stack, i int, probs *autograd.Var) {
 	sh := probs.Shape()
-	b, nh, tq, tk := sh[0], sh[1], sh[2], sh[3]
+	nh := sh[1]
+	dst := &c.Self
+	switch s {
+	case stackDecoder:
+		dst = &c.Decoder
+	case stackCross:
+		dst = &c.Cross
+	}
+	c.keep(dst, i, probs, nh)
+}
+
+// keep stores the chosen heads of x [B, N, T, D] (graph-owned; N = nh
+// heads, or fewer key/value heads that query heads share) as layer i of
+// dst, owned tensors [B, T, D].
+func (c *Capture) keep(dst *[][]*tensor.Tensor, i int, x *autograd.Var, nh int) {
+	sh := x.Shape()
+	b, n, t, d := sh[0], sh[1], sh[2], sh[3]
 	heads := c.Heads
 	if heads == nil {
 		heads = make([]int, nh)
@@ -87,22 +113,16 @@ func (c *Capture) add(s stack, i int, probs *autograd.Var) {
 			heads[i] = i
 		}
 	}
-	src := probs.Value.Contiguous().Data()
+	src := x.Value.Contiguous().Data()
 	layer := make([]*tensor.Tensor, len(heads))
-	for i, h := range heads {
-		t := tensor.New(b, tq, tk)
-		d := t.Data()
+	for j, h := range heads {
+		h = h / (nh / n)
+		out := tensor.New(b, t, d)
+		od := out.Data()
 		for bi := range b {
-			copy(d[bi*tq*tk:(bi+1)*tq*tk], src[(bi*nh+h)*tq*tk:])
+			copy(od[bi*t*d:(bi+1)*t*d], src[(bi*n+h)*t*d:])
 		}
-		layer[i] = t
-	}
-	dst := &c.Self
-	switch s {
-	case stackDecoder:
-		dst = &c.Decoder
-	case stackCross:
-		dst = &c.Cross
+		layer[j] = out
 	}
 	at := i
 	if c.Layers != nil {
@@ -112,6 +132,59 @@ func (c *Capture) add(s stack, i int, probs *autograd.Var) {
 		*dst = append(*dst, nil)
 	}
 	(*dst)[at] = layer
+}
+
+// selfMasks returns the masks layer i of the self-attention stack (of
+// layers of heads each) uses: masks itself, or a copy carrying a head
+// probe when opt gates the layer's heads or captures their q, k, v.
+func (opt *Options) selfMasks(i, heads int, masks *nn.Masks) *nn.Masks {
+	var gate []float32
+	if i < len(opt.HeadMask) {
+		gate = opt.HeadMask[i]
+	}
+	c := opt.Capture
+	qkv := c != nil && c.QKV && c.wants(i)
+	if gate == nil && !qkv {
+		return masks
+	}
+	var m nn.Masks
+	if masks != nil {
+		m = *masks
+	}
+	m.Heads = &nn.HeadProbe{Gate: gate}
+	if qkv {
+		m.Heads.See = func(q, k, v *autograd.Var) {
+			c.keep(&c.Q, i, q, heads)
+			c.keep(&c.K, i, k, heads)
+			c.keep(&c.V, i, v, heads)
+		}
+	}
+	return &m
+}
+
+// checkHeadMask validates opt.HeadMask against a stack of layers of
+// heads each.
+func (opt *Options) checkHeadMask(layers, heads int) error {
+	if opt.HeadMask == nil {
+		return nil
+	}
+	if len(opt.HeadMask) != layers {
+		return fmt.Errorf("head mask has %d layers, the model %d", len(opt.HeadMask), layers)
+	}
+	for l, row := range opt.HeadMask {
+		if row == nil {
+			continue
+		}
+		if len(row) != heads {
+			return fmt.Errorf("head mask layer %d has %d heads, the model %d", l, len(row), heads)
+		}
+		for h, v := range row {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("head mask [%d][%d] is %g", l, h, v)
+			}
+		}
+	}
+	return nil
 }
 
 // Weights returns the captured weights of stack s (c.Self, c.Decoder or

@@ -142,6 +142,9 @@ func (m *GPT2) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, er
 	if err := opt.Capture.check(stackSelf, len(m.layers), m.shape.NH); err != nil {
 		return nil, fmt.Errorf("gpt2: %w", err)
 	}
+	if err := opt.checkHeadMask(len(m.layers), m.shape.NH); err != nil {
+		return nil, fmt.Errorf("gpt2: %w", err)
+	}
 	masks := &nn.Masks{Causal: true, KeyPadding: keyPadding(g, in.AttentionMask)}
 	var hidden, attns []*autograd.Var
 	for i, l := range m.layers {
@@ -151,7 +154,7 @@ func (m *GPT2) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, er
 		self, _ := opt.Cache.layer(i)
 		var w *autograd.Var
 		capture := opt.Capture.wants(i)
-		if x, w, err = l.ForwardCached(g, x, masks, opt.Attentions || capture, self); err != nil {
+		if x, w, err = l.ForwardCached(g, x, opt.selfMasks(i, m.shape.NH, masks), opt.Attentions || capture, self); err != nil {
 			return nil, fmt.Errorf("gpt2 block %d: %w", i, err)
 		}
 		if opt.Attentions {

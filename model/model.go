@@ -58,6 +58,11 @@ type Options struct {
 	// Capture, when set, receives the attention probabilities of the
 	// layers and heads it chooses (see Capture).
 	Capture *Capture
+	// HeadMask [layer][head], when set, multiplies the output of each
+	// head of the encoder's (or a decoder-only model's) self-attention
+	// (Hugging Face's head_mask: 0 switches a head off); a nil row
+	// leaves its layer as it is.
+	HeadMask [][]float32
 	// Out, when set, is emptied and filled instead of a new Outputs, so
 	// that a forward repeated in one graph (a decode step) allocates
 	// nothing.

@@ -423,6 +423,11 @@ func (m *Seq2Seq) decode(g *autograd.Graph, memory *autograd.Var, encMask, ids, 
 	if err := opt.Capture.check(selfStack, len(m.decoder), m.dec.NH); err != nil {
 		return nil, fmt.Errorf("%s decoder: %w", mt, err)
 	}
+	if m.causalLM {
+		if err := opt.checkHeadMask(len(m.decoder), m.dec.NH); err != nil {
+			return nil, fmt.Errorf("%s decoder: %w", mt, err)
+		}
+	}
 	self := &nn.Masks{Causal: true, KeyPadding: keyPadding(g, mask)}
 	cross := &nn.Masks{KeyPadding: keyPadding(g, encMask)}
 	var hidden, attns, crossAttns []*autograd.Var
@@ -433,7 +438,11 @@ func (m *Seq2Seq) decode(g *autograd.Graph, memory *autograd.Var, encMask, ids, 
 		skv, ckv := opt.Cache.layer(i)
 		var w nn.DecoderWeights
 		capture := opt.Capture.wants(i)
-		if x, w, err = l.ForwardCached(g, x, memory, self, cross, opt.Attentions || capture, skv, ckv); err != nil {
+		selfMasks := self
+		if m.causalLM {
+			selfMasks = opt.selfMasks(i, m.dec.NH, self)
+		}
+		if x, w, err = l.ForwardCached(g, x, memory, selfMasks, cross, opt.Attentions || capture, skv, ckv); err != nil {
 			return nil, fmt.Errorf("%s decoder layer %d: %w", mt, i, err)
 		}
 		if opt.Attentions {

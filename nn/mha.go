@@ -161,6 +161,21 @@ type Masks struct {
 	// [B·NH, Tq, Tk] form is [B, NH, Tq, Tk] with the same data.
 	Additive      []float32
 	AdditiveShape [4]int
+	// Heads, when set, inspects or gates the heads of the call (for
+	// looking into a model; see HeadProbe).
+	Heads *HeadProbe
+}
+
+// HeadProbe looks into the heads of one attention call.
+type HeadProbe struct {
+	// Gate [NH] multiplies head h's output by Gate[h] before the output
+	// projection (Hugging Face's head_mask: 0 switches a head off); nil
+	// leaves them.
+	Gate []float32
+	// See, when set, is called with q [B, NH, Tq, HS] and k, v
+	// [B, NKV, Tk, HS] as the attention reads them (after the
+	// projections, rotary and the cache); they live only during the call.
+	See func(q, k, v *autograd.Var)
 }
 
 // BoolMask converts a boolean attention mask (true = not allowed, torch's
@@ -353,6 +368,21 @@ func (m *MultiHeadAttention) ForwardCached(g *autograd.Graph, query, key, value 
 		p.Causal, p.KeyPadding = masks.Causal, masks.KeyPadding
 		p.Mask, p.MaskShape = masks.Additive, masks.AdditiveShape
 	}
+	var probe *HeadProbe
+	if masks != nil {
+		probe = masks.Heads
+	}
+	if probe != nil && probe.Gate != nil && len(probe.Gate) != m.Cfg.NumHeads {
+		return nil, nil, fmt.Errorf("nn.MultiHeadAttention: head gate has %d entries, want NH = %d", len(probe.Gate), m.Cfg.NumHeads)
+	}
+	if probe != nil && probe.See != nil {
+		probe.See(q, k, v)
+	}
 	o, probs := g.Attention(q, k, v, p, needWeights)
+	if probe != nil && probe.Gate != nil {
+		gate := tensor.New(1, m.Cfg.NumHeads, 1, 1)
+		copy(gate.Data(), probe.Gate)
+		o = g.Mul(o, g.Input(gate, false))
+	}
 	return m.OutProj.Forward(g, g.MergeHeads(o)), probs, nil
 }

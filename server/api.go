@@ -6,26 +6,33 @@ import (
 	"image"
 	"net/http"
 
-	"github.com/attn-dev/attn/autograd"
 	"github.com/attn-dev/attn/infer"
-	"github.com/attn-dev/attn/model"
 	"github.com/attn-dev/attn/tokenizer"
 )
 
 // MaxFillMaskTop bounds /api/fill-mask's top_k.
 const MaxFillMaskTop = 100
 
-// textModel decodes a request, finds its model and checks it has a
-// tokenizer.
-func (s *Server) textModel(r *http.Request, rq *reqInfo, req any, name func() string) (*loaded, tokenizer.Tokenizer, *apiError) {
+// jsonModel decodes a request and finds its model, named by name once
+// decoded.
+func (s *Server) jsonModel(r *http.Request, rq *reqInfo, req any, name func() string) (*loaded, *apiError) {
 	if e := decodeJSON(r, req); e != nil {
-		return nil, nil, e
+		return nil, e
 	}
 	l, e := s.model(name())
 	if e != nil {
-		return nil, nil, e
+		return nil, e
 	}
 	rq.model = l.name
+	return l, nil
+}
+
+// textModel is jsonModel for a model that must have a tokenizer.
+func (s *Server) textModel(r *http.Request, rq *reqInfo, req any, name func() string) (*loaded, tokenizer.Tokenizer, *apiError) {
+	l, e := s.jsonModel(r, rq, req, name)
+	if e != nil {
+		return nil, nil, e
+	}
 	tok, e := l.tokenizer()
 	return l, tok, e
 }
@@ -135,14 +142,10 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request, rq *reqInfo) *
 		Text  *texts `json:"text"`
 		Image string `json:"image"`
 	}
-	if e := decodeJSON(r, &req); e != nil {
-		return e
-	}
-	l, e := s.model(req.Model)
+	l, e := s.jsonModel(r, rq, &req, func() string { return req.Model })
 	if e != nil {
 		return e
 	}
-	rq.model = l.name
 	if (req.Text == nil) == (req.Image == "") {
 		return badRequest("give text or image (base64 PNG or JPEG), one of the two")
 	}
@@ -180,24 +183,34 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request, rq *reqInfo) *
 	return nil
 }
 
-func (s *Server) classifyImage(w http.ResponseWriter, l *loaded, b64 string) *apiError {
+// decodeImage decodes a base64 PNG or JPEG for a vision model, refusing
+// images over MaxImagePixels before decoding them.
+func decodeImage(l *loaded, b64 string) (image.Image, *apiError) {
 	if l.images == nil {
-		return badRequest("model %s does not classify images", l.name)
+		return nil, badRequest("model %s does not take images", l.name)
 	}
 	data, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
-		return badRequest("image: not base64: %v", err)
+		return nil, badRequest("image: not base64: %v", err)
 	}
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
-		return badRequest("image: %v (want PNG or JPEG)", err)
+		return nil, badRequest("image: %v (want PNG or JPEG)", err)
 	}
 	if int64(cfg.Width)*int64(cfg.Height) > MaxImagePixels {
-		return newError(http.StatusRequestEntityTooLarge, "image_too_large", "image: %d×%d pixels, more than %d", cfg.Width, cfg.Height, MaxImagePixels)
+		return nil, newError(http.StatusRequestEntityTooLarge, "image_too_large", "image: %d×%d pixels, more than %d", cfg.Width, cfg.Height, MaxImagePixels)
 	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
-		return badRequest("image: %v", err)
+		return nil, badRequest("image: %v", err)
+	}
+	return img, nil
+}
+
+func (s *Server) classifyImage(w http.ResponseWriter, l *loaded, b64 string) *apiError {
+	img, e := decodeImage(l, b64)
+	if e != nil {
+		return e
 	}
 	labels, err := infer.ClassifyImage(l.task.Model, l.images, img)
 	if err != nil {
@@ -232,75 +245,6 @@ func (s *Server) translate(w http.ResponseWriter, r *http.Request, rq *reqInfo) 
 		return toAPIError(err)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"model": l.name, "text": out})
-	return nil
-}
-
-func (s *Server) attention(w http.ResponseWriter, r *http.Request, rq *reqInfo) *apiError {
-	var req struct {
-		Model  string `json:"model"`
-		Text   string `json:"text"`
-		Target string `json:"target"` // encoder-decoders: the decoder's text
-		Layers []int  `json:"layers"`
-		Heads  []int  `json:"heads"`
-	}
-	l, tok, e := s.textModel(r, rq, &req, func() string { return req.Model })
-	if e != nil {
-		return e
-	}
-	ids, e := s.checkText(l, rq, req.Text)
-	if e != nil {
-		return e
-	}
-	info := l.task.Model.Info()
-	layers, heads := len(req.Layers), len(req.Heads)
-	if req.Layers == nil {
-		layers = max(info.Layers, info.DecoderLayers)
-	}
-	if req.Heads == nil {
-		heads = max(info.Heads, info.DecoderHeads)
-	}
-	in := &model.Inputs{B: 1, T: len(ids), InputIDs: ids}
-	var dec []int
-	if l.s2s {
-		g, err := l.generator()
-		if err != nil {
-			return toAPIError(err)
-		}
-		start := g.Config.DecoderStartTokenID
-		l.put(g)
-		tgt, err := tok.Encode(req.Target, false)
-		if err != nil {
-			return badRequest("tokenizing target: %v", err)
-		}
-		dec = append([]int{max(start, 0)}, tgt...)
-		if len(dec) > info.Context {
-			return newError(http.StatusUnprocessableEntity, "input_too_long", "target has %d tokens, more than the context of %d", len(dec), info.Context)
-		}
-		in.TDec, in.DecoderInputIDs = len(dec), dec
-	} else if req.Target != "" {
-		return badRequest("target is for encoder-decoders; model %s is %s", l.name, info.Architecture)
-	}
-	t := max(len(ids), len(dec))
-	if n := layers * heads * t * t * (1 + 2*btoi(l.s2s)); n > MaxAttentionValues {
-		return newError(http.StatusUnprocessableEntity, "too_many_weights", "%d layers × %d heads × %d² tokens is %d weights, more than %d: ask for fewer layers or heads", layers, heads, t, n, MaxAttentionValues)
-	}
-	c := &model.Capture{Layers: req.Layers, Heads: req.Heads}
-	if _, err := l.task.Model.Forward(autograd.NewGraph(false), in, model.Options{Capture: c}); err != nil {
-		return badRequest("%v", err)
-	}
-	toks, err := tokenizer.Tokens(tok, ids)
-	if err != nil {
-		return toAPIError(err)
-	}
-	res := map[string]any{"model": l.name, "tokens": toks, "weights": model.Weights(c.Self, 0)}
-	if l.s2s {
-		dt, err := tokenizer.Tokens(tok, dec)
-		if err != nil {
-			return toAPIError(err)
-		}
-		res["decoder_tokens"], res["decoder_weights"], res["cross_weights"] = dt, model.Weights(c.Decoder, 0), model.Weights(c.Cross, 0)
-	}
-	writeJSON(w, http.StatusOK, res)
 	return nil
 }
 

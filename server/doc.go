@@ -27,9 +27,22 @@
 //	POST /api/classify         {model, text: string|strings} or {model, image: base64
 //	                           PNG/JPEG} (ViT) → {labels: [[{id, label, prob}]]}
 //	POST /api/translate        {model, text} → {text} (the model's generation config)
-//	POST /api/attention        {model, text, target?, layers?, heads?} → {tokens,
+//	POST /api/attention        {model, text, target?, layers?, heads?, value_norms?,
+//	                           rollout?} or {model, image (ViT), …} → {tokens,
 //	                           weights [layer][head][query][key]}; encoder-decoders
-//	                           also decoder_tokens, decoder_weights, cross_weights
+//	                           also decoder_tokens, decoder_weights, cross_weights;
+//	                           value_norms [layer][head][key] = ‖v_key‖; rollout
+//	                           [query][key] over all layers; images also grid [rows, cols]
+//	GET  /api/models           the models' shapes and abilities (for the explorer)
+//	POST /api/qkv              {model, text, layer, head} → {tokens, q, k, v [T][HS],
+//	                           weights [T][T], scale, causal}: one self-attention head
+//	POST /api/similarity       {model, word, a, b} → {layers: [{layer, cosine}]}: the
+//	                           word's contextual vectors in two sentences, layer by layer
+//	POST /api/next             {model, text, temperature?, top_k?, top_p?, top?,
+//	                           heads_off? [[layer, head], …]} → {top: [{id, token, text,
+//	                           prob, raw_prob}]}: a decoder-only model's next token,
+//	                           prob after the sampling transforms, with heads switched off
+//	GET  /, /static/…          the web explorer (embedded; no API key needed to load it)
 //
 // Chat: the models attn loads carry no chat template, so a chat prompt is
 // the messages' contents joined with newlines (roles are checked, not

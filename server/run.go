@@ -50,7 +50,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, models []ModelSpec, d
 	}
 	if err == nil {
 		s.Ready()
-		s.log.Info("serving", "addr", ln.Addr().String(), "models", len(models))
+		s.log.Info("serving", "addr", ln.Addr().String(), "models", len(models), "explorer", "http://"+ln.Addr().String()+"/")
 		select {
 		case <-ctx.Done():
 		case err = <-served:

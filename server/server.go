@@ -128,12 +128,17 @@ func New(cfg Config) (*Server, error) {
 		"/api/classify":        {http.MethodPost, s.classify, true},
 		"/api/translate":       {http.MethodPost, s.translate, true},
 		"/api/attention":       {http.MethodPost, s.attention, true},
+		"/api/models":          {http.MethodGet, s.explorerModels, false},
+		"/api/qkv":             {http.MethodPost, s.qkv, true},
+		"/api/similarity":      {http.MethodPost, s.similarity, true},
+		"/api/next":            {http.MethodPost, s.next, true},
+		"/":                    {http.MethodGet, s.explorer, false},
 	}
 	routes := make([]string, 0, len(s.routes)+1)
 	for p := range s.routes {
 		routes = append(routes, p)
 	}
-	routes = append(routes, "/v1/models/{id}", "other")
+	routes = append(routes, "/v1/models/{id}", staticPrefix+"{file}", "other")
 	sort.Strings(routes)
 	s.metrics = newMetrics(routes)
 	return s, nil
@@ -248,10 +253,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"duration_ms", float64(d.Microseconds())/1000, "cancelled", rq.cancelledMidway)
 	}()
 	rt, ok := s.routes[r.URL.Path]
-	if !ok && strings.HasPrefix(r.URL.Path, "/v1/models/") {
-		rt, ok, label = route{http.MethodGet, s.getModel, false}, true, "/v1/models/{id}"
-	} else if ok {
+	switch {
+	case ok:
 		label = r.URL.Path
+	case strings.HasPrefix(r.URL.Path, "/v1/models/"):
+		rt, ok, label = route{http.MethodGet, s.getModel, false}, true, "/v1/models/{id}"
+	case strings.HasPrefix(r.URL.Path, staticPrefix):
+		rt, ok, label = route{http.MethodGet, s.explorer, false}, true, staticPrefix+"{file}"
 	}
 	if e := s.admit(sw, r, rt, ok); e != nil {
 		writeError(sw, e)
@@ -297,7 +305,9 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, rt route, ok bool
 		w.Header().Set("Allow", rt.method)
 		return newError(http.StatusMethodNotAllowed, "method_not_allowed", "%s takes %s, not %s", r.URL.Path, rt.method, r.Method)
 	}
-	if r.URL.Path == "/health" {
+	if r.URL.Path == "/health" || r.URL.Path == "/" || strings.HasPrefix(r.URL.Path, staticPrefix) {
+		// The explorer's page holds no model data: it asks for the key
+		// itself when the API answers 401.
 		return nil
 	}
 	if s.cfg.APIKey != "" {

@@ -187,7 +187,7 @@ func TestStatuses(t *testing.T) {
 		{"classify image not base64", "POST", "/api/classify", `{"model":"vit","image":"%%%"}`, 400, "not base64"},
 		{"classify image not an image", "POST", "/api/classify", `{"model":"vit","image":"AAAA"}`, 400, "want PNG or JPEG"},
 		{"classify image huge", "POST", "/api/classify", `{"model":"vit","image":"` + hugePNG() + `"}`, 413, "5000×5000 pixels"},
-		{"classify image on text model", "POST", "/api/classify", `{"model":"bert","image":"` + pngBase64(4) + `"}`, 400, "does not classify images"},
+		{"classify image on text model", "POST", "/api/classify", `{"model":"bert","image":"` + pngBase64(4) + `"}`, 400, "does not take images"},
 		{"classify text on vit", "POST", "/api/classify", `{"model":"vit","text":"x"}`, 400, "no tokenizer"},
 		{"classify not a classifier", "POST", "/api/classify", `{"model":"gpt","text":"x"}`, 400, "cannot classify"},
 		{"translate", "POST", "/api/translate", `{"model":"marian","text":"Tom ne sait pas nager."}`, 200, `"text":`},
@@ -569,6 +569,10 @@ func TestConcurrent(t *testing.T) {
 		{"/api/attention", `{"model":"gpt","text":"it was tired","layers":[0]}`},
 		{"/api/fill-mask", `{"model":"bert","text":"the [MASK] barked"}`},
 		{"/api/tokenize", `{"model":"marian","text":"Tom nage."}`},
+		{"/api/qkv", `{"model":"gpt","text":"it was tired","layer":2,"head":1}`},
+		{"/api/next", `{"model":"gpt","text":"it was","heads_off":[[1,2]],"top_k":5}`},
+		{"/api/similarity", `{"model":"bert","word":"bank","a":"the river bank","b":"the investment bank"}`},
+		{"/api/attention", `{"model":"gpt","text":"it was tired","layers":[3],"value_norms":true,"rollout":true}`},
 	}
 	want := make([]string, len(reqs))
 	for i, r := range reqs {

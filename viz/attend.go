@@ -170,7 +170,7 @@ func Attend(m model.Model, r Request) (*Attention, error) {
 	}
 	a := &Attention{Stack: s, Layers: r.Layers, Heads: r.Heads, Weights: model.Weights(captured, 0)}
 	if ed {
-		a.Weights = pick(a.Weights, r.Layers, r.Heads)
+		a.Weights = Pick(a.Weights, r.Layers, r.Heads)
 	}
 	if a.Layers == nil {
 		a.Layers = seq(len(a.Weights))
@@ -181,12 +181,13 @@ func Attend(m model.Model, r Request) (*Attention, error) {
 	return a, nil
 }
 
-// pick keeps layers and heads (nil: all) of w [layer][head]….
-func pick(w [][][][]float32, layers, heads []int) [][][][]float32 {
+// Pick keeps layers and heads (nil: all) of w [layer][head]…, in the
+// order listed; the indices must be in range.
+func Pick[T any](w [][]T, layers, heads []int) [][]T {
 	if layers == nil {
 		layers = seq(len(w))
 	}
-	out := make([][][][]float32, len(layers))
+	out := make([][]T, len(layers))
 	for i, l := range layers {
 		if heads == nil {
 			out[i] = w[l]

@@ -25,9 +25,12 @@ func init() {
 		Long: `serve loads each --model once and answers /v1/models, /v1/completions,
 /v1/chat/completions, /v1/embeddings (OpenAI's shapes, streaming as server-sent
 events), /api/tokenize, /api/detokenize, /api/fill-mask, /api/classify,
-/api/translate, /api/attention, /health and /metrics (Prometheus). It binds
-127.0.0.1 unless --addr says otherwise; SIGTERM or SIGINT drains the requests
-in flight, then exits. See the server package's documentation for the API.`,
+/api/translate, /api/attention, /health and /metrics (Prometheus), and
+serves the web explorer at / (open http://127.0.0.1:8080/ in a browser: head,
+model, step-by-step, embedding, generation and image views of attention). It
+binds 127.0.0.1 unless --addr says otherwise; SIGTERM or SIGINT drains the
+requests in flight, then exits. See the server package's documentation for
+the API.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(specs) == 0 {
