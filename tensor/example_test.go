@@ -10,7 +10,7 @@ import (
 // views of the same numbers, Clone makes a contiguous copy.
 func Example() {
 	x := tensor.FromSlice([]float32{1, 2, 3, 4, 5, 6}, 2, 3) // [2, 3]
-	xt := x.Transpose(0, 1)                                 // [3, 2], a view
+	xt := x.Transpose(0, 1)                                  // [3, 2], a view
 	fmt.Println(xt.Shape, xt.Strides, xt.IsContiguous(), xt.At(2, 1))
 	fmt.Println(xt.Clone().Data())
 	fmt.Println(x.Slice(1, 1, 3)) // columns 1 and 2
