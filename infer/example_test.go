@@ -76,3 +76,25 @@ func ExampleEmbed() {
 	// 3 32
 	// 0.981 0.820
 }
+
+// From text: Load opens a checkpoint with its tokenizer (here the real
+// tiny-random-gpt2's byte-level BPE); EmbedTexts tokenizes, runs and pools.
+func ExampleTask_EmbedTexts() {
+	task, err := infer.Load("../testdata/generate/tiny-random-gpt2")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer task.Close()
+	embs, err := task.EmbedTexts([]string{"Hello world", "Hello there"}, -1, infer.PoolMean)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, e := range embs {
+		fmt.Println(e.Tokens, e.IDs, len(e.Vector))
+	}
+	// Output:
+	// [H ell o Ġw orld] [40 416 79 206 750] 32
+	// [H ell o Ġthere] [40 416 79 817] 32
+}
