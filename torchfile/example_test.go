@@ -10,6 +10,9 @@ import (
 	"github.com/attn-dev/attn/torchfile"
 )
 
+// Read a torch.save'd state dict (here nn.Sequential(LayerNorm, Linear,
+// BatchNorm1d).state_dict()) and list its tensors in the file's order.
+// Nothing in the pickle runs.
 func ExampleRead() {
 	sd, err := torchfile.Read("../testdata/torchfile/module.bin")
 	if err != nil {
@@ -31,11 +34,25 @@ func ExampleRead() {
 	// bn.num_batches_tracked I64 []
 }
 
+// A pickle that names anything but a state dict's few globals is refused
+// before it is interpreted.
+func ExampleRead_refused() {
+	_, err := torchfile.Read("../testdata/torchfile/evil_system.bin")
+	fmt.Println(errors.Is(err, torchfile.ErrRefused))
+	// Output:
+	// true
+}
+
+// Convert a checkpoint to safetensors, dtypes unchanged.
 func ExampleConvert() {
-	dir, _ := os.MkdirTemp("", "torchfile")
+	dir, err := os.MkdirTemp("", "torchfile-example")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer os.RemoveAll(dir)
 	out := filepath.Join(dir, "model.safetensors")
-	if err := torchfile.Convert("../testdata/torchfile/gpt2/pytorch_model.bin", out); err != nil {
+	if err := torchfile.Convert("../testdata/torchfile/module.bin", out); err != nil {
 		fmt.Println(err)
 		return
 	}
@@ -45,13 +62,27 @@ func ExampleConvert() {
 		return
 	}
 	defer f.Close()
-	info, _ := f.Info("lm_head.weight") // tied to wte in the pickle, its own copy here
-	fmt.Println(len(f.Names()), "tensors; lm_head.weight", info.DType, info.Shape)
-
-	// A pickle that names anything but tensors is refused, never run.
-	err = torchfile.Convert("../testdata/torchfile/evil_system.bin", out)
-	fmt.Println(errors.Is(err, torchfile.ErrRefused))
+	b, shape, err := f.Float32("fc.bias")
+	fmt.Printf("%d tensors; fc.bias %v %.4f %v\n", len(f.Names()), shape, b, err)
+	n, _, err := f.Int64("bn.num_batches_tracked")
+	fmt.Println(n, err)
 	// Output:
-	// 29 tensors; lm_head.weight F32 [64 32]
-	// true
+	// 9 tensors; fc.bias [3] [-0.4777 -0.3311 -0.2061] <nil>
+	// [0] <nil>
+}
+
+// Open reads the shards of a sharded pickle checkpoint into one in-memory
+// safetensors file, for code written against safetensors.
+func ExampleOpen() {
+	const dir = "../testdata/hub/gpt2-sharded/"
+	f, err := torchfile.Open(dir+"pytorch_model-00001-of-00002.bin", dir+"pytorch_model-00002-of-00002.bin")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer f.Close()
+	info, _ := f.Info("transformer.wte.weight")
+	fmt.Println(len(f.Names()), info.Shape, info.DType)
+	// Output:
+	// 28 [64 32] F32
 }
