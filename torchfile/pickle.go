@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -524,27 +525,22 @@ func (u *unpickler) step(op byte) (result any, done bool, err error) {
 		}
 		err = u.pushGlobal(mod, name)
 	case opStackGlobal:
-		var mod, name any
-		if name, err = u.pop(); err != nil {
+		var mn []any
+		if mn, err = u.popN(2); err != nil {
 			return nil, false, err
 		}
-		if mod, err = u.pop(); err != nil {
-			return nil, false, err
-		}
-		ms, ok1 := mod.(string)
-		ns, ok2 := name.(string)
+		ms, ok1 := mn[0].(string)
+		ns, ok2 := mn[1].(string)
 		if !ok1 || !ok2 {
-			return nil, false, fmt.Errorf("STACK_GLOBAL of %s and %s, not two strings", typeName(mod), typeName(name))
+			return nil, false, fmt.Errorf("STACK_GLOBAL of %s and %s, not two strings", typeName(mn[0]), typeName(mn[1]))
 		}
 		err = u.pushGlobal(ms, ns)
 	case opReduce:
-		var fn, args any
-		if args, err = u.pop(); err != nil {
+		var fa []any
+		if fa, err = u.popN(2); err != nil {
 			return nil, false, err
 		}
-		if fn, err = u.pop(); err != nil {
-			return nil, false, err
-		}
+		fn, args := fa[0], fa[1]
 		g, ok := fn.(global)
 		if !ok {
 			return nil, false, fmt.Errorf("REDUCE calls %s, not a global", aTypeName(fn))
@@ -597,10 +593,23 @@ func (u *unpickler) step(op byte) (result any, done bool, err error) {
 
 // pushGlobal refuses every global outside allowedGlobals by name.
 func (u *unpickler) pushGlobal(mod, name string) error {
-	if !allowedGlobals[mod+"."+name] {
-		return fmt.Errorf("global %s.%s is %w: only tensors, storages and OrderedDict may appear in a state dict (a pickle that names it could run code)", mod, name, ErrRefused)
+	if full := mod + "." + name; !allowedGlobals[full] {
+		if !isPrintable(full) {
+			full = strconv.Quote(full)
+		}
+		return fmt.Errorf("global %s is %w: only tensors, storages and OrderedDict may appear in a state dict (a pickle that names it could run code)", full, ErrRefused)
 	}
 	return u.push(global{mod, name})
+}
+
+// isPrintable reports whether s is printable ASCII (a Python name is).
+func isPrintable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeLong decodes LONG1's little-endian two's complement bytes.

@@ -167,6 +167,7 @@ func TestHostilePickles(t *testing.T) {
 		{"invalid utf8", "\x80\x02X\x01\x00\x00\x00\xff.", "not valid UTF-8"},
 		{"long global", "\x80\x02c" + strings.Repeat("a", 300) + "\nb\n.", "longer than 256"},
 		{"exec", "\x80\x02cbuiltins\nexec\n.", "global builtins.exec is refused"},
+		{"binary global", "\x80\x02cos\x00\nsystem\n.", `global "os\x00.system" is refused`},
 		{"stack global not strings", "\x80\x02NN\x93.", "STACK_GLOBAL of None and None"},
 		{"stack global subprocess", "\x80\x02X\x0a\x00\x00\x00subprocessX\x05\x00\x00\x00Popen\x93.", "global subprocess.Popen is refused"},
 		{"reduce non-global", "\x80\x02N)R.", "REDUCE calls a None"},
