@@ -314,7 +314,7 @@ func (g *Graph) Backward(loss *Var) error {
 	case loss == nil:
 		return errors.New("autograd.Backward: nil loss")
 	case loss.Value.Len() != 1:
-		return fmt.Errorf("autograd.Backward: loss has shape %v, want a single element", loss.Value.Shape)
+		return fmt.Errorf("backward: loss has shape %v, want a single element", loss.Value.Shape)
 	case !loss.requiresGrad:
 		return errors.New("autograd.Backward: loss does not depend on anything that requires a gradient")
 	case g.backwardDone:

@@ -72,7 +72,7 @@ func Init(o InitOptions) (Model, error) {
 	o = o.withDefaults()
 	a, ok := registry[o.Arch]
 	if !ok {
-		return nil, fmt.Errorf("model.Init: unknown architecture %q (supported: %v)", o.Arch, ModelTypes())
+		return nil, fmt.Errorf("new model: unknown architecture %q (supported: %v)", o.Arch, ModelTypes())
 	}
 	head := o.Head
 	if head == "" {
@@ -88,7 +88,7 @@ func Init(o InitOptions) (Model, error) {
 	}
 	data, err := json.MarshalIndent(raw, "", "  ")
 	if err != nil {
-		return nil, fmt.Errorf("model.Init: %w", err)
+		return nil, fmt.Errorf("new model: %w", err)
 	}
 	cfg, err := ParseConfig("config.json", data)
 	if err != nil {
@@ -104,7 +104,7 @@ func Init(o InitOptions) (Model, error) {
 	b := newInitBinder(o.Seed, 0.02)
 	m, err := a.build(cfg, head, b)
 	if err != nil {
-		return nil, fmt.Errorf("model.Init: %w", err)
+		return nil, fmt.Errorf("new model: %w", err)
 	}
 	baseOf(m).inOut = b.inOut
 	return m, nil
@@ -138,21 +138,21 @@ func SaveAs(m Model, dir string, dt DType) error {
 	case BF16:
 		conv = safetensors.BF16
 	default:
-		return fmt.Errorf("model.Save: dtype %q is not f32 or bf16", dt)
+		return fmt.Errorf("save model: dtype %q is not f32 or bf16", dt)
 	}
 	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
-		return fmt.Errorf("model.Save: %s exists and is not a directory", dir)
+		return fmt.Errorf("save model: %s exists and is not a directory", dir)
 	}
 	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
-		return fmt.Errorf("model.Save: %s exists and is not empty", dir)
+		return fmt.Errorf("save model: %s exists and is not empty", dir)
 	}
 	parent := filepath.Dir(filepath.Clean(dir))
 	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return fmt.Errorf("model.Save: %w", err)
+		return fmt.Errorf("save model: %w", err)
 	}
 	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-")
 	if err != nil {
-		return fmt.Errorf("model.Save: %w", err)
+		return fmt.Errorf("save model: %w", err)
 	}
 	defer os.RemoveAll(tmp)
 	raw := m.Config().raw
@@ -162,10 +162,10 @@ func SaveAs(m Model, dir string, dt DType) error {
 	}
 	cfg, err := json.MarshalIndent(raw, "", "  ")
 	if err != nil {
-		return fmt.Errorf("model.Save: config: %w", err)
+		return fmt.Errorf("save model: config: %w", err)
 	}
 	if err := os.WriteFile(filepath.Join(tmp, "config.json"), append(cfg, '\n'), 0o644); err != nil {
-		return fmt.Errorf("model.Save: %w", err)
+		return fmt.Errorf("save model: %w", err)
 	}
 	inOut := baseOf(m).inOut
 	var ts []safetensors.Tensor
@@ -181,16 +181,16 @@ func SaveAs(m Model, dir string, dt DType) error {
 		ts = append(ts, conv(p.Name, shape, data))
 	}
 	if err := safetensors.Write(filepath.Join(tmp, "model.safetensors"), ts, map[string]string{"format": "pt"}); err != nil {
-		return fmt.Errorf("model.Save: %w", err)
+		return fmt.Errorf("save model: %w", err)
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp's directory is private
-		return fmt.Errorf("model.Save: %w", err)
+		return fmt.Errorf("save model: %w", err)
 	}
 	if err := os.Remove(dir); err != nil && !os.IsNotExist(err) {
-		return fmt.Errorf("model.Save: %w", err)
+		return fmt.Errorf("save model: %w", err)
 	}
 	if err := os.Rename(tmp, dir); err != nil {
-		return fmt.Errorf("model.Save: %w", err)
+		return fmt.Errorf("save model: %w", err)
 	}
 	return nil
 }

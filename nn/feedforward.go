@@ -63,14 +63,14 @@ func NewFeedForward(c, ff int, act Activation, dropout float32, rng *rand.Rand) 
 	rng = newRNG(rng)
 	l1, err := NewLinear(c, ff, true, rng)
 	if err != nil {
-		return nil, fmt.Errorf("nn.NewFeedForward: %w", err)
+		return nil, fmt.Errorf("feed-forward: %w", err)
 	}
 	l2, err := NewLinear(ff, c, true, rng)
 	if err != nil {
-		return nil, fmt.Errorf("nn.NewFeedForward: %w", err)
+		return nil, fmt.Errorf("feed-forward: %w", err)
 	}
 	if act < ReLU || act > SiLU {
-		return nil, fmt.Errorf("nn.NewFeedForward: unknown activation %d", act)
+		return nil, fmt.Errorf("feed-forward: unknown activation %d", act)
 	}
 	return &FeedForward{Linear1: l1, Linear2: l2, Activation: act, Dropout: dropout}, nil
 }

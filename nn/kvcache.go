@@ -33,7 +33,7 @@ type KVCache struct {
 // to maxT positions of nkv heads of size hs.
 func NewKVCache(b, nkv, maxT, hs int) (*KVCache, error) {
 	if b <= 0 || nkv <= 0 || maxT <= 0 || hs <= 0 {
-		return nil, fmt.Errorf("nn.NewKVCache: B=%d, NKV=%d, maxT=%d and HS=%d must be positive", b, nkv, maxT, hs)
+		return nil, fmt.Errorf("KV cache: B=%d, NKV=%d, maxT=%d and HS=%d must be positive", b, nkv, maxT, hs)
 	}
 	return &KVCache{K: tensor.New(b, nkv, maxT, hs), V: tensor.New(b, nkv, maxT, hs)}, nil
 }

@@ -97,7 +97,7 @@ func (l *EncoderLayer) ForwardCached(g *autograd.Graph, x *autograd.Var, masks *
 		var a *autograd.Var
 		a, weights, err = l.SelfAttn.ForwardCached(g, h, h, h, masks, needWeights, kv)
 		if err != nil {
-			return nil, fmt.Errorf("nn.EncoderLayer self-attention: %w", err)
+			return nil, fmt.Errorf("encoder layer self-attention: %w", err)
 		}
 		return g.Dropout(a, l.Cfg.Dropout), nil
 	}
@@ -202,14 +202,14 @@ func (l *DecoderLayer) ForwardCached(g *autograd.Graph, x, memory *autograd.Var,
 	sa := func(h *autograd.Var) (*autograd.Var, error) {
 		a, err := attend(l.SelfAttn, h, h, selfMasks, &w.Self, selfKV)
 		if err != nil {
-			return nil, fmt.Errorf("nn.DecoderLayer self-attention: %w", err)
+			return nil, fmt.Errorf("decoder layer self-attention: %w", err)
 		}
 		return a, nil
 	}
 	ca := func(h *autograd.Var) (*autograd.Var, error) {
 		a, err := attend(l.CrossAttn, h, memory, crossMasks, &w.Cross, crossKV)
 		if err != nil {
-			return nil, fmt.Errorf("nn.DecoderLayer cross-attention: %w", err)
+			return nil, fmt.Errorf("decoder layer cross-attention: %w", err)
 		}
 		return a, nil
 	}

@@ -24,7 +24,7 @@ type Linear struct {
 // W, b ~ U(−1/√In, 1/√In). rng may be nil (a fixed seed).
 func NewLinear(in, out int, bias bool, rng *rand.Rand) (*Linear, error) {
 	if in <= 0 || out <= 0 {
-		return nil, fmt.Errorf("nn.NewLinear: in=%d and out=%d must be positive", in, out)
+		return nil, fmt.Errorf("linear layer: in=%d and out=%d must be positive", in, out)
 	}
 	rng = newRNG(rng)
 	bound := 1 / math.Sqrt(float64(in))
@@ -60,7 +60,7 @@ type Embedding struct {
 // torch.nn.Embedding. rng may be nil (a fixed seed).
 func NewEmbedding(v, c int, rng *rand.Rand) (*Embedding, error) {
 	if v <= 0 || c <= 0 {
-		return nil, fmt.Errorf("nn.NewEmbedding: V=%d and C=%d must be positive", v, c)
+		return nil, fmt.Errorf("embedding: V=%d and C=%d must be positive", v, c)
 	}
 	rng = newRNG(rng)
 	w := autograd.Param(tensor.New(v, c))
@@ -76,7 +76,7 @@ func (e *Embedding) Forward(g *autograd.Graph, ids []int, shape ...int) (*autogr
 	v := e.Weight.Value.Shape[0]
 	for i, id := range ids {
 		if id < 0 || id >= v {
-			return nil, fmt.Errorf("nn.Embedding: id %d at position %d outside the table's %d rows", id, i, v)
+			return nil, fmt.Errorf("embedding: id %d at position %d outside the table's %d rows", id, i, v)
 		}
 	}
 	n := 1
@@ -84,7 +84,7 @@ func (e *Embedding) Forward(g *autograd.Graph, ids []int, shape ...int) (*autogr
 		n *= d
 	}
 	if len(shape) > 0 && n != len(ids) {
-		return nil, fmt.Errorf("nn.Embedding: shape %v holds %d ids, got %d", slices.Clone(shape), n, len(ids))
+		return nil, fmt.Errorf("embedding: shape %v holds %d ids, got %d", slices.Clone(shape), n, len(ids))
 	}
 	return g.Embedding(e.Weight, ids, shape...), nil
 }
@@ -94,7 +94,7 @@ func (e *Embedding) Forward(g *autograd.Graph, ids []int, shape ...int) (*autogr
 // embeddings [B, T, C].
 func (e *Embedding) Positions(g *autograd.Graph, start, t int) (*autograd.Var, error) {
 	if start < 0 || t <= 0 || start+t > e.Weight.Value.Shape[0] {
-		return nil, fmt.Errorf("nn.Embedding.Positions: positions [%d, %d) outside the table's %d rows", start, start+t, e.Weight.Value.Shape[0])
+		return nil, fmt.Errorf("position embeddings: positions [%d, %d) outside the table's %d rows", start, start+t, e.Weight.Value.Shape[0])
 	}
 	return g.Narrow(e.Weight, 0, start, start+t), nil
 }
@@ -114,7 +114,7 @@ type LayerNorm struct {
 // NewLayerNorm returns a LayerNorm over c channels with γ = 1, β = 0.
 func NewLayerNorm(c int, eps float32) (*LayerNorm, error) {
 	if c <= 0 || !(eps > 0) {
-		return nil, fmt.Errorf("nn.NewLayerNorm: C=%d and eps=%g must be positive", c, eps)
+		return nil, fmt.Errorf("layer norm: C=%d and eps=%g must be positive", c, eps)
 	}
 	return &LayerNorm{Weight: constParam(1, c), Bias: constParam(0, c), Eps: eps}, nil
 }

@@ -80,19 +80,19 @@ func NewMultiHeadAttention(cfg MHAConfig, rng *rand.Rand) (*MultiHeadAttention, 
 	c, nh, nkv := cfg.EmbedDim, cfg.NumHeads, cfg.NumKVHeads
 	switch {
 	case c <= 0 || nh <= 0 || nkv <= 0 || cfg.KDim <= 0 || cfg.VDim <= 0:
-		return nil, fmt.Errorf("nn.NewMultiHeadAttention: sizes must be positive: %+v", cfg)
+		return nil, fmt.Errorf("attention: sizes must be positive: %+v", cfg)
 	case c%nh != 0:
-		return nil, fmt.Errorf("nn.NewMultiHeadAttention: embed dim %d is not divisible by %d heads", c, nh)
+		return nil, fmt.Errorf("attention: embed dim %d is not divisible by %d heads", c, nh)
 	case nh%nkv != 0:
-		return nil, fmt.Errorf("nn.NewMultiHeadAttention: %d heads are not divisible by %d key/value heads", nh, nkv)
+		return nil, fmt.Errorf("attention: %d heads are not divisible by %d key/value heads", nh, nkv)
 	case cfg.Layout == ProjFused && (cfg.KDim != c || cfg.VDim != c):
-		return nil, fmt.Errorf("nn.NewMultiHeadAttention: a fused in_proj needs kdim = vdim = embed dim %d, got %d, %d", c, cfg.KDim, cfg.VDim)
+		return nil, fmt.Errorf("attention: a fused in_proj needs kdim = vdim = embed dim %d, got %d, %d", c, cfg.KDim, cfg.VDim)
 	case cfg.Layout < ProjFused || cfg.Layout > ProjSeparate:
-		return nil, fmt.Errorf("nn.NewMultiHeadAttention: unknown projection layout %d", cfg.Layout)
+		return nil, fmt.Errorf("attention: unknown projection layout %d", cfg.Layout)
 	case !(cfg.Dropout >= 0 && cfg.Dropout < 1):
-		return nil, fmt.Errorf("nn.NewMultiHeadAttention: dropout %g outside [0, 1)", cfg.Dropout)
+		return nil, fmt.Errorf("attention: dropout %g outside [0, 1)", cfg.Dropout)
 	case cfg.Rotary != nil && (cfg.Rotary.Dim > c/nh || cfg.Rotary.Dim <= 0 || cfg.Rotary.Dim%2 != 0):
-		return nil, fmt.Errorf("nn.NewMultiHeadAttention: rotary dim %d must be even, positive and at most the head size %d", cfg.Rotary.Dim, c/nh)
+		return nil, fmt.Errorf("attention: rotary dim %d must be even, positive and at most the head size %d", cfg.Rotary.Dim, c/nh)
 	}
 	rng = newRNG(rng)
 	hs := c / nh
@@ -113,14 +113,14 @@ func NewMultiHeadAttention(cfg MHAConfig, rng *rand.Rand) (*MultiHeadAttention, 
 			}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("nn.NewMultiHeadAttention: %w", err)
+			return nil, fmt.Errorf("attention: %w", err)
 		}
 	}
 	if cfg.Bias && cfg.Layout != ProjSeparate {
 		m.InProjBias = constParam(0, qn+2*kvn)
 	}
 	if m.OutProj, err = NewLinear(qn, c, cfg.Bias, rng); err != nil {
-		return nil, fmt.Errorf("nn.NewMultiHeadAttention: %w", err)
+		return nil, fmt.Errorf("attention: %w", err)
 	}
 	if m.OutProj.Bias != nil {
 		m.OutProj.Bias.Value.Zero()
@@ -327,7 +327,7 @@ func (m *MultiHeadAttention) ForwardCached(g *autograd.Graph, query, key, value 
 		key, value = nil, nil
 	}
 	if err := m.checkCached(g, query, key, value, masks, kv); err != nil {
-		return nil, nil, fmt.Errorf("nn.MultiHeadAttention: %w", err)
+		return nil, nil, fmt.Errorf("attention: %w", err)
 	}
 	// A mask that does not fit is found by package attention, which
 	// autograd reports by panicking with a *tensor.ShapeError.
@@ -349,10 +349,10 @@ func (m *MultiHeadAttention) ForwardCached(g *autograd.Graph, query, key, value 
 	if r := m.Cfg.Rotary; r != nil && (kv == nil || !kv.Static) {
 		tk := k.Shape()[2]
 		if q, err = r.Forward(g, q, past+tk-tq); err != nil {
-			return nil, nil, fmt.Errorf("nn.MultiHeadAttention: %w", err)
+			return nil, nil, fmt.Errorf("attention: %w", err)
 		}
 		if k, err = r.Forward(g, k, past); err != nil {
-			return nil, nil, fmt.Errorf("nn.MultiHeadAttention: %w", err)
+			return nil, nil, fmt.Errorf("attention: %w", err)
 		}
 	}
 	if kv != nil {
@@ -373,7 +373,7 @@ func (m *MultiHeadAttention) ForwardCached(g *autograd.Graph, query, key, value 
 		probe = masks.Heads
 	}
 	if probe != nil && probe.Gate != nil && len(probe.Gate) != m.Cfg.NumHeads {
-		return nil, nil, fmt.Errorf("nn.MultiHeadAttention: head gate has %d entries, want NH = %d", len(probe.Gate), m.Cfg.NumHeads)
+		return nil, nil, fmt.Errorf("attention: head gate has %d entries, want NH = %d", len(probe.Gate), m.Cfg.NumHeads)
 	}
 	if probe != nil && probe.See != nil {
 		probe.See(q, k, v)

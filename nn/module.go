@@ -47,10 +47,10 @@ func Load(m Module, src Source, prefix string) error {
 		name := prefix + p.Name
 		data, shape, err := src.Float32(name)
 		if err != nil {
-			return fmt.Errorf("nn.Load: %w", err)
+			return fmt.Errorf("load weights: %w", err)
 		}
 		if !tensor.EqualShape(shape, p.Var.Value.Shape) {
-			return fmt.Errorf("nn.Load: %s has shape %v, the model wants %v", name, shape, p.Var.Value.Shape)
+			return fmt.Errorf("load weights: %s has shape %v, the model wants %v", name, shape, p.Var.Value.Shape)
 		}
 		copy(p.Var.Value.Data(), data)
 	}

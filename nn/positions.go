@@ -34,15 +34,15 @@ const (
 func Sinusoidal(t, c, start int, layout SinusoidLayout) (*tensor.Tensor, error) {
 	switch {
 	case t <= 0 || c <= 0:
-		return nil, fmt.Errorf("nn.Sinusoidal: T=%d and C=%d must be positive", t, c)
+		return nil, fmt.Errorf("sinusoidal positions: T=%d and C=%d must be positive", t, c)
 	case c%2 != 0:
-		return nil, fmt.Errorf("nn.Sinusoidal: C=%d must be even", c)
+		return nil, fmt.Errorf("sinusoidal positions: C=%d must be even", c)
 	case start < 0:
-		return nil, fmt.Errorf("nn.Sinusoidal: start position %d is negative", start)
+		return nil, fmt.Errorf("sinusoidal positions: start position %d is negative", start)
 	case layout < Interleaved || layout > FairseqHalfSplit:
-		return nil, fmt.Errorf("nn.Sinusoidal: unknown layout %d", layout)
+		return nil, fmt.Errorf("sinusoidal positions: unknown layout %d", layout)
 	case layout == FairseqHalfSplit && c < 4:
-		return nil, fmt.Errorf("nn.Sinusoidal: fairseq's frequencies need C ≥ 4, got %d", c)
+		return nil, fmt.Errorf("sinusoidal positions: fairseq's frequencies need C ≥ 4, got %d", c)
 	}
 	out := tensor.New(t, c)
 	d := out.Data()
@@ -115,20 +115,20 @@ func (r Rotary) angle(pos, i int, sign float64) (cos, sin float32) {
 // check validates the arguments of a rotation of x [B, NH, T, HS].
 func (r Rotary) check(shape []int, n, start int) error {
 	if len(shape) != 4 {
-		return fmt.Errorf("nn.Rotary: want x of shape [B, NH, T, HS], got %v", shape)
+		return fmt.Errorf("rotary positions: want x of shape [B, NH, T, HS], got %v", shape)
 	}
 	hs := shape[3]
 	switch {
 	case shape[0]*shape[1]*shape[2]*hs != n:
-		return fmt.Errorf("nn.Rotary: shape %v does not match %d elements", shape, n)
+		return fmt.Errorf("rotary positions: shape %v does not match %d elements", shape, n)
 	case r.Dim <= 0 || r.Dim%2 != 0 || r.Dim > hs:
-		return fmt.Errorf("nn.Rotary: Dim=%d must be even, positive and at most HS=%d", r.Dim, hs)
+		return fmt.Errorf("rotary positions: Dim=%d must be even, positive and at most HS=%d", r.Dim, hs)
 	case r.Base <= 0:
-		return fmt.Errorf("nn.Rotary: Base=%g must be positive", r.Base)
+		return fmt.Errorf("rotary positions: Base=%g must be positive", r.Base)
 	case start < 0:
-		return fmt.Errorf("nn.Rotary: start position %d is negative", start)
+		return fmt.Errorf("rotary positions: start position %d is negative", start)
 	case r.Layout != RotaryInterleaved && r.Layout != RotaryHalf:
-		return fmt.Errorf("nn.Rotary: unknown layout %d", r.Layout)
+		return fmt.Errorf("rotary positions: unknown layout %d", r.Layout)
 	}
 	return nil
 }
@@ -165,7 +165,7 @@ func (r Rotary) rotate(x []float32, shape []int, start int, sign float64) error 
 // decoding with a KV cache.
 func (r Rotary) Apply(x *tensor.Tensor, start int) error {
 	if !x.IsContiguous() {
-		return fmt.Errorf("nn.Rotary.Apply: x of shape %v is not contiguous", x.Shape)
+		return fmt.Errorf("rotary positions: x of shape %v is not contiguous", x.Shape)
 	}
 	return r.rotate(x.Data(), x.Shape, start, 1)
 }
@@ -173,7 +173,7 @@ func (r Rotary) Apply(x *tensor.Tensor, start int) error {
 // Backward turns dL/d(Apply(x)) into dL/dx in place: the inverse rotation.
 func (r Rotary) Backward(dx *tensor.Tensor, start int) error {
 	if !dx.IsContiguous() {
-		return fmt.Errorf("nn.Rotary.Backward: dx of shape %v is not contiguous", dx.Shape)
+		return fmt.Errorf("rotary positions (backward): dx of shape %v is not contiguous", dx.Shape)
 	}
 	return r.rotate(dx.Data(), dx.Shape, start, -1)
 }

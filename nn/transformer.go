@@ -19,14 +19,14 @@ type Encoder struct {
 // set (torch's nn.Transformer always has one; pre-norm stacks need it).
 func NewEncoder(cfg LayerConfig, n int, finalNorm bool, rng *rand.Rand) (*Encoder, error) {
 	if n <= 0 {
-		return nil, fmt.Errorf("nn.NewEncoder: %d layers", n)
+		return nil, fmt.Errorf("encoder: %d layers", n)
 	}
 	rng = newRNG(rng)
 	e := &Encoder{}
 	for i := 0; i < n; i++ {
 		l, err := NewEncoderLayer(cfg, rng)
 		if err != nil {
-			return nil, fmt.Errorf("nn.NewEncoder: layer %d: %w", i, err)
+			return nil, fmt.Errorf("encoder: layer %d: %w", i, err)
 		}
 		e.Layers = append(e.Layers, l)
 	}
@@ -86,14 +86,14 @@ type Decoder struct {
 // NewDecoder builds n layers of cfg, with a final norm when finalNorm is set.
 func NewDecoder(cfg LayerConfig, n int, finalNorm bool, rng *rand.Rand) (*Decoder, error) {
 	if n <= 0 {
-		return nil, fmt.Errorf("nn.NewDecoder: %d layers", n)
+		return nil, fmt.Errorf("decoder: %d layers", n)
 	}
 	rng = newRNG(rng)
 	d := &Decoder{}
 	for i := 0; i < n; i++ {
 		l, err := NewDecoderLayer(cfg, rng)
 		if err != nil {
-			return nil, fmt.Errorf("nn.NewDecoder: layer %d: %w", i, err)
+			return nil, fmt.Errorf("decoder: layer %d: %w", i, err)
 		}
 		d.Layers = append(d.Layers, l)
 	}
@@ -147,11 +147,11 @@ func NewTransformer(cfg LayerConfig, nEnc, nDec int, rng *rand.Rand) (*Transform
 	rng = newRNG(rng)
 	enc, err := NewEncoder(cfg, nEnc, true, rng)
 	if err != nil {
-		return nil, fmt.Errorf("nn.NewTransformer: %w", err)
+		return nil, fmt.Errorf("transformer: %w", err)
 	}
 	dec, err := NewDecoder(cfg, nDec, true, rng)
 	if err != nil {
-		return nil, fmt.Errorf("nn.NewTransformer: %w", err)
+		return nil, fmt.Errorf("transformer: %w", err)
 	}
 	return &Transformer{Encoder: enc, Decoder: dec}, nil
 }
@@ -175,11 +175,11 @@ type TransformerMasks struct {
 func (t *Transformer) Forward(g *autograd.Graph, src, tgt *autograd.Var, masks TransformerMasks) (*autograd.Var, error) {
 	mem, _, err := t.Encoder.Forward(g, src, masks.Src, false)
 	if err != nil {
-		return nil, fmt.Errorf("nn.Transformer: %w", err)
+		return nil, fmt.Errorf("transformer: %w", err)
 	}
 	out, _, err := t.Decoder.Forward(g, tgt, mem, masks.Tgt, masks.Memory, false)
 	if err != nil {
-		return nil, fmt.Errorf("nn.Transformer: %w", err)
+		return nil, fmt.Errorf("transformer: %w", err)
 	}
 	return out, nil
 }

@@ -60,31 +60,31 @@ func (o *AdamW) runChunk(lo, hi int) {
 func NewAdamW(beta1, beta2, eps float64, groups ...Group) (*AdamW, error) {
 	switch {
 	case !(beta1 >= 0 && beta1 < 1):
-		return nil, fmt.Errorf("train.NewAdamW: beta1=%g must be in [0, 1)", beta1)
+		return nil, fmt.Errorf("train: optimizer: beta1=%g must be in [0, 1)", beta1)
 	case !(beta2 >= 0 && beta2 < 1):
-		return nil, fmt.Errorf("train.NewAdamW: beta2=%g must be in [0, 1)", beta2)
+		return nil, fmt.Errorf("train: optimizer: beta2=%g must be in [0, 1)", beta2)
 	case !(eps > 0):
-		return nil, fmt.Errorf("train.NewAdamW: eps=%g must be positive", eps)
+		return nil, fmt.Errorf("train: optimizer: eps=%g must be positive", eps)
 	case len(groups) == 0:
-		return nil, fmt.Errorf("train.NewAdamW: no parameter groups")
+		return nil, fmt.Errorf("train: optimizer: no parameter groups")
 	}
 	seen := map[*autograd.Var]string{}
 	o := &AdamW{beta1: beta1, beta2: beta2, eps: eps}
 	o.run = o.runChunk
 	for gi, g := range groups {
 		if !(g.LR >= 0) || !(g.WeightDecay >= 0) {
-			return nil, fmt.Errorf("train.NewAdamW: group %d (%q): lr=%g and weight decay=%g must be non-negative", gi, g.Name, g.LR, g.WeightDecay)
+			return nil, fmt.Errorf("train: optimizer: group %d (%q): lr=%g and weight decay=%g must be non-negative", gi, g.Name, g.LR, g.WeightDecay)
 		}
 		for pi, p := range g.Params {
 			where := fmt.Sprintf("group %d (%q) parameter %d", gi, g.Name, pi)
 			if p == nil || p.Value == nil {
-				return nil, fmt.Errorf("train.NewAdamW: %s is nil", where)
+				return nil, fmt.Errorf("train: optimizer: %s is nil", where)
 			}
 			if !p.Value.IsContiguous() {
-				return nil, fmt.Errorf("train.NewAdamW: %s of shape %v is not contiguous", where, p.Value.Shape)
+				return nil, fmt.Errorf("train: optimizer: %s of shape %v is not contiguous", where, p.Value.Shape)
 			}
 			if prev, dup := seen[p]; dup {
-				return nil, fmt.Errorf("train.NewAdamW: %s is also %s", where, prev)
+				return nil, fmt.Errorf("train: optimizer: %s is also %s", where, prev)
 			}
 			seen[p] = where
 		}
@@ -108,12 +108,12 @@ func (o *AdamW) Groups() []Group { return o.groups }
 // parameters whose .grad is None.
 func (o *AdamW) Step(lrScale float64) error {
 	if !(lrScale >= 0) || math.IsInf(lrScale, 0) {
-		return fmt.Errorf("train.AdamW.Step: learning-rate scale %g must be finite and non-negative", lrScale)
+		return fmt.Errorf("train: optimizer step: learning-rate scale %g must be finite and non-negative", lrScale)
 	}
 	for _, g := range o.groups {
 		for pi, p := range g.Params {
 			if p.Grad != nil && !tensor.SameShape(p.Grad, p.Value) {
-				return fmt.Errorf("train.AdamW.Step: group %q parameter %d: gradient shape %v, value shape %v", g.Name, pi, p.Grad.Shape, p.Value.Shape)
+				return fmt.Errorf("train: optimizer step: group %q parameter %d: gradient shape %v, value shape %v", g.Name, pi, p.Grad.Shape, p.Value.Shape)
 			}
 		}
 	}
@@ -215,11 +215,11 @@ func (o *AdamW) State(p *autograd.Var) (st ParamState, ok bool) {
 func (o *AdamW) SetState(p *autograd.Var, st ParamState) error {
 	gi, pi, ok := o.find(p)
 	if !ok {
-		return fmt.Errorf("train.AdamW.SetState: parameter of shape %v is not in any group", p.Value.Shape)
+		return fmt.Errorf("train: optimizer state: parameter of shape %v is not in any group", p.Value.Shape)
 	}
 	n := p.Value.Len()
 	if st.Step < 0 || len(st.ExpAvg) != n || len(st.ExpAvgSq) != n {
-		return fmt.Errorf("train.AdamW.SetState: step %d with %d and %d moments for a parameter of %d elements", st.Step, len(st.ExpAvg), len(st.ExpAvgSq), n)
+		return fmt.Errorf("train: optimizer state: step %d with %d and %d moments for a parameter of %d elements", st.Step, len(st.ExpAvg), len(st.ExpAvgSq), n)
 	}
 	o.state[gi][pi] = adamwMoments{m: append([]float32(nil), st.ExpAvg...), v: append([]float32(nil), st.ExpAvgSq...), step: st.Step}
 	return nil

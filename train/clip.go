@@ -31,11 +31,11 @@ func GradNorm(params []*autograd.Var) float64 {
 // step.
 func ClipGradNorm(params []*autograd.Var, maxNorm float64) (float64, error) {
 	if !(maxNorm > 0) || math.IsInf(maxNorm, 0) {
-		return 0, fmt.Errorf("train.ClipGradNorm: max norm %g must be finite and positive", maxNorm)
+		return 0, fmt.Errorf("train: gradient clipping: max norm %g must be finite and positive", maxNorm)
 	}
 	total := GradNorm(params)
 	if math.IsNaN(total) || math.IsInf(total, 0) {
-		return total, fmt.Errorf("train.ClipGradNorm: gradient norm is %g", total)
+		return total, fmt.Errorf("train: gradient clipping: gradient norm is %g", total)
 	}
 	coef := maxNorm / (total + 1e-6)
 	if coef >= 1 {

@@ -19,12 +19,15 @@ type Config struct {
 	Task string `json:"task"`
 	// Model: Init a fresh one of Arch (default: the task's) with these
 	// sizes, or continue from the checkpoint directory Model.
-	Model   string  `json:"model"`
-	Arch    string  `json:"arch"`
-	Layers  int     `json:"n_layer"`
-	Heads   int     `json:"n_head"`
-	Hidden  int     `json:"n_embd"`
-	Dropout float64 `json:"dropout"`
+	Model string `json:"model"`
+	// InitFrom seeds a fresh model with a trained checkpoint of another
+	// architecture (a GPT-2 seeds a BERT of its width: see warmStart).
+	InitFrom string  `json:"init_from"`
+	Arch     string  `json:"arch"`
+	Layers   int     `json:"n_layer"`
+	Heads    int     `json:"n_head"`
+	Hidden   int     `json:"n_embd"`
+	Dropout  float64 `json:"dropout"`
 
 	// Data: a UTF-8 text file (language-model tasks) or labelled lines
 	// (classify: a glob of .tsv/.txt, .csv or .jsonl files), tokenized by

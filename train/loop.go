@@ -145,6 +145,13 @@ func NewTrainer(cfg Config) (*Trainer, error) {
 			return nil, err
 		}
 		tr.m = m
+		if cfg.InitFrom != "" {
+			if err := warmStart(m, cfg.InitFrom); err != nil {
+				return nil, err
+			}
+		}
+	} else if cfg.InitFrom != "" {
+		return nil, fmt.Errorf("train: init_from seeds a fresh model; model %s is a checkpoint already", cfg.Model)
 	}
 	if err := tr.setup(); err != nil {
 		return nil, err
@@ -625,7 +632,7 @@ func (tr *Trainer) sample() string {
 // model is known by. The data is tokenized by the checkpoint's own
 // tokenizer and cached in cfg.Out/data.
 func Validate(cfg Config, dir string) (float64, error) {
-	cfg.Model, cfg.Tokenizer = dir, "model"
+	cfg.Model, cfg.Tokenizer, cfg.InitFrom = dir, "model", ""
 	tr, err := NewTrainer(cfg)
 	if err != nil {
 		return 0, err

@@ -26,11 +26,11 @@ type WarmupCosine struct {
 func (w WarmupCosine) Validate() error {
 	switch {
 	case w.Warmup < 0:
-		return fmt.Errorf("train.WarmupCosine: warm-up %d steps is negative", w.Warmup)
+		return fmt.Errorf("train: schedule: warm-up %d steps is negative", w.Warmup)
 	case w.Total < w.Warmup:
-		return fmt.Errorf("train.WarmupCosine: total %d steps is less than warm-up %d", w.Total, w.Warmup)
+		return fmt.Errorf("train: schedule: total %d steps is less than warm-up %d", w.Total, w.Warmup)
 	case !(w.MinRatio >= 0 && w.MinRatio <= 1):
-		return fmt.Errorf("train.WarmupCosine: min ratio %g must be in [0, 1]", w.MinRatio)
+		return fmt.Errorf("train: schedule: min ratio %g must be in [0, 1]", w.MinRatio)
 	}
 	return nil
 }

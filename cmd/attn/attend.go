@@ -31,7 +31,13 @@ type attendFlags struct {
 func init() {
 	var f attendFlags
 	cmd := &cobra.Command{
-		Use:   "attend --model DIR (--text TEXT | --image FILE) [--layer L --head H | --average | --rollout] [--svg F | --png F | --json]",
+		Use: "attend [--model NAME|DIR] (--text TEXT | --image FILE) [--layer L --head H | --average | --rollout] [--svg F | --png F | --json]",
+		Example: `  attn attend --text "To be, or not to be, that is the question."
+  attn attend --text "O Romeo, Romeo, wherefore art thou Romeo?" --layer 1 --head 2
+  attn attend --text "To be, or not to be" --svg heads.svg          # layers × heads
+  attn attend --text "To be, or not to be" --rollout --png rollout.png
+  attn attend --text "To be, or not to be" --json > attention.json
+  attn attend --model testdata/models/vit --image testdata/infer/up.png --png overlay.png`,
 		Short: "Show a model's attention: terminal heatmaps, SVG/PNG pictures or JSON",
 		Long: `attend runs the model once on TEXT (tokenized with its special tokens) or,
 for ViT, on the image FILE, and shows the attention weights: which tokens each
@@ -83,7 +89,6 @@ the patches on the image (default: rollout).`,
 	fl.IntVar(&f.width, "width", 0, "terminal width in columns (default: $COLUMNS or 100)")
 	f.dtype.register(fl)
 	registerTruncate(cmd, &f.trunc)
-	_ = cmd.MarkFlagRequired("model")
 	rootCmd.AddCommand(cmd)
 }
 

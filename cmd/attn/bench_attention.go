@@ -17,7 +17,10 @@ func init() {
 		asJSON            bool
 	)
 	cmd := &cobra.Command{
-		Use:   "attention",
+		Use: "attention",
+		Example: `  attn bench attention
+  attn bench attention --seq 4096 --heads 12 --head-dim 64 --causal --kernel flash --json
+  attn bench attention --seq 8192 --kernel sparse --window 256 --causal`,
 		Short: "Time one attention call (forward or backward) on random inputs",
 		Long: `Times attention on random float32 inputs shaped [batch, heads, seq, head-dim]
 (keys and values [batch, kv-heads, kv-seq, head-dim]): one warm-up, then the

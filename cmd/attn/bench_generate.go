@@ -18,7 +18,10 @@ func init() {
 		asJSON bool
 	)
 	cmd := &cobra.Command{
-		Use:   "generate --model DIR --prompt-len P --new N --runs R",
+		Use: "generate --model DIR --prompt-len P --new N --runs R",
+		Example: `  attn bench generate --model testdata/generate/tiny-random-gpt2 --prompt-len 16 --new 16 --runs 3
+  attn init --arch gpt2 --layers 12 --heads 12 --hidden 768 --vocab 50257 --context 1024 --out /tmp/gpt2s
+  attn bench generate --model /tmp/gpt2s --prompt-len 512 --new 64 --dtype bf16 --json`,
 		Short: "Measure warm prefill and decode speed of a generative model",
 		Long: `generate times a P-token prompt of random ids (fixed seed) prefilled into a
 fresh cache, then N greedy new tokens (EOS ignored), R times after one cold

@@ -22,7 +22,10 @@ func init() {
 		budget         time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "matmul",
+		Use: "matmul",
+		Example: `  attn bench matmul
+  attn bench matmul --m 128 --n 768 --k 3072 --runs 5 --json
+  attn bench matmul --list`,
 		Short: "Measure SGEMM C = op(A)·op(B) (default: square, decode and GPT-small training shapes)",
 		Long: `matmul times kernels.Sgemm and prints one line per shape: the median of
 several runs after warm-up, GFLOP/s = 2·M·N·K / seconds, and the bytes the

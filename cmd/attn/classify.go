@@ -14,7 +14,10 @@ func init() {
 	var k int
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "classify --model DIR (--text TEXT | --image FILE)",
+		Use: "classify --model DIR (--text TEXT | --image FILE)",
+		Example: `  attn classify --model testdata/models/vit --image testdata/infer/up.png
+  attn pull textattack/bert-base-uncased-SST-2
+  attn classify --model textattack/bert-base-uncased-SST-2 --text "A joy from start to finish." --json`,
 		Short: "Classify a text (BERT) or an image (ViT)",
 		Long: `classify runs a classification model and prints its labels (id2label of
 config.json) by probability. With --text the model is a sequence classifier

@@ -14,7 +14,9 @@ func init() {
 	var k int
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "fill-mask --model DIR --text TEXT [--top-k 5]",
+		Use: "fill-mask [--model NAME|DIR] --text TEXT [--top-k 5]",
+		Example: `  attn fill-mask --text "To be, or not to [MASK], that is the question."
+  attn fill-mask --text "My [MASK] is as boundless as the sea." --top-k 10 --json`,
 		Short: "Predict the tokens hidden behind [MASK] with a masked language model",
 		Long: `fill-mask runs a masked language model (BertForMaskedLM) on TEXT, which must
 contain the tokenizer's mask token ([MASK], or <mask> for RoBERTa-style
@@ -53,7 +55,6 @@ probabilities.`,
 	cmd.Flags().IntVar(&k, "top-k", 5, "candidates per mask")
 	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"masks": [{"position", "candidates": [{"id", "token", "text", "prob"}]}]}`)
 	registerTruncate(cmd, &trunc)
-	_ = cmd.MarkFlagRequired("model")
 	_ = cmd.MarkFlagRequired("text")
 	rootCmd.AddCommand(cmd)
 }

@@ -110,7 +110,12 @@ func init() {
 	var asJSON, verbose bool
 	var gf genFlags
 	cmd := &cobra.Command{
-		Use:   "generate --model DIR (--prompt TEXT | --prompt-ids 1,2,3)...",
+		Use: "generate [--model NAME|DIR] (--prompt TEXT | --prompt-ids 1,2,3)...",
+		Example: `  attn generate --prompt "JULIET:"
+  attn generate --prompt "KING RICHARD:" --temperature 0.8 --top-k 40 --seed 7 --max-new-tokens 100
+  attn generate --prompt "To be" --prompt "O Romeo" --num-return-sequences 2 --temperature 0.9 --json
+  attn generate --model testdata/generate/tiny-random-gpt2 --prompt-ids 0,0,0,52 --temperature 0 --json
+  attn pull gpt2 && attn generate --model gpt2 --prompt "Hello, I'm a language model," --dtype bf16`,
 		Short: "Continue a prompt with a language model (or translate with an encoder-decoder)",
 		Long: `generate loads the checkpoint in DIR and decodes with its KV cache: the prompt
 in one forward pass, then one token per step.
@@ -218,7 +223,6 @@ the object above for one sequence, a list of them for N > 1.`,
 	cmd.Flags().BoolVar(&verbose, "verbose", false, "report prompt and generation speed in tokens/s on stderr")
 	dtype.register(cmd.Flags())
 	gf.register(cmd)
-	_ = cmd.MarkFlagRequired("model")
 	rootCmd.AddCommand(cmd)
 }
 

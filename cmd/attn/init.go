@@ -13,7 +13,10 @@ func init() {
 	var o model.InitOptions
 	var out string
 	cmd := &cobra.Command{
-		Use:   "init --arch gpt2|bert|vit|marian|bart --out DIR",
+		Use: "init --arch gpt2|bert|vit|marian|bart --out DIR",
+		Example: `  attn init --arch gpt2 --layers 4 --heads 4 --hidden 128 --vocab 1000 --context 256 --out /tmp/tiny-gpt
+  attn init --arch gpt2 --layers 12 --heads 12 --hidden 768 --vocab 50257 --context 1024 --out /tmp/gpt2s
+  attn init --arch bert --head BertForSequenceClassification --labels 3 --out /tmp/bert-cls`,
 		Short: "Write a randomly initialised model as a Hugging Face checkpoint",
 		Long: `init builds a model of the given architecture with that architecture's own
 initialisation (normal(0, 0.02) weights and embeddings, zero biases, unit
@@ -34,11 +37,14 @@ the layout save_pretrained writes, atomically. Sizes default to a small model.`,
 					return err
 				}
 			}
-			m, err := model.Init(o)
-			if err != nil {
+			var m model.Model
+			if err := slowStep(cmd, "initialising the weights", func() (err error) {
+				m, err = model.Init(o)
+				return err
+			}); err != nil {
 				return err
 			}
-			if err := model.Save(m, out); err != nil {
+			if err := slowStep(cmd, "writing "+out, func() error { return model.Save(m, out) }); err != nil {
 				return err
 			}
 			info := m.Info()

@@ -2,10 +2,12 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/attn-dev/attn/embedded"
 	"github.com/attn-dev/attn/hub"
 )
 
@@ -35,8 +37,10 @@ incomplete: running the same attn pull again resumes it.`,
 				}
 				return printJSON(cmd, entries)
 			}
+			inside := fmt.Sprintf("inside attn (no pull needed; used when --model is not given): %s\n", strings.Join(embedded.Names(), ", "))
 			if len(entries) == 0 {
 				fmt.Fprintf(cmd.ErrOrStderr(), "no models in %s yet; fetch one with: attn pull openai-community/gpt2\n", home)
+				fmt.Fprint(cmd.OutOrStdout(), inside)
 				return nil
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
@@ -48,7 +52,11 @@ incomplete: running the same attn pull again resumes it.`,
 				}
 				fmt.Fprintf(w, "%s\t%s\t%.12s\t%s\t%s\n", e.Name, rev, e.Commit, humanBytes(e.Bytes), e.Dir)
 			}
-			return w.Flush()
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			_, err = fmt.Fprint(cmd.OutOrStdout(), "\n"+inside)
+			return err
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array of {name, revision, commit, dir, bytes, files, complete}")

@@ -11,9 +11,10 @@ import (
 
 func init() {
 	cmd := &cobra.Command{
-		Use:   "plot OUT",
-		Short: "Draw the loss curves of a training run (OUT/log.jsonl) to OUT/loss.png and OUT/loss.svg",
-		Args:  cobra.ExactArgs(1),
+		Use:     "plot OUT",
+		Example: `  attn train --preset tiny-char && attn plot out-tiny-char`,
+		Short:   "Draw the loss curves of a training run (OUT/log.jsonl) to OUT/loss.png and OUT/loss.svg",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out := args[0]
 			rs, err := train.ReadLog(filepath.Join(out, "log.jsonl"))

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/attn-dev/attn/hub"
 )
@@ -50,8 +49,8 @@ https://huggingface.co); a private or gated repository needs $HF_TOKEN.`,
 				return err
 			}
 			c.Concurrency = concurrency
-			if f, ok := cmd.ErrOrStderr().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-				c.NewProgress = hub.BarProgress(f)
+			if isTerminal(cmd.ErrOrStderr()) {
+				c.NewProgress = hub.BarProgress(cmd.ErrOrStderr())
 			} else {
 				c.NewProgress = hub.LineProgress(cmd.ErrOrStderr(), progressPeriod)
 			}

@@ -5,38 +5,52 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"github.com/attn-dev/attn/embedded"
 	"github.com/attn-dev/attn/server"
 )
 
 func init() {
 	var specs []string
 	var addr, apiKey string
+	var open bool
 	var dtype dtypeFlag
 	lim := server.DefaultLimits()
 	drain := server.DefaultDrainTimeout
 	cmd := &cobra.Command{
-		Use:   "serve --model DIR [--model NAME=DIR ...] [--addr 127.0.0.1:8080]",
-		Short: "Serve models over an OpenAI-compatible HTTP API",
+		Use:   "serve [--model NAME|DIR|NAME=DIR ...] [--addr 127.0.0.1:8080] [--open]",
+		Short: "Serve models over an OpenAI-compatible HTTP API, with the attention explorer at /",
+		Example: `  attn serve --open
+  attn serve --model gpt2=testdata/generate/tiny-random-gpt2 --addr 127.0.0.1:8081
+  attn pull gpt2 && attn serve --model gpt2 --dtype bf16 --max-concurrent 4
+  curl -s 127.0.0.1:8080/v1/completions -d '{"model":"tiny-shakespeare-gpt","prompt":"ROMEO:","max_tokens":20}'`,
 		Long: `serve loads each --model once and answers /v1/models, /v1/completions,
 /v1/chat/completions, /v1/embeddings (OpenAI's shapes, streaming as server-sent
 events), /api/tokenize, /api/detokenize, /api/fill-mask, /api/classify,
 /api/translate, /api/attention, /health and /metrics (Prometheus), and
-serves the web explorer at / (open http://127.0.0.1:8080/ in a browser: head,
-model, step-by-step, embedding, generation and image views of attention). It
-binds 127.0.0.1 unless --addr says otherwise; SIGTERM or SIGINT drains the
-requests in flight, then exits. See the server package's documentation for
-the API.`,
+serves the web explorer at / (head, model, step-by-step, embedding,
+generation and image views of attention; --open opens it in your browser).
+It binds 127.0.0.1 unless --addr says otherwise; SIGTERM or SIGINT drains
+the requests in flight, then exits. Without --model it serves the two
+embedded models. See the server package's documentation for the API.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(specs) == 0 {
-				return fmt.Errorf("serve needs at least one --model")
-			}
 			var models []server.ModelSpec
+			if len(specs) == 0 {
+				for _, name := range []string{embedded.GPT, embedded.Encoder} {
+					dir, err := useEmbedded(cmd, name)
+					if err != nil {
+						return err
+					}
+					models = append(models, server.ModelSpec{Name: name, Dir: dir})
+				}
+			}
 			for _, s := range specs {
 				m, err := server.ParseModelSpec(s)
 				if err != nil {
@@ -71,6 +85,13 @@ the API.`,
 					return err
 				}
 			}
+			url := "http://" + ln.Addr().String() + "/"
+			fmt.Fprintf(cmd.ErrOrStderr(), "attn: serving on %s (the explorer; the API under /v1 and /api)\n", url)
+			if open {
+				if err := openBrowser(url); err != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "attn: could not open a browser (%v): open %s yourself\n", err, url)
+				}
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
 			return s.Run(ctx, ln, models, drain, opts...)
@@ -78,6 +99,7 @@ the API.`,
 	}
 	f := cmd.Flags()
 	f.StringArrayVar(&specs, "model", nil, "checkpoint directory or pulled name, or NAME=DIR (repeatable)")
+	f.BoolVar(&open, "open", false, "open the explorer in the default browser")
 	f.StringVar(&addr, "addr", server.DefaultAddr, "listen address (loopback unless you choose otherwise)")
 	f.StringVar(&apiKey, "api-key", "", "require Authorization: Bearer KEY (default: $ATTN_API_KEY; none when empty)")
 	f.Int64Var(&lim.MaxBodyBytes, "max-body-bytes", lim.MaxBodyBytes, "largest request body (413 beyond)")
@@ -90,4 +112,22 @@ the API.`,
 	dtype.register(f)
 	addThreadsFlag(cmd)
 	rootCmd.AddCommand(cmd)
+}
+
+// openBrowser asks the desktop to open url, without waiting for it.
+func openBrowser(url string) error {
+	var c *exec.Cmd
+	switch runtime.GOOS {
+	case "darwin":
+		c = exec.Command("open", url)
+	case "windows":
+		c = exec.Command("rundll32", "url.dll,FileProtocolHandler", url)
+	default:
+		c = exec.Command("xdg-open", url)
+	}
+	if err := c.Start(); err != nil {
+		return err
+	}
+	go c.Wait() //nolint:errcheck // the browser's exit status says nothing about the server
+	return nil
 }

@@ -24,7 +24,7 @@ heads, sizes, parameter count, stored dtypes and file size. Given a
 instead: name, dtype and shape, and the metadata.`,
 		Example: `  attn show --model testdata/models/gpt2
   attn show testdata/models/gpt2/model.safetensors
-  attn show --json testdata/models/bert`,
+  attn show --json testdata/models/bert-mlm`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {

@@ -12,7 +12,9 @@ func init() {
 	var dtype dtypeFlag
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "similarity --model DIR [--word bank --a TEXT --b TEXT]",
+		Use: "similarity [--model NAME|DIR] [--word bank --a TEXT --b TEXT]",
+		Example: `  attn similarity --word lie --a "Here will I lie to night." --b "Thou dost lie, and art false."
+  attn pull bert-base-uncased && attn similarity --model bert-base-uncased --json`,
 		Short: "Compare one word's contextual vectors in two sentences, layer by layer",
 		Long: `similarity finds --word in sentences --a and --b, takes its vector (the mean
 of its sub-word tokens) after every layer and prints the cosine similarity of
@@ -51,6 +53,5 @@ drift apart as attention mixes in their contexts.`,
 	cmd.Flags().StringVar(&a, "a", "We sat on the bank of the river and watched the water.", "first sentence")
 	cmd.Flags().StringVar(&b, "b", "She took a loan from the investment bank.", "second sentence")
 	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"layers": [{"layer", "cosine"}]}`)
-	_ = cmd.MarkFlagRequired("model")
 	rootCmd.AddCommand(cmd)
 }

@@ -15,7 +15,9 @@ func init() {
 	var model string
 	var asJSON, noSpecial bool
 	tok := &cobra.Command{
-		Use:   "tokenize --model DIR",
+		Use: "tokenize [--model NAME|DIR]",
+		Example: `  echo "To be, or not to be" | attn tokenize
+  echo "Hello world" | attn tokenize --model testdata/generate/tiny-random-gpt2 --json`,
 		Short: "Print the token ids of the text on stdin",
 		Long: `tokenize reads the whole of stdin as the text, byte for byte, and prints its
 token ids with the tokenizer in DIR (tokenizer.json, vocab.json+merges.txt,
@@ -62,12 +64,13 @@ add_special_tokens=True adds them unless --no-special-tokens.`,
 	tok.Flags().StringVar(&model, "model", "", "model directory holding the tokenizer files")
 	tok.Flags().BoolVar(&asJSON, "json", false, `print {"ids": [...], "tokens": [...]}`)
 	tok.Flags().BoolVar(&noSpecial, "no-special-tokens", false, "do not add the model's special tokens")
-	_ = tok.MarkFlagRequired("model")
 
 	var dmodel string
 	var skip bool
 	detok := &cobra.Command{
-		Use:   "detokenize --model DIR",
+		Use: "detokenize [--model NAME|DIR]",
+		Example: `  echo "68,261,11" | attn detokenize
+  echo "To be" | attn tokenize | attn detokenize`,
 		Short: "Print the text of the token ids on stdin",
 		Long: `detokenize reads token ids on stdin ({"ids": [...]}, a JSON array, or
 integers separated by spaces, commas or newlines) and writes their text to
@@ -96,7 +99,6 @@ stdout exactly, without a trailing newline.`,
 	}
 	detok.Flags().StringVar(&dmodel, "model", "", "model directory holding the tokenizer files")
 	detok.Flags().BoolVar(&skip, "skip-special-tokens", false, "leave special tokens out of the text")
-	_ = detok.MarkFlagRequired("model")
 
 	rootCmd.AddCommand(tok, detok)
 }

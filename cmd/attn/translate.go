@@ -15,7 +15,10 @@ func init() {
 	var asJSON, verbose bool
 	var gf genFlags
 	cmd := &cobra.Command{
-		Use:   "translate --model DIR [--text TEXT]",
+		Use: "translate --model DIR [--text TEXT]",
+		Example: `  attn pull Helsinki-NLP/opus-mt-en-de
+  attn translate --model Helsinki-NLP/opus-mt-en-de --text "The house is wonderful."
+  attn translate --model Helsinki-NLP/opus-mt-en-de --text "Good morning" --num-beams 4 --json`,
 		Short: "Translate with a Marian or BART model (beam search as its generation config says)",
 		Long: `translate encodes TEXT (or each line of stdin; a blank line gives a blank line) with the model's SentencePiece
 tokenizer, decodes following generation_config.json / config.json as
