@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,7 +27,8 @@ type SeqScorer struct {
 }
 
 // LoadSeqScorer loads a classifier checkpoint; positive names the class
-// whose log-odds are the score (ignored for a one-label reward model).
+// whose log-odds are the score, by its id2label name or its index
+// (ignored for a one-label reward model).
 func LoadSeqScorer(dir, positive string) (*SeqScorer, error) {
 	m, err := model.Load(dir)
 	if err != nil {
@@ -48,6 +50,9 @@ func LoadSeqScorer(dir, positive string) (*SeqScorer, error) {
 					}
 				}
 			}
+		}
+		if i, err := strconv.Atoi(positive); s.Positive < 0 && err == nil {
+			s.Positive = i // a class index (a classify run names its classes LABEL_i, i in sorted label order)
 		}
 		if s.Positive < 0 || s.Positive >= n {
 			m.Close()
