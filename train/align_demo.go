@@ -287,8 +287,8 @@ func judgeAccuracy(j *BagOfWords, ex []Example, positive string) float64 {
 	return float64(right) / float64(len(ex))
 }
 
-// loadLM loads a policy checkpoint and its tokenizer.
-func loadLM(dir string) (model.Model, tokenizer.Tokenizer, error) {
+// LoadLM loads a policy checkpoint and its tokenizer.
+func LoadLM(dir string) (model.Model, tokenizer.Tokenizer, error) {
 	m, err := model.Load(dir)
 	if err != nil {
 		return nil, nil, err
@@ -301,8 +301,8 @@ func loadLM(dir string) (model.Model, tokenizer.Tokenizer, error) {
 	return m, tok, nil
 }
 
-// saveModel writes m and tok as a checkpoint directory.
-func saveModel(m model.Model, tok tokenizer.Tokenizer, dir string) error {
+// SaveModel writes m and tok as a checkpoint directory.
+func SaveModel(m model.Model, tok tokenizer.Tokenizer, dir string) error {
 	if err := model.Save(m, dir); err != nil {
 		return err
 	}
@@ -316,7 +316,7 @@ func saveModel(m model.Model, tok tokenizer.Tokenizer, dir string) error {
 func (d *demo) preferences(out func(string) string) error {
 	c := d.c
 	t0 := time.Now()
-	sft, tok, err := loadLM(out("sft"))
+	sft, tok, err := LoadLM(out("sft"))
 	if err != nil {
 		return err
 	}
@@ -355,7 +355,7 @@ func (d *demo) preferences(out func(string) string) error {
 		return err
 	}
 	d.report.RewardPairAccuracy = acc
-	if err := saveModel(rm, rtok, out("reward")); err != nil {
+	if err := SaveModel(rm, rtok, out("reward")); err != nil {
 		return err
 	}
 	d.logf("reward: held-out pair accuracy %.3f in %.0fs -> %s", acc, time.Since(t0).Seconds(), out("reward"))
@@ -365,7 +365,7 @@ func (d *demo) preferences(out func(string) string) error {
 // align runs PPO and DPO from the SFT policy and evaluates all three.
 func (d *demo) align(out func(string) string, judge *BagOfWords) error {
 	c := d.c
-	ref, tok, err := loadLM(out("sft"))
+	ref, tok, err := LoadLM(out("sft"))
 	if err != nil {
 		return err
 	}
@@ -377,7 +377,7 @@ func (d *demo) align(out func(string) string, judge *BagOfWords) error {
 	defer rm.Close()
 
 	t0 := time.Now()
-	policy, _, err := loadLM(out("sft"))
+	policy, _, err := LoadLM(out("sft"))
 	if err != nil {
 		return err
 	}
@@ -388,7 +388,7 @@ func (d *demo) align(out func(string) string, judge *BagOfWords) error {
 		policy.Close()
 		return err
 	}
-	err = saveModel(policy, tok, out("ppo"))
+	err = SaveModel(policy, tok, out("ppo"))
 	policy.Close()
 	if err != nil {
 		return err
@@ -400,14 +400,14 @@ func (d *demo) align(out func(string) string, judge *BagOfWords) error {
 	if err != nil {
 		return err
 	}
-	if policy, _, err = loadLM(out("sft")); err != nil {
+	if policy, _, err = LoadLM(out("sft")); err != nil {
 		return err
 	}
 	dc := c.DPO
 	dc.Seed = c.Seed
 	acc, err := TrainDPO(policy, ref, tok, pairs, dc, func(r DPORecord) { d.logf("%s", r.Line()) })
 	if err == nil {
-		err = saveModel(policy, tok, out("dpo"))
+		err = SaveModel(policy, tok, out("dpo"))
 	}
 	policy.Close()
 	if err != nil {
@@ -417,7 +417,7 @@ func (d *demo) align(out func(string) string, judge *BagOfWords) error {
 	d.logf("dpo: held-out accuracy %.3f in %.0fs -> %s", acc, time.Since(t0).Seconds(), out("dpo"))
 
 	for _, name := range []string{"sft", "ppo", "dpo"} {
-		m, _, err := loadLM(out(name))
+		m, _, err := LoadLM(out(name))
 		if err != nil {
 			return err
 		}
