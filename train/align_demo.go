@@ -46,14 +46,14 @@ type DemoConfig struct {
 // minutes on two cores).
 func DefaultDemoConfig() DemoConfig {
 	ppo := DefaultPPOConfig()
-	ppo.Steps, ppo.BatchSize, ppo.MiniBatchSize, ppo.LR = 60, 64, 16, 5e-4
+	ppo.Steps, ppo.BatchSize, ppo.MiniBatchSize, ppo.LR = 40, 64, 16, 3e-4
 	ppo.TargetKL, ppo.InitKLCoef = 4, 0.1
 	return DemoConfig{
 		Data: "data/sentiment-labelled-sentences-uci/*_labelled.txt", Out: "out-align", Positive: "1", Seed: 1337,
-		SFTLayers: 3, SFTHeads: 4, SFTHidden: 128, SFTIters: 1500,
-		EncLayers: 2, EncHeads: 4, EncHidden: 96, MLMIters: 600, ClassifierIters: 400, EncVocab: 1500, Block: 64,
-		PromptChars: 8, ResponseTokens: 24, Pairs: 1536, RewardSteps: 300, PPO: ppo,
-		DPO: DPOConfig{AlignConfig: AlignConfig{Steps: 300, BatchSize: 32, LR: 2e-4, WarmupSteps: 20, GradClip: 1,
+		SFTLayers: 2, SFTHeads: 4, SFTHidden: 96, SFTIters: 1200,
+		EncLayers: 2, EncHeads: 4, EncHidden: 64, MLMIters: 400, ClassifierIters: 300, EncVocab: 1000, Block: 64,
+		PromptChars: 8, ResponseTokens: 24, Pairs: 1024, RewardSteps: 200, PPO: ppo,
+		DPO: DPOConfig{AlignConfig: AlignConfig{Steps: 200, BatchSize: 32, LR: 3e-4, WarmupSteps: 20, GradClip: 1,
 			ValFraction: 0.1, LogInterval: 25}, Beta: 0.1, Loss: DPOSigmoid},
 		EvalPrompts: 256,
 	}
