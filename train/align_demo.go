@@ -35,7 +35,8 @@ type DemoConfig struct {
 
 	PromptChars    int // prompts are the first PromptChars characters of a sentence
 	ResponseTokens int
-	Pairs          int // preference pairs sampled from the SFT and labelled by the classifier
+	Pairs          int     // prompts whose two SFT samples the classifier labels
+	MinMargin      float64 // pairs whose classifier log-odds differ by less are dropped
 	RewardSteps    int
 	PPO            PPOConfig
 	DPO            DPOConfig
@@ -52,7 +53,7 @@ func DefaultDemoConfig() DemoConfig {
 		Data: "data/sentiment-labelled-sentences-uci/*_labelled.txt", Out: "out-align", Positive: "1", Seed: 1337,
 		SFTLayers: 2, SFTHeads: 4, SFTHidden: 96, SFTIters: 1200,
 		EncLayers: 2, EncHeads: 4, EncHidden: 64, MLMIters: 400, ClassifierIters: 300, EncVocab: 1000, Block: 64,
-		PromptChars: 8, ResponseTokens: 24, Pairs: 1024, RewardSteps: 200, PPO: ppo,
+		PromptChars: 8, ResponseTokens: 24, Pairs: 1536, MinMargin: 1, RewardSteps: 200, PPO: ppo,
 		DPO: DPOConfig{AlignConfig: AlignConfig{Steps: 200, BatchSize: 32, LR: 3e-4, WarmupSteps: 20, GradClip: 1,
 			ValFraction: 0.1, LogInterval: 25}, Beta: 0.1, Loss: DPOSigmoid},
 		EvalPrompts: 256,
@@ -64,7 +65,7 @@ func TinyDemoConfig() DemoConfig {
 	c := DefaultDemoConfig()
 	c.SFTLayers, c.SFTHeads, c.SFTHidden, c.SFTIters = 1, 2, 48, 250
 	c.EncLayers, c.EncHeads, c.EncHidden, c.MLMIters, c.ClassifierIters = 1, 2, 48, 100, 150
-	c.Block, c.ResponseTokens, c.Pairs, c.RewardSteps = 48, 16, 256, 100
+	c.Block, c.ResponseTokens, c.Pairs, c.MinMargin, c.RewardSteps = 48, 16, 384, 0.5, 100
 	c.PPO.Steps, c.PPO.BatchSize, c.PPO.MiniBatchSize, c.PPO.PPOEpochs = 12, 32, 16, 2
 	c.DPO.Steps, c.DPO.BatchSize = 60, 16
 	c.EvalPrompts = 200
@@ -332,7 +333,7 @@ func (d *demo) preferences(out func(string) string) error {
 	for i := range prompts {
 		prompts[i] = d.trainPrompts[rng.IntN(len(d.trainPrompts))]
 	}
-	pairs, err := GeneratePrefs(sft, tok, prompts, SampleOptions{MaxNewTokens: c.ResponseTokens, Seed: c.Seed}, cls)
+	pairs, err := GeneratePrefs(sft, tok, prompts, SampleOptions{MaxNewTokens: c.ResponseTokens, Seed: c.Seed}, cls, c.MinMargin)
 	if err != nil {
 		return err
 	}

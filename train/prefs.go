@@ -105,36 +105,44 @@ func Sample(m model.Model, prompts [][]int, n int, o SampleOptions) ([][]int, er
 }
 
 // GeneratePrefs makes preference data offline: two sampled responses of
-// policy per prompt, the one sc scores higher chosen (ties dropped).
-func GeneratePrefs(policy model.Model, tok tokenizer.Tokenizer, prompts []string, o SampleOptions, sc Scorer) ([]PrefPair, error) {
+// policy per prompt, the one sc scores higher chosen; pairs whose scores
+// differ by less than minMargin are dropped (a clearer signal from a
+// noisy scorer; 0 drops ties only).
+func GeneratePrefs(policy model.Model, tok tokenizer.Tokenizer, prompts []string, o SampleOptions, sc Scorer, minMargin float64) ([]PrefPair, error) {
 	ids, err := encodePrompts(tok, prompts, policy.Info().Context-o.MaxNewTokens)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := Sample(policy, ids, 2, o)
-	if err != nil {
-		return nil, err
-	}
-	texts := make([]string, len(resp))
-	full := make([]string, len(resp))
-	for i, r := range resp {
-		if texts[i], err = tok.Decode(r, false); err != nil {
-			return nil, fmt.Errorf("train: decoding a sample: %w", err)
-		}
-		full[i] = prompts[i/2] + texts[i]
-	}
-	scores, err := sc.Score(full)
-	if err != nil {
-		return nil, err
-	}
+	const chunk = 256 // prompts per generation: bounds the KV cache
 	var out []PrefPair
-	for i, p := range prompts {
-		a, b := 2*i, 2*i+1
-		switch {
-		case scores[a] > scores[b]:
-			out = append(out, PrefPair{p, texts[a], texts[b]})
-		case scores[b] > scores[a]:
-			out = append(out, PrefPair{p, texts[b], texts[a]})
+	for lo := 0; lo < len(ids); lo += chunk {
+		hi := min(lo+chunk, len(ids))
+		co := o
+		co.Seed = o.Seed + uint64(lo)
+		resp, err := Sample(policy, ids[lo:hi], 2, co)
+		if err != nil {
+			return nil, err
+		}
+		texts := make([]string, len(resp))
+		full := make([]string, len(resp))
+		for i, r := range resp {
+			if texts[i], err = tok.Decode(r, false); err != nil {
+				return nil, fmt.Errorf("train: decoding a sample: %w", err)
+			}
+			full[i] = prompts[lo+i/2] + texts[i]
+		}
+		scores, err := sc.Score(full)
+		if err != nil {
+			return nil, err
+		}
+		for i := 0; i < hi-lo; i++ {
+			a, b := 2*i, 2*i+1
+			if scores[b] > scores[a] {
+				a, b = b, a
+			}
+			if d := scores[a] - scores[b]; d > 0 && d >= minMargin {
+				out = append(out, PrefPair{prompts[lo+i], texts[a], texts[b]})
+			}
 		}
 	}
 	return out, nil
