@@ -385,11 +385,12 @@ func (d *demo) align(out func(string) string, judge *BagOfWords) error {
 	pc := c.PPO
 	pc.ResponseTokens, pc.Seed = c.ResponseTokens, c.Seed
 	pc.LogInterval = max(1, pc.Steps/10)
-	if _, err := TrainPPO(policy, ref, tok, d.trainPrompts, rm, pc, func(r PPORecord) { d.logf("%s", r.Line()) }); err != nil {
-		policy.Close()
-		return err
+	head, err := TrainPPO(policy, ref, tok, d.trainPrompts, rm, pc, func(r PPORecord) { d.logf("%s", r.Line()) })
+	if err == nil {
+		if err = SaveModel(policy, tok, out("ppo")); err == nil {
+			err = SaveValueHead(head, out("ppo"))
+		}
 	}
-	err = SaveModel(policy, tok, out("ppo"))
 	policy.Close()
 	if err != nil {
 		return err

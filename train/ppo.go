@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"time"
 
 	"github.com/attn-dev/attn/autograd"
 	"github.com/attn-dev/attn/model"
 	"github.com/attn-dev/attn/nn"
+	"github.com/attn-dev/attn/safetensors"
 	"github.com/attn-dev/attn/tokenizer"
 )
 
@@ -271,4 +273,17 @@ func meanStd(x []float64) (float64, float64) {
 		s += (v - m) * (v - m)
 	}
 	return m, math.Sqrt(s / float64(len(x)-1))
+}
+
+// ValueHeadFile holds a PPO run's value head beside the policy, under
+// TRL's names (v_head.summary.weight [1, C], v_head.summary.bias [1]).
+const ValueHeadFile = "value_head.safetensors"
+
+// SaveValueHead writes head into dir/ValueHeadFile.
+func SaveValueHead(head *nn.Linear, dir string) error {
+	w, b := head.Weight.Value.Contiguous(), head.Bias.Value.Contiguous()
+	return safetensors.Write(filepath.Join(dir, ValueHeadFile), []safetensors.Tensor{
+		safetensors.F32("v_head.summary.weight", w.Shape, w.Data()),
+		safetensors.F32("v_head.summary.bias", b.Shape, b.Data()),
+	}, map[string]string{"format": "pt"})
 }

@@ -178,6 +178,7 @@ func runObjective(objective string, cfg train.Config, set []string, o *alignOpts
 		}
 		defer ref.Close()
 		var result string
+		saveHead := func() error { return nil }
 		if objective == "dpo" {
 			pairs, err := train.ReadPrefs(cfg.Data)
 			if err != nil {
@@ -212,12 +213,17 @@ func runObjective(objective string, cfg train.Config, set []string, o *alignOpts
 			pc.AlignConfig = ac
 			pc.TargetKL, pc.InitKLCoef, pc.ResponseTokens = o.targetKL, o.initKLCoef, o.responseTokens
 			pc.PPOEpochs, pc.MiniBatchSize = o.ppoEpochs, o.miniBatchSize
-			if _, err := train.TrainPPO(policy, ref, tok, prompts, rm, pc, func(r train.PPORecord) { emit(r.Line(), r) }); err != nil {
+			head, err := train.TrainPPO(policy, ref, tok, prompts, rm, pc, func(r train.PPORecord) { emit(r.Line(), r) })
+			if err != nil {
 				return err
 			}
-			result = fmt.Sprintf("%d PPO steps", ac.Steps)
+			saveHead = func() error { return train.SaveValueHead(head, cfg.Out) }
+			result = fmt.Sprintf("%d PPO steps, value head in %s", ac.Steps, train.ValueHeadFile)
 		}
 		if err := train.SaveModel(policy, tok, cfg.Out); err != nil {
+			return err
+		}
+		if err := saveHead(); err != nil {
 			return err
 		}
 		if !asJSON {
