@@ -266,15 +266,33 @@ func TrainReward(m model.Model, tok tokenizer.Tokenizer, pairs []PrefPair, c Ali
 		return 0, fmt.Errorf("train: a reward model is a one-label BertForSequenceClassification; got %s with %d labels", a, labelCount(m))
 	}
 	trainP, valP := splitPairs(pairs, c.Seed, c.ValFraction)
-	encode := func(ps []PrefPair) ([][]int, error) {
-		texts := make([]string, 0, 2*len(ps))
-		for _, p := range ps {
-			texts = append(texts, p.Prompt+p.Chosen)
+	// Each pair as [chosen ids, rejected ids], tokenized once.
+	encode := func(ps []PrefPair) ([][2][]int, error) {
+		out := make([][2][]int, len(ps))
+		for i, p := range ps {
+			rows, err := encodeRows(tok, []string{p.Prompt + p.Chosen, p.Prompt + p.Rejected})
+			if err != nil {
+				return nil, err
+			}
+			out[i] = [2][]int{rows[0], rows[1]}
 		}
-		for _, p := range ps {
-			texts = append(texts, p.Prompt+p.Rejected)
+		return out, nil
+	}
+	// rowsOf lays out the chosen rows of ps, then the rejected ones.
+	rowsOf := func(ps [][2][]int) [][]int {
+		rows := make([][]int, 2*len(ps))
+		for i, p := range ps {
+			rows[i], rows[len(ps)+i] = p[0], p[1]
 		}
-		return encodeRows(tok, texts)
+		return rows
+	}
+	trainE, err := encode(trainP)
+	if err != nil {
+		return 0, err
+	}
+	valE, err := encode(valP)
+	if err != nil {
+		return 0, err
 	}
 	ps, opt, lrAt, err := c.optimizer(m.NamedParameters("", nil))
 	if err != nil {
@@ -284,15 +302,12 @@ func TrainReward(m model.Model, tok tokenizer.Tokenizer, pairs []PrefPair, c Ali
 	g := autograd.NewGraph(true)
 	rng := rand.New(rand.NewPCG(c.Seed, 0x726d))
 	// eval returns the loss and accuracy over ps without a tape.
-	eval := func(ps []PrefPair) (float64, float64, error) {
+	eval := func(ps [][2][]int) (float64, float64, error) {
 		ev := autograd.NewGraph(false)
 		var loss, acc float64
 		for lo := 0; lo < len(ps); lo += 32 {
 			part := ps[lo:min(lo+32, len(ps))]
-			rows, err := encode(part)
-			if err != nil {
-				return 0, 0, err
-			}
+			rows := rowsOf(part)
 			ev.Reset()
 			out, err := m.Forward(ev, classifierBatch(tok, bs, rows), model.Options{})
 			if err != nil {
@@ -307,14 +322,11 @@ func TrainReward(m model.Model, tok tokenizer.Tokenizer, pairs []PrefPair, c Ali
 	}
 	for step := 0; step < c.Steps; step++ {
 		t0 := time.Now()
-		batch := make([]PrefPair, c.BatchSize)
+		batch := make([][2][]int, c.BatchSize)
 		for i := range batch {
-			batch[i] = trainP[rng.IntN(len(trainP))]
+			batch[i] = trainE[rng.IntN(len(trainE))]
 		}
-		rows, err := encode(batch)
-		if err != nil {
-			return 0, err
-		}
+		rows := rowsOf(batch)
 		g.Reset()
 		opt.ZeroGrad()
 		out, err := m.Forward(g, classifierBatch(tok, bs, rows), model.Options{Dropout: true})
@@ -340,8 +352,8 @@ func TrainReward(m model.Model, tok tokenizer.Tokenizer, pairs []PrefPair, c Ali
 		}
 		rec := RewardRecord{alignStep: c.stepInfo("reward", step, lr, t0), Loss: loss, Accuracy: acc}
 		last := step == c.Steps-1
-		if last && len(valP) > 0 {
-			vl, va, err := eval(valP)
+		if last && len(valE) > 0 {
+			vl, va, err := eval(valE)
 			if err != nil {
 				return 0, err
 			}
