@@ -41,19 +41,26 @@ type DemoConfig struct {
 	PPO            PPOConfig
 	DPO            DPOConfig
 	EvalPrompts    int // held-out sentences whose prompts the table samples from
+
+	// Resume keeps the stages whose output (a model directory, the
+	// pairs) Out already holds and runs the rest: an interrupted run
+	// continues.
+	Resume bool
 }
 
 // DefaultDemoConfig is the recipe `attn align demo` runs (about ten
 // minutes on two cores).
 func DefaultDemoConfig() DemoConfig {
 	ppo := DefaultPPOConfig()
-	ppo.Steps, ppo.BatchSize, ppo.MiniBatchSize, ppo.LR = 40, 64, 16, 3e-4
-	ppo.TargetKL, ppo.InitKLCoef = 4, 0.1
+	ppo.Steps, ppo.BatchSize, ppo.MiniBatchSize, ppo.LR = 40, 64, 16, 1.5e-4
+	// TRL's controller with a tenth of its horizon: a 40-step run is too
+	// short for the default to move the coefficient at all.
+	ppo.TargetKL, ppo.InitKLCoef, ppo.Horizon = 6, 0.2, 1000
 	return DemoConfig{
 		Data: "data/sentiment-labelled-sentences-uci/*_labelled.txt", Out: "out-align", Positive: "1", Seed: 1337,
 		SFTLayers: 2, SFTHeads: 4, SFTHidden: 96, SFTIters: 1200,
 		EncLayers: 2, EncHeads: 4, EncHidden: 64, MLMIters: 400, ClassifierIters: 300, EncVocab: 1000, Block: 64,
-		PromptChars: 8, ResponseTokens: 24, Pairs: 1536, MinMargin: 1, RewardSteps: 200, PPO: ppo,
+		PromptChars: 8, ResponseTokens: 24, Pairs: 1024, RewardSteps: 200, PPO: ppo,
 		DPO: DPOConfig{AlignConfig: AlignConfig{Steps: 200, BatchSize: 32, LR: 3e-4, WarmupSteps: 20, GradClip: 1,
 			ValFraction: 0.1, LogInterval: 25}, Beta: 0.1, Loss: DPOSigmoid},
 		EvalPrompts: 256,
@@ -66,7 +73,7 @@ func TinyDemoConfig() DemoConfig {
 	c.SFTLayers, c.SFTHeads, c.SFTHidden, c.SFTIters = 1, 2, 48, 250
 	c.EncLayers, c.EncHeads, c.EncHidden, c.MLMIters, c.ClassifierIters = 1, 2, 48, 100, 150
 	c.Block, c.ResponseTokens, c.Pairs, c.MinMargin, c.RewardSteps = 48, 16, 384, 0.5, 100
-	c.PPO.Steps, c.PPO.BatchSize, c.PPO.MiniBatchSize, c.PPO.PPOEpochs = 12, 32, 16, 2
+	c.PPO.Steps, c.PPO.BatchSize, c.PPO.MiniBatchSize, c.PPO.PPOEpochs, c.PPO.LR = 12, 32, 16, 2, 5e-4
 	c.DPO.Steps, c.DPO.BatchSize = 60, 16
 	c.EvalPrompts = 200
 	return c
@@ -87,10 +94,10 @@ type PolicyStats struct {
 
 // DemoReport is what the demo measured.
 type DemoReport struct {
-	ClassifierAccuracy  float64       `json:"classifier_val_accuracy"`
-	ScorerAccuracy      float64       `json:"independent_scorer_accuracy"` // on the classifier's half, which it never saw
-	RewardPairAccuracy  float64       `json:"reward_heldout_pair_accuracy"`
-	DPOHeldOutAccuracy  float64       `json:"dpo_heldout_accuracy"`
+	ClassifierAccuracy  float64       `json:"classifier_accuracy"`                    // on half B, which it never saw
+	ScorerAccuracy      float64       `json:"independent_scorer_accuracy"`            // on the classifier's half, which it never saw
+	RewardPairAccuracy  *float64      `json:"reward_heldout_pair_accuracy,omitempty"` // nil when a resumed run kept the reward model
+	DPOHeldOutAccuracy  *float64      `json:"dpo_heldout_accuracy,omitempty"`
 	Pairs               int           `json:"pairs"`
 	Policies            []PolicyStats `json:"policies"`
 	Seconds             float64       `json:"seconds"`
@@ -107,8 +114,14 @@ func (r *DemoReport) Table() string {
 			p.Reward, p.KL, p.DistinctBigrams, p.DistinctRatio)
 	}
 	fmt.Fprintf(&b, "positivity: %s; stderr of a mean ≈ std/√%d\n", r.IndependentScorerOn, r.Policies[0].Samples)
-	fmt.Fprintf(&b, "classifier val accuracy %.3f, independent scorer accuracy %.3f, reward model held-out pair accuracy %.3f, DPO held-out accuracy %.3f (%d pairs)\n",
-		r.ClassifierAccuracy, r.ScorerAccuracy, r.RewardPairAccuracy, r.DPOHeldOutAccuracy, r.Pairs)
+	opt := func(p *float64) string {
+		if p == nil {
+			return "(kept from an earlier run)"
+		}
+		return fmt.Sprintf("%.3f", *p)
+	}
+	fmt.Fprintf(&b, "classifier accuracy %.3f (on the judge's half), independent scorer accuracy %.3f (on the classifier's half), reward model held-out pair accuracy %s, DPO held-out accuracy %s (%d pairs)\n",
+		r.ClassifierAccuracy, r.ScorerAccuracy, opt(r.RewardPairAccuracy), opt(r.DPOHeldOutAccuracy), r.Pairs)
 	return b.String()
 }
 
@@ -133,7 +146,7 @@ func (d *demo) logf(format string, args ...any) {
 // report.json; progress goes to log.
 func RunDemo(c DemoConfig, log io.Writer) (*DemoReport, error) {
 	start := time.Now()
-	if ents, err := os.ReadDir(c.Out); err == nil && len(ents) > 0 {
+	if ents, err := os.ReadDir(c.Out); err == nil && len(ents) > 0 && !c.Resume {
 		return nil, fmt.Errorf("train: align demo: %s exists and is not empty", c.Out)
 	}
 	d := &demo{c: c, log: log, work: filepath.Join(c.Out, "work")}
@@ -190,8 +203,23 @@ func (d *demo) split() error {
 	return nil
 }
 
+// done reports whether a resumed run already holds path.
+func (d *demo) done(path string) bool {
+	if !d.c.Resume {
+		return false
+	}
+	_, err := os.Stat(path)
+	if err == nil {
+		d.logf("resume: keeping %s", path)
+	}
+	return err == nil
+}
+
 // trainStage runs one Trainer and moves its final checkpoint to dst.
 func (d *demo) trainStage(name string, cfg Config, dst string) (Record, error) {
+	if d.done(filepath.Join(dst, "model.safetensors")) {
+		return Record{}, nil
+	}
 	t0 := time.Now()
 	cfg.Out = filepath.Join(d.work, name+"-run")
 	cfg.EvalInterval, cfg.SampleTokens, cfg.CheckpointEvery, cfg.LogInterval = 0, 0, 0, max(1, cfg.MaxIters/5)
@@ -252,11 +280,9 @@ func (d *demo) stages(sents string) error {
 	cls := base
 	cls.Task, cls.Model, cls.Tokenizer, cls.Data, cls.MaxIters = TaskClassify, encoder, "model", clsData, c.ClassifierIters
 	cls.BlockSize, cls.BatchSize, cls.LR, cls.MinLR = c.Block, 32, 1e-3, 1e-4
-	final, err := d.trainStage("classifier", cls, out("classifier"))
-	if err != nil {
+	if _, err := d.trainStage("classifier", cls, out("classifier")); err != nil {
 		return err
 	}
-	d.report.ClassifierAccuracy = *final.ValAccuracy
 
 	// The independent judge: bag of words on half B, checked on half A.
 	judge := TrainBagOfWords(d.halfB)
@@ -328,6 +354,29 @@ func (d *demo) preferences(out func(string) string) error {
 		return err
 	}
 	defer cls.Close()
+	texts := make([]string, len(d.halfB))
+	for i, e := range d.halfB {
+		texts[i] = e.Text
+	}
+	lo, err := cls.Score(texts)
+	if err != nil {
+		return err
+	}
+	right := 0
+	for i, e := range d.halfB {
+		if (lo[i] > 0) == (e.Label == c.Positive) {
+			right++
+		}
+	}
+	d.report.ClassifierAccuracy = float64(right) / float64(len(d.halfB))
+	if d.done(out("prefs.jsonl")) {
+		pairs, err := ReadPrefs(out("prefs.jsonl"))
+		if err != nil {
+			return err
+		}
+		d.report.Pairs = len(pairs)
+		return d.reward(out, pairs)
+	}
 	rng := rand.New(rand.NewPCG(c.Seed, 0x70726566))
 	prompts := make([]string, c.Pairs)
 	for i := range prompts {
@@ -342,8 +391,16 @@ func (d *demo) preferences(out func(string) string) error {
 	}
 	d.report.Pairs = len(pairs)
 	d.logf("prefs: %d pairs labelled by the classifier in %.0fs -> %s", len(pairs), time.Since(t0).Seconds(), out("prefs.jsonl"))
+	return d.reward(out, pairs)
+}
 
-	t0 = time.Now()
+// reward trains the reward model on pairs.
+func (d *demo) reward(out func(string) string, pairs []PrefPair) error {
+	c := d.c
+	if d.done(filepath.Join(out("reward"), "model.safetensors")) {
+		return nil
+	}
+	t0 := time.Now()
 	rm, rtok, err := NewRewardModel(filepath.Join(d.work, "encoder"), nil, 0, 0, 0, 0, c.Seed)
 	if err != nil {
 		return err
@@ -355,7 +412,7 @@ func (d *demo) preferences(out func(string) string) error {
 	if err != nil {
 		return err
 	}
-	d.report.RewardPairAccuracy = acc
+	d.report.RewardPairAccuracy = &acc
 	if err := SaveModel(rm, rtok, out("reward")); err != nil {
 		return err
 	}
@@ -377,47 +434,12 @@ func (d *demo) align(out func(string) string, judge *BagOfWords) error {
 	}
 	defer rm.Close()
 
-	t0 := time.Now()
-	policy, _, err := LoadLM(out("sft"))
-	if err != nil {
+	if err := d.ppo(out, ref, tok, rm); err != nil {
 		return err
 	}
-	pc := c.PPO
-	pc.ResponseTokens, pc.Seed = c.ResponseTokens, c.Seed
-	pc.LogInterval = max(1, pc.Steps/10)
-	head, err := TrainPPO(policy, ref, tok, d.trainPrompts, rm, pc, func(r PPORecord) { d.logf("%s", r.Line()) })
-	if err == nil {
-		if err = SaveModel(policy, tok, out("ppo")); err == nil {
-			err = SaveValueHead(head, out("ppo"))
-		}
-	}
-	policy.Close()
-	if err != nil {
+	if err := d.dpo(out, ref, tok); err != nil {
 		return err
 	}
-	d.logf("ppo: %.0fs -> %s", time.Since(t0).Seconds(), out("ppo"))
-
-	t0 = time.Now()
-	pairs, err := ReadPrefs(out("prefs.jsonl"))
-	if err != nil {
-		return err
-	}
-	if policy, _, err = LoadLM(out("sft")); err != nil {
-		return err
-	}
-	dc := c.DPO
-	dc.Seed = c.Seed
-	acc, err := TrainDPO(policy, ref, tok, pairs, dc, func(r DPORecord) { d.logf("%s", r.Line()) })
-	if err == nil {
-		err = SaveModel(policy, tok, out("dpo"))
-	}
-	policy.Close()
-	if err != nil {
-		return err
-	}
-	d.report.DPOHeldOutAccuracy = acc
-	d.logf("dpo: held-out accuracy %.3f in %.0fs -> %s", acc, time.Since(t0).Seconds(), out("dpo"))
-
 	for _, name := range []string{"sft", "ppo", "dpo"} {
 		m, _, err := LoadLM(out(name))
 		if err != nil {
@@ -434,6 +456,64 @@ func (d *demo) align(out func(string) string, judge *BagOfWords) error {
 		d.report.Policies = append(d.report.Policies, st)
 	}
 	d.report.Dirs = []string{out("sft"), out("classifier"), out("reward"), out("ppo"), out("dpo")}
+	return nil
+}
+
+// ppo aligns the SFT policy with the reward model rm.
+func (d *demo) ppo(out func(string) string, ref model.Model, tok tokenizer.Tokenizer, rm Scorer) error {
+	if d.done(filepath.Join(out("ppo"), "model.safetensors")) {
+		return nil
+	}
+	c := d.c
+	t0 := time.Now()
+	policy, _, err := LoadLM(out("sft"))
+	if err != nil {
+		return err
+	}
+	defer policy.Close()
+	pc := c.PPO
+	pc.ResponseTokens, pc.Seed = c.ResponseTokens, c.Seed
+	pc.LogInterval = max(1, pc.Steps/10)
+	head, err := TrainPPO(policy, ref, tok, d.trainPrompts, rm, pc, func(r PPORecord) { d.logf("%s", r.Line()) })
+	if err != nil {
+		return err
+	}
+	if err := SaveModel(policy, tok, out("ppo")); err != nil {
+		return err
+	}
+	if err := SaveValueHead(head, out("ppo")); err != nil {
+		return err
+	}
+	d.logf("ppo: %.0fs -> %s", time.Since(t0).Seconds(), out("ppo"))
+	return nil
+}
+
+// dpo aligns the SFT policy on the pairs directly.
+func (d *demo) dpo(out func(string) string, ref model.Model, tok tokenizer.Tokenizer) error {
+	if d.done(filepath.Join(out("dpo"), "model.safetensors")) {
+		return nil
+	}
+	t0 := time.Now()
+	pairs, err := ReadPrefs(out("prefs.jsonl"))
+	if err != nil {
+		return err
+	}
+	policy, _, err := LoadLM(out("sft"))
+	if err != nil {
+		return err
+	}
+	defer policy.Close()
+	dc := d.c.DPO
+	dc.Seed = d.c.Seed
+	acc, err := TrainDPO(policy, ref, tok, pairs, dc, func(r DPORecord) { d.logf("%s", r.Line()) })
+	if err != nil {
+		return err
+	}
+	if err := SaveModel(policy, tok, out("dpo")); err != nil {
+		return err
+	}
+	d.report.DPOHeldOutAccuracy = &acc
+	d.logf("dpo: held-out accuracy %.3f in %.0fs -> %s", acc, time.Since(t0).Seconds(), out("dpo"))
 	return nil
 }
 

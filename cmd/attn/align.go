@@ -17,7 +17,7 @@ import (
 func init() {
 	var out, data string
 	var seed uint64
-	var tiny, asJSON bool
+	var tiny, asJSON, resume bool
 	demo := &cobra.Command{
 		Use:   "demo --out DIR",
 		Short: "Run the preference-learning pipeline offline on the UCI sentiment sentences",
@@ -35,7 +35,7 @@ KL to sft, and distinct bigrams. DIR/report.json keeps the numbers.`,
 			if tiny {
 				c = train.TinyDemoConfig()
 			}
-			c.Out = out
+			c.Out, c.Resume = out, resume
 			if data != "" {
 				c.Data = data
 			}
@@ -67,6 +67,7 @@ KL to sft, and distinct bigrams. DIR/report.json keeps the numbers.`,
 	f.Uint64Var(&seed, "seed", 1337, "seed of every stage")
 	f.BoolVar(&tiny, "tiny", false, "the test-sized pipeline (under a minute)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	f.BoolVar(&resume, "resume", false, "keep the stages DIR already holds (an interrupted run continues)")
 	demo.MarkFlagRequired("out")
 	cmd := &cobra.Command{
 		Use:   "align",
