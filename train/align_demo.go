@@ -60,8 +60,8 @@ func DefaultDemoConfig() DemoConfig {
 		Data: "data/sentiment-labelled-sentences-uci/*_labelled.txt", Out: "out-align", Positive: "1", Seed: 1337,
 		SFTLayers: 2, SFTHeads: 4, SFTHidden: 96, SFTIters: 1200,
 		EncLayers: 2, EncHeads: 4, EncHidden: 64, MLMIters: 400, ClassifierIters: 300, EncVocab: 1000, Block: 64,
-		PromptChars: 8, ResponseTokens: 24, Pairs: 1024, RewardSteps: 200, PPO: ppo,
-		DPO: DPOConfig{AlignConfig: AlignConfig{Steps: 200, BatchSize: 32, LR: 3e-4, WarmupSteps: 20, GradClip: 1,
+		PromptChars: 8, ResponseTokens: 24, Pairs: 1536, MinMargin: 1, RewardSteps: 150, PPO: ppo,
+		DPO: DPOConfig{AlignConfig: AlignConfig{Steps: 150, BatchSize: 32, LR: 2e-4, WarmupSteps: 15, GradClip: 1,
 			ValFraction: 0.1, LogInterval: 25}, Beta: 0.1, Loss: DPOSigmoid},
 		EvalPrompts: 256,
 	}
@@ -279,7 +279,7 @@ func (d *demo) stages(sents string) error {
 	}
 	cls := base
 	cls.Task, cls.Model, cls.Tokenizer, cls.Data, cls.MaxIters = TaskClassify, encoder, "model", clsData, c.ClassifierIters
-	cls.BlockSize, cls.BatchSize, cls.LR, cls.MinLR = c.Block, 32, 1e-3, 1e-4
+	cls.BlockSize, cls.BatchSize, cls.LR, cls.MinLR, cls.Dropout = c.Block, 32, 1e-3, 1e-4, 0.1
 	if _, err := d.trainStage("classifier", cls, out("classifier")); err != nil {
 		return err
 	}
