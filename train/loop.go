@@ -172,18 +172,31 @@ func (tr *Trainer) adaptHead() error {
 	if info.Architecture == head || info.ModelType != arch {
 		return nil // setup reports a different architecture
 	}
-	act := "gelu"
-	if v, ok := tr.m.Config().Raw("hidden_act"); ok {
-		act = fmt.Sprint(v)
-	}
-	fresh, err := model.Init(model.InitOptions{Arch: arch, Head: head, Labels: labels, Layers: info.Layers, Heads: info.Heads,
-		Hidden: info.Hidden, FFN: info.FFN, Vocab: info.Vocab, Context: info.Context, Activation: act, Seed: tr.cfg.Seed,
-		Dropout: &tr.cfg.Dropout})
+	fresh, err := withHead(tr.m, head, labels, tr.cfg.Seed, &tr.cfg.Dropout)
 	if err != nil {
 		return err
 	}
+	tr.m.Close()
+	tr.m = fresh
+	return nil
+}
+
+// withHead returns a fresh model of m's type and sizes with the given head
+// whose parameters take m's values wherever name and shape agree.
+func withHead(m model.Model, head string, labels int, seed uint64, dropout *float64) (model.Model, error) {
+	info := m.Info()
+	act := "gelu"
+	if v, ok := m.Config().Raw("hidden_act"); ok {
+		act = fmt.Sprint(v)
+	}
+	fresh, err := model.Init(model.InitOptions{Arch: info.ModelType, Head: head, Labels: labels, Layers: info.Layers, Heads: info.Heads,
+		Hidden: info.Hidden, FFN: info.FFN, Vocab: info.Vocab, Context: info.Context, Activation: act, Seed: seed,
+		Dropout: dropout})
+	if err != nil {
+		return nil, err
+	}
 	src := map[string]*autograd.Var{}
-	for _, p := range tr.m.NamedParameters("", nil) {
+	for _, p := range m.NamedParameters("", nil) {
 		src[p.Name] = p.Var
 	}
 	copied := 0
@@ -194,9 +207,7 @@ func (tr *Trainer) adaptHead() error {
 		}
 	}
 	slog.Info("train: new head on a pretrained encoder", "from", info.Architecture, "to", head, "parameters_copied", copied)
-	tr.m.Close()
-	tr.m = fresh
-	return nil
+	return fresh, nil
 }
 
 // prepare reads and tokenizes the data and makes the task. tok is the

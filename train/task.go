@@ -346,13 +346,18 @@ func labelIndex(ex []Example) ([]string, map[string]int) {
 // the first 1 − valFraction as training examples, the rest (at least
 // one) for validation: the split of a classify run.
 func SplitExamples(ex []Example, seed uint64, valFraction float64) (train, val []Example) {
-	order := rand.New(rand.NewPCG(seed, 0x73706c6974)).Perm(len(ex))
-	nVal := max(1, int(float64(len(ex))*valFraction))
+	return shuffleSplit(ex, rand.NewPCG(seed, 0x73706c6974), max(1, int(float64(len(ex))*valFraction)))
+}
+
+// shuffleSplit shuffles xs with src and returns all but the last nVal,
+// and those.
+func shuffleSplit[T any](xs []T, src rand.Source, nVal int) (train, val []T) {
+	order := rand.New(src).Perm(len(xs))
 	for k, i := range order {
-		if k < len(ex)-nVal {
-			train = append(train, ex[i])
+		if k < len(xs)-nVal {
+			train = append(train, xs[i])
 		} else {
-			val = append(val, ex[i])
+			val = append(val, xs[i])
 		}
 	}
 	return train, val

@@ -17,10 +17,11 @@ import (
 )
 
 func init() {
-	var configPath, preset, resume, inputs, dump string
+	var configPath, preset, resume, inputs, dump, objective string
 	var steps int
 	var asJSON, baseline bool
 	keys := map[string]*string{} // config key -> flag value
+	var align *alignOpts
 	cmd := &cobra.Command{
 		Use:   "train [--preset NAME] [--config FILE] [--key value ...]",
 		Short: "Train a model: a causal LM on text, or reproduce PyTorch steps (--dump)",
@@ -69,6 +70,9 @@ loss.s, loss, grad.<name> (step 0) and after_step.<name>.`,
 			})
 			if setErr != nil {
 				return setErr
+			}
+			if objective != "" {
+				return runObjective(objective, cfg, set, align, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON)
 			}
 			if baseline {
 				if cfg.Task != train.TaskClassify {
@@ -128,6 +132,8 @@ loss.s, loss, grad.<name> (step 0) and after_step.<name>.`,
 	f.StringVar(&resume, "resume", "", "continue the newest checkpoint in DIR (or the checkpoint DIR)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object per logged step")
 	f.BoolVar(&baseline, "baseline", false, "classify: print the validation accuracy of a bag-of-words logistic regression on the same split, and exit")
+	align = addAlignFlags(f)
+	f.StringVar(&objective, "objective", "", "preference learning instead of a task: reward (a Bradley–Terry reward model on --data pairs), dpo or ppo (align --model)")
 	f.StringVar(&inputs, "inputs", "", "reproducibility mode: safetensors of steps.input_ids and steps.labels [S,B,T]")
 	f.StringVar(&dump, "dump", "", "reproducibility mode: safetensors file for losses, gradients and parameters")
 	f.IntVar(&steps, "steps", 0, "reproducibility mode: number of steps (0 = all in --inputs)")

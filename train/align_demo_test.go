@@ -1,0 +1,48 @@
+package train
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestAlignDemoTiny runs the whole pipeline at test size: the aligned
+// policies must earn more reward than the SFT policy they start from,
+// and keep at least half its distinct bigrams.
+func TestAlignDemoTiny(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains five small models")
+	}
+	c := TinyDemoConfig()
+	c.Data = "../data/sentiment-labelled-sentences-uci/*_labelled.txt"
+	c.Out = filepath.Join(t.TempDir(), "demo")
+	r, err := RunDemo(c, testLog{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", r.Table())
+	if len(r.Policies) != 3 {
+		t.Fatalf("%d policies in the table", len(r.Policies))
+	}
+	sft := r.Policies[0]
+	for _, p := range r.Policies[1:] {
+		if p.Reward <= sft.Reward {
+			t.Errorf("%s: mean reward %.3f, not above the SFT policy's %.3f", p.Name, p.Reward, sft.Reward)
+		}
+		if p.DistinctRatio < 0.5 {
+			t.Errorf("%s: distinct bigrams %.3f, below half the SFT policy's %.3f", p.Name, p.DistinctBigrams, sft.DistinctBigrams)
+		}
+	}
+	for _, dir := range []string{"sft", "classifier", "reward", "ppo", "dpo"} {
+		if _, err := os.Stat(filepath.Join(c.Out, dir, "model.safetensors")); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Logf("%s", p)
+	return len(p), nil
+}
