@@ -102,6 +102,7 @@ var Presets = []Preset{
 	{"tiny-char", "a 2-layer, 64-wide character GPT for smoke tests: 200 iterations",
 		func() Config {
 			c := DefaultConfig()
+			c.Data = "data/tinyshakespeare/input.txt"
 			c.Layers, c.Heads, c.Hidden, c.BlockSize, c.BatchSize = 2, 2, 64, 32, 8
 			c.MaxIters, c.LRDecayIters, c.WarmupIters, c.EvalInterval, c.EvalIters = 200, 200, 20, 50, 5
 			c.Out = "out-tiny-char"

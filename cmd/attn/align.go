@@ -19,7 +19,10 @@ func init() {
 	var seed uint64
 	var tiny, asJSON, resume bool
 	demo := &cobra.Command{
-		Use:   "demo --out DIR",
+		Use: "demo --out DIR",
+		Example: `  attn align demo --out out-align
+  attn align demo --out out-align --resume
+  attn generate --model out-align/ppo --prompt "The food" --temperature 0.8`,
 		Short: "Run the preference-learning pipeline offline on the UCI sentiment sentences",
 		Long: `demo trains, in DIR: sft (a character GPT on the review sentences),
 classifier (a BPE BERT pretrained by masked LM, fine-tuned on half of the
@@ -70,8 +73,9 @@ KL to sft, and distinct bigrams. DIR/report.json keeps the numbers.`,
 	f.BoolVar(&resume, "resume", false, "keep the stages DIR already holds (an interrupted run continues)")
 	demo.MarkFlagRequired("out")
 	cmd := &cobra.Command{
-		Use:   "align",
-		Short: "Learning from preferences: attn align demo (see also attn train --objective reward|ppo|dpo)",
+		Use:     "align",
+		Example: `  attn align demo --out out-align`,
+		Short:   "Learning from preferences: attn align demo (see also attn train --objective reward|ppo|dpo)",
 	}
 	cmd.AddCommand(demo)
 	rootCmd.AddCommand(cmd)
