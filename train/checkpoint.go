@@ -113,6 +113,11 @@ func (tr *Trainer) writeCheckpoint(st trainerState) (string, error) {
 	if err := WriteTokenizer(stage, tr.tok); err != nil {
 		return fail(err)
 	}
+	if fw, ok := tr.task.(interface{ writeFiles(dir string) error }); ok {
+		if err := fw.writeFiles(stage); err != nil {
+			return fail(err)
+		}
+	}
 	if err := tr.writeOptimizer(filepath.Join(stage, optimizerFile)); err != nil {
 		return fail(err)
 	}

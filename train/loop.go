@@ -138,7 +138,10 @@ func NewTrainer(cfg Config) (*Trainer, error) {
 		o := model.InitOptions{Arch: arch, Head: head, Labels: labels, Layers: cfg.Layers, Heads: cfg.Heads,
 			Hidden: cfg.Hidden, Vocab: tr.task.vocab(), Context: cfg.BlockSize, Seed: cfg.Seed, Dropout: &cfg.Dropout}
 		if it, ok := tr.task.(*imageTask); ok {
-			o.ImageSize, o.PatchSize, o.Channels = it.im.H, cfg.PatchSize, 1
+			o.ImageSize, o.PatchSize, o.Channels = it.im.H, cfg.PatchSize, it.im.C
+		}
+		if n, ok := tr.task.(namedLabels); ok {
+			o.LabelNames = n.labelNames()
 		}
 		m, err := model.Init(o)
 		if err != nil {
@@ -169,9 +172,13 @@ func (tr *Trainer) adaptHead() error {
 	if v, ok := tr.m.Config().Raw("hidden_act"); ok {
 		act = fmt.Sprint(v)
 	}
-	fresh, err := model.Init(model.InitOptions{Arch: arch, Head: head, Labels: labels, Layers: info.Layers, Heads: info.Heads,
+	o := model.InitOptions{Arch: arch, Head: head, Labels: labels, Layers: info.Layers, Heads: info.Heads,
 		Hidden: info.Hidden, FFN: info.FFN, Vocab: info.Vocab, Context: info.Context, Activation: act, Seed: tr.cfg.Seed,
-		Dropout: &tr.cfg.Dropout})
+		Dropout: &tr.cfg.Dropout}
+	if n, ok := tr.task.(namedLabels); ok {
+		o.LabelNames = n.labelNames()
+	}
+	fresh, err := model.Init(o)
 	if err != nil {
 		return err
 	}
@@ -211,7 +218,7 @@ func (tr *Trainer) prepare(tok tokenizer.Tokenizer) error {
 		return nil
 	}
 	if cfg.Task == TaskImage {
-		im, err := ReadIDX(cfg.Data)
+		im, err := ReadImages(cfg.Data, cfg.ImageSize)
 		if err != nil {
 			return err
 		}
