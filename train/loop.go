@@ -554,7 +554,9 @@ func (tr *Trainer) Evaluate() (loss, accuracy float64, err error) {
 		}
 		sum += float64(l.Value.Item()) * float64(n)
 		rows += n
-		right += argmaxHits(out.Get("logits").Contiguous().Data(), targets)
+		if tr.task.accuracy() { // a fused LM head (no logits) has none
+			right += argmaxHits(out.Get("logits").Contiguous().Data(), targets)
+		}
 	}
 	return sum / float64(rows), float64(right) / float64(rows), nil
 }
