@@ -3,6 +3,7 @@ package autograd
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -89,5 +90,40 @@ func TestBackwardTakesBackGradients(t *testing.T) {
 	}
 	if kept.Grad == nil || x.Grad == nil || w.Grad == nil {
 		t.Errorf("retained or leaf gradients lost: kept %v, x %v, w %v", kept.Grad != nil, x.Grad != nil, w.Grad != nil)
+	}
+}
+
+// TestSplitHeadsNarrow: it equals SplitHeads(Narrow(x)) forward and
+// backward, and once x is Released the next buffer of its size reuses
+// x's.
+func TestSplitHeadsNarrow(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 2))
+	xt, wt := randTensor(r, 2, 4, 8), randTensor(r, 24, 8)
+	run := func(fused bool) ([]float32, []float32) {
+		x, w := Param(xt.Clone()), Param(wt.Clone())
+		g := NewGraph(true)
+		qkv := g.Linear(x, w, nil)
+		var k *Var
+		if fused {
+			k = g.SplitHeadsNarrow(qkv, 8, 16, 2)
+			g.Release(qkv)
+			before := g.Arena().Allocated()
+			g.Arena().Empty(2, 4, 24)
+			if after := g.Arena().Allocated(); after != before {
+				t.Errorf("a new [2, 4, 24] buffer grew the arena from %d to %d floats: the released one was kept", before, after)
+			}
+		} else {
+			k = g.SplitHeads(g.Narrow(qkv, 2, 8, 16), 2)
+		}
+		out := k.Value.Clone().Data()
+		if err := g.Backward(g.Mean(g.Mul(k, k))); err != nil {
+			t.Fatal(err)
+		}
+		return out, w.Grad.Data()
+	}
+	wantK, wantDW := run(false)
+	gotK, gotDW := run(true)
+	if !slices.Equal(gotK, wantK) || !slices.Equal(gotDW, wantDW) {
+		t.Errorf("SplitHeadsNarrow differs from SplitHeads(Narrow): k %v vs %v, dw %v vs %v", gotK[:4], wantK[:4], gotDW[:4], wantDW[:4])
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -90,14 +91,15 @@ type Trainer struct {
 	pcg   *rand.PCG
 	step  int
 
-	bestVal   float64
-	bestStep  int
-	lastVal   float64
-	lastAcc   *float64
-	lastExact *float64
-	lastCkpt  string
-	ckptStep  int             // step of lastCkpt
-	evalGraph *autograd.Graph // reused by every evaluation
+	bestVal    float64
+	bestStep   int
+	lastVal    float64
+	lastAcc    *float64
+	lastExact  *float64
+	lastCkpt   string
+	ckptStep   int             // step of lastCkpt
+	evalGraph  *autograd.Graph // reused by every evaluation
+	trainGraph *autograd.Graph // Run's, whose buffers a checkpoint may release
 
 	// OnRecord receives every record (the CLI prints them).
 	OnRecord func(Record)
@@ -386,6 +388,7 @@ func (tr *Trainer) Run() (Record, error) {
 	}
 	tr.log = lf
 	g := autograd.NewGraph(true)
+	tr.trainGraph = g
 	var ms []float64
 	start := time.Now()
 	startStep := tr.step
@@ -506,8 +509,20 @@ func (tr *Trainer) evaluate(r Record) error {
 	return nil
 }
 
+// releaseAbove is the size of the training graph's buffers (floats) from
+// which a checkpoint releases them first: 1 GB.
+const releaseAbove = 1 << 28
+
 // checkpoint writes one and prunes old ones.
 func (tr *Trainer) checkpoint() error {
+	if g := tr.trainGraph; g != nil && g.Arena().Allocated() >= releaseAbove {
+		// Writing the weights takes a copy of them (model.Save); with a
+		// large model's activations still held between steps, that copy
+		// would raise the peak. Let the next step allocate them again.
+		g.Reset()
+		g.Arena().Release()
+		runtime.GC()
+	}
 	rngState, err := tr.pcg.MarshalBinary()
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
