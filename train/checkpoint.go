@@ -269,7 +269,7 @@ func (tr *Trainer) writeOptimizer(path string) error {
 	var off int64
 	var order []nn.NamedParam
 	for _, p := range tr.named {
-		if st, _ := tr.opt.State(p.Var); st.ExpAvg == nil {
+		if m, _ := tr.opt.moments(p.Var); m == nil {
 			continue
 		}
 		n := int64(4 * p.Var.Value.Len())
@@ -297,8 +297,8 @@ func (tr *Trainer) writeOptimizer(path string) error {
 	}
 	var buf []byte
 	for _, p := range order {
-		st, _ := tr.opt.State(p.Var)
-		for _, v := range [][]float32{st.ExpAvg, st.ExpAvgSq} {
+		m, v2 := tr.opt.moments(p.Var)
+		for _, v := range [][]float32{m, v2} {
 			buf = buf[:0]
 			for _, x := range v {
 				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(x))
