@@ -26,6 +26,9 @@ type Var struct {
 	requiresGrad bool
 	leaf         bool
 
+	// retainGrad: see Graph.RetainGrad.
+	retainGrad bool
+
 	// packLinear and packed: see SetPackedLinear; bf16: SetBF16.
 	packLinear bool
 	packed     atomic.Pointer[packedWeight]
@@ -75,22 +78,23 @@ type node struct {
 	out  *Var
 	in   [3]*Var
 
-	binary    binarySaved    // Add, Sub, Mul
-	scale     float32        // Scale, AddScalar, Reshape, Sum, Mean: dx = scale·dy
-	reduce    reduceSaved    // SumAxis, MeanAxis
-	unary     unarySaved     // GELU, GELUTanh, ReLU, SiLU, Tanh
-	matMul    matMulSaved    // MatMul
-	linear    linearSaved    // Linear
-	norm      normSaved      // LayerNorm, RMSNorm
-	softmax   softmaxSaved   // Softmax, LogSoftmax
-	xent      xentSaved      // CrossEntropy
-	heads     headsSaved     // SplitHeads, MergeHeads
-	concat    concatSaved    // Concat
-	narrow    narrowSaved    // Narrow
-	dims      []int          // Permute: output axis i is input axis dims[i]
-	mask      *tensor.Tensor // Dropout: 0 or 1/(1−p) per element
-	embedding embeddingSaved // Embedding
-	attn      attnSaved      // Attention
+	binary    binarySaved     // Add, Sub, Mul
+	scale     float32         // Scale, AddScalar, Reshape, Sum, Mean: dx = scale·dy
+	reduce    reduceSaved     // SumAxis, MeanAxis
+	unary     unarySaved      // GELU, GELUTanh, ReLU, SiLU, Tanh
+	matMul    matMulSaved     // MatMul
+	linear    linearSaved     // Linear
+	norm      normSaved       // LayerNorm, RMSNorm
+	softmax   softmaxSaved    // Softmax, LogSoftmax
+	xent      xentSaved       // CrossEntropy
+	lxent     linearXentSaved // LinearCrossEntropy
+	heads     headsSaved      // SplitHeads, MergeHeads
+	concat    concatSaved     // Concat
+	narrow    narrowSaved     // Narrow
+	dims      []int           // Permute: output axis i is input axis dims[i]
+	mask      *tensor.Tensor  // Dropout: 0 or 1/(1−p) per element
+	embedding embeddingSaved  // Embedding
+	attn      attnSaved       // Attention
 }
 
 // task is the argument block of a parallel loop: fn and the arguments of
@@ -127,6 +131,7 @@ type Graph struct {
 	vlist []*Var
 
 	backwardDone bool
+	newGrads     []*tensor.Tensor // op gradients allocated by the running backward op
 	rng          uint64
 
 	task    task
@@ -296,6 +301,7 @@ func (g *Graph) grad(v *Var) *tensor.Tensor {
 			v.Grad = tensor.New(v.Value.Shape...)
 		} else {
 			v.Grad = g.arena.New(v.Value.Shape...)
+			g.newGrads = append(g.newGrads, v.Grad)
 		}
 	}
 	return v.Grad
@@ -328,10 +334,28 @@ func (g *Graph) Backward(loss *Var) error {
 		if n.out.Grad == nil {
 			continue // nothing flowed into this op's output
 		}
+		mark := g.arena.Mark()
+		g.newGrads = g.newGrads[:0]
 		n.back(g, n)
+		// As torch frees a graph's buffers during backward: what this
+		// op's backward allocated is dead once it returns, but for the
+		// gradients it started (of its inputs), and its output's gradient
+		// has been consumed (its only reader is this op). Without this, a
+		// training step would hold a gradient for every activation at once.
+		g.arena.ReleaseSince(mark, g.newGrads...)
+		clear(g.newGrads)
+		if !n.out.leaf && !n.out.retainGrad && g.arena.Put(n.out.Grad) {
+			n.out.Grad = nil
+		}
 	}
 	return nil
 }
+
+// RetainGrad keeps v's gradient after Backward (as torch's
+// Tensor.retain_grad): the gradient of a Var made by an op is otherwise
+// taken back once backward has consumed it. Call it before Backward; v
+// stays valid until Reset.
+func (g *Graph) RetainGrad(v *Var) { v.retainGrad = true }
 
 // contig returns v's value as a contiguous tensor, copying into the arena
 // when it is a strided view.

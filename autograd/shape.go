@@ -31,6 +31,7 @@ func (g *Graph) MergeHeads(x *Var) *Var {
 type headsSaved struct {
 	b, t, nh, hs int
 	split        bool
+	width, lo    int // SplitHeadsNarrow: x's last axis and first column
 }
 
 // moveHeads is SplitHeads (split) or MergeHeads (!split) of x.
@@ -39,10 +40,10 @@ func (g *Graph) moveHeads(x *Var, split bool, b, t, nh, hs int) *Var {
 	var out *tensor.Tensor
 	if split {
 		out = g.arena.Empty(b, nh, t, hs)
-		heads(xv.Data(), out.Data(), b, t, nh, hs, true, false)
+		heads(xv.Data(), out.Data(), b, t, nh, hs, nh*hs, 0, true, false)
 	} else {
 		out = g.arena.Empty(b, t, nh*hs)
-		heads(out.Data(), xv.Data(), b, t, nh, hs, false, false)
+		heads(out.Data(), xv.Data(), b, t, nh, hs, nh*hs, 0, false, false)
 	}
 	y := g.newVar(out)
 	if nd := g.record(headsBackward, y, x); nd != nil {
@@ -56,20 +57,51 @@ func headsBackward(g *Graph, nd *node) {
 	s := &nd.heads
 	dy, dx := nd.out.Grad.Data(), g.grad(nd.in[0]).Data()
 	if s.split {
-		heads(dx, dy, s.b, s.t, s.nh, s.hs, false, true)
+		w := s.width
+		if w == 0 {
+			w = s.nh * s.hs
+		}
+		heads(dx, dy, s.b, s.t, s.nh, s.hs, w, s.lo, false, true)
 	} else {
-		heads(dy, dx, s.b, s.t, s.nh, s.hs, true, true)
+		heads(dy, dx, s.b, s.t, s.nh, s.hs, s.nh*s.hs, 0, true, true)
 	}
 }
 
-// heads moves rows of HS between the merged layout m [B, T, NH·HS] and
-// the split layout s [B, NH, T, HS]: toSplit copies m into s, otherwise s
-// into m; acc adds instead of overwriting.
-func heads(m, s []float32, b, t, nh, hs int, toSplit, acc bool) {
+// SplitHeadsNarrow is SplitHeads(Narrow(x, -1, lo, hi), nh) in one move:
+// q, k or v taken from a fused projection x [B, T, W] straight into
+// [B, NH, T, HS], without the narrowed copy.
+func (g *Graph) SplitHeadsNarrow(x *Var, lo, hi, nh int) *Var {
+	xs := x.Value.Shape
+	if len(xs) != 3 || lo < 0 || hi > xs[2] || hi <= lo || nh < 1 || (hi-lo)%nh != 0 {
+		tensor.Panicf("autograd.SplitHeadsNarrow", "columns [%d, %d) of x %v do not split into %d heads", lo, hi, xs, nh)
+	}
+	b, t, hs := xs[0], xs[1], (hi-lo)/nh
+	xv := g.contig(x)
+	out := g.arena.Empty(b, nh, t, hs)
+	heads(xv.Data(), out.Data(), b, t, nh, hs, xs[2], lo, true, false)
+	y := g.newVar(out)
+	if nd := g.record(headsBackward, y, x); nd != nil {
+		nd.heads = headsSaved{b: b, t: t, nh: nh, hs: hs, split: true, width: xs[2], lo: lo}
+	}
+	return y
+}
+
+// Release takes back v's buffer before Reset, for a caller that knows no
+// op reads v's value again, in forward or backward (a fused projection
+// once SplitHeadsNarrow has moved it). v must own its buffer (an op's
+// output, not a view) and must not be used again but as an op's input
+// whose backward reads no values.
+func (g *Graph) Release(v *Var) { g.arena.Put(v.Value) }
+
+// heads moves rows of HS between the merged layout m [B, T, NH·HS]
+// (columns [lo, lo+NH·HS) of rows of width) and the split layout s
+// [B, NH, T, HS]: toSplit copies m into s, otherwise s into m; acc adds
+// instead of overwriting.
+func heads(m, s []float32, b, t, nh, hs, width, lo int, toSplit, acc bool) {
 	for bi := 0; bi < b; bi++ {
 		for ti := 0; ti < t; ti++ {
 			for h := 0; h < nh; h++ {
-				mo := ((bi*t+ti)*nh + h) * hs
+				mo := (bi*t+ti)*width + lo + h*hs
 				so := ((bi*nh+h)*t + ti) * hs
 				src, dst := s[so:so+hs], m[mo:mo+hs]
 				if toSplit {

@@ -182,17 +182,23 @@ func (g *Graph) CrossEntropy(logits *Var, targets []int, ignoreIndex int) *Var {
 	chunks := min(parallel.Workers(), rows)
 	g.forRows(chunks, 1, task{fn: crossEntropyChunks, xent: xentArgs{logits: xv.Data(), scratch: g.arena.Empty(chunks, v).Data(),
 		lse: lse.Data(), losses: losses.Data(), targets: tg, v: v, ignore: ignoreIndex, rows: rows, chunks: chunks}})
+	y := g.meanLoss(losses, count)
+	if nd := g.record(crossEntropyBackward, y, logits); nd != nil {
+		nd.xent = xentSaved{logits: xv, lse: lse, targets: tg, rows: rows, v: v, ignore: ignoreIndex, count: count}
+	}
+	return y
+}
+
+// meanLoss returns a new Var holding the sum of the per-row losses over
+// count, the kept rows (NaN when count == 0, as torch).
+func (g *Graph) meanLoss(losses *tensor.Tensor, count int) *Var {
 	var sum float64
 	for _, l := range losses.Data() {
 		sum += float64(l)
 	}
 	out := g.arena.Empty()
-	out.Data()[0] = float32(sum / float64(count)) // NaN when count == 0, as torch
-	y := g.newVar(out)
-	if nd := g.record(crossEntropyBackward, y, logits); nd != nil {
-		nd.xent = xentSaved{logits: xv, lse: lse, targets: tg, rows: rows, v: v, ignore: ignoreIndex, count: count}
-	}
-	return y
+	out.Data()[0] = float32(sum / float64(count))
+	return g.newVar(out)
 }
 
 // chunkRows returns the rows of chunk c when rows are split into chunks

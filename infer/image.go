@@ -29,6 +29,25 @@ type ImageProcessor struct {
 	Mean, Std                        [3]float64
 }
 
+// DefaultImageProcessor is ViTImageProcessor's defaults at size×size:
+// bilinear resize, 1/255, mean and std 0.5 per channel.
+func DefaultImageProcessor(size int) *ImageProcessor {
+	return &ImageProcessor{DoResize: true, DoRescale: true, DoNormalize: true, Height: size, Width: size,
+		RescaleFactor: 1.0 / 255, Mean: [3]float64{0.5, 0.5, 0.5}, Std: [3]float64{0.5, 0.5, 0.5}}
+}
+
+// ConfigJSON is p as the preprocessor_config.json that LoadImageProcessor
+// (and transformers' ViTImageProcessor) reads back as p.
+func (p *ImageProcessor) ConfigJSON() ([]byte, error) {
+	return json.MarshalIndent(map[string]any{
+		"image_processor_type": "ViTImageProcessor",
+		"do_resize":            p.DoResize, "do_rescale": p.DoRescale, "do_normalize": p.DoNormalize,
+		"size":     map[string]int{"height": p.Height, "width": p.Width},
+		"resample": 2, "rescale_factor": p.RescaleFactor,
+		"image_mean": p.Mean[:], "image_std": p.Std[:],
+	}, "", "  ")
+}
+
 // LoadImageProcessor reads dir/preprocessor_config.json; without one it
 // uses ViTImageProcessor's defaults at m's image_size (config.json).
 func LoadImageProcessor(dir string, m model.Model) (*ImageProcessor, error) {
@@ -36,8 +55,7 @@ func LoadImageProcessor(dir string, m model.Model) (*ImageProcessor, error) {
 	if v, ok := m.Config().Int("image_size"); ok && v > 0 && v <= 1<<12 {
 		imageSize = v
 	}
-	p := &ImageProcessor{DoResize: true, DoRescale: true, DoNormalize: true, Height: imageSize, Width: imageSize,
-		RescaleFactor: 1.0 / 255, Mean: [3]float64{0.5, 0.5, 0.5}, Std: [3]float64{0.5, 0.5, 0.5}}
+	p := DefaultImageProcessor(imageSize)
 	path := filepath.Join(dir, "preprocessor_config.json")
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {

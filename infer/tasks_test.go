@@ -270,3 +270,31 @@ func TestImageGolden(t *testing.T) {
 		}
 	}
 }
+
+// TestImageProcessorConfigRoundTrip: what ConfigJSON writes,
+// LoadImageProcessor reads back unchanged, whatever the model's
+// image_size says.
+func TestImageProcessorConfigRoundTrip(t *testing.T) {
+	m := loadModel(t, modelsDir+"/vit")
+	for _, p := range []*ImageProcessor{
+		DefaultImageProcessor(24),
+		{DoResize: false, DoRescale: true, DoNormalize: true, Height: 8, Width: 12, RescaleFactor: 0.5,
+			Mean: [3]float64{0.1, 0.2, 0.3}, Std: [3]float64{1, 2, 3}},
+	} {
+		data, err := p.ConfigJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "preprocessor_config.json"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := LoadImageProcessor(dir, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if *got != *p {
+			t.Errorf("round trip of %+v gave %+v", *p, *got)
+		}
+	}
+}

@@ -227,16 +227,24 @@ func bertInitConfig(o InitOptions, head string) map[string]any {
 		"use_cache": true, "torch_dtype": "float32",
 	}
 	if head == "BertForSequenceClassification" {
-		addLabels(cfg, o.Labels)
+		addLabels(cfg, o.Labels, o.LabelNames)
 	}
 	return cfg
 }
 
-// addLabels writes id2label / label2id for n classes, as transformers does.
-func addLabels(cfg map[string]any, n int) {
+// addLabels writes id2label / label2id for n classes, as transformers
+// does: named by names when it holds n distinct ones, else LABEL_i.
+func addLabels(cfg map[string]any, n int, names []string) {
 	id2, l2id := map[string]string{}, map[string]int{}
+	distinct := map[string]bool{}
+	for _, s := range names {
+		distinct[s] = true
+	}
 	for i := 0; i < n; i++ {
 		l := "LABEL_" + strconv.Itoa(i)
+		if len(names) == n && len(distinct) == n {
+			l = names[i]
+		}
 		id2[strconv.Itoa(i)], l2id[l] = l, i
 	}
 	cfg["id2label"], cfg["label2id"] = id2, l2id

@@ -97,6 +97,9 @@ func (m *GPT2) NewCache(b, maxT int) (*Cache, error) {
 	return newCache(len(m.layers), m.shape.NH, m.shape.C/m.shape.NH, b, maxT, m.nPos, false)
 }
 
+// LMHeadWeight is the LM head's weight (the tied wte), nil for GPT2Model.
+func (m *GPT2) LMHeadWeight() *autograd.Var { return m.lmHead }
+
 // Forward implements Model: input_ids [B, T], attention_mask, position_ids
 // (default past … past+T−1, even in padded rows, as transformers' forward
 // does). Outputs: logits (LM head), last_hidden_state (after ln_f),
@@ -166,7 +169,7 @@ func (m *GPT2) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, er
 	}
 	h := m.lnF.Forward(g, x)
 	out := opt.outputs()
-	if m.lmHead != nil {
+	if m.lmHead != nil && !opt.NoLogits {
 		hl := h
 		if opt.LastLogits {
 			hl = lastPosition(g, h)

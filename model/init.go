@@ -25,7 +25,8 @@ type InitOptions struct {
 	DecoderLayers, DecoderHeads, DecoderFFN int
 	// ViT.
 	ImageSize, PatchSize, Channels int
-	Labels                         int // classification heads
+	Labels                         int      // classification heads
+	LabelNames                     []string // their names (id2label); nil or another length: LABEL_i
 	Seed                           uint64
 	// Dropout, when set, is every dropout rate the config holds
 	// (residual, attention, embeddings, activation); nil keeps the

@@ -43,6 +43,10 @@ type Options struct {
 	// LastLogits computes the LM head for the last position only: logits
 	// [B, 1, V] (for generation).
 	LastLogits bool
+	// NoLogits skips the LM head of a LinearHead model: the caller
+	// applies LMHeadWeight to last_hidden_state itself (a trainer fusing
+	// it into the loss, autograd.LinearCrossEntropy).
+	NoLogits bool
 	// Cache, for the decoder models (GPT-2, the Marian/BART decoders),
 	// holds the keys and values of earlier calls: the new tokens sit at
 	// positions Cache.Len() … and attention_mask covers past and new
@@ -67,6 +71,14 @@ type Options struct {
 	// that a forward repeated in one graph (a decode step) allocates
 	// nothing.
 	Out *Outputs
+}
+
+// LinearHead is a language model whose logits are last_hidden_state·Wᵀ,
+// no bias and no transform (GPT-2's tied head): a trainer can fuse that
+// product into its loss and never hold the logits [B, T, V].
+type LinearHead interface {
+	// LMHeadWeight is W [V, C], nil when the model has no LM head.
+	LMHeadWeight() *autograd.Var
 }
 
 // Inputs are the keyword arguments of Hugging Face's forward, batch-first

@@ -157,7 +157,7 @@ func vitInitConfig(o InitOptions, head string) map[string]any {
 		"attention_probs_dropout_prob": 0.0, "hidden_dropout_prob": 0.0, "torch_dtype": "float32",
 	}
 	if head == "ViTForImageClassification" {
-		addLabels(cfg, o.Labels)
+		addLabels(cfg, o.Labels, o.LabelNames)
 	}
 	return cfg
 }

@@ -139,7 +139,9 @@ func (a *Arena) Clone(t *Tensor) *Tensor {
 // Reset takes back every tensor handed out since the previous Reset.
 func (a *Arena) Reset() {
 	for i, b := range a.used {
-		a.free[cap(b)] = append(a.free[cap(b)], b)
+		if b != nil {
+			a.free[cap(b)] = append(a.free[cap(b)], b)
+		}
 		a.used[i] = nil
 	}
 	a.used = a.used[:0]
@@ -165,6 +167,9 @@ func (a *Arena) ReleaseSince(mark int, keep ...*Tensor) {
 	n := mark
 	for i := mark; i < len(a.used); i++ {
 		b := a.used[i]
+		if b == nil { // taken back by Put
+			continue
+		}
 		if viewsAny(b, keep) {
 			a.used[n] = b
 			n++
@@ -174,6 +179,28 @@ func (a *Arena) ReleaseSince(mark int, keep ...*Tensor) {
 	}
 	clear(a.used[n:])
 	a.used = a.used[:n]
+}
+
+// Put takes back the buffer that t views, handed out by this arena since
+// the last Reset, for a caller that knows it dead before the step ends (a
+// gradient that backward has consumed), and reports whether it found it.
+// Tensors over that buffer must not be used again. It searches from the
+// newest buffer, where a step's short-lived tensors are.
+func (a *Arena) Put(t *Tensor) bool {
+	if t == nil || cap(t.data) == 0 {
+		return false
+	}
+	p := &t.data[:1][0]
+	for i := len(a.used) - 1; i >= 0; i-- {
+		b := a.used[i]
+		if b == nil || &b[:1][0] != p {
+			continue
+		}
+		a.free[cap(b)] = append(a.free[cap(b)], b)
+		a.used[i] = nil // a hole, so that marks keep their positions
+		return true
+	}
+	return false
 }
 
 // viewsAny reports whether one of ts has b as its storage.

@@ -211,6 +211,18 @@ func (o *AdamW) State(p *autograd.Var) (st ParamState, ok bool) {
 	return st, true
 }
 
+// moments returns p's moments without copying them (nil before its first
+// step), for writing a checkpoint: State's copies of a large model's
+// moments would be twice its size in garbage.
+func (o *AdamW) moments(p *autograd.Var) (m, v []float32) {
+	gi, pi, ok := o.find(p)
+	if !ok {
+		return nil, nil
+	}
+	s := o.state[gi][pi]
+	return s.m, s.v
+}
+
 // SetState restores p's state from a checkpoint (copying the moments).
 func (o *AdamW) SetState(p *autograd.Var, st ParamState) error {
 	gi, pi, ok := o.find(p)

@@ -113,6 +113,11 @@ func (tr *Trainer) writeCheckpoint(st trainerState) (string, error) {
 	if err := WriteTokenizer(stage, tr.tok); err != nil {
 		return fail(err)
 	}
+	if fw, ok := tr.task.(interface{ writeFiles(dir string) error }); ok {
+		if err := fw.writeFiles(stage); err != nil {
+			return fail(err)
+		}
+	}
 	if err := tr.writeOptimizer(filepath.Join(stage, optimizerFile)); err != nil {
 		return fail(err)
 	}
@@ -264,7 +269,7 @@ func (tr *Trainer) writeOptimizer(path string) error {
 	var off int64
 	var order []nn.NamedParam
 	for _, p := range tr.named {
-		if st, _ := tr.opt.State(p.Var); st.ExpAvg == nil {
+		if m, _ := tr.opt.moments(p.Var); m == nil {
 			continue
 		}
 		n := int64(4 * p.Var.Value.Len())
@@ -292,8 +297,8 @@ func (tr *Trainer) writeOptimizer(path string) error {
 	}
 	var buf []byte
 	for _, p := range order {
-		st, _ := tr.opt.State(p.Var)
-		for _, v := range [][]float32{st.ExpAvg, st.ExpAvgSq} {
+		m, v2 := tr.opt.moments(p.Var)
+		for _, v := range [][]float32{m, v2} {
 			buf = buf[:0]
 			for _, x := range v {
 				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(x))

@@ -15,7 +15,8 @@ import (
 // DefaultConfig; presets (Presets) are named starting points.
 type Config struct {
 	// Task: causal-lm (GPT-2), masked-lm or classify (BERT), seq2seq
-	// (Marian, on source<TAB>target lines), image (ViT on MNIST IDX).
+	// (Marian, on source<TAB>target lines), image (ViT on MNIST IDX or a
+	// folder per class of PNG/JPEG images).
 	Task string `json:"task"`
 	// Model: Init a fresh one of Arch (default: the task's) with these
 	// sizes, or continue from the checkpoint directory Model.
@@ -37,6 +38,7 @@ type Config struct {
 	Data           string  `json:"data"`
 	MLMProbability float64 `json:"mlm_probability"`
 	PatchSize      int     `json:"patch_size"` // image: ViT patches of patch_size²
+	ImageSize      int     `json:"image_size"` // image folders: resized to image_size² (0 = the first image's size)
 	Tokenizer      string  `json:"tokenizer"`
 	VocabSize      int     `json:"vocab_size"`
 	ValFraction    float64 `json:"val_fraction"`
@@ -200,8 +202,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("train: lr %g must be positive and min_lr %g in [0, lr]", c.LR, c.MinLR)
 	case c.WarmupIters < 0 || c.LRDecayIters < c.WarmupIters:
 		return fmt.Errorf("train: warmup_iters %d and lr_decay_iters %d: need 0 ≤ warmup ≤ decay", c.WarmupIters, c.LRDecayIters)
-	case c.GradClip < 0 || c.EvalInterval < 0 || c.CheckpointEvery < 0 || c.SampleTokens < 0:
-		return fmt.Errorf("train: grad_clip, eval_interval, checkpoint_every and sample_tokens must not be negative")
+	case c.GradClip < 0 || c.EvalInterval < 0 || c.CheckpointEvery < 0 || c.SampleTokens < 0 || c.ImageSize < 0:
+		return fmt.Errorf("train: grad_clip, eval_interval, checkpoint_every, sample_tokens and image_size must not be negative")
 	case !(c.Dropout >= 0 && c.Dropout < 1):
 		return fmt.Errorf("train: dropout %g outside [0, 1)", c.Dropout)
 	case c.Out == "":

@@ -13,26 +13,33 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/attn-dev/attn/infer"
 	"github.com/attn-dev/attn/model"
 	"github.com/attn-dev/attn/tensor"
 )
 
-// TaskImage trains a fresh ViT classifier on MNIST-style IDX files.
+// TaskImage trains a fresh ViT classifier on MNIST-style IDX files or on
+// a folder per class of PNG/JPEG images.
 const TaskImage = "image"
 
-// Images are grey images with labels, pixels scaled to [0, 1].
+// Images are labelled images as a ViT takes them (pixel_values).
 type Images struct {
-	N, H, W int
-	Pixels  []float32 // [N, H, W]
-	Labels  []int
-	SHA256  string // of both files as read
+	N, C, H, W int
+	Pixels     []float32 // [N, C, H, W], normalised
+	Labels     []int
+	Names      []string // class names (folder per class), nil for IDX
+	SHA256     string   // of the files as read
+	// Processor made Pixels from image files (nil for IDX); checkpoints
+	// carry it as preprocessor_config.json.
+	Processor *infer.ImageProcessor
 }
 
 // mnistMean and mnistStd normalise pixels as torchvision's MNIST recipes
 // do.
 const mnistMean, mnistStd = 0.1307, 0.3081
 
-// ReadIDX reads an images file (IDX magic 0x803, [N, H, W] bytes) and the
+// ReadIDX reads grey images, normalised by MNIST's mean and deviation
+// (C = 1), from an images file (IDX magic 0x803, [N, H, W] bytes) and the
 // labels file beside it (magic 0x801): path is the images file or a
 // directory holding *images-idx3-ubyte[.gz] and *labels-idx1-ubyte[.gz].
 // Gzip files are read transparently.
@@ -90,9 +97,9 @@ func ReadIDX(path string) (*Images, error) {
 	if ls[0] != is[0] || is[0] < 2 {
 		return nil, fmt.Errorf("train: %d images but %d labels", is[0], ls[0])
 	}
-	im := &Images{N: is[0], H: is[1], W: is[2], Pixels: make([]float32, len(ib)), Labels: make([]int, ls[0]), SHA256: hex.EncodeToString(h.Sum(nil))}
+	im := &Images{N: is[0], C: 1, H: is[1], W: is[2], Pixels: make([]float32, len(ib)), Labels: make([]int, ls[0]), SHA256: hex.EncodeToString(h.Sum(nil))}
 	for i, b := range ib {
-		im.Pixels[i] = float32(b) / 255
+		im.Pixels[i] = (float32(b)/255 - mnistMean) / mnistStd
 	}
 	for i, b := range lb {
 		im.Labels[i] = int(b)
@@ -100,11 +107,14 @@ func ReadIDX(path string) (*Images, error) {
 	return im, nil
 }
 
-// imageTask: the first 1 − val_fraction images train (drawn at random),
-// the rest validate; pixels normalised by MNIST's mean and deviation.
+// imageTask: 1 − val_fraction of the images train (batches drawn at
+// random), the rest validate: for IDX files the last ones (MNIST's come
+// shuffled), for a folder per class (read class by class) a seeded
+// shuffle of all.
 type imageTask struct {
 	cfg    *Config
 	im     *Images
+	order  []int // the image at each position; positions < nTrain train
 	nTrain int
 	labels int
 }
@@ -112,6 +122,20 @@ type imageTask struct {
 func (c *imageTask) head() (string, string, int) { return "vit", "ViTForImageClassification", c.labels }
 func (c *imageTask) vocab() int                  { return 0 }
 func (c *imageTask) accuracy() bool              { return true }
+func (c *imageTask) labelNames() []string        { return c.im.Names }
+
+// writeFiles writes the image processor a checkpoint needs to classify
+// image files as the run preprocessed them.
+func (c *imageTask) writeFiles(dir string) error {
+	if c.im.Processor == nil {
+		return nil
+	}
+	data, err := c.im.Processor.ConfigJSON()
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	return writeFileSync(filepath.Join(dir, "preprocessor_config.json"), data)
+}
 func (c *imageTask) tokens() int {
 	p := c.cfg.PatchSize
 	return c.cfg.BatchSize * ((c.im.H/p)*(c.im.W/p) + 1)
@@ -124,39 +148,49 @@ func newImageTask(cfg *Config, im *Images) (*imageTask, error) {
 	if cfg.PatchSize < 1 || im.H != im.W || im.H%cfg.PatchSize != 0 {
 		return nil, fmt.Errorf("train: %d×%d images do not split into patches of %d", im.H, im.W, cfg.PatchSize)
 	}
-	c := &imageTask{cfg: cfg, im: im, nTrain: im.N - max(1, int(float64(im.N)*cfg.ValFraction))}
+	c := &imageTask{cfg: cfg, im: im, nTrain: im.N - max(1, int(float64(im.N)*cfg.ValFraction)), labels: len(im.Names)}
+	if c.nTrain < 1 {
+		return nil, fmt.Errorf("train: %d images leave none to train on with val_fraction %g", im.N, cfg.ValFraction)
+	}
+	if im.Names != nil {
+		c.order = rand.New(rand.NewPCG(cfg.Seed, 0x73706c6974)).Perm(im.N)
+	} else {
+		c.order = make([]int, im.N)
+		for i := range c.order {
+			c.order[i] = i
+		}
+	}
 	for _, l := range im.Labels {
 		c.labels = max(c.labels, l+1)
 	}
 	return c, nil
 }
 
-func (c *imageTask) batch(rows []int) (*model.Inputs, []int) {
-	hw := c.im.H * c.im.W
-	px := make([]float32, len(rows)*hw)
-	ys := make([]int, len(rows))
-	for i, r := range rows {
-		for j, v := range c.im.Pixels[r*hw : (r+1)*hw] {
-			px[i*hw+j] = (v - mnistMean) / mnistStd
-		}
+func (c *imageTask) batch(pos []int) (*model.Inputs, []int) {
+	n := c.im.C * c.im.H * c.im.W
+	px := make([]float32, len(pos)*n)
+	ys := make([]int, len(pos))
+	for i, p := range pos {
+		r := c.order[p]
+		copy(px[i*n:(i+1)*n], c.im.Pixels[r*n:(r+1)*n])
 		ys[i] = c.im.Labels[r]
 	}
-	return &model.Inputs{B: len(rows), PixelValues: tensor.FromSlice(px, len(rows), 1, c.im.H, c.im.W)}, ys
+	return &model.Inputs{B: len(pos), PixelValues: tensor.FromSlice(px, len(pos), c.im.C, c.im.H, c.im.W)}, ys
 }
 
 func (c *imageTask) trainBatch(rng *rand.Rand) (*model.Inputs, []int) {
-	rows := make([]int, c.cfg.BatchSize)
-	for i := range rows {
-		rows[i] = rng.IntN(c.nTrain)
+	pos := make([]int, c.cfg.BatchSize)
+	for i := range pos {
+		pos[i] = rng.IntN(c.nTrain)
 	}
-	return c.batch(rows)
+	return c.batch(pos)
 }
 
 func (c *imageTask) valBatch(_ *rand.Rand, i int) (*model.Inputs, []int) {
 	lo := c.nTrain + i*c.cfg.BatchSize
-	rows := make([]int, 0, c.cfg.BatchSize)
-	for r := lo; r < min(lo+c.cfg.BatchSize, c.im.N); r++ {
-		rows = append(rows, r)
+	pos := make([]int, 0, c.cfg.BatchSize)
+	for p := lo; p < min(lo+c.cfg.BatchSize, c.im.N); p++ {
+		pos = append(pos, p)
 	}
-	return c.batch(rows)
+	return c.batch(pos)
 }

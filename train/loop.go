@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -90,14 +91,15 @@ type Trainer struct {
 	pcg   *rand.PCG
 	step  int
 
-	bestVal   float64
-	bestStep  int
-	lastVal   float64
-	lastAcc   *float64
-	lastExact *float64
-	lastCkpt  string
-	ckptStep  int             // step of lastCkpt
-	evalGraph *autograd.Graph // reused by every evaluation
+	bestVal    float64
+	bestStep   int
+	lastVal    float64
+	lastAcc    *float64
+	lastExact  *float64
+	lastCkpt   string
+	ckptStep   int             // step of lastCkpt
+	evalGraph  *autograd.Graph // reused by every evaluation
+	trainGraph *autograd.Graph // Run's, whose buffers a checkpoint may release
 
 	// OnRecord receives every record (the CLI prints them).
 	OnRecord func(Record)
@@ -138,7 +140,10 @@ func NewTrainer(cfg Config) (*Trainer, error) {
 		o := model.InitOptions{Arch: arch, Head: head, Labels: labels, Layers: cfg.Layers, Heads: cfg.Heads,
 			Hidden: cfg.Hidden, Vocab: tr.task.vocab(), Context: cfg.BlockSize, Seed: cfg.Seed, Dropout: &cfg.Dropout}
 		if it, ok := tr.task.(*imageTask); ok {
-			o.ImageSize, o.PatchSize, o.Channels = it.im.H, cfg.PatchSize, 1
+			o.ImageSize, o.PatchSize, o.Channels = it.im.H, cfg.PatchSize, it.im.C
+		}
+		if n, ok := tr.task.(namedLabels); ok {
+			o.LabelNames = n.labelNames()
 		}
 		m, err := model.Init(o)
 		if err != nil {
@@ -172,7 +177,11 @@ func (tr *Trainer) adaptHead() error {
 	if info.Architecture == head || info.ModelType != arch {
 		return nil // setup reports a different architecture
 	}
-	fresh, err := withHead(tr.m, head, labels, tr.cfg.Seed, &tr.cfg.Dropout)
+	var names []string
+	if n, ok := tr.task.(namedLabels); ok {
+		names = n.labelNames()
+	}
+	fresh, err := withHead(tr.m, head, labels, names, tr.cfg.Seed, &tr.cfg.Dropout)
 	if err != nil {
 		return err
 	}
@@ -183,7 +192,7 @@ func (tr *Trainer) adaptHead() error {
 
 // withHead returns a fresh model of m's type and sizes with the given head
 // whose parameters take m's values wherever name and shape agree.
-func withHead(m model.Model, head string, labels int, seed uint64, dropout *float64) (model.Model, error) {
+func withHead(m model.Model, head string, labels int, labelNames []string, seed uint64, dropout *float64) (model.Model, error) {
 	info := m.Info()
 	act := "gelu"
 	if v, ok := m.Config().Raw("hidden_act"); ok {
@@ -191,7 +200,7 @@ func withHead(m model.Model, head string, labels int, seed uint64, dropout *floa
 	}
 	fresh, err := model.Init(model.InitOptions{Arch: info.ModelType, Head: head, Labels: labels, Layers: info.Layers, Heads: info.Heads,
 		Hidden: info.Hidden, FFN: info.FFN, Vocab: info.Vocab, Context: info.Context, Activation: act, Seed: seed,
-		Dropout: dropout})
+		Dropout: dropout, LabelNames: labelNames})
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +240,7 @@ func (tr *Trainer) prepare(tok tokenizer.Tokenizer) error {
 		return err
 	}
 	if cfg.Task == TaskImage {
-		im, err := ReadIDX(cfg.Data)
+		im, err := ReadImages(cfg.Data, cfg.ImageSize)
 		if err != nil {
 			return err
 		}
@@ -404,6 +413,7 @@ func (tr *Trainer) Run() (Record, error) {
 	}
 	tr.log = lf
 	g := autograd.NewGraph(true)
+	tr.trainGraph = g
 	var ms []float64
 	start := time.Now()
 	startStep := tr.step
@@ -524,8 +534,20 @@ func (tr *Trainer) evaluate(r Record) error {
 	return nil
 }
 
+// releaseAbove is the size of the training graph's buffers (floats) from
+// which a checkpoint releases them first: 1 GB.
+const releaseAbove = 1 << 28
+
 // checkpoint writes one and prunes old ones.
 func (tr *Trainer) checkpoint() error {
+	if g := tr.trainGraph; g != nil && g.Arena().Allocated() >= releaseAbove {
+		// Writing the weights takes a copy of them (model.Save); with a
+		// large model's activations still held between steps, that copy
+		// would raise the peak. Let the next step allocate them again.
+		g.Reset()
+		g.Arena().Release()
+		runtime.GC()
+	}
 	rngState, err := tr.pcg.MarshalBinary()
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
@@ -572,7 +594,9 @@ func (tr *Trainer) Evaluate() (loss, accuracy float64, err error) {
 		}
 		sum += float64(l.Value.Item()) * float64(n)
 		rows += n
-		right += argmaxHits(out.Get("logits").Contiguous().Data(), targets)
+		if tr.task.accuracy() { // a fused LM head (no logits) has none
+			right += argmaxHits(out.Get("logits").Contiguous().Data(), targets)
+		}
 	}
 	return sum / float64(rows), float64(right) / float64(rows), nil
 }

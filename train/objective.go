@@ -112,7 +112,9 @@ func lmLoss(g *autograd.Graph, m model.Model, obj Objective, in *model.Inputs, l
 
 // LogitsLoss runs m's forward in g on in and returns the mean
 // cross-entropy of its logits [B, T, V] against targets, one per logits
-// row (IgnoreIndex rows skipped), and the number of scored rows.
+// row (IgnoreIndex rows skipped), and the number of scored rows. For a
+// model.LinearHead whose logits would exceed fuseHeadFloats the head is
+// fused into the loss (autograd.LinearCrossEntropy) and no logits exist.
 func LogitsLoss(g *autograd.Graph, m model.Model, in *model.Inputs, targets []int) (*autograd.Var, int, error) {
 	loss, n, _, err := logitsLoss(g, m, in, targets)
 	return loss, n, err
@@ -128,12 +130,32 @@ func logitsLoss(g *autograd.Graph, m model.Model, in *model.Inputs, targets []in
 	if n == 0 {
 		return nil, 0, nil, fmt.Errorf("train: every label of the batch is %d (ignored); nothing to learn from", IgnoreIndex)
 	}
+	// A step (training or validation) of an LM with a large vocabulary
+	// never holds its logits: the head is fused into the loss (GPT-2
+	// small at 1024 positions would hold 206 MB of logits and as much of
+	// gradient). Such a step returns no logits.
+	var head *autograd.Var
+	if lh, ok := m.(model.LinearHead); ok {
+		if w := lh.LMHeadWeight(); w != nil && len(targets)*w.Value.Shape[0] >= fuseHeadFloats {
+			head = w
+		}
+	}
 	// The config's dropout applies in a training graph (as model.train());
 	// a graph switched off with SetDropout(false) — the reproducibility
 	// mode, an evaluation — drops nothing.
-	out, err := m.Forward(g, in, model.Options{Dropout: true})
+	out, err := m.Forward(g, in, model.Options{Dropout: true, NoLogits: head != nil})
 	if err != nil {
 		return nil, 0, nil, err
+	}
+	if head != nil {
+		h := out.Var("last_hidden_state")
+		if h == nil || h.Value.Len()/h.Value.Shape[h.Value.Rank()-1] != len(targets) {
+			return nil, 0, nil, fmt.Errorf("train: %d labels for the hidden states of %s", len(targets), m.Info().Architecture)
+		}
+		if err := checkTargets(targets, head.Value.Shape[0]); err != nil {
+			return nil, 0, nil, err
+		}
+		return g.LinearCrossEntropy(h, head, targets, IgnoreIndex), n, out, nil
 	}
 	logits := out.Var("logits")
 	if logits == nil {
@@ -144,12 +166,24 @@ func logitsLoss(g *autograd.Graph, m model.Model, in *model.Inputs, targets []in
 	if rows != len(targets) {
 		return nil, 0, nil, fmt.Errorf("train: %d labels for %d rows of logits %v", len(targets), rows, logits.Value.Shape)
 	}
-	for i, v := range targets {
-		if v != IgnoreIndex && (v < 0 || v >= vocab) {
-			return nil, 0, nil, fmt.Errorf("train: label %d at row %d is outside the vocabulary [0, %d)", v, i, vocab)
-		}
+	if err := checkTargets(targets, vocab); err != nil {
+		return nil, 0, nil, err
 	}
 	return g.CrossEntropy(g.Reshape(logits, rows, vocab), targets, IgnoreIndex), n, out, nil
+}
+
+// fuseHeadFloats is the size of the logits (floats) from which a training
+// step fuses a LinearHead into its loss: 64 MB (a variable for tests).
+var fuseHeadFloats = 1 << 24
+
+// checkTargets reports a label outside the vocabulary.
+func checkTargets(targets []int, vocab int) error {
+	for i, v := range targets {
+		if v != IgnoreIndex && (v < 0 || v >= vocab) {
+			return fmt.Errorf("train: label %d at row %d is outside the vocabulary [0, %d)", v, i, vocab)
+		}
+	}
+	return nil
 }
 
 // configInt reads an integer key of m's config.json, or def.
@@ -170,6 +204,11 @@ func configInt(m model.Model, key string, def int) int {
 // (BERT's word embeddings have padding_idx too, but padded positions
 // are masked and unscored, so their lookups get no gradient anyway.)
 func lmBackward(g *autograd.Graph, m model.Model, obj Objective, loss *autograd.Var, out *model.Outputs) error {
+	if obj == Seq2SeqLM {
+		if logits := out.Var("logits"); logits != nil {
+			g.RetainGrad(logits) // read below
+		}
+	}
 	if err := g.Backward(loss); err != nil {
 		return err
 	}

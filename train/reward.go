@@ -399,6 +399,6 @@ func NewRewardModel(base string, corpus []string, layers, heads, hidden, context
 	if src.Info().ModelType != "bert" {
 		return nil, nil, fmt.Errorf("train: a reward model starts from a BERT checkpoint; %s is a %s", base, src.Info().ModelType)
 	}
-	m, err := withHead(src, "BertForSequenceClassification", 1, seed, &zero)
+	m, err := withHead(src, "BertForSequenceClassification", 1, nil, seed, &zero)
 	return m, tok, err
 }

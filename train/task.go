@@ -43,6 +43,10 @@ type task interface {
 	accuracy() bool
 }
 
+// namedLabels is a classification task that knows its classes' names
+// (written to the model's id2label; nil leaves LABEL_i).
+type namedLabels interface{ labelNames() []string }
+
 // specials are the ids of [PAD], [CLS], [SEP] and [MASK]: the
 // tokenizer's own when it has all four (a BERT WordPiece), else four ids
 // appended after its vocabulary (a char or BPE vocabulary, also when it
@@ -279,9 +283,10 @@ type classifyTask struct {
 func (c *classifyTask) head() (string, string, int) {
 	return "bert", "BertForSequenceClassification", len(c.labels)
 }
-func (c *classifyTask) vocab() int     { return c.sp.n }
-func (c *classifyTask) tokens() int    { return c.cfg.BatchSize * c.cfg.BlockSize }
-func (c *classifyTask) accuracy() bool { return true }
+func (c *classifyTask) vocab() int           { return c.sp.n }
+func (c *classifyTask) labelNames() []string { return c.labels }
+func (c *classifyTask) tokens() int          { return c.cfg.BatchSize * c.cfg.BlockSize }
+func (c *classifyTask) accuracy() bool       { return true }
 func (c *classifyTask) valBatches() int {
 	return (len(c.val) + c.cfg.BatchSize - 1) / c.cfg.BatchSize
 }

@@ -28,8 +28,7 @@ func init() {
   attn train --preset shakespeare-char && attn generate --model out-shakespeare-char/ckpt-0002000 --prompt "ROMEO:"
   attn train --config embedded/recipes/gpt.json --max-iters 200 --out /tmp/gpt-short
   attn train --resume out-tiny-char --max-iters 300
-  attn train --task classify --data 'data/sentiment-labelled-sentences-uci/*_labelled.txt' --baseline
-  attn train --task image --data ../shared/data/mnist-t10k --patch-size 7 --max-iters 300 --out /tmp/vit`,
+  attn train --task classify --data 'data/sentiment-labelled-sentences-uci/*_labelled.txt' --baseline`,
 		Short: "Train a model: a causal LM on text, or reproduce PyTorch steps (--dump)",
 		Long: `train runs a training loop described by a JSON config: a preset
 (--preset), then a config file (--config), then --key value flags, each
