@@ -133,11 +133,11 @@ func Save(m Model, dir string) error { return SaveAs(m, dir, F32) }
 // rounded to the nearest bfloat16, config torch_dtype "bfloat16"; half the
 // bytes, read back widened to float32 by Load).
 func SaveAs(m Model, dir string, dt DType) error {
-	conv := safetensors.F32
+	dtype, put := safetensors.DTypeF32, safetensors.PutF32
 	switch dt {
 	case F32:
 	case BF16:
-		conv = safetensors.BF16
+		dtype, put = safetensors.DTypeBF16, safetensors.PutBF16
 	default:
 		return fmt.Errorf("save model: dtype %q is not f32 or bf16", dt)
 	}
@@ -168,18 +168,28 @@ func SaveAs(m Model, dir string, dt DType) error {
 	if err := os.WriteFile(filepath.Join(tmp, "config.json"), append(cfg, '\n'), 0o644); err != nil {
 		return fmt.Errorf("save model: %w", err)
 	}
+	// Each tensor's bytes are made as the file is written (Fill), one at a
+	// time: a checkpoint of a large model never holds a second copy of
+	// all its weights.
 	inOut := baseOf(m).inOut
 	var ts []safetensors.Tensor
 	for _, p := range m.NamedParameters("", nil) {
-		v := p.Var.Value.Contiguous()
-		shape, data := v.Shape, v.Data()
-		if inOut[p.Name] {
-			out, in := shape[0], shape[1]
-			t := make([]float32, len(data))
-			transpose(t, data, out, in)
-			shape, data = []int{in, out}, t
+		v := p.Var.Value
+		shape := append([]int(nil), v.Shape...)
+		transposed := inOut[p.Name]
+		if transposed {
+			shape[0], shape[1] = shape[1], shape[0]
 		}
-		ts = append(ts, conv(p.Name, shape, data))
+		ts = append(ts, safetensors.Tensor{Name: p.Name, DType: dtype, Shape: shape, Fill: func(dst []byte) error {
+			data := v.Contiguous().Data()
+			if transposed {
+				t := make([]float32, len(data))
+				transpose(t, data, v.Shape[0], v.Shape[1])
+				data = t
+			}
+			put(dst, data)
+			return nil
+		}})
 	}
 	if err := safetensors.Write(filepath.Join(tmp, "model.safetensors"), ts, map[string]string{"format": "pt"}); err != nil {
 		return fmt.Errorf("save model: %w", err)

@@ -44,9 +44,7 @@ func (t *Tensor) size() int64 {
 // F32 makes an F32 tensor from row-major values.
 func F32(name string, shape []int, values []float32) Tensor {
 	b := make([]byte, 4*len(values))
-	for i, v := range values {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
-	}
+	PutF32(b, values)
 	return Tensor{Name: name, DType: DTypeF32, Shape: append([]int(nil), shape...), Data: b}
 }
 
@@ -54,10 +52,24 @@ func F32(name string, shape []int, values []float32) Tensor {
 // nearest bfloat16 (ties to even), as torch's .to(torch.bfloat16) does.
 func BF16(name string, shape []int, values []float32) Tensor {
 	b := make([]byte, 2*len(values))
-	for i, v := range values {
-		binary.LittleEndian.PutUint16(b[2*i:], gemv.ToBF16(v))
-	}
+	PutBF16(b, values)
 	return Tensor{Name: name, DType: DTypeBF16, Shape: append([]int(nil), shape...), Data: b}
+}
+
+// PutF32 encodes values into dst (4 bytes each, little-endian): what an
+// F32 tensor's Fill writes.
+func PutF32(dst []byte, values []float32) {
+	for i, v := range values {
+		binary.LittleEndian.PutUint32(dst[4*i:], math.Float32bits(v))
+	}
+}
+
+// PutBF16 rounds values to bfloat16 into dst (2 bytes each): what a BF16
+// tensor's Fill writes.
+func PutBF16(dst []byte, values []float32) {
+	for i, v := range values {
+		binary.LittleEndian.PutUint16(dst[2*i:], gemv.ToBF16(v))
+	}
 }
 
 // I64 makes an I64 tensor from row-major values.
