@@ -497,6 +497,7 @@ func orNone(s string) string {
 // evaluate computes the validation loss, generates a sample, checkpoints
 // when r is the final record, and emits r.
 func (tr *Trainer) evaluate(r Record) error {
+	releaseLarge(tr.trainGraph)
 	v, acc, err := tr.Evaluate()
 	if err != nil {
 		return err
@@ -535,19 +536,26 @@ func (tr *Trainer) evaluate(r Record) error {
 }
 
 // releaseAbove is the size of the training graph's buffers (floats) from
-// which a checkpoint releases them first: 1 GB.
-const releaseAbove = 1 << 28
+// which evaluations and checkpoints release them first: 256 MB.
+const releaseAbove = 1 << 26
 
-// checkpoint writes one and prunes old ones.
-func (tr *Trainer) checkpoint() error {
-	if g := tr.trainGraph; g != nil && g.Arena().Allocated() >= releaseAbove {
-		// Writing the weights takes a copy of them (model.Save); with a
-		// large model's activations still held between steps, that copy
-		// would raise the peak. Let the next step allocate them again.
+// releaseLarge lets go of g's buffers when they hold more than
+// releaseAbove floats: a large model's training activations, kept between
+// steps, would otherwise sit beside the evaluation graph's and the
+// checkpoint's buffers and raise the peak. The next step allocates them
+// again.
+func releaseLarge(g *autograd.Graph) {
+	if g != nil && g.Arena().Allocated() >= releaseAbove {
 		g.Reset()
 		g.Arena().Release()
 		runtime.GC()
 	}
+}
+
+// checkpoint writes one and prunes old ones.
+func (tr *Trainer) checkpoint() error {
+	releaseLarge(tr.trainGraph)
+	releaseLarge(tr.evalGraph)
 	rngState, err := tr.pcg.MarshalBinary()
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
