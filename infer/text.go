@@ -3,6 +3,7 @@ package infer
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/attn-dev/attn/internal/quote"
 	"github.com/attn-dev/attn/model"
@@ -101,9 +102,12 @@ func (t *Task) MaskToken() (string, int, error) {
 // FillMaskText predicts the k most likely tokens for each mask token in
 // text, with their spellings.
 func (t *Task) FillMaskText(text string, k int) ([]MaskPrediction, error) {
-	_, id, err := t.MaskToken()
+	name, id, err := t.MaskToken()
 	if err != nil {
 		return nil, err
+	}
+	if !strings.Contains(text, name) {
+		return nil, fmt.Errorf("the text has no %s to fill: write %s where a word is missing", name, name)
 	}
 	seqs, err := t.encode([]string{text})
 	if err != nil {

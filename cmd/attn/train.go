@@ -29,7 +29,7 @@ func init() {
   attn train --config embedded/recipes/gpt.json --max-iters 200 --out /tmp/gpt-short
   attn train --resume out-tiny-char --max-iters 300
   attn train --task classify --data 'data/sentiment-labelled-sentences-uci/*_labelled.txt' --baseline`,
-		Short: "Train a model: a causal LM on text, or reproduce PyTorch steps (--dump)",
+		Short: "Train or fine-tune a model: causal or masked LM, classification, seq2seq, images, preferences",
 		Long: `train runs a training loop described by a JSON config: a preset
 (--preset), then a config file (--config), then --key value flags, each
 overriding the one before; an unknown key is an error. It trains a GPT-2
