@@ -73,6 +73,5 @@ its encoding, then N decoder tokens from decoder_start_token_id.`,
 	dtype.register(f)
 	addThreadsFlag(cmd)
 	f.BoolVar(&asJSON, "json", false, "print one JSON object")
-	_ = cmd.MarkFlagRequired("model")
 	benchCmd.AddCommand(cmd)
 }

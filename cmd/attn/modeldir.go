@@ -40,7 +40,7 @@ func modelDir(v string) (string, error) {
 // --model: the GPT for what reads or writes text left to right, the
 // encoder for vectors and masks. Verbs absent here need --model.
 var embeddedFor = map[string]string{
-	"generate": embedded.GPT, "attend": embedded.GPT, "tokenize": embedded.GPT,
+	"generate": embedded.GPT, "attend": embedded.GPT, // generate: also bench generate "tokenize": embedded.GPT,
 	"detokenize": embedded.GPT, "show": embedded.GPT, "forward": embedded.GPT,
 	"embed": embedded.Encoder, "fill-mask": embedded.Encoder, "similarity": embedded.Encoder,
 }
