@@ -54,7 +54,7 @@ type DemoConfig struct {
 // minutes on two cores).
 func DefaultDemoConfig() DemoConfig {
 	ppo := DefaultPPOConfig()
-	ppo.Steps, ppo.BatchSize, ppo.MiniBatchSize, ppo.LR = 40, 64, 16, 1.5e-4
+	ppo.Steps, ppo.BatchSize, ppo.MiniBatchSize, ppo.LR = 60, 64, 16, 1.5e-4
 	// TRL's controller with a tenth of its horizon: a 40-step run is too
 	// short for the default to move the coefficient at all.
 	ppo.TargetKL, ppo.InitKLCoef, ppo.Horizon = 6, 0.2, 1000
@@ -62,8 +62,8 @@ func DefaultDemoConfig() DemoConfig {
 		Data: "data/sentiment-labelled-sentences-uci/*_labelled.txt", Out: "out-align", Positive: "1", Seed: 1337,
 		SFTLayers: 2, SFTHeads: 4, SFTHidden: 128, SFTIters: 1200, SFTVocab: 1000,
 		EncLayers: 2, EncHeads: 4, EncHidden: 64, MLMIters: 400, ClassifierIters: 300, EncVocab: 1000, Block: 64,
-		PromptChars: 8, ResponseTokens: 12, Pairs: 1536, MinMargin: 1, RewardSteps: 150, PPO: ppo,
-		DPO: DPOConfig{AlignConfig: AlignConfig{Steps: 150, BatchSize: 32, LR: 2e-4, WarmupSteps: 15, GradClip: 1,
+		PromptChars: 8, ResponseTokens: 12, Pairs: 4096, MinMargin: 1, RewardSteps: 300, PPO: ppo,
+		DPO: DPOConfig{AlignConfig: AlignConfig{Steps: 250, BatchSize: 32, LR: 2e-4, WarmupSteps: 15, GradClip: 1,
 			ValFraction: 0.1, LogInterval: 25}, Beta: 0.1, Loss: DPOSigmoid},
 		EvalPrompts: 256,
 	}
