@@ -29,7 +29,7 @@ type DemoConfig struct {
 	// BPE of SFTVocab tokens, so that its samples are words the judge
 	// (a bag of words) can read; 0 makes it a character GPT.
 	SFTLayers, SFTHeads, SFTHidden, SFTIters, SFTVocab int
-	// The encoder: a character BERT pretrained with masked LM on the
+	// The encoder: a BPE BERT pretrained with masked LM on the
 	// sentences, then fine-tuned as a classifier on half of the labels.
 	EncLayers, EncHeads, EncHidden, MLMIters, ClassifierIters int
 	EncVocab                                                  int // the encoder's BPE vocabulary
@@ -50,8 +50,8 @@ type DemoConfig struct {
 	Resume bool
 }
 
-// DefaultDemoConfig is the recipe `attn align demo` runs (about ten
-// minutes on two cores).
+// DefaultDemoConfig is the recipe `attn align demo` runs (about six
+// minutes on two cores, four of CPU).
 func DefaultDemoConfig() DemoConfig {
 	ppo := DefaultPPOConfig()
 	ppo.Steps, ppo.BatchSize, ppo.MiniBatchSize, ppo.LR = 60, 64, 16, 1.5e-4
@@ -286,7 +286,7 @@ func (d *demo) stages(sents string) error {
 	mlm := base
 	mlm.Task, mlm.Layers, mlm.Heads, mlm.Hidden, mlm.MaxIters = TaskMaskedLM, c.EncLayers, c.EncHeads, c.EncHidden, c.MLMIters
 	// Words are what a sentiment classifier needs: the encoder reads a
-	// BPE of the sentences (the policy's characters pass between them as
+	// BPE of the sentences (the policy's samples pass between them as
 	// text).
 	mlm.Tokenizer, mlm.VocabSize = "bpe", c.EncVocab
 	mlm.BlockSize, mlm.BatchSize, mlm.LR, mlm.MinLR = c.Block, 16, 2e-3, 2e-4
