@@ -46,3 +46,23 @@ func (l testLog) Write(p []byte) (int, error) {
 	l.t.Logf("%s", p)
 	return len(p), nil
 }
+
+func TestPromptOf(t *testing.T) {
+	for _, tc := range []struct {
+		s, want string
+		n       int
+		ok      bool
+	}{
+		{"The food was great", "The food", 8, true}, // a word ends at n
+		{"The pho was great", "The pho", 8, true},   // the space falls at n−1
+		{"This phone works", "This", 8, true},       // cut back to a word's end
+		{"Unbelievable food", "Unbeliev", 8, true},  // no word ends inside
+		{"Too short", "", 9, false},                 // nothing left to continue
+		{"Ünïcödé words here", "Ünïcödé", 8, true},  // characters, not bytes
+	} {
+		got, ok := promptOf(tc.s, tc.n)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("promptOf(%q, %d) = %q, %v; want %q, %v", tc.s, tc.n, got, ok, tc.want, tc.ok)
+		}
+	}
+}

@@ -24,7 +24,7 @@ func init() {
   attn align demo --out out-align --resume
   attn generate --model out-align/ppo --prompt "The food" --temperature 0.8`,
 		Short: "Run the preference-learning pipeline offline on the UCI sentiment sentences",
-		Long: `demo trains, in DIR: sft (a character GPT on the review sentences),
+		Long: `demo trains, in DIR: sft (a BPE GPT on the review sentences),
 classifier (a BPE BERT pretrained by masked LM, fine-tuned on half of the
 labels), reward (a Bradley–Terry reward model on pairs sampled from sft and
 labelled by the classifier; the pairs are DIR/prefs.jsonl), ppo and dpo (sft
