@@ -14,10 +14,17 @@ import (
 func TestIdleWorkersPark(t *testing.T) {
 	For(1000, 1, func(lo, hi int) {})
 	time.Sleep(10 * spinWait) // past the polling
-	before := cpuTime(t)
-	time.Sleep(200 * time.Millisecond)
-	if used := cpuTime(t) - before; used > 50*time.Millisecond {
-		t.Errorf("idle process used %v of CPU in 200ms: workers still polling", used)
+	// The quietest of three windows: a garbage collection or another
+	// package's test loading the machine can cost one window some CPU,
+	// polling workers would cost every window a core.
+	used := time.Hour
+	for range 3 {
+		before := cpuTime(t)
+		time.Sleep(200 * time.Millisecond)
+		used = min(used, cpuTime(t)-before)
+	}
+	if used > 50*time.Millisecond {
+		t.Errorf("idle process used at least %v of CPU in each of three 200ms windows: workers still polling", used)
 	}
 }
 
