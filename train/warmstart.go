@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 
 	"github.com/attn-dev/attn/autograd"
@@ -48,25 +49,27 @@ func warmStart(dst model.Model, dir string) error {
 		to[p.Name] = p.Var
 	}
 	c := di.Hidden
-	copied := 0
-	// put copies rows [r0, r1) of src's tensor (as [rows, rest]) into the
-	// first rows of dst's.
+	copied := map[string]bool{}
+	// put copies rows [r0, r1) of src's tensor (as [rows, rest]; r1 < 0:
+	// all its rows) into the first rows of dst's.
 	put := func(dn, sn string, r0, r1 int) error {
 		d, s := to[dn], from[sn]
 		if d == nil || s == nil {
 			return fmt.Errorf("train: init_from %s: no tensor %s or %s", dir, sn, dn)
 		}
 		sv := s.Value.Contiguous()
+		if r1 < 0 {
+			r1 = sv.Shape[0]
+		}
 		rest := sv.Len() / sv.Shape[0]
 		dd := d.Value.Data()
 		if (r1-r0)*rest > len(dd) || d.Value.Len()%rest != 0 {
 			return fmt.Errorf("train: init_from %s: %s %v does not fit %s %v", dir, sn, sv.Shape, dn, d.Value.Shape)
 		}
 		copy(dd, sv.Data()[r0*rest:r1*rest])
-		copied++
+		copied[dn] = true
 		return nil
 	}
-	whole := func(dn, sn string) error { return put(dn, sn, 0, from[sn].Value.Shape[0]) }
 	pairs := [][2]string{
 		{"bert.embeddings.word_embeddings.weight", "transformer.wte.weight"},
 		{"bert.embeddings.position_embeddings.weight", "transformer.wpe.weight"},
@@ -96,26 +99,17 @@ func warmStart(dst model.Model, dir string) error {
 		}
 	}
 	for _, p := range pairs {
-		if err := whole(p[0], p[1]); err != nil {
+		if err := put(p[0], p[1], 0, -1); err != nil {
 			return err
 		}
 	}
-	slog.Info("train: warm start", "from", dir, "tensors", copied, "of", len(to), "left_initialised", strings.Join(missing(to, pairs), ","))
-	return nil
-}
-
-// missing lists the prefixes of dst's tensors that warmStart leaves as
-// initialised (the masked-LM head), for the log.
-func missing(to map[string]*autograd.Var, pairs [][2]string) []string {
-	seen := map[string]bool{}
-	for _, p := range pairs {
-		seen[p[0]] = true
-	}
-	var out []string
+	var left []string
 	for n := range to {
-		if !seen[n] && !strings.Contains(n, "attention.self.") && !strings.HasPrefix(n, "bert.embeddings.token_type") {
-			out = append(out, n)
+		if !copied[n] {
+			left = append(left, n)
 		}
 	}
-	return out
+	sort.Strings(left)
+	slog.Info("train: warm start", "from", dir, "tensors", len(copied), "of", len(to), "left_initialised", strings.Join(left, ","))
+	return nil
 }
