@@ -371,11 +371,7 @@ func loadAttend(f *attendFlags) (*infer.Task, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts, err := f.dtype.options()
-	if err != nil {
-		return nil, err
-	}
-	m, err := model.Load(f.dir, opts...)
+	m, err := f.dtype.loadModel(f.dir)
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"math"
 
 	"github.com/attn-dev/attn/infer"
-	"github.com/attn-dev/attn/model"
 	"github.com/spf13/cobra"
 )
 
@@ -37,11 +36,7 @@ its encoding, then N decoder tokens from decoder_start_token_id.`,
 			); err != nil {
 				return err
 			}
-			opts, err := dtype.options()
-			if err != nil {
-				return err
-			}
-			m, err := model.Load(dir, opts...)
+			m, err := dtype.loadModel(dir)
 			if err != nil {
 				return err
 			}

@@ -26,6 +26,15 @@ func (d *dtypeFlag) options() ([]model.Option, error) {
 	return []model.Option{model.WithDType(dt)}, nil
 }
 
+// loadModel loads the checkpoint in dir with the flag's dtype.
+func (d *dtypeFlag) loadModel(dir string) (model.Model, error) {
+	opts, err := d.options()
+	if err != nil {
+		return nil, err
+	}
+	return model.Load(dir, opts...)
+}
+
 // loadTask loads the model in dir for a text or image task with the
 // --truncate and --dtype flags' values.
 func loadTask(dir, trunc string, dtype *dtypeFlag) (*infer.Task, error) {

@@ -63,11 +63,7 @@ the median time (forward only) and the resident memory after loading.`,
 				defer os.Remove(inputs)
 			}
 			t0 := time.Now()
-			opts, err := dtype.options()
-			if err != nil {
-				return err
-			}
-			m, err := model.Load(dir, opts...)
+			m, err := dtype.loadModel(dir)
 			if err != nil {
 				return err
 			}

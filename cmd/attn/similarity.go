@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 
-	"github.com/attn-dev/attn/infer"
 	"github.com/spf13/cobra"
 )
 
@@ -23,11 +22,7 @@ river and "bank" of an investment start alike at the embedding layer and
 drift apart as attention mixes in their contexts.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts, err := dtype.options()
-			if err != nil {
-				return err
-			}
-			t, err := infer.Load(dir, opts...)
+			t, err := loadTask(dir, "", &dtype)
 			if err != nil {
 				return err
 			}
