@@ -145,13 +145,7 @@ func (f *attendFlags) check(cmd *cobra.Command) (attendView, error) {
 	if v.style, err = termStyle(cmd, f.color); err != nil {
 		return v, err
 	}
-	v.width = f.width
-	if !fl.Changed("width") {
-		v.width, _ = strconv.Atoi(os.Getenv("COLUMNS"))
-		if v.width <= 0 {
-			v.width = 100
-		}
-	} else if err := intRange("width", v.width, 40, 10000); err != nil {
+	if v.width, err = termWidth(cmd, f.width); err != nil {
 		return v, err
 	}
 	if err := intRange("max-new-tokens", f.maxNew, 0, math.MaxInt); err != nil {
@@ -362,6 +356,18 @@ func termStyle(cmd *cobra.Command, c string) (viz.Style, error) {
 		return viz.Plain, nil
 	}
 	return 0, fmt.Errorf("--color %q: want auto, always, truecolor or never", c)
+}
+
+// termWidth is a verb's --width: the value given (40 to 10000 columns),
+// else $COLUMNS, else 100.
+func termWidth(cmd *cobra.Command, width int) (int, error) {
+	if cmd.Flags().Changed("width") {
+		return width, intRange("width", width, 40, 10000)
+	}
+	if w, _ := strconv.Atoi(os.Getenv("COLUMNS")); w > 0 {
+		return w, nil
+	}
+	return 100, nil
 }
 
 // loadAttend loads the model and, when the directory has one, its

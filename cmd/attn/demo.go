@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -68,11 +66,9 @@ func runDemo(cmd *cobra.Command, f *demoFlags) error {
 	if err := firstErr(intRange("max-new-tokens", f.maxNew, 1, 1024), intRange("layer", f.layer, -1, 1<<20)); err != nil {
 		return err
 	}
-	width := f.width
-	if width <= 0 {
-		if width, _ = strconv.Atoi(os.Getenv("COLUMNS")); width <= 0 {
-			width = 100
-		}
+	width, err := termWidth(cmd, f.width)
+	if err != nil {
+		return err
 	}
 	out := cmd.OutOrStdout()
 	t0 := time.Now()
