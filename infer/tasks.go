@@ -276,6 +276,9 @@ type MaskPrediction struct {
 	Candidates []Candidate `json:"candidates"`
 }
 
+// ErrNoMask is FillMask's error for an input without the mask token.
+var ErrNoMask = errors.New("no mask token in the input")
+
 // FillMask predicts the k most likely tokens for every position of ids
 // holding maskID, from a masked language model's logits [1, T, V].
 func FillMask(m model.Model, ids []int, maskID, k int) ([]MaskPrediction, error) {
@@ -289,7 +292,7 @@ func FillMask(m model.Model, ids []int, maskID, k int) ([]MaskPrediction, error)
 		}
 	}
 	if len(at) == 0 {
-		return nil, fmt.Errorf("infer: no mask token (id %d) in the input", maskID)
+		return nil, fmt.Errorf("infer: %w (id %d)", ErrNoMask, maskID)
 	}
 	_, out, err := forwardBatch(m, [][]int{ids}, model.Options{})
 	if err != nil {

@@ -3,7 +3,6 @@ package infer
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/attn-dev/attn/internal/quote"
 	"github.com/attn-dev/attn/model"
@@ -106,14 +105,14 @@ func (t *Task) FillMaskText(text string, k int) ([]MaskPrediction, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !strings.Contains(text, name) {
-		return nil, fmt.Errorf("the text has no %s to fill: write %s where a word is missing", name, name)
-	}
 	seqs, err := t.encode([]string{text})
 	if err != nil {
 		return nil, err
 	}
 	res, err := FillMask(t.Model, seqs[0], id, k)
+	if errors.Is(err, ErrNoMask) {
+		return nil, fmt.Errorf("the text has no %s to fill: write %s where a word is missing (%w)", name, name, ErrNoMask)
+	}
 	if err != nil {
 		return nil, err
 	}
