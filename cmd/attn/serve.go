@@ -86,7 +86,6 @@ embedded models. See the server package's documentation for the API.`,
 				}
 			}
 			url := "http://" + ln.Addr().String() + "/"
-			fmt.Fprintf(cmd.ErrOrStderr(), "attn: serving on %s (the explorer; the API under /v1 and /api)\n", url)
 			if open {
 				if err := openBrowser(url); err != nil {
 					fmt.Fprintf(cmd.ErrOrStderr(), "attn: could not open a browser (%v): open %s yourself\n", err, url)
