@@ -55,7 +55,9 @@
 // not. Stop strings end a choice and are cut from its text; a stream
 // holds back a tail that could begin one. logprobs are the model's own
 // (before temperature and top_p), from one extra forward pass over a
-// finished choice; a stream sends them with the choice's last chunk.
+// finished choice (for an encoder-decoder, the encoder on the prompt and
+// the decoder teacher-forced on the decoder start token and the output);
+// a stream sends them with the choice's last chunk.
 //
 // Status codes: 400 malformed JSON, unknown fields, wrong types and
 // out-of-range numbers; 401 a missing or wrong API key; 404 an unknown

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"math"
 	"sort"
 
@@ -18,12 +19,11 @@ type tokenLogprob struct {
 }
 
 // tokenLogprobs scores the generated ids by one forward pass over prompt
-// and output (the decode loop does not keep its logits): decoder-only
-// models only.
+// and output (the decode loop does not keep its logits). A decoder-only
+// model reads prompt and output as one sequence; an encoder-decoder
+// encodes the prompt and reads the decoder start token followed by the
+// output, teacher-forced as in training.
 func (s *Server) tokenLogprobs(l *loaded, prompt, out []int, top int) ([]tokenLogprob, *apiError) {
-	if l.s2s {
-		return nil, badRequest("logprobs are not supported for encoder-decoder model %s", l.name)
-	}
 	if _, e := l.tokenizer(); e != nil {
 		return nil, e
 	}
@@ -31,13 +31,29 @@ func (s *Server) tokenLogprobs(l *loaded, prompt, out []int, top int) ([]tokenLo
 	if len(out) == 0 {
 		return res, nil
 	}
-	all := append(append([]int{}, prompt...), out...)
-	o, err := l.task.Model.Forward(autograd.NewGraph(false), &model.Inputs{B: 1, T: len(all), InputIDs: all}, model.Options{})
+	in := &model.Inputs{B: 1}
+	first := len(prompt) - 1 // the logits row that predicts out[0]
+	if l.s2s {
+		if l.decoderStart < 0 {
+			return nil, badRequest("model %s has no decoder_start_token_id: its output cannot be scored", l.name)
+		}
+		in.T, in.InputIDs = len(prompt), prompt
+		in.TDec, in.DecoderInputIDs = len(out), append([]int{l.decoderStart}, out[:len(out)-1]...)
+		first = 0
+	} else {
+		all := append(append([]int{}, prompt...), out...)
+		in.T, in.InputIDs = len(all), all
+	}
+	o, err := l.task.Model.Forward(autograd.NewGraph(false), in, model.Options{})
 	if err != nil {
 		return nil, toAPIError(err)
 	}
-	logits := o.Get("logits").Contiguous().Data()
-	v := len(logits) / len(all)
+	lg := o.Get("logits")
+	if lg == nil {
+		return nil, toAPIError(fmt.Errorf("model %s returned no logits", l.name))
+	}
+	logits := lg.Contiguous().Data()
+	v := l.task.Model.Info().Vocab
 	spell := func(id int, lp float64) tokenLogprob {
 		t, _ := l.task.Tokenizer.Decode([]int{id}, false)
 		b := make([]int, len(t))
@@ -47,7 +63,7 @@ func (s *Server) tokenLogprobs(l *loaded, prompt, out []int, top int) ([]tokenLo
 		return tokenLogprob{Token: t, Logprob: lp, Bytes: b}
 	}
 	for i, id := range out {
-		row := logits[(len(prompt)-1+i)*v : (len(prompt)+i)*v]
+		row := logits[(first+i)*v : (first+i+1)*v]
 		mx := math.Inf(-1)
 		for _, x := range row {
 			mx = math.Max(mx, float64(x))

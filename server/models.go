@@ -24,8 +24,10 @@ type loaded struct {
 	task    *infer.Task
 	gen     bool // decoder-only or encoder-decoder: can generate
 	s2s     bool
-	bos     int                   // the generation config's BOS id (−1: none)
-	images  *infer.ImageProcessor // image classifiers (ViT)
+	bos     int // the generation config's BOS id (−1: none)
+	// decoderStart is an encoder-decoder's decoder_start_token_id.
+	decoderStart int
+	images       *infer.ImageProcessor // image classifiers (ViT)
 
 	mu   sync.Mutex
 	free []*infer.Generator
@@ -60,7 +62,7 @@ func loadModel(name, dir string, created int64, opts ...model.Option) (*loaded, 
 			m.Close()
 			return nil, fmt.Errorf("model %s: %w", name, err)
 		}
-		l.gen, l.bos = true, g.Config.BOSTokenID
+		l.gen, l.bos, l.decoderStart = true, g.Config.BOSTokenID, g.Config.DecoderStartTokenID
 		l.free = append(l.free, g)
 	}
 	return l, nil

@@ -27,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attn-dev/attn/generate"
 	"github.com/attn-dev/attn/infer"
 	"github.com/attn-dev/attn/model"
 )
@@ -861,5 +862,87 @@ func TestStreamDeadline(t *testing.T) {
 	last := lines[len(lines)-1]
 	if resp.StatusCode != 200 || !strings.Contains(last, `"code":"timeout"`) {
 		t.Fatalf("%d, last event %s", resp.StatusCode, last)
+	}
+}
+
+// TestSeq2SeqLogprobs: an encoder-decoder's logprobs, scored by one
+// teacher-forced forward, match the log-softmax of the logits that the
+// cached decode loop computes token by token.
+func TestSeq2SeqLogprobs(t *testing.T) {
+	s, ts := newTestServer(t, DefaultLimits(), "")
+	code, b := post(t, ts.URL+"/v1/completions", `{"model":"marian","prompt":"Tom nage.","max_tokens":5,"temperature":0,"logprobs":2}`)
+	var res struct {
+		Choices []struct {
+			Logprobs struct {
+				Tokens        []string
+				TokenLogprobs []float64            `json:"token_logprobs"`
+				TopLogprobs   []map[string]float64 `json:"top_logprobs"`
+			}
+		}
+	}
+	if code != 200 || json.Unmarshal(b, &res) != nil || len(res.Choices) != 1 {
+		t.Fatalf("%d %s", code, b)
+	}
+	got := res.Choices[0].Logprobs
+	if len(got.TokenLogprobs) == 0 || len(got.TopLogprobs) != len(got.TokenLogprobs) {
+		t.Fatalf("logprobs %+v", got)
+	}
+	l, e := s.model("marian")
+	if e != nil {
+		t.Fatal(e)
+	}
+	g, err := l.generator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.put(g)
+	src, err := l.task.Tokenizer.Encode("Tom nage.", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen, err := g.Generate(infer.Request{PromptIDs: src, Config: func() generate.Config {
+		c := g.Config
+		c.MaxNewTokens, c.DoSample, c.NumBeams, c.Temperature = 5, false, 1, 1
+		return c
+	}()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gen.IDs) != len(got.TokenLogprobs) {
+		t.Fatalf("server scored %d tokens, the generation made %d", len(got.TokenLogprobs), len(gen.IDs))
+	}
+	lm, err := infer.NewSeq2Seq(l.task.Model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := lm.VocabSize()
+	logits := make([]float32, v)
+	if err := lm.Begin(1, len(gen.IDs)+1); err != nil {
+		t.Fatal(err)
+	}
+	if err := lm.Encode([][]int{src}); err != nil {
+		t.Fatal(err)
+	}
+	prev := g.Config.DecoderStartTokenID
+	for i, id := range gen.IDs {
+		if err := lm.Forward([]int{prev}, nil, logits); err != nil {
+			t.Fatal(err)
+		}
+		mx := math.Inf(-1)
+		for _, x := range logits {
+			mx = math.Max(mx, float64(x))
+		}
+		z := 0.0
+		for _, x := range logits {
+			z += math.Exp(float64(x) - mx)
+		}
+		want := float64(logits[id]) - mx - math.Log(z)
+		if d := math.Abs(got.TokenLogprobs[i] - want); d > 1e-4 {
+			t.Errorf("token %d (%d): logprob %.6f, the decode loop's %.6f", i, id, got.TokenLogprobs[i], want)
+		}
+		if len(got.TopLogprobs[i]) != 2 {
+			t.Errorf("token %d: %d top logprobs, want 2", i, len(got.TopLogprobs[i]))
+		}
+		prev = id
 	}
 }
