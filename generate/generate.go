@@ -115,6 +115,9 @@ func run(m Model, enc Seq2Seq, src, prompts [][]int, cfg Config, opt *Options) (
 	if len(cfg.StopStrings) > 0 && opt.Decode == nil {
 		return nil, errors.New("generate: stop strings need a decode function")
 	}
+	if e, ok := m.(Ender); ok {
+		defer e.End()
+	}
 	if cfg.NumBeams > 1 {
 		return beamSearch(m, enc, src, prompts, cfg)
 	}

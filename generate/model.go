@@ -37,3 +37,10 @@ type Seq2Seq interface {
 	// need not be reordered.
 	Encode(src [][]int) error
 }
+
+// Ender is a Model that holds something for the length of a generation
+// (rows of a shared batch): Generate and GenerateSeq2Seq call End once
+// when the generation ends, however it ends.
+type Ender interface {
+	End()
+}

@@ -19,6 +19,7 @@ type Generator struct {
 	Tokenizer tokenizer.Tokenizer
 	Config    generate.Config
 	lm        generate.Model
+	shared    *Slot // decode steps shared with other generators (Share)
 	s2s       generate.Seq2Seq
 	tokErr    error // why the directory's tokenizer files could not be loaded
 }
@@ -64,6 +65,18 @@ func NewGenerator(m model.Model, dir string) (*Generator, error) {
 		g.tokErr = err
 	}
 	return g, nil
+}
+
+// Share makes the generator's sampling and greedy generations share
+// their decode steps with the other generators sharing b (a Batcher of
+// the same model); beam search still decodes alone.
+func (g *Generator) Share(b *Batcher) error {
+	s, err := b.NewSlot(g.lm)
+	if err != nil {
+		return err
+	}
+	g.shared = s
+	return nil
 }
 
 // Close releases the model.
@@ -194,7 +207,11 @@ func (g *Generator) run(prompts [][]int, cfg generate.Config, t Truncation, onTe
 	if g.s2s != nil {
 		res, err = generate.GenerateSeq2Seq(g.s2s, prompts, cfg, opt)
 	} else {
-		res, err = generate.Generate(g.lm, prompts, cfg, opt)
+		lm := g.lm
+		if g.shared != nil && cfg.NumBeams <= 1 {
+			lm = g.shared
+		}
+		res, err = generate.Generate(lm, prompts, cfg, opt)
 	}
 	if err != nil {
 		return nil, err

@@ -83,4 +83,16 @@
 // once, Limits.MaxQueue wait; a request's context (its deadline, or the
 // client leaving) is checked between generated tokens and stops the
 // generation.
+//
+// Batched decoding: the concurrent sampling and greedy generations of a
+// decoder-only model of at least BatchMinParams parameters share their
+// decode steps (infer.Batcher, up to Limits.DecodeBatch rows a step):
+// each prefills its prompt alone, then one forward pass decodes the next
+// token of every generation in flight, reading the weights once for all
+// of them. For GPT-2-small on 2 cores that is 2.7× the tokens/s of
+// decoding each alone (64 clients, 16 concurrent). Smaller models decode
+// alone: a step of a few megabytes of weights costs less than gathering
+// the batch, and separate generations keep both cores busy. Beam search
+// decodes alone. /metrics counts the shared steps and the rows they
+// decoded.
 package server

@@ -21,7 +21,11 @@ import (
 // clients on 127.0.0.1, each sending greedy 16-token completions in a
 // loop, bounded by time and by LoadMaxRequests. Only 429 may fail; it
 // reports p50/p99 latency, aggregate tokens/s against the lone client's,
-// and goroutines and heap before and after.
+// and goroutines and heap before and after. ATTN_SERVE_DECODE_BATCH and
+// ATTN_SERVE_MAX_CONCURRENT override those limits (0 batch: every
+// generation decodes alone; a batch size given batches models of any
+// size); ATTN_SERVE_LOAD_MODEL names a checkpoint
+// directory to load instead of the tiny test GPT-2.
 //
 //	ATTN_SERVE_LOAD=1 go test -run TestLoad -v ./server/
 func TestLoad(t *testing.T) {
@@ -33,8 +37,25 @@ func TestLoad(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("ATTN_SERVE_LOAD_SECONDS")); err == nil && v > 0 {
 		secs = v
 	}
-	s, ts := newTestServer(t, DefaultLimits(), "")
+	defer func(n int64) { batchMinParams = n }(batchMinParams)
+	batchMinParams = BatchMinParams
+	lim := DefaultLimits()
+	if v, err := strconv.Atoi(os.Getenv("ATTN_SERVE_DECODE_BATCH")); err == nil {
+		lim.DecodeBatch = v
+		batchMinParams = 0 // asked for: whatever the model's size
+	}
+	if v, err := strconv.Atoi(os.Getenv("ATTN_SERVE_MAX_CONCURRENT")); err == nil {
+		lim.MaxConcurrent = v
+	}
+	s, ts := newTestServer(t, lim, "")
 	ts.Close()
+	name := "gpt"
+	if dir := os.Getenv("ATTN_SERVE_LOAD_MODEL"); dir != "" {
+		name = "load"
+		if err := s.Load(name, dir); err != nil {
+			t.Fatal(err)
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +65,7 @@ func TestLoad(t *testing.T) {
 	url := "http://" + ln.Addr().String() + "/v1/completions"
 	tr := &http.Transport{MaxIdleConnsPerHost: clients}
 	client := &http.Client{Transport: tr, Timeout: time.Minute}
-	body := `{"model":"gpt","prompt":"The dog chased the ball because","max_tokens":16,"temperature":0}`
+	body := `{"model":"` + name + `","prompt":"The dog chased the ball because","max_tokens":16,"temperature":0}`
 
 	heap := func() uint64 {
 		runtime.GC()
@@ -141,6 +162,10 @@ func TestLoad(t *testing.T) {
 	t.Logf("1 client:   %d requests in %.1fs, p50 %v p99 %v, %.0f tokens/s", len(one.lat), one.elapsed.Seconds(), pct(one.lat, .5), pct(one.lat, .99), tps(one))
 	t.Logf("%d clients: %d requests in %.1fs (%d × 429), p50 %v p99 %v, %.0f tokens/s (%.2f× one client's)",
 		clients, len(many.lat), many.elapsed.Seconds(), many.n429, pct(many.lat, .5), pct(many.lat, .99), tps(many), tps(many)/tps(one))
+	if l, e := s.model(name); e == nil && l.batch != nil {
+		st := l.batch.Stats()
+		t.Logf("shared decode steps: %d, %.2f rows a step, %d compactions", st.Steps, float64(st.Rows)/float64(max(st.Steps, 1)), st.Compactions)
+	}
 	t.Logf("goroutines %d → %d, heap %.1f MB → %.1f MB", g0, g1, float64(h0)/1e6, float64(h1)/1e6)
 	if g1 > g0+4 {
 		t.Errorf("goroutines grew: %d → %d", g0, g1)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/attn-dev/attn/infer"
 )
 
 // latencyBuckets are the upper bounds (seconds) of the latency histograms.
@@ -103,7 +105,28 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request, _ *reqInfo
 	m.mu.Unlock()
 	s.mu.RLock()
 	nModels := len(s.models)
+	var batched []string
+	stats := map[string]infer.BatchStats{}
+	for name, l := range s.models {
+		if l.batch != nil {
+			batched = append(batched, name)
+			stats[name] = l.batch.Stats()
+		}
+	}
 	s.mu.RUnlock()
+	sort.Strings(batched)
+	for _, c := range []struct {
+		name, help string
+		v          func(infer.BatchStats) int64
+	}{
+		{"attn_decode_steps_total", "Decode steps (forward passes) shared by a model's concurrent generations.", func(st infer.BatchStats) int64 { return st.Steps }},
+		{"attn_decode_step_rows_total", "Tokens decoded by those steps (over attn_decode_steps_total: the mean batch).", func(st infer.BatchStats) int64 { return st.Rows }},
+	} {
+		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s counter\n", c.name, c.help, c.name)
+		for _, name := range batched {
+			fmt.Fprintf(&b, "%s{model=%q} %d\n", c.name, name, c.v(stats[name]))
+		}
+	}
 	fmt.Fprintf(&b, "# HELP attn_queue_depth Requests waiting for a compute slot.\n# TYPE attn_queue_depth gauge\nattn_queue_depth %d\n", s.waiting.Load())
 	fmt.Fprintf(&b, "# HELP attn_requests_in_flight Requests holding a compute slot.\n# TYPE attn_requests_in_flight gauge\nattn_requests_in_flight %d\n", len(s.slots))
 	fmt.Fprintf(&b, "# HELP attn_models_loaded Models loaded.\n# TYPE attn_models_loaded gauge\nattn_models_loaded %d\n", nModels)

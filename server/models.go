@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/attn-dev/attn/generate"
 	"github.com/attn-dev/attn/infer"
 	"github.com/attn-dev/attn/model"
 	"github.com/attn-dev/attn/tokenizer"
@@ -29,12 +30,18 @@ type loaded struct {
 	decoderStart int
 	images       *infer.ImageProcessor // image classifiers (ViT)
 
+	// batch shares decode steps among a decoder-only model's concurrent
+	// generations (nil for other models).
+	batch *infer.Batcher
+
 	mu   sync.Mutex
 	free []*infer.Generator
 }
 
-// loadModel reads a checkpoint directory.
-func loadModel(name, dir string, created int64, opts ...model.Option) (*loaded, error) {
+// loadModel reads a checkpoint directory; the generations of a
+// decoder-only model of batchMinParams parameters or more share decode
+// steps in batches of up to batchRows rows (0: each decodes alone).
+func loadModel(name, dir string, created int64, batchRows int, opts ...model.Option) (*loaded, error) {
 	m, err := model.Load(dir, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", name, err)
@@ -63,6 +70,16 @@ func loadModel(name, dir string, created int64, opts ...model.Option) (*loaded, 
 			return nil, fmt.Errorf("model %s: %w", name, err)
 		}
 		l.gen, l.bos, l.decoderStart = true, g.Config.BOSTokenID, g.Config.DecoderStartTokenID
+		if !l.s2s && batchRows > 0 && m.Info().Params >= batchMinParams {
+			if l.batch, err = infer.NewBatcher(m, batchRows, 0, padID(g.Config)); err != nil {
+				m.Close()
+				return nil, fmt.Errorf("model %s: %w", name, err)
+			}
+			if err := g.Share(l.batch); err != nil {
+				m.Close()
+				return nil, fmt.Errorf("model %s: %w", name, err)
+			}
+		}
 		l.free = append(l.free, g)
 	}
 	return l, nil
@@ -79,7 +96,27 @@ func (l *loaded) generator() (*infer.Generator, error) {
 		return g, nil
 	}
 	l.mu.Unlock()
-	return infer.NewGenerator(l.task.Model, l.dir)
+	g, err := infer.NewGenerator(l.task.Model, l.dir)
+	if err == nil && l.batch != nil {
+		err = g.Share(l.batch)
+	}
+	return g, err
+}
+
+// batchMinParams is BatchMinParams (tests lower it to batch their tiny
+// models).
+var batchMinParams int64 = BatchMinParams
+
+// padID is the token a shared batch feeds to rows sitting out a step: the
+// pad id, else the first EOS, else 0 (its position is masked anyway).
+func padID(c generate.Config) int {
+	switch {
+	case c.PadTokenID >= 0:
+		return c.PadTokenID
+	case len(c.EOSTokenIDs) > 0:
+		return c.EOSTokenIDs[0]
+	}
+	return 0
 }
 
 func (l *loaded) put(g *infer.Generator) {

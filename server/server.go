@@ -24,9 +24,15 @@ const (
 	DefaultMaxBodyBytes   = 1 << 20 // 1 MiB
 	DefaultMaxInputTokens = 4096
 	DefaultMaxNewTokens   = 512
-	DefaultMaxConcurrent  = 4
+	DefaultMaxConcurrent  = 8
 	DefaultMaxQueue       = 64
-	DefaultTimeout        = 5 * time.Minute
+	// DefaultDecodeBatch is the rows a decoder-only model's concurrent
+	// generations decode together in one step.
+	DefaultDecodeBatch = 2 * DefaultMaxConcurrent
+	// BatchMinParams is the size from which a decoder-only model's
+	// generations share decode steps (see the package documentation).
+	BatchMinParams = 8 << 20
+	DefaultTimeout = 5 * time.Minute
 	// DefaultCompletionTokens is max_tokens when /v1/completions omits
 	// it (OpenAI's default).
 	DefaultCompletionTokens = 16
@@ -45,11 +51,14 @@ type Limits struct {
 	MaxConcurrent  int           // requests computing at once
 	MaxQueue       int           // requests waiting for a slot (429 beyond)
 	Timeout        time.Duration // per request, queueing included
+	// DecodeBatch is the most rows a decoder-only model's concurrent
+	// generations decode in one shared step (0: each decodes alone).
+	DecodeBatch int
 }
 
 // DefaultLimits returns the Default* constants.
 func DefaultLimits() Limits {
-	return Limits{DefaultMaxBodyBytes, DefaultMaxInputTokens, DefaultMaxNewTokens, DefaultMaxConcurrent, DefaultMaxQueue, DefaultTimeout}
+	return Limits{DefaultMaxBodyBytes, DefaultMaxInputTokens, DefaultMaxNewTokens, DefaultMaxConcurrent, DefaultMaxQueue, DefaultTimeout, DefaultDecodeBatch}
 }
 
 func (l Limits) validate() error {
@@ -66,6 +75,8 @@ func (l Limits) validate() error {
 		return fmt.Errorf("server: max queue %d < 0", l.MaxQueue)
 	case l.Timeout <= 0:
 		return fmt.Errorf("server: timeout %v ≤ 0", l.Timeout)
+	case l.DecodeBatch < 0 || l.DecodeBatch > 4096:
+		return fmt.Errorf("server: decode batch of %d rows outside [0, 4096]", l.DecodeBatch)
 	}
 	return nil
 }
@@ -155,7 +166,7 @@ func (s *Server) Load(name, dir string, opts ...model.Option) error {
 	if dup {
 		return fmt.Errorf("server: model name %q given twice", name)
 	}
-	l, err := loadModel(name, dir, time.Now().Unix(), opts...)
+	l, err := loadModel(name, dir, time.Now().Unix(), s.cfg.Limits.DecodeBatch, opts...)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -75,6 +76,9 @@ var fixtures = sync.OnceValues(func() (string, error) {
 })
 
 func TestMain(m *testing.M) {
+	// The tests' tiny models share decode steps as a large one would
+	// (TestLoad measures with the default).
+	batchMinParams = 0
 	code := m.Run()
 	if root, err := fixtures(); err == nil {
 		os.RemoveAll(root)
@@ -945,4 +949,66 @@ func TestSeq2SeqLogprobs(t *testing.T) {
 		}
 		prev = id
 	}
+}
+
+// TestSharedDecode: concurrent completions whose decode steps are shared
+// answer what each answers on a server that decodes every generation
+// alone, and /metrics counts the shared steps.
+func TestSharedDecode(t *testing.T) {
+	alone := DefaultLimits()
+	alone.DecodeBatch = 0
+	_, ts0 := newTestServer(t, alone, "")
+	_, ts := newTestServer(t, DefaultLimits(), "")
+	bodies := make([]string, 12)
+	for i := range bodies {
+		bodies[i] = fmt.Sprintf(`{"model":"gpt","prompt":%q,"max_tokens":%d,"temperature":%s,"seed":%d,"n":%d}`,
+			strings.Repeat("The dog chased the ball. ", 1+i%4), 4+3*i, []string{"0", "0.8"}[i%2], i, 1+i%3)
+	}
+	want := make([]string, len(bodies))
+	for i, b := range bodies {
+		code, out := post(t, ts0.URL+"/v1/completions", b)
+		if code != 200 {
+			t.Fatalf("%d %s", code, out)
+		}
+		want[i] = choicesText(t, out)
+	}
+	got := make([]string, len(bodies))
+	var wg sync.WaitGroup
+	for i, b := range bodies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code, out := post(t, ts.URL+"/v1/completions", b)
+			if code != 200 {
+				t.Errorf("%d %s", code, out)
+				return
+			}
+			got[i] = choicesText(t, out)
+		}()
+	}
+	wg.Wait()
+	for i := range bodies {
+		if got[i] != want[i] {
+			t.Errorf("request %d: shared %q, alone %q", i, got[i], want[i])
+		}
+	}
+	resp, err := http.Get(ts.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !regexp.MustCompile(`attn_decode_steps_total\{model="gpt"\} [1-9]`).Match(m) || !strings.Contains(string(m), `attn_decode_step_rows_total{model="gpt"}`) {
+		t.Errorf("metrics without shared decode steps:\n%s", m)
+	}
+}
+
+// choicesText is a completion's choices' texts, in order.
+func choicesText(t *testing.T, body []byte) string {
+	t.Helper()
+	var r struct{ Choices []struct{ Text string } }
+	if err := json.Unmarshal(body, &r); err != nil {
+		t.Fatalf("%v: %s", err, body)
+	}
+	return fmt.Sprint(r.Choices)
 }
