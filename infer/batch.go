@@ -266,6 +266,8 @@ func (b *Batcher) ensure(rows, t int) error {
 	}
 	b.cache, b.capRows, b.capT = c, nr, nt
 	b.views = &model.Cache{Self: make([]*nn.KVCache, len(c.Self))}
+	// A new graph: the old one's arena holds views of the old cache.
+	b.g, b.out = autograd.NewGraph(false), model.Outputs{}
 	for r := range b.valid {
 		v := make([]bool, nt)
 		copy(v, b.valid[r])
@@ -360,6 +362,7 @@ func (b *Batcher) retire(s *Slot) {
 		// Idle: the cache goes (a burst of requests grew it; the next
 		// allocates what it needs).
 		b.length, b.cache, b.views, b.capRows, b.capT = 0, nil, nil, 0, 0
+		b.g, b.out = autograd.NewGraph(false), model.Outputs{}
 	}
 }
 

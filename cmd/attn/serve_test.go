@@ -22,6 +22,7 @@ func TestServeVerbErrors(t *testing.T) {
 		{"bad spec", []string{"serve", "--model", "=x"}, "want DIR or NAME=DIR"},
 		{"no slots", []string{"serve", "--model", "x", "--max-concurrent", "0"}, "max concurrent requests 0"},
 		{"bad timeout", []string{"serve", "--model", "x", "--timeout", "-1s"}, "timeout"},
+		{"bad decode batch", []string{"serve", "--model", "x", "--decode-batch", "-2"}, "decode batch of -2 rows"},
 		{"bad addr", []string{"serve", "--model", "x", "--addr", "127.0.0.1:99999"}, "--addr"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
