@@ -127,7 +127,7 @@ func topCandidates(scores []float32, n int, dst []candidate) []candidate {
 func beamSearch(m Model, enc Seq2Seq, src, prompts [][]int, cfg Config) (*Result, error) {
 	v := m.VocabSize()
 	k := cfg.NumBeams
-	padID := cfg.padToken()
+	padID := cfg.PadToken()
 	t := longest(prompts)
 	maxLen := cfg.maxLen(t)
 	ids, pad, seqs := leftPad(prompts, k, padID, t, maxLen)

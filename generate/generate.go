@@ -124,8 +124,9 @@ func run(m Model, enc Seq2Seq, src, prompts [][]int, cfg Config, opt *Options) (
 	return sample(m, enc, src, prompts, cfg, opt)
 }
 
-// padToken is the id fed for left padding and for rows that have finished.
-func (c *Config) padToken() int {
+// PadToken is the id fed for left padding and for rows that have finished:
+// the pad id, else the first EOS id, else 0.
+func (c *Config) PadToken() int {
 	switch {
 	case c.PadTokenID >= 0:
 		return c.PadTokenID
@@ -198,7 +199,7 @@ func prefill(m Model, enc Seq2Seq, src [][]int, rep int, ids, pad []int, maxLen 
 // the pad token until every row has finished or the length limit is hit.
 func sample(m Model, enc Seq2Seq, src, prompts [][]int, cfg Config, opt *Options) (*Result, error) {
 	v := m.VocabSize()
-	padID := cfg.padToken()
+	padID := cfg.PadToken()
 	t := longest(prompts)
 	maxLen := cfg.maxLen(t)
 	n := cfg.returns() // independent samples per prompt: rows of their own

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/attn-dev/attn/generate"
 	"github.com/attn-dev/attn/infer"
 	"github.com/attn-dev/attn/model"
 	"github.com/attn-dev/attn/tokenizer"
@@ -71,7 +70,7 @@ func loadModel(name, dir string, created int64, batchRows int, opts ...model.Opt
 		}
 		l.gen, l.bos, l.decoderStart = true, g.Config.BOSTokenID, g.Config.DecoderStartTokenID
 		if !l.s2s && batchRows > 0 && m.Info().Params >= batchMinParams {
-			if l.batch, err = infer.NewBatcher(m, batchRows, 0, padID(g.Config)); err != nil {
+			if l.batch, err = infer.NewBatcher(m, batchRows, 0, g.Config.PadToken()); err != nil {
 				m.Close()
 				return nil, fmt.Errorf("model %s: %w", name, err)
 			}
@@ -106,18 +105,6 @@ func (l *loaded) generator() (*infer.Generator, error) {
 // batchMinParams is BatchMinParams (tests lower it to batch their tiny
 // models).
 var batchMinParams int64 = BatchMinParams
-
-// padID is the token a shared batch feeds to rows sitting out a step: the
-// pad id, else the first EOS, else 0 (its position is masked anyway).
-func padID(c generate.Config) int {
-	switch {
-	case c.PadTokenID >= 0:
-		return c.PadTokenID
-	case len(c.EOSTokenIDs) > 0:
-		return c.EOSTokenIDs[0]
-	}
-	return 0
-}
 
 func (l *loaded) put(g *infer.Generator) {
 	l.mu.Lock()
