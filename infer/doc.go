@@ -5,6 +5,9 @@
 //	               Translate) over
 //	               NewLM (decoder-only) / NewSeq2Seq (encoder-decoder),
 //	               the generate.Model adapters of the models' KV caches
+//	shared decode  Batcher: concurrent generations of one decoder-only
+//	               model decode their next tokens in one forward pass
+//	               (Generator.Share; attn serve uses it)
 //	embeddings     Embed / Task.EmbedTexts: hidden states of one layer,
 //	               mean, cls or no pooling, padding excluded
 //	similarity     Similarity: one word's vector in two sentences, cosine
