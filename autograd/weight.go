@@ -100,9 +100,10 @@ func (g *Graph) linearInfer(w *Var, rows, in, out int, x, bias, y []float32) {
 			gemv.MulVec(y, &gemv.Matrix{Rows: out, Cols: in, F32: wd}, x, bias)
 			return
 		}
-		if !g.linearPacked(w, rows, in, out, x, y) {
-			g.sgemm(false, true, rows, out, in, 1, x, in, wd, in, 0, y, out)
+		if g.linearPacked(w, rows, in, out, x, bias, y) {
+			return // the bias went in with the product
 		}
+		g.sgemm(false, true, rows, out, in, 1, x, in, wd, in, 0, y, out)
 	}
 	if bias != nil {
 		g.forRows(rows, rowGrain, task{fn: biasRows, bias: biasArgs{b: bias, y: y, c: out}})
@@ -126,11 +127,11 @@ func widenRows(t *task, lo, hi int) {
 	}
 }
 
-// linearPacked computes y = x·Wᵀ (y [rows, out], x [rows, in]) against w's
-// packed copy, packing it first if needed, and reports whether it did; false
-// means the caller runs the ordinary product (packing off or not worth it,
-// weight not contiguous).
-func (g *Graph) linearPacked(w *Var, rows, in, out int, x, y []float32) bool {
+// linearPacked computes y = x·Wᵀ + bias (y [rows, out], x [rows, in], bias
+// [out] or nil) against w's packed copy, packing it first if needed, and
+// reports whether it did; false means the caller runs the ordinary product
+// (packing off or not worth it, weight not contiguous).
+func (g *Graph) linearPacked(w *Var, rows, in, out int, x, bias, y []float32) bool {
 	if !w.packLinear || rows < kernels.PackMinRows || !w.Value.IsContiguous() {
 		return false
 	}
@@ -147,7 +148,7 @@ func (g *Graph) linearPacked(w *Var, rows, in, out int, x, y []float32) bool {
 		p = &packedWeight{pb: pb, src: &wd[0]}
 		w.packed.Store(p)
 	}
-	kernels.SgemmPackedB(false, rows, 1, x, in, p.pb, 0, y, out)
+	kernels.SgemmPackedBBias(false, rows, 1, x, in, p.pb, 0, y, out, bias)
 	return true
 }
 

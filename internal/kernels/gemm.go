@@ -102,14 +102,15 @@ func gemmSerial(im *impl, transA, transB bool, m, n, k int, alpha float32, a []f
 		return
 	}
 	bufs.b = grow(bufs.b, min(roundUp(n, im.nr), ncBlock)*min(k, kcBlock))
-	gemmBlocked(im, bufs, transA, transB, m, 0, n, k, alpha, a, lda, b, ldb, nil, beta, c, ldc)
+	gemmBlocked(im, bufs, transA, transB, m, 0, n, k, alpha, a, lda, b, ldb, nil, beta, c, ldc, nil)
 }
 
 // gemmBlocked is the Goto/BLIS loop nest over columns j0 … j1−1 of C (j0 a
 // multiple of nr): for each kcBlock×ncBlock panel of op(B) — packed here
 // into bufs.b, or taken from pb when pb is set — every mcBlock×kcBlock
-// block of op(A) is packed and multiplied by macroKernel.
-func gemmBlocked(im *impl, bufs *gemmBufs, transA, transB bool, m, j0, j1, k int, alpha float32, a []float32, lda int, b []float32, ldb int, pb *PackedB, beta float32, c []float32, ldc int) {
+// block of op(A) is packed and multiplied by macroKernel. bias, when set
+// ([n]), is added to every row of C as each tile is finished.
+func gemmBlocked(im *impl, bufs *gemmBufs, transA, transB bool, m, j0, j1, k int, alpha float32, a []float32, lda int, b []float32, ldb int, pb *PackedB, beta float32, c []float32, ldc int, bias []float32) {
 	bufs.a = grow(bufs.a, min(roundUp(m, im.mr), mcBlock)*min(k, kcBlock))
 	for jc := j0; jc < j1; jc += ncBlock {
 		nc := min(ncBlock, j1-jc)
@@ -126,10 +127,14 @@ func gemmBlocked(im *impl, bufs *gemmBufs, transA, transB bool, m, j0, j1, k int
 				packB(im, transB, b, ldb, pc, jc, kc, nc, bufs.b)
 				panel = bufs.b
 			}
+			var bi []float32
+			if bias != nil && pc+kc == k {
+				bi = bias[jc : jc+nc]
+			}
 			for ic := 0; ic < m; ic += mcBlock {
 				mc := min(mcBlock, m-ic)
 				packA(im, transA, a, lda, ic, pc, mc, kc, bufs.a)
-				macroKernel(im, bufs, bufs.a, panel, mc, nc, kc, alpha, c[ic*ldc+jc:], ldc, bet)
+				macroKernel(im, bufs, bufs.a, panel, mc, nc, kc, alpha, c[ic*ldc+jc:], ldc, bet, bi)
 			}
 		}
 	}
@@ -137,8 +142,9 @@ func gemmBlocked(im *impl, bufs *gemmBufs, transA, transB bool, m, j0, j1, k int
 
 // macroKernel runs the microkernel over an mc×nc block of C from the packed
 // A block pa and B panel pb. Edge tiles are computed into bufs.tmp and
-// merged, so the microkernel only ever sees whole tiles.
-func macroKernel(im *impl, bufs *gemmBufs, pa, pb []float32, mc, nc, kc int, alpha float32, c []float32, ldc int, beta float32) {
+// merged, so the microkernel only ever sees whole tiles. bias, when set
+// ([nc]), is added to each tile's rows while the tile is in cache.
+func macroKernel(im *impl, bufs *gemmBufs, pa, pb []float32, mc, nc, kc int, alpha float32, c []float32, ldc int, beta float32, bias []float32) {
 	mr, nr := im.mr, im.nr
 	for jr := 0; jr < nc; jr += nr {
 		nrr := min(nr, nc-jr)
@@ -148,11 +154,24 @@ func macroKernel(im *impl, bufs *gemmBufs, pa, pb []float32, mc, nc, kc int, alp
 			ap := pa[ir*kc : (ir+mr)*kc]
 			if mrr == mr && nrr == nr {
 				im.kernel(kc, ap, bp, c[ir*ldc+jr:(ir+mr-1)*ldc+jr+nr], ldc, alpha, beta)
-				continue
+			} else {
+				tmp := bufs.tmp[:mr*nr]
+				im.kernel(kc, ap, bp, tmp, nr, 1, 0)
+				mergeTile(c[ir*ldc+jr:], ldc, tmp, nr, mrr, nrr, alpha, beta)
 			}
-			tmp := bufs.tmp[:mr*nr]
-			im.kernel(kc, ap, bp, tmp, nr, 1, 0)
-			mergeTile(c[ir*ldc+jr:], ldc, tmp, nr, mrr, nrr, alpha, beta)
+			if bias != nil {
+				addBiasTile(c[ir*ldc+jr:], ldc, bias[jr:jr+nrr], mrr)
+			}
+		}
+	}
+}
+
+// addBiasTile adds bias to each of the rows rows of the tile at c.
+func addBiasTile(c []float32, ldc int, bias []float32, rows int) {
+	for i := 0; i < rows; i++ {
+		row := c[i*ldc : i*ldc+len(bias)]
+		for j, b := range bias {
+			row[j] += b
 		}
 	}
 }
@@ -278,6 +297,7 @@ type gemmTask struct {
 	splitN         bool
 	unit           int
 	pb             *PackedB // set: op(B) is pb, b and transB unused
+	bias           []float32 // with pb: added to every row of C
 	run            func(lo, hi int)
 }
 
@@ -291,7 +311,7 @@ func (t *gemmTask) do(lo, hi int) {
 	if t.splitN {
 		j0, j1 := lo*t.unit, min(hi*t.unit, t.n)
 		if t.pb != nil {
-			gemmPackedSerial(t.transA, t.m, j0, j1, t.alpha, t.a, t.lda, t.pb, t.beta, t.c, t.ldc)
+			gemmPackedSerial(t.transA, t.m, j0, j1, t.alpha, t.a, t.lda, t.pb, t.beta, t.c, t.ldc, t.bias)
 			return
 		}
 		b := t.b[j0:]
@@ -307,7 +327,7 @@ func (t *gemmTask) do(lo, hi int) {
 		a = t.a[i0:]
 	}
 	if t.pb != nil {
-		gemmPackedSerial(t.transA, i1-i0, 0, t.n, t.alpha, a, t.lda, t.pb, t.beta, t.c[i0*t.ldc:], t.ldc)
+		gemmPackedSerial(t.transA, i1-i0, 0, t.n, t.alpha, a, t.lda, t.pb, t.beta, t.c[i0*t.ldc:], t.ldc, t.bias)
 		return
 	}
 	gemmSerial(t.im, t.transA, t.transB, i1-i0, t.n, t.k, t.alpha, a, t.lda, t.b, t.ldb, t.beta, t.c[i0*t.ldc:], t.ldc)

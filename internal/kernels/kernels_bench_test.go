@@ -118,9 +118,9 @@ func BenchmarkLinearPackedB(b *testing.B) {
 					for range b.N {
 						switch {
 						case packed && par:
-							gemmPackedParallel(false, s.m, 1, x, s.in, pb, 0, y, s.out)
+							gemmPackedParallel(false, s.m, 1, x, s.in, pb, 0, y, s.out, nil)
 						case packed:
-							gemmPackedSerial(false, s.m, 0, s.out, 1, x, s.in, pb, 0, y, s.out)
+							gemmPackedSerial(false, s.m, 0, s.out, 1, x, s.in, pb, 0, y, s.out, nil)
 						case par:
 							gemmParallel(cur, false, true, s.m, s.out, s.in, 1, x, s.in, w, s.in, 0, y, s.out)
 						default:

@@ -208,6 +208,15 @@ func checkGemm(t *testing.T, im *impl, tc gemmCase, par, packed bool) {
 	}
 	want := append([]float32(nil), c0...)
 	SgemmRef(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, want, ldc)
+	var bias []float32 // the packed path adds a bias in its epilogue
+	if packed {
+		bias = randSlice(r, tc.n)
+		for i := 0; i < tc.m; i++ {
+			for j := 0; j < tc.n; j++ {
+				want[i*ldc+j] += bias[j]
+			}
+		}
+	}
 	// Magnitudes for the tolerance.
 	absA, absB := make([]float32, len(a)), make([]float32, len(b))
 	for i, v := range a {
@@ -227,9 +236,9 @@ func checkGemm(t *testing.T, im *impl, tc gemmCase, par, packed bool) {
 	case packed:
 		pb := packBWith(im, tc.transB, tc.k, tc.n, b, ldb)
 		if par {
-			gemmPackedParallel(tc.transA, tc.m, tc.alpha, a, lda, pb, tc.beta, got, ldc)
+			gemmPackedParallel(tc.transA, tc.m, tc.alpha, a, lda, pb, tc.beta, got, ldc, bias)
 		} else {
-			gemmPackedSerial(tc.transA, tc.m, 0, tc.n, tc.alpha, a, lda, pb, tc.beta, got, ldc)
+			gemmPackedSerial(tc.transA, tc.m, 0, tc.n, tc.alpha, a, lda, pb, tc.beta, got, ldc, bias)
 		}
 	case par:
 		gemmParallel(im, tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, got, ldc)
@@ -249,6 +258,9 @@ func checkGemm(t *testing.T, im *impl, tc gemmCase, par, packed bool) {
 			cterm := float32(0)
 			if tc.beta != 0 {
 				cterm = float32(math.Abs(float64(tc.beta * c0[idx])))
+			}
+			if bias != nil {
+				cterm += float32(math.Abs(float64(bias[j])))
 			}
 			tol := 1e-5*(float32(math.Abs(float64(tc.alpha)))*mag[idx]+cterm) + 1e-6
 			if !(float32(math.Abs(float64(g-w))) <= tol) {

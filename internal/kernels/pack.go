@@ -99,6 +99,27 @@ func packGather(im *impl, d, src []float32, w, cnt, kc, base, ld int) {
 		}
 		return
 	}
+	if im.packT8 != nil && cnt == w && w == 12 && kc >= 8 {
+		// AVX-512's 12-row A slivers: lanes 0–7 as an 8×8 transpose,
+		// lanes 8–11 four rows at a time.
+		k8 := kc &^ 7
+		im.packT8(d, w, src[base:], ld, k8)
+		r8 := src[base+8*ld : base+8*ld+kc]
+		r9 := src[base+9*ld : base+9*ld+kc]
+		r10 := src[base+10*ld : base+10*ld+kc]
+		r11 := src[base+11*ld : base+11*ld+kc]
+		for p := range r8 {
+			dp := (*[4]float32)(d[p*12+8:])
+			dp[0], dp[1], dp[2], dp[3] = r8[p], r9[p], r10[p], r11[p]
+		}
+		for l := 0; l < 8; l++ {
+			row := src[base+l*ld : base+l*ld+kc]
+			for p := k8; p < kc; p++ {
+				d[p*w+l] = row[p]
+			}
+		}
+		return
+	}
 	if cnt == 6 && w == 6 {
 		r0 := src[base : base+kc]
 		r1 := src[base+ld : base+ld+kc]

@@ -76,6 +76,16 @@ func packBWith(im *impl, transB bool, k, n int, b []float32, ldb int) *PackedB {
 // for M >= PackMinRows; smaller M is correct but slower than Sgemm.
 // Arguments that do not fit panic with the message of SgemmCheck.
 func SgemmPackedB(transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) {
+	SgemmPackedBBias(transA, m, alpha, a, lda, pb, beta, c, ldc, nil)
+}
+
+// SgemmPackedBBias is SgemmPackedB plus bias [N] added to every row of C
+// (nil: none), each tile getting it while the product's last block is
+// still in cache: a linear layer's bias at no extra pass over C.
+func SgemmPackedBBias(transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int, bias []float32) {
+	if bias != nil && len(bias) != pb.n {
+		panic(fmt.Errorf("kernels: SgemmPackedBBias: bias of %d, want N = %d", len(bias), pb.n))
+	}
 	ar, ac := m, pb.k
 	if transA {
 		ar, ac = pb.k, m
@@ -86,10 +96,10 @@ func SgemmPackedB(transA bool, m int, alpha float32, a []float32, lda int, pb *P
 	if err := checkMatrix("C", m, pb.n, c, ldc); err != nil {
 		panic(fmt.Errorf("kernels: SgemmPackedB: %w", err))
 	}
-	gemmPackedParallel(transA, m, alpha, a, lda, pb, beta, c, ldc)
+	gemmPackedParallel(transA, m, alpha, a, lda, pb, beta, c, ldc, bias)
 }
 
-func gemmPackedParallel(transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) {
+func gemmPackedParallel(transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int, bias []float32) {
 	n, k, im := pb.n, pb.k, pb.im
 	w := parallel.Workers()
 	if m == 0 {
@@ -97,15 +107,18 @@ func gemmPackedParallel(transA bool, m int, alpha float32, a []float32, lda int,
 	}
 	if alpha == 0 {
 		scaleMatrix(m, n, beta, c, ldc)
+		if bias != nil {
+			addBiasTile(c, ldc, bias, m)
+		}
 		return
 	}
 	if w < 2 || m*n*k < serialFlops {
-		gemmPackedSerial(transA, m, 0, n, alpha, a, lda, pb, beta, c, ldc)
+		gemmPackedSerial(transA, m, 0, n, alpha, a, lda, pb, beta, c, ldc, bias)
 		return
 	}
 	t := taskPool.Get()
 	t.im, t.transA, t.m, t.n, t.k = im, transA, m, n, k
-	t.alpha, t.beta, t.a, t.c, t.lda, t.ldc, t.pb = alpha, beta, a, c, lda, ldc, pb
+	t.alpha, t.beta, t.a, t.c, t.lda, t.ldc, t.pb, t.bias = alpha, beta, a, c, lda, ldc, pb, bias
 	t.splitN = n >= m
 	t.unit = im.mr
 	if t.splitN {
@@ -116,14 +129,14 @@ func gemmPackedParallel(transA bool, m int, alpha float32, a []float32, lda int,
 		total = n
 	}
 	parallel.ForChunks((total+t.unit-1)/t.unit, 1, w, t.run)
-	t.a, t.c, t.pb = nil, nil, nil
+	t.a, t.c, t.pb, t.bias = nil, nil, nil, nil
 	taskPool.Put(t)
 }
 
 // gemmPackedSerial is gemmSerial's packed loop for columns j0 … j1−1 of C
 // (j0 a multiple of nr), with B's panels read from pb instead of packed.
-func gemmPackedSerial(transA bool, m, j0, j1 int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) {
+func gemmPackedSerial(transA bool, m, j0, j1 int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int, bias []float32) {
 	bufs := bufPool.Get()
 	defer bufPool.Put(bufs)
-	gemmBlocked(pb.im, bufs, transA, false, m, j0, j1, pb.k, alpha, a, lda, nil, 0, pb, beta, c, ldc)
+	gemmBlocked(pb.im, bufs, transA, false, m, j0, j1, pb.k, alpha, a, lda, nil, 0, pb, beta, c, ldc, bias)
 }
