@@ -8,15 +8,21 @@ package kernels
 // Ap is a packed 6×k sliver of A (column p at a[6p:6p+6]) and Bp a packed
 // k×16 sliver of B (row p at b[16p:16p+16]); C has row stride ldc. beta == 0
 // means C is not read. k may be 0.
+// Each k step also prefetches one cache line of the stream at pf (into L1),
+// k lines in all: the caller points it at the B sliver it multiplies next,
+// so that a sliver read from memory arrives while this one is used.
 //
 //go:noescape
-func sgemmKernel6x16AVX2(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32)
+func sgemmKernel6x16AVX2(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, pf *float32)
 
 // sgemmKernel12x32AVX512 is sgemmKernel6x16AVX2 for a 12×32 tile in zmm
 // registers (AVX-512F): Ap column p at a[12p:12p+12], Bp row p at b[32p:32p+32].
+// Each k step also prefetches one cache line of the stream at pf (into L1),
+// k lines in all: the caller points it at the B sliver it multiplies next,
+// so that a sliver read from memory arrives while this one is used.
 //
 //go:noescape
-func sgemmKernel12x32AVX512(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32)
+func sgemmKernel12x32AVX512(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, pf *float32)
 
 // sgemmSup6x16AVX2 computes the (6·tiles)×16 block C = alpha·A·B + beta·C with
 // A(i, p) = a[i·rsa + p·csa] (6·tiles×k) and B(p, j) = b[p·ldb + j] (k×16), C with row

@@ -92,16 +92,26 @@ func allImpls() (avail []*impl, missing map[string]string) {
 	return avail, missing
 }
 
-func kernelAVX2(k int, a, b, c []float32, ldc int, alpha, beta float32) {
+func kernelAVX2(k int, a, b, c []float32, ldc int, alpha, beta float32, pf []float32) {
 	_, _ = a[6*k-1], b[16*k-1]
 	_ = c[5*ldc+15]
-	sgemmKernel6x16AVX2(k, &a[0], &b[0], &c[0], ldc, alpha, beta)
+	sgemmKernel6x16AVX2(k, &a[0], &b[0], &c[0], ldc, alpha, beta, prefetchAt(pf, b))
 }
 
-func kernelAVX512(k int, a, b, c []float32, ldc int, alpha, beta float32) {
+func kernelAVX512(k int, a, b, c []float32, ldc int, alpha, beta float32, pf []float32) {
 	_, _ = a[12*k-1], b[32*k-1]
 	_ = c[11*ldc+31]
-	sgemmKernel12x32AVX512(k, &a[0], &b[0], &c[0], ldc, alpha, beta)
+	sgemmKernel12x32AVX512(k, &a[0], &b[0], &c[0], ldc, alpha, beta, prefetchAt(pf, b))
+}
+
+// prefetchAt is where a kernel's prefetch stream starts: pf, or B itself
+// (already being read) when there is nothing to prefetch. A prefetch
+// never faults, so running past the end of pf is harmless.
+func prefetchAt(pf, b []float32) *float32 {
+	if len(pf) > 0 {
+		return &pf[0]
+	}
+	return &b[0]
 }
 
 func supAVX2(g, k int, a []float32, rsa, csa int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32) {

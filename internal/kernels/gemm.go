@@ -146,17 +146,28 @@ func gemmBlocked(im *impl, bufs *gemmBufs, transA, transB bool, m, j0, j1, k int
 // ([nc]), is added to each tile's rows while the tile is in cache.
 func macroKernel(im *impl, bufs *gemmBufs, pa, pb []float32, mc, nc, kc int, alpha float32, c []float32, ldc int, beta float32, bias []float32) {
 	mr, nr := im.mr, im.nr
+	sliver := nr * kc
 	for jr := 0; jr < nc; jr += nr {
 		nrr := min(nr, nc-jr)
 		bp := pb[jr*kc : (jr+nr)*kc]
-		for ir := 0; ir < mc; ir += mr {
+		// While this B sliver is multiplied by every A sliver, the kernel
+		// calls prefetch the next B sliver, kc lines (16 floats) each.
+		var next []float32
+		if jr+nr < nc {
+			next = pb[(jr+nr)*kc : (jr+2*nr)*kc]
+		}
+		for ir, t := 0, 0; ir < mc; ir, t = ir+mr, t+1 {
 			mrr := min(mr, mc-ir)
 			ap := pa[ir*kc : (ir+mr)*kc]
+			var pf []float32
+			if o := t * kc * 16; o < len(next) && o < sliver {
+				pf = next[o:]
+			}
 			if mrr == mr && nrr == nr {
-				im.kernel(kc, ap, bp, c[ir*ldc+jr:(ir+mr-1)*ldc+jr+nr], ldc, alpha, beta)
+				im.kernel(kc, ap, bp, c[ir*ldc+jr:(ir+mr-1)*ldc+jr+nr], ldc, alpha, beta, pf)
 			} else {
 				tmp := bufs.tmp[:mr*nr]
-				im.kernel(kc, ap, bp, tmp, nr, 1, 0)
+				im.kernel(kc, ap, bp, tmp, nr, 1, 0, pf)
 				mergeTile(c[ir*ldc+jr:], ldc, tmp, nr, mrr, nrr, alpha, beta)
 			}
 			if bias != nil {

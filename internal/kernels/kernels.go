@@ -16,8 +16,9 @@ type impl struct {
 	// kernel computes the mr×nr tile C = alpha·Ap·Bp + beta·C from a packed
 	// mr×k sliver of A (column p at a[p·mr:]) and a packed k×nr sliver of B
 	// (row p at b[p·nr:]); C has row stride ldc; beta == 0 means C is not
-	// read.
-	kernel func(k int, a, b, c []float32, ldc int, alpha, beta float32)
+	// read. pf, when not empty, is memory the kernel may prefetch, k cache
+	// lines from its start (the next B sliver): a hint, never read.
+	kernel func(k int, a, b, c []float32, ldc int, alpha, beta float32, pf []float32)
 	// sup, when set, is a supMR×supNR microkernel that reads A and B
 	// unpacked: A(i, p) = a[i·rsa + p·csa], B(p, j) = b[p·ldb + j]; one
 	// call does g tiles down C (rows 0 … supMR·g−1). Used for products

@@ -96,7 +96,7 @@ func BenchmarkMicrokernel(b *testing.B) {
 			bp := randSlice(r, im.nr*kcBlock)
 			c := make([]float32, im.mr*im.nr)
 			for range b.N {
-				im.kernel(kcBlock, ap, bp, c, im.nr, 1, 1)
+				im.kernel(kcBlock, ap, bp, c, im.nr, 1, 1, nil)
 			}
 			b.ReportMetric(2*float64(im.mr*im.nr*kcBlock)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})

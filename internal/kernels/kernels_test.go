@@ -103,8 +103,8 @@ func gemmImpls(t *testing.T, f func(t *testing.T, im *impl)) {
 }
 
 // tileKernel is the impl.kernel contract for an mr×nr tile in plain loops.
-func tileKernel(mr, nr int) func(k int, a, b, c []float32, ldc int, alpha, beta float32) {
-	return func(k int, a, b, c []float32, ldc int, alpha, beta float32) {
+func tileKernel(mr, nr int) func(k int, a, b, c []float32, ldc int, alpha, beta float32, _ []float32) {
+	return func(k int, a, b, c []float32, ldc int, alpha, beta float32, _ []float32) {
 		for i := 0; i < mr; i++ {
 			for j := 0; j < nr; j++ {
 				var s float32

@@ -29,7 +29,7 @@ var implGo = &impl{
 // in sixteen scalar accumulators. The loop slides a and b forward instead of
 // indexing them, which lets the compiler drop the bounds checks (measured
 // about 1.3× faster).
-func kernelGo4x4(k int, a, b, c []float32, ldc int, alpha, beta float32) {
+func kernelGo4x4(k int, a, b, c []float32, ldc int, alpha, beta float32, _ []float32) {
 	var c00, c01, c02, c03, c10, c11, c12, c13 float32
 	var c20, c21, c22, c23, c30, c31, c32, c33 float32
 	a, b = a[:4*k], b[:4*k]
