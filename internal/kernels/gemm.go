@@ -307,7 +307,7 @@ type gemmTask struct {
 	lda, ldb, ldc  int
 	splitN         bool
 	unit           int
-	pb             *PackedB // set: op(B) is pb, b and transB unused
+	pb             *PackedB  // set: op(B) is pb, b and transB unused
 	bias           []float32 // with pb: added to every row of C
 	run            func(lo, hi int)
 }
