@@ -171,19 +171,16 @@ func macroKernel(im *impl, bufs *gemmBufs, pa, pb []float32, mc, nc, kc int, alp
 				mergeTile(c[ir*ldc+jr:], ldc, tmp, nr, mrr, nrr, alpha, beta)
 			}
 			if bias != nil {
-				addBiasTile(c[ir*ldc+jr:], ldc, bias[jr:jr+nrr], mrr)
+				addBiasTile(im, c[ir*ldc+jr:], ldc, bias[jr:jr+nrr], mrr)
 			}
 		}
 	}
 }
 
 // addBiasTile adds bias to each of the rows rows of the tile at c.
-func addBiasTile(c []float32, ldc int, bias []float32, rows int) {
+func addBiasTile(im *impl, c []float32, ldc int, bias []float32, rows int) {
 	for i := 0; i < rows; i++ {
-		row := c[i*ldc : i*ldc+len(bias)]
-		for j, b := range bias {
-			row[j] += b
-		}
+		im.axpy(1, bias, c[i*ldc:i*ldc+len(bias)])
 	}
 }
 

@@ -108,7 +108,7 @@ func gemmPackedParallel(transA bool, m int, alpha float32, a []float32, lda int,
 	if alpha == 0 {
 		scaleMatrix(m, n, beta, c, ldc)
 		if bias != nil {
-			addBiasTile(c, ldc, bias, m)
+			addBiasTile(im, c, ldc, bias, m)
 		}
 		return
 	}
