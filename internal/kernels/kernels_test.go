@@ -51,6 +51,9 @@ func gemmCases() []gemmCase {
 		{name: "attn-tile96", m: 96, n: 96, k: 96, padA: 1, padB: 2, padC: 3, alpha: 0.125, beta: 1},
 		{name: "odd", m: 37, n: 53, k: 29, alpha: 1.5, beta: 0.25},
 		{name: "multi-block", m: 150, n: 70, k: 300, alpha: 1, beta: 1},
+		// Columns split over the workers: two row blocks (mcBlock 144),
+		// two depth blocks (kcBlock 256), padded A.
+		{name: "split-columns", m: 150, n: 200, k: 300, padA: 3, alpha: 1, beta: 0.5},
 		{name: "wide", m: 7, n: 3100, k: 5, alpha: 1},
 		{name: "strided", m: 19, n: 23, k: 31, padA: 5, padB: 3, padC: 7, alpha: -1, beta: 0.5},
 		{name: "k1", m: 33, n: 65, k: 1, alpha: 1},
@@ -238,7 +241,7 @@ func checkGemm(t *testing.T, im *impl, tc gemmCase, par, packed bool) {
 		if par {
 			gemmPackedParallel(tc.transA, tc.m, tc.alpha, a, lda, pb, tc.beta, got, ldc, bias)
 		} else {
-			gemmPackedSerial(tc.transA, tc.m, 0, tc.n, tc.alpha, a, lda, pb, tc.beta, got, ldc, bias)
+			gemmPackedSerial(tc.transA, tc.m, 0, tc.n, tc.alpha, a, lda, pb, tc.beta, got, ldc, bias, nil)
 		}
 	case par:
 		gemmParallel(im, tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, got, ldc)
