@@ -241,7 +241,7 @@ func checkGemm(t *testing.T, im *impl, tc gemmCase, par, packed bool) {
 		if par {
 			gemmPackedParallel(tc.transA, tc.m, tc.alpha, a, lda, pb, tc.beta, got, ldc, bias)
 		} else {
-			gemmPackedSerial(tc.transA, tc.m, 0, tc.n, tc.alpha, a, lda, pb, tc.beta, got, ldc, bias, nil)
+			gemmPackedSerial(tc.transA, tc.m, 0, tc.n, tc.alpha, a, lda, pb, tc.beta, got, ldc, bias)
 		}
 	case par:
 		gemmParallel(im, tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, got, ldc)
