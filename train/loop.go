@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -450,6 +451,9 @@ func (tr *Trainer) Run() (Record, error) {
 		if err := tr.opt.Step(lr); err != nil {
 			return Record{}, fmt.Errorf("train: step %d: %w", it, err)
 		}
+		if tr.step == startStep {
+			defer capHeap()()
+		}
 		tr.step++
 		d := time.Since(t0)
 		ms = append(ms, float64(d.Microseconds())/1000)
@@ -497,7 +501,7 @@ func orNone(s string) string {
 // evaluate computes the validation loss, generates a sample, checkpoints
 // when r is the final record, and emits r.
 func (tr *Trainer) evaluate(r Record) error {
-	releaseLarge(tr.trainGraph)
+	releaseLarge(tr.trainGraph, releaseAbove)
 	v, acc, err := tr.Evaluate()
 	if err != nil {
 		return err
@@ -535,17 +539,42 @@ func (tr *Trainer) evaluate(r Record) error {
 	return nil
 }
 
+// capHeap sets the Go runtime's soft memory limit to the heap that the
+// first step of a run needed, plus a twentieth (at least 64 MB), unless a
+// limit is already set (GOMEMLIMIT, debug.SetMemoryLimit); it returns the
+// function that puts the previous limit back. A step's activations are
+// what a run holds most of, and evaluations, samples and checkpoints
+// allocate besides them: without the cap the collector lets the heap grow
+// to twice the live data before collecting, so a GPT-2-small run at 1,024
+// positions peaked at 3.7 GB resident with 2.5 GB live (the weights, used
+// in place from the mapped file, are outside the Go heap and its limit).
+// The limit is soft:
+// a run that truly needs more gets it, at the cost of more frequent
+// collections.
+func capHeap() (restore func()) {
+	prev := debug.SetMemoryLimit(-1)
+	if prev != math.MaxInt64 || os.Getenv("GOMEMLIMIT") != "" {
+		return func() {}
+	}
+	var st runtime.MemStats
+	runtime.ReadMemStats(&st)
+	limit := int64(st.HeapAlloc) + max(int64(st.HeapAlloc)/20, 64<<20)
+	debug.SetMemoryLimit(limit)
+	slog.Debug("train: heap capped at the first step's need", "limit_mb", limit>>20)
+	return func() { debug.SetMemoryLimit(prev) }
+}
+
 // releaseAbove is the size of the training graph's buffers (floats) from
 // which evaluations and checkpoints release them first: 256 MB.
 const releaseAbove = 1 << 26
 
-// releaseLarge lets go of g's buffers when they hold more than
-// releaseAbove floats: a large model's training activations, kept between
+// releaseLarge lets go of g's buffers when they hold more than above
+// floats (releaseAbove for the training graph): a large model's training activations, kept between
 // steps, would otherwise sit beside the evaluation graph's and the
 // checkpoint's buffers and raise the peak. The next step allocates them
 // again.
-func releaseLarge(g *autograd.Graph) {
-	if g != nil && g.Arena().Allocated() >= releaseAbove {
+func releaseLarge(g *autograd.Graph, above int) {
+	if g != nil && g.Arena().Allocated() >= above {
 		g.Reset()
 		g.Arena().Release()
 		runtime.GC()
@@ -554,8 +583,8 @@ func releaseLarge(g *autograd.Graph) {
 
 // checkpoint writes one and prunes old ones.
 func (tr *Trainer) checkpoint() error {
-	releaseLarge(tr.trainGraph)
-	releaseLarge(tr.evalGraph)
+	releaseLarge(tr.trainGraph, releaseAbove)
+	releaseLarge(tr.evalGraph, releaseAbove)
 	rngState, err := tr.pcg.MarshalBinary()
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
