@@ -24,6 +24,15 @@ func sgemmKernel6x16AVX2(k int, a *float32, b *float32, c *float32, ldc int, alp
 //go:noescape
 func sgemmKernel12x32AVX512(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, pf *float32)
 
+// sgemmKernel8x32AVX512 is sgemmKernel12x32AVX512 for the first 8 rows of the
+// 12-row sliver Ap only: it reads and writes 8 rows of C.
+// Each k step also prefetches one cache line of the stream at pf (into L1),
+// k lines in all: the caller points it at the B sliver it multiplies next,
+// so that a sliver read from memory arrives while this one is used.
+//
+//go:noescape
+func sgemmKernel8x32AVX512(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, pf *float32)
+
 // sgemmSup6x16AVX2 computes the (6·tiles)×16 block C = alpha·A·B + beta·C with
 // A(i, p) = a[i·rsa + p·csa] (6·tiles×k) and B(p, j) = b[p·ldb + j] (k×16), C with row
 // stride ldc, as 6×16 tiles down C; beta == 0 means C is not read. k may be

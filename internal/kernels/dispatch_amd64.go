@@ -45,6 +45,8 @@ var implAVX512 = &impl{
 	mr:           12,
 	nr:           32,
 	kernel:       kernelAVX512,
+	kernelEdge:   kernelAVX512Edge8,
+	edgeRows:     8,
 	gemvN:        gemvNAsm,
 	dot4:         dot4Asm,
 	sup:          supAVX2,
@@ -102,6 +104,12 @@ func kernelAVX512(k int, a, b, c []float32, ldc int, alpha, beta float32, pf []f
 	_, _ = a[12*k-1], b[32*k-1]
 	_ = c[11*ldc+31]
 	sgemmKernel12x32AVX512(k, &a[0], &b[0], &c[0], ldc, alpha, beta, prefetchAt(pf, b))
+}
+
+func kernelAVX512Edge8(k int, a, b, c []float32, ldc int, alpha, beta float32, pf []float32) {
+	_, _ = a[12*k-1], b[32*k-1]
+	_ = c[7*ldc+31]
+	sgemmKernel8x32AVX512(k, &a[0], &b[0], &c[0], ldc, alpha, beta, prefetchAt(pf, b))
 }
 
 // prefetchAt is where a kernel's prefetch stream starts: pf, or B itself

@@ -163,9 +163,12 @@ func macroKernel(im *impl, bufs *gemmBufs, pa, pb []float32, mc, nc, kc int, alp
 			if o := t * kc * 16; o < len(next) && o < sliver {
 				pf = next[o:]
 			}
-			if mrr == mr && nrr == nr {
+			switch {
+			case mrr == mr && nrr == nr:
 				im.kernel(kc, ap, bp, c[ir*ldc+jr:(ir+mr-1)*ldc+jr+nr], ldc, alpha, beta, pf)
-			} else {
+			case mrr == im.edgeRows && nrr == nr:
+				im.kernelEdge(kc, ap, bp, c[ir*ldc+jr:(ir+mrr-1)*ldc+jr+nr], ldc, alpha, beta, pf)
+			default:
 				tmp := bufs.tmp[:mr*nr]
 				im.kernel(kc, ap, bp, tmp, nr, 1, 0, pf)
 				mergeTile(c[ir*ldc+jr:], ldc, tmp, nr, mrr, nrr, alpha, beta)
@@ -330,9 +333,11 @@ func (t *gemmTask) do(lo, hi int) {
 		return
 	}
 	i0, i1 := lo*t.unit, min(hi*t.unit, t.m)
-	a := t.a[i0*t.lda:]
+	var a []float32 // rows i0… of op(A): rows of A, or columns of Aᵀ
 	if t.transA {
 		a = t.a[i0:]
+	} else {
+		a = t.a[i0*t.lda:]
 	}
 	if t.pb != nil {
 		gemmPackedSerial(t.transA, i1-i0, 0, t.n, t.alpha, a, t.lda, t.pb, t.beta, t.c[i0*t.ldc:], t.ldc, t.bias)

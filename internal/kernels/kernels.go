@@ -19,6 +19,11 @@ type impl struct {
 	// read. pf, when not empty, is memory the kernel may prefetch, k cache
 	// lines from its start (the next B sliver): a hint, never read.
 	kernel func(k int, a, b, c []float32, ldc int, alpha, beta float32, pf []float32)
+	// kernelEdge, when set, is kernel for the first edgeRows rows of the
+	// sliver only (reading and writing edgeRows rows of C): the edge tile
+	// of an M that leaves edgeRows rows over goes straight to C.
+	kernelEdge func(k int, a, b, c []float32, ldc int, alpha, beta float32, pf []float32)
+	edgeRows   int
 	// sup, when set, is a supMR×supNR microkernel that reads A and B
 	// unpacked: A(i, p) = a[i·rsa + p·csa], B(p, j) = b[p·ldb + j]; one
 	// call does g tiles down C (rows 0 … supMR·g−1). Used for products

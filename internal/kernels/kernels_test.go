@@ -53,6 +53,10 @@ func gemmCases() []gemmCase {
 		{name: "multi-block", m: 150, n: 70, k: 300, alpha: 1, beta: 1},
 		// Columns split over the workers: two row blocks (mcBlock 144),
 		// two depth blocks (kcBlock 256), padded A.
+		// M = 12·q + 8: the last row tile goes through kernelEdge where
+		// the kernel set has one, beta 0 (C never read) and not.
+		{name: "edge-rows8", m: 20, n: 70, k: 300, padC: 2, alpha: 1},
+		{name: "edge-rows8-beta", m: 128, n: 96, k: 40, padA: 1, alpha: 0.5, beta: 0.5},
 		{name: "split-columns", m: 150, n: 200, k: 300, padA: 3, alpha: 1, beta: 0.5},
 		{name: "wide", m: 7, n: 3100, k: 5, alpha: 1},
 		{name: "strided", m: 19, n: 23, k: 31, padA: 5, padB: 3, padC: 7, alpha: -1, beta: 0.5},
@@ -102,13 +106,20 @@ func gemmImpls(t *testing.T, f func(t *testing.T, im *impl)) {
 	avail, _ := allImpls()
 	geo := *avail[len(avail)-1]
 	geo.name, geo.mr, geo.nr, geo.kernel, geo.sup = "tile12x32", 12, 32, tileKernel(12, 32), nil
+	geo.kernelEdge, geo.edgeRows = tileRows(12, 8, 32), 8
 	t.Run(geo.name, func(t *testing.T) { f(t, &geo) })
 }
 
 // tileKernel is the impl.kernel contract for an mr×nr tile in plain loops.
 func tileKernel(mr, nr int) func(k int, a, b, c []float32, ldc int, alpha, beta float32, _ []float32) {
+	return tileRows(mr, mr, nr)
+}
+
+// tileRows is tileKernel for the first rows rows of mr-wide slivers (the
+// impl.kernelEdge contract).
+func tileRows(mr, rows, nr int) func(k int, a, b, c []float32, ldc int, alpha, beta float32, _ []float32) {
 	return func(k int, a, b, c []float32, ldc int, alpha, beta float32, _ []float32) {
-		for i := 0; i < mr; i++ {
+		for i := 0; i < rows; i++ {
 			for j := 0; j < nr; j++ {
 				var s float32
 				for p := 0; p < k; p++ {

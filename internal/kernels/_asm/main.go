@@ -121,6 +121,7 @@ type kernelSpec struct {
 	name         string
 	doc          []string
 	mr, vecBytes int
+	rows         int // rows of C computed (mr when 0): an edge kernel reads mr-wide slivers but fewer rows
 	unroll       int
 	acc          []VecPhysical // 2·mr accumulators
 	b0, b1       VecPhysical   // the two B vectors of a row of the sliver
@@ -160,7 +161,7 @@ func sgemmKernelAVX2() {
 func sgemmKernelAVX512() {
 	zs := []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15,
 		Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23}
-	genKernel(kernelSpec{
+	spec := kernelSpec{
 		name: "sgemmKernel12x32AVX512",
 		doc: []string{"sgemmKernel12x32AVX512 is sgemmKernel6x16AVX2 for a 12×32 tile in zmm",
 			"registers (AVX-512F): Ap column p at a[12p:12p+12], Bp row p at b[32p:32p+32]."},
@@ -168,7 +169,16 @@ func sgemmKernelAVX512() {
 		b0: Z24, b1: Z25, a0: Z26, a1: Z27,
 		alpha: Z28, beta: Z29, t0: Z30, t1: Z31,
 		zero: func(r VecPhysical) { VPXORD(r, r, r) },
-	})
+	}
+	genKernel(spec)
+	// The 8-row edge: M = 128 (BERT's 1×128, GPT-2's prefill chunks) is
+	// ten 12-row tiles and one of 8, which this writes straight into C
+	// instead of through a scratch tile.
+	spec.name, spec.rows = "sgemmKernel8x32AVX512", 8
+	spec.doc = []string{"sgemmKernel8x32AVX512 is sgemmKernel12x32AVX512 for the first 8 rows of the",
+		"12-row sliver Ap only: it reads and writes 8 rows of C."}
+	spec.acc = zs[:16]
+	genKernel(spec)
 }
 
 func genKernel(s kernelSpec) {
@@ -185,8 +195,12 @@ func genKernel(s kernelSpec) {
 	ldc := Load(Param("ldc"), GP64())
 	pf := Load(Param("pf"), GP64())
 	mr, vb := s.mr, s.vecBytes
-	prefetchC(c, ldc, mr, 2*vb) // measured +1..4% on 512³ and 1024³
-	aStep, bStep := 4*mr, 2*vb  // bytes of A and B consumed per k
+	rows := mr
+	if s.rows > 0 {
+		rows = s.rows
+	}
+	prefetchC(c, ldc, rows, 2*vb) // measured +1..4% on 512³ and 1024³
+	aStep, bStep := 4*mr, 2*vb    // bytes of A and B consumed per k
 	acc := func(i, h int) VecPhysical { return s.acc[2*i+h] }
 	for _, r := range s.acc {
 		s.zero(r)
@@ -195,7 +209,7 @@ func genKernel(s kernelSpec) {
 		VMOVUPS(Mem{Base: b, Disp: bStep * off}, s.b0)
 		VMOVUPS(Mem{Base: b, Disp: bStep*off + vb}, s.b1)
 		PREFETCHT0(Mem{Base: pf, Disp: 64 * off})
-		for i := 0; i < mr; i++ {
+		for i := 0; i < rows; i++ {
 			r := s.a0
 			if i%2 == 1 {
 				r = s.a1
@@ -236,6 +250,9 @@ func genKernel(s kernelSpec) {
 // offsets alphaOff and alphaOff+4.
 func genStore(s kernelSpec, c, ldc Register, alphaOff int) {
 	mr, vb := s.mr, s.vecBytes
+	if s.rows > 0 {
+		mr = s.rows
+	}
 	acc := func(i, h int) VecPhysical { return s.acc[2*i+h] }
 	SHLQ(U8(2), ldc)
 	VBROADCASTSS(NewParamAddr("alpha", alphaOff), s.alpha)
