@@ -36,11 +36,12 @@ const DefaultBatchWindow = 2 * time.Millisecond
 // packed at the front of the cache: a step's batch is exactly the rows in
 // use.
 //
-// This holds because every decoder package model builds (GPT-2, the BART
-// decoder) adds its positions by id before the keys are computed: a
-// cached key does not depend on where on the timeline it sits. (Rotary
-// positions, rotated by timeline position, would not allow it.) Beam
-// search, which reorders rows, decodes alone (see Generator.Share).
+// This holds for GPT-2, which adds its positions by id before the keys are
+// computed: a cached key does not depend on where on the timeline it sits.
+// BartForCausalLM places positions by cache length, as transformers'
+// BART does, so it is not batched (nor would rotary positions, rotated by
+// timeline position, allow it). Beam search, which reorders rows, decodes
+// alone (see Generator.Share).
 type Batcher struct {
 	m      cached
 	v      int
@@ -90,17 +91,31 @@ type BatchStats struct {
 	Steps, Rows, Compactions, Grown int64
 }
 
+// Batchable reports why m's decode steps cannot be shared (nil: they
+// can): only decoder-only models that take position ids (GPT-2) can.
+func Batchable(m model.Model) error {
+	info := m.Info()
+	if _, ok := m.(cached); !ok || info.Vocab == 0 || IsEncoderDecoder(m) {
+		return fmt.Errorf("infer: %s (%s) cannot batch decode steps: not a decoder-only language model", info.ModelType, info.Architecture)
+	}
+	if _, gpt2 := m.(*model.GPT2); !gpt2 {
+		// BartForCausalLM, as transformers' BART, places its positions by
+		// cache length and takes no position ids.
+		return fmt.Errorf("infer: %s (%s) takes no position ids: its decode steps cannot share a timeline", info.ModelType, info.Architecture)
+	}
+	return nil
+}
+
 // NewBatcher returns a Batcher for up to rows concurrent sequences of up
 // to maxT positions each (0: the model's context) of the decoder-only
 // model m; padID is the token fed to rows that sit out a step (any valid
 // id: its position is masked). The shared cache grows to the rows and
 // positions the generations in flight need and is released when none is.
 func NewBatcher(m model.Model, rows, maxT, padID int) (*Batcher, error) {
-	c, ok := m.(cached)
-	info := m.Info()
-	if !ok || info.Vocab == 0 || IsEncoderDecoder(m) {
-		return nil, fmt.Errorf("infer: %s (%s) cannot batch decode steps: not a decoder-only language model", info.ModelType, info.Architecture)
+	if err := Batchable(m); err != nil {
+		return nil, err
 	}
+	c, info := m.(cached), m.Info()
 	if maxT <= 0 {
 		maxT = info.Context
 	}

@@ -174,6 +174,10 @@ func TestBatcherErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	bart, err := model.Init(model.InitOptions{Arch: "bart", Head: "BartForCausalLM", Layers: 1, Heads: 2, Hidden: 16, Vocab: 50, Context: 32, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		m          model.Model
 		rows, maxT int
@@ -181,6 +185,7 @@ func TestBatcherErrors(t *testing.T) {
 		want       string
 	}{
 		{bert, 4, 0, 0, "not a decoder-only"},
+		{bart, 4, 0, 0, "takes no position ids"},
 		{gpt, 0, 0, 0, "batch of 0 rows"},
 		{gpt, 4, 33, 0, "context is 32"},
 		{gpt, 4, 0, 50, "outside the vocabulary"},

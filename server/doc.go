@@ -85,7 +85,7 @@
 // generation.
 //
 // Batched decoding: the concurrent sampling and greedy generations of a
-// decoder-only model of at least BatchMinParams parameters share their
+// GPT-2 model (infer.Batchable) of at least BatchMinParams parameters share their
 // decode steps (infer.Batcher, up to Limits.DecodeBatch rows a step):
 // each prefills its prompt alone, then one forward pass decodes the next
 // token of every generation in flight, reading the weights once for all

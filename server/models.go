@@ -69,7 +69,7 @@ func loadModel(name, dir string, created int64, batchRows int, opts ...model.Opt
 			return nil, fmt.Errorf("model %s: %w", name, err)
 		}
 		l.gen, l.bos, l.decoderStart = true, g.Config.BOSTokenID, g.Config.DecoderStartTokenID
-		if !l.s2s && batchRows > 0 && m.Info().Params >= batchMinParams {
+		if batchRows > 0 && m.Info().Params >= batchMinParams && infer.Batchable(m) == nil {
 			if l.batch, err = infer.NewBatcher(m, batchRows, 0, g.Config.PadToken()); err != nil {
 				m.Close()
 				return nil, fmt.Errorf("model %s: %w", name, err)

@@ -106,7 +106,7 @@ embedded models. See the server package's documentation for the API.`,
 	f.IntVar(&lim.MaxNewTokens, "max-new-tokens", lim.MaxNewTokens, "largest max_tokens (400 beyond)")
 	f.IntVar(&lim.MaxConcurrent, "max-concurrent", lim.MaxConcurrent, "requests computing at once")
 	f.IntVar(&lim.MaxQueue, "max-queue", lim.MaxQueue, "requests waiting for a slot (429 beyond)")
-	f.IntVar(&lim.DecodeBatch, "decode-batch", lim.DecodeBatch, "rows that the concurrent generations of a decoder-only model of 8M+ parameters decode in one shared step (0: each decodes alone)")
+	f.IntVar(&lim.DecodeBatch, "decode-batch", lim.DecodeBatch, "rows that the concurrent generations of a GPT-2 model of 8M+ parameters decode in one shared step (0: each decodes alone)")
 	f.DurationVar(&lim.Timeout, "timeout", lim.Timeout, "per-request deadline, queueing included")
 	f.DurationVar(&drain, "drain-timeout", drain, "how long SIGTERM waits for requests in flight")
 	dtype.register(f)
