@@ -280,10 +280,7 @@ func biasRows(t *task, lo, hi int) {
 	c := a.c
 	bias := a.b[:c]
 	for r := lo; r < hi; r++ {
-		row := a.y[r*c : (r+1)*c]
-		for j, v := range bias {
-			row[j] += v
-		}
+		kernels.Axpy(1, bias, a.y[r*c:(r+1)*c]) // 1·b + y rounds as b + y
 	}
 }
 
@@ -293,8 +290,6 @@ func biasGradCols(t *task, lo, hi int) {
 	c := a.c
 	db := a.db[lo:hi]
 	for r := 0; r < a.rows; r++ {
-		for j, v := range a.dy[r*c+lo : r*c+hi] {
-			db[j] += v
-		}
+		kernels.Axpy(1, a.dy[r*c+lo:r*c+hi], db)
 	}
 }
