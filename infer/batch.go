@@ -55,7 +55,8 @@ type Batcher struct {
 	cache    *model.Cache // [capRows, capT]: the shared timeline
 	capRows  int          // rows and positions allocated: they grow to
 	capT     int          // what the joined slots need, up to rows, maxT
-	views    *model.Cache // the first n rows of cache, rebuilt per step
+	views    *model.Cache // the first viewRows rows of cache
+	viewRows int          // rows the views cover (0: to be built)
 	g        *autograd.Graph
 	out      model.Outputs
 	in       model.Inputs
@@ -267,20 +268,12 @@ func (b *Batcher) ensure(rows, t int) error {
 	}
 	if b.cache != nil {
 		b.stats.Grown++
-		for l, kv := range b.cache.Self {
-			nkv, hs := kv.K.Shape[1], kv.K.Shape[3]
-			for _, pair := range [2][2][]float32{{c.Self[l].K.Data(), kv.K.Data()}, {c.Self[l].V.Data(), kv.V.Data()}} {
-				for r := range b.n {
-					for h := range nkv {
-						d, s := (r*nkv+h)*nt*hs, (r*nkv+h)*b.capT*hs
-						copy(pair[0][d:d+b.length*hs], pair[1][s:s+b.length*hs])
-					}
-				}
-			}
+		for r := range b.n {
+			copyKV(c, r, 0, b.cache, r, 0, b.length)
 		}
 	}
 	b.cache, b.capRows, b.capT = c, nr, nt
-	b.views = &model.Cache{Self: make([]*nn.KVCache, len(c.Self))}
+	b.views, b.viewRows = &model.Cache{Self: make([]*nn.KVCache, len(c.Self))}, 0
 	// A new graph: the old one's arena holds views of the old cache.
 	b.g, b.out = autograd.NewGraph(false), model.Outputs{}
 	for r := range b.valid {
@@ -291,11 +284,20 @@ func (b *Batcher) ensure(rows, t int) error {
 	return nil
 }
 
-// kv returns layer l's K and V buffers [capRows, NKV, capT, HS] as slices
-// and the head count and size.
-func (b *Batcher) kv(l int) (k, v []float32, nkv, hs int) {
-	c := b.cache.Self[l]
-	return c.K.Data(), c.V.Data(), c.K.Shape[1], c.K.Shape[3]
+// copyKV copies n positions of row sr of cache src, from position sa, to
+// row dr of cache dst at position da, in every layer, keys and values
+// (caches of the same model; their rows and positions may differ).
+func copyKV(dst *model.Cache, dr, da int, src *model.Cache, sr, sa, n int) {
+	for l, d := range dst.Self {
+		s := src.Self[l]
+		nkv, dT, sT, hs := d.K.Shape[1], d.K.Shape[2], s.K.Shape[2], d.K.Shape[3]
+		for _, buf := range [2][2][]float32{{d.K.Data(), s.K.Data()}, {d.V.Data(), s.V.Data()}} {
+			for h := range nkv {
+				do, so := ((dr*nkv+h)*dT+da)*hs, ((sr*nkv+h)*sT+sa)*hs
+				copy(buf[0][do:do+n*hs], buf[1][so:so+n*hs])
+			}
+		}
+	}
 }
 
 // join copies the slot's prefilled rows to the end of the timeline.
@@ -327,17 +329,7 @@ func (b *Batcher) join(s *Slot, pad []int) error {
 			b.valid[r][j] = j >= at+lead
 		}
 		b.real[r] = p - lead
-		for l := range b.cache.Self {
-			dk, dv, nkv, hs := b.kv(l)
-			sk, sv := own.Self[l].K.Data(), own.Self[l].V.Data()
-			smax := own.Self[l].K.Shape[2]
-			for h := range nkv {
-				src := ((i*nkv+h)*smax + 0) * hs
-				dst := ((r*nkv+h)*b.capT + at) * hs
-				copy(dk[dst:dst+p*hs], sk[src:src+p*hs])
-				copy(dv[dst:dst+p*hs], sv[src:src+p*hs])
-			}
-		}
+		copyKV(b.cache, r, at, own, i, 0, p)
 	}
 	s.joined = true
 	b.slots = append(b.slots, s)
@@ -376,21 +368,14 @@ func (b *Batcher) retire(s *Slot) {
 	if b.n == 0 {
 		// Idle: the cache goes (a burst of requests grew it; the next
 		// allocates what it needs).
-		b.length, b.cache, b.views, b.capRows, b.capT = 0, nil, nil, 0, 0
+		b.length, b.cache, b.views, b.viewRows, b.capRows, b.capT = 0, nil, nil, 0, 0, 0
 		b.g, b.out = autograd.NewGraph(false), model.Outputs{}
 	}
 }
 
 // moveRow copies row src's timeline (positions, mask, count) to row dst.
 func (b *Batcher) moveRow(dst, src int) {
-	for l := range b.cache.Self {
-		k, v, nkv, hs := b.kv(l)
-		for h := range nkv {
-			d, s := (dst*nkv+h)*b.capT*hs, (src*nkv+h)*b.capT*hs
-			copy(k[d:d+b.length*hs], k[s:s+b.length*hs])
-			copy(v[d:d+b.length*hs], v[s:s+b.length*hs])
-		}
-	}
+	copyKV(b.cache, dst, 0, b.cache, src, 0, b.length)
 	copy(b.valid[dst][:b.length], b.valid[src][:b.length])
 	b.real[dst] = b.real[src]
 }
@@ -402,14 +387,14 @@ func (b *Batcher) realign(newL int) {
 	for r := range b.n {
 		own := b.valid[r][:b.length]
 		start := newL - b.real[r]
-		for l := range b.cache.Self {
-			k, v, nkv, hs := b.kv(l)
+		for _, c := range b.cache.Self {
+			nkv, hs := c.K.Shape[1], c.K.Shape[3]
 			if cap(b.tmp) < b.real[r]*hs {
 				b.tmp = make([]float32, b.real[r]*hs)
 			}
 			for h := range nkv {
 				base := (r*nkv + h) * b.capT * hs
-				for _, buf := range [2][]float32{k, v} {
+				for _, buf := range [2][]float32{c.K.Data(), c.V.Data()} {
 					t := b.tmp[:0]
 					for j, ok := range own {
 						if ok {
@@ -441,7 +426,8 @@ func (b *Batcher) step(s *Slot, ids []int, logits []float32) error {
 }
 
 // loop runs steps while any slot is in the batch: at once when every
-// joined slot has asked, else after the window.
+// joined slot has asked, else once the window has passed since the first
+// asked.
 func (b *Batcher) loop() {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -452,24 +438,22 @@ func (b *Batcher) loop() {
 			b.mu.Unlock()
 			return
 		}
-		wait := time.Duration(-1) // until woken
-		if b.pending > 0 {
-			wait = 0
-			if b.pending < len(b.slots) {
-				w := b.window
-				if !b.fixed {
-					w = min(w, b.stepTime/2)
-				}
-				wait = w - time.Since(b.first)
+		var wait time.Duration
+		if b.pending > 0 && b.pending < len(b.slots) {
+			w := b.window
+			if !b.fixed {
+				w = min(w, b.stepTime/2)
 			}
+			wait = w - time.Since(b.first)
 		}
-		if wait == 0 || (wait < 0 && b.pending > 0) {
+		if b.pending > 0 && wait <= 0 {
 			b.run()
 			b.mu.Unlock()
 			continue
 		}
+		pending := b.pending
 		b.mu.Unlock()
-		if wait < 0 {
+		if pending == 0 {
 			<-b.wake
 			continue
 		}
@@ -493,7 +477,6 @@ func (b *Batcher) run() {
 		b.stats.Compactions++
 	}
 	n, past := b.n, b.length
-	tk := past + 1
 	b.ids, b.mask, b.pos = b.ids[:0], b.mask[:0], b.pos[:0]
 	asked := 0
 	for r := range n {
@@ -510,14 +493,19 @@ func (b *Batcher) run() {
 		b.mask = append(b.mask, b2i(in))
 		b.pos = append(b.pos, b.real[r])
 	}
-	for l, c := range b.cache.Self {
-		s := c.K.Shape
-		size := s[1] * s[2] * s[3]
-		b.views.Self[l] = &nn.KVCache{
-			K:   tensor.FromSlice(c.K.Data()[:n*size], n, s[1], s[2], s[3]),
-			V:   tensor.FromSlice(c.V.Data()[:n*size], n, s[1], s[2], s[3]),
-			Len: past,
+	if b.viewRows != n {
+		for l, c := range b.cache.Self {
+			s := c.K.Shape
+			size := s[1] * s[2] * s[3]
+			b.views.Self[l] = &nn.KVCache{
+				K: tensor.FromSlice(c.K.Data()[:n*size], n, s[1], s[2], s[3]),
+				V: tensor.FromSlice(c.V.Data()[:n*size], n, s[1], s[2], s[3]),
+			}
 		}
+		b.viewRows = n
+	}
+	for _, kv := range b.views.Self {
+		kv.Len = past
 	}
 	b.in = model.Inputs{B: n, T: 1, InputIDs: b.ids, AttentionMask: b.mask, PositionIDs: b.pos}
 	b.g.Reset()
@@ -530,20 +518,14 @@ func (b *Batcher) run() {
 	}
 	var lg []float32
 	if err == nil {
-		if l := out.Get("logits"); l == nil {
-			err = errors.New("infer: the model returned no logits")
-		} else {
-			lg = l.Contiguous().Data()
-		}
+		lg, err = logitsData(out)
 	}
 	if err == nil {
-		b.length = tk
+		b.length = past + 1
 		b.stats.Steps++
 		b.stats.Rows += int64(asked)
-	}
-	for r := range n {
-		o := b.owner[r]
-		if err == nil {
+		for r := range n {
+			o := b.owner[r]
 			b.valid[r][past] = o.s.asked
 			if o.s.asked {
 				b.real[r]++

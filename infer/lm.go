@@ -139,13 +139,21 @@ func (d *decoderLM) run(ids []int, t int, pad []int, logits []float32) error {
 	return copyLogits(out, logits)
 }
 
-// copyLogits copies the last-position logits [rows, 1, V] into logits.
-func copyLogits(out *model.Outputs, logits []float32) error {
+// logitsData is a forward's logits, contiguous.
+func logitsData(out *model.Outputs) ([]float32, error) {
 	l := out.Get("logits")
 	if l == nil {
-		return errors.New("infer: the model returned no logits")
+		return nil, errors.New("infer: the model returned no logits")
 	}
-	src := l.Contiguous().Data()
+	return l.Contiguous().Data(), nil
+}
+
+// copyLogits copies the last-position logits [rows, 1, V] into logits.
+func copyLogits(out *model.Outputs, logits []float32) error {
+	src, err := logitsData(out)
+	if err != nil {
+		return err
+	}
 	if len(src) != len(logits) {
 		return fmt.Errorf("infer: logits of %d values, want rows·V = %d", len(src), len(logits))
 	}

@@ -146,7 +146,6 @@ func gemmBlocked(im *impl, bufs *gemmBufs, transA, transB bool, m, j0, j1, k int
 // ([nc]), is added to each tile's rows while the tile is in cache.
 func macroKernel(im *impl, bufs *gemmBufs, pa, pb []float32, mc, nc, kc int, alpha float32, c []float32, ldc int, beta float32, bias []float32) {
 	mr, nr := im.mr, im.nr
-	sliver := nr * kc
 	for jr := 0; jr < nc; jr += nr {
 		nrr := min(nr, nc-jr)
 		bp := pb[jr*kc : (jr+nr)*kc]
@@ -156,11 +155,11 @@ func macroKernel(im *impl, bufs *gemmBufs, pa, pb []float32, mc, nc, kc int, alp
 		if jr+nr < nc {
 			next = pb[(jr+nr)*kc : (jr+2*nr)*kc]
 		}
-		for ir, t := 0, 0; ir < mc; ir, t = ir+mr, t+1 {
+		for ir := 0; ir < mc; ir += mr {
 			mrr := min(mr, mc-ir)
 			ap := pa[ir*kc : (ir+mr)*kc]
-			var pf []float32
-			if o := t * kc * 16; o < len(next) && o < sliver {
+			var pf []float32 // the (ir/mr)-th kc lines of the next sliver
+			if o := ir / mr * kc * 16; o < len(next) {
 				pf = next[o:]
 			}
 			switch {
