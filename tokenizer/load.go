@@ -84,6 +84,34 @@ func Load(dir string) (Tokenizer, error) {
 	return nil, fmt.Errorf("tokenizer: %s: %w (looked for tokenizer.json, vocab.json+merges.txt, encoder.json+vocab.bpe, vocab.txt, source.spm+vocab.json, *.model, *.spm)", dir, ErrNoTokenizer)
 }
 
+// FileNames are the files that make a directory's tokenizer for Load
+// (besides a lone *.model or *.spm SentencePiece file, see Files).
+var FileNames = []string{CharVocabFile, "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+	"added_tokens.json", "vocab.json", "merges.txt", "encoder.json", "vocab.bpe", "vocab.txt", "source.spm", "target.spm"}
+
+// Files returns the paths of the tokenizer files dir holds: those of
+// FileNames and any *.model or *.spm. Copied together to another
+// directory, they make the same tokenizer there.
+func Files(dir string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, n := range FileNames {
+		p := filepath.Join(dir, n)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			out, seen[p] = append(out, p), true
+		}
+	}
+	for _, pat := range []string{"*.model", "*.spm"} {
+		m, _ := filepath.Glob(filepath.Join(dir, pat))
+		for _, p := range m {
+			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && !seen[p] {
+				out, seen[p] = append(out, p), true
+			}
+		}
+	}
+	return out
+}
+
 // ErrNoTokenizer is what Load wraps when a directory holds no tokenizer
 // files at all (as against files it cannot read).
 var ErrNoTokenizer = errors.New("no tokenizer files")

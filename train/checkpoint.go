@@ -15,6 +15,7 @@ import (
 	"github.com/attn-dev/attn/model"
 	"github.com/attn-dev/attn/nn"
 	"github.com/attn-dev/attn/safetensors"
+	"github.com/attn-dev/attn/tokenizer"
 )
 
 // A checkpoint is a directory OUT/ckpt-NNNNNNN (N = optimizer steps
@@ -110,7 +111,17 @@ func (tr *Trainer) writeCheckpoint(st trainerState) (string, error) {
 	if err := os.Chmod(stage, 0o755); err != nil { // model.Save's temporary directory is private
 		return fail(err)
 	}
-	if err := WriteTokenizer(stage, tr.tok); err != nil {
+	if tr.tokDir != "" {
+		for _, f := range tokenizer.Files(tr.tokDir) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				return fail(fmt.Errorf("tokenizer: %w", err))
+			}
+			if err := writeFileSync(filepath.Join(stage, filepath.Base(f)), data); err != nil {
+				return fail(err)
+			}
+		}
+	} else if err := WriteTokenizer(stage, tr.tok); err != nil { // a tokenizer the run made or changed
 		return fail(err)
 	}
 	if fw, ok := tr.task.(interface{ writeFiles(dir string) error }); ok {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -78,19 +79,22 @@ func (tr *Trainer) lrFactor(it int) float64 {
 // windows, AdamW with decay on matrices, warm-up + cosine, clipping,
 // gradient accumulation, periodic validation and samples, checkpoints).
 type Trainer struct {
-	cfg   Config
-	m     model.Model
-	data  *TextData // language-model tasks
-	tok   tokenizer.Tokenizer
-	task  task
-	sha   string // of the data, to refuse a resume on changed data
-	named []nn.NamedParam
-	ps    []*autograd.Var
-	opt   *AdamW
-	sched WarmupCosine
-	rng   *rand.Rand
-	pcg   *rand.PCG
-	step  int
+	cfg  Config
+	m    model.Model
+	data *TextData // language-model tasks
+	tok  tokenizer.Tokenizer
+	// tokDir is the directory tok was read from, unchanged (tokenizer
+	// "model"): checkpoints copy its tokenizer files.
+	tokDir string
+	task   task
+	sha    string // of the data, to refuse a resume on changed data
+	named  []nn.NamedParam
+	ps     []*autograd.Var
+	opt    *AdamW
+	sched  WarmupCosine
+	rng    *rand.Rand
+	pcg    *rand.PCG
+	step   int
 
 	bestVal    float64
 	bestStep   int
@@ -124,12 +128,19 @@ func NewTrainer(cfg Config) (*Trainer, error) {
 			return nil, err
 		}
 		tr.m = m
-		if t, err := LoadTokenizer(cfg.Model); err == nil {
+		t, err := LoadTokenizer(cfg.Model)
+		switch {
+		case err == nil:
 			modelTok = t
+		case cfg.Tokenizer == "model" || !errors.Is(err, tokenizer.ErrNoTokenizer):
+			return nil, fmt.Errorf("train: the tokenizer of %s: %w", cfg.Model, err)
 		}
 	}
 	if err := tr.prepare(modelTok); err != nil {
 		return nil, err
+	}
+	if cfg.Tokenizer == "model" && tr.tok == modelTok {
+		tr.tokDir = cfg.Model
 	}
 	if tr.m != nil {
 		if err := tr.adaptHead(); err != nil {

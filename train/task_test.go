@@ -5,8 +5,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/attn-dev/attn/model"
+	"github.com/attn-dev/attn/tokenizer"
 )
 
 func TestParseExamples(t *testing.T) {
@@ -157,5 +161,59 @@ func TestMaskedLMLearns(t *testing.T) {
 	p, fm, fs := float64(chosen)/float64(total), float64(masked)/float64(chosen), float64(same)/float64(chosen)
 	if p < 0.12 || p > 0.17 || fm < 0.77 || fm > 0.83 || fs < 0.08 || fs > 0.15 {
 		t.Errorf("chosen %.3f of positions, of them [MASK] %.3f, unchanged %.3f; want ≈ 0.15 (less [CLS]/[SEP]), 0.8, ≥ 0.1", p, fm, fs)
+	}
+}
+
+// TestClassifyKeepsModelTokenizer: a run on a model directory's own
+// tokenizer (here a WordPiece vocab.txt, which the trainer cannot write
+// itself) puts those files in its checkpoints, so the checkpoint
+// tokenizes as the model did; a corrupt tokenizer is an error naming it.
+func TestClassifyKeepsModelTokenizer(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "wp")
+	words := []string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "a", "film", "plot", "was", "and", "very",
+		"cast", "story", "it", "great", "awful", "##s", ".", ","}
+	m, err := model.Init(model.InitOptions{Arch: "bert", Head: "BertForSequenceClassification", Labels: 2, Layers: 1,
+		Heads: 2, Hidden: 16, Vocab: len(words), Context: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := model.Save(m, dir); err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	if err := os.WriteFile(filepath.Join(dir, "vocab.txt"), []byte(strings.Join(words, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := tinyConfig(filepath.Join(t.TempDir(), "out"), 2)
+	cfg.Task, cfg.Data, cfg.Model, cfg.Tokenizer, cfg.CheckpointEvery = TaskClassify, writeSynthetic(t, 40), dir, "model", 2
+	tr, err := NewTrainer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Run(); err != nil {
+		t.Fatal(err)
+	}
+	tr.Close()
+	want, err := tokenizer.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tokenizer.Load(filepath.Join(cfg.Out, "ckpt-0000002"))
+	if err != nil {
+		t.Fatalf("the checkpoint has no tokenizer: %v", err)
+	}
+	const text = "the film was great. the cast, awful"
+	a, _ := want.Encode(text, true)
+	b, _ := got.Encode(text, true)
+	if !slices.Equal(a, b) || len(a) < 10 {
+		t.Errorf("checkpoint tokenizes %v, the model %v", b, a)
+	}
+
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer.json"), []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Out = filepath.Join(t.TempDir(), "bad")
+	if _, err := NewTrainer(cfg); err == nil || !strings.Contains(err.Error(), "tokenizer.json") {
+		t.Errorf("corrupt tokenizer.json: err = %v, want it named", err)
 	}
 }
