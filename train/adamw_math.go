@@ -1,6 +1,10 @@
 package train
 
-import "math"
+import (
+	"math"
+
+	"github.com/attn-dev/attn/internal/kernels"
+)
 
 // adamwMoments holds the optimizer state of one parameter: the running
 // first moment m, the running second moment v and the number of steps
@@ -20,25 +24,16 @@ type adamwMoments struct {
 //	p  −= lr/(1−β1ᵗ) · m / (√v / √(1−β2ᵗ) + ε)
 //
 // The scalars are computed in float64 and rounded once to float32, as torch
-// does with Python floats applied to float32 tensors.
+// does with Python floats applied to float32 tensors; the loop is
+// kernels.AdamW (vectorised, equal to its scalar reference bit for bit).
 func adamwUpdate(p, g []float32, st *adamwMoments, lr, wd, beta1, beta2, eps float64) {
 	st.step++
 	bc1 := 1 - math.Pow(beta1, float64(st.step))
 	bc2 := 1 - math.Pow(beta2, float64(st.step))
-	decay := float32(1 - lr*wd)
-	b1, c1 := float32(beta1), float32(1-beta1)
-	b2, c2 := float32(beta2), float32(1-beta2)
-	bc2sqrt := float32(math.Sqrt(bc2))
-	negStep := float32(-lr / bc1)
-	e := float32(eps)
-	m, v := st.m[:len(p)], st.v[:len(p)]
-	g = g[:len(p)]
-	for i := range p {
-		gi := g[i]
-		mi := m[i]*b1 + c1*gi
-		vi := v[i]*b2 + c2*gi*gi
-		m[i], v[i] = mi, vi
-		denom := float32(math.Sqrt(float64(vi)))/bc2sqrt + e
-		p[i] = p[i]*decay + negStep*(mi/denom)
-	}
+	kernels.AdamW(p, g, st.m, st.v, kernels.AdamWConsts{
+		Beta1: float32(beta1), OneMinusBeta1: float32(1 - beta1),
+		Beta2: float32(beta2), OneMinusBeta2: float32(1 - beta2),
+		BC2Sqrt: float32(math.Sqrt(bc2)), NegStep: float32(-lr / bc1),
+		Eps: float32(eps), Decay: float32(1 - lr*wd),
+	})
 }

@@ -88,6 +88,16 @@ func dot4AVX2(x []float32, b []float32, ldb int, out *[4]float32)
 //go:noescape
 func axpyAVX2(alpha float32, x []float32, y []float32)
 
+// adamwAVX2 is AdamWRef's loop over len(p) elements (a multiple of 8) with
+// the constants of AdamWConsts each replicated over 8 lanes of k, in
+// the reference's order: k[0:8] β1, [8:16] 1−β1, [16:24] β2, [24:32] 1−β2,
+// [32:40] √(1−β2ᵗ), [40:48] −lr/(1−β1ᵗ), [48:56] ε, [56:64] 1−lr·wd. Every
+// operation is rounded on its own (no FMA), so the results equal AdamWRef's
+// bit for bit.
+//
+//go:noescape
+func adamwAVX2(p []float32, g []float32, m []float32, v []float32, k *[64]float32)
+
 // scaleAVX2 computes x[i] *= alpha; len(x) must be a multiple of 8.
 //
 //go:noescape

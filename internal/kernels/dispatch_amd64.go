@@ -28,6 +28,7 @@ var implAVX2 = &impl{
 	dot:          dotAsm,
 	dotBF16:      dotBF16Asm,
 	axpy:         axpyAsm,
+	adamw:        adamwAsm,
 	scale:        scaleAsm,
 	max:          maxAsm,
 	exp:          expAsm,
@@ -55,6 +56,7 @@ var implAVX512 = &impl{
 	dot:          dotAsm,
 	dotBF16:      dotBF16Asm,
 	axpy:         axpyAsm,
+	adamw:        adamwAsm,
 	scale:        scaleAsm,
 	max:          maxAsm,
 	exp:          expAsm,
@@ -201,6 +203,22 @@ func dotBF16Asm(x []float32, w []uint16) float32 {
 		s += x[i] * bf16ToF32(w[i])
 	}
 	return s
+}
+
+func adamwAsm(p, g, m, v []float32, k AdamWConsts) {
+	n := len(p) &^ 7
+	if n > 0 {
+		var rep [64]float32
+		for i, c := range [8]float32{k.Beta1, k.OneMinusBeta1, k.Beta2, k.OneMinusBeta2, k.BC2Sqrt, k.NegStep, k.Eps, k.Decay} {
+			for l := range 8 {
+				rep[8*i+l] = c
+			}
+		}
+		adamwAVX2(p[:n], g[:n], m[:n], v[:n], &rep)
+	}
+	if n < len(p) {
+		AdamWRef(p[n:], g[n:], m[n:], v[n:], k)
+	}
 }
 
 func axpyAsm(alpha float32, x, y []float32) {

@@ -43,6 +43,7 @@ type impl struct {
 	dot         func(x, y []float32) float32
 	dotBF16     func(x []float32, w []uint16) float32
 	axpy        func(alpha float32, x, y []float32)
+	adamw       func(p, g, m, v []float32, k AdamWConsts)
 	scale       func(alpha float32, x []float32)
 	max         func(x []float32) float32
 	exp         func(dst, src []float32)
@@ -146,6 +147,13 @@ func DotBF16(x []float32, w []uint16) float32 {
 func Axpy(alpha float32, x, y []float32) {
 	_ = y[:len(x)]
 	cur.axpy(alpha, x, y)
+}
+
+// AdamW applies one AdamW step to p in place (see AdamWRef, whose results
+// it equals bit for bit); g, m and v must hold len(p) elements.
+func AdamW(p, g, m, v []float32, k AdamWConsts) {
+	_, _, _ = g[:len(p)], m[:len(p)], v[:len(p)]
+	cur.adamw(p, g, m, v, k)
 }
 
 // Scale computes x[i] *= alpha.

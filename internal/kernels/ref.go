@@ -63,6 +63,38 @@ func AxpyRef(alpha float32, x, y []float32) {
 	}
 }
 
+// AdamWConsts are the per-step scalars of one AdamW update (see AdamWRef),
+// computed in float64 and rounded once to float32, as torch applies Python
+// floats to float32 tensors.
+type AdamWConsts struct {
+	Beta1, OneMinusBeta1 float32 // β1, 1−β1
+	Beta2, OneMinusBeta2 float32 // β2, 1−β2
+	BC2Sqrt              float32 // √(1−β2ᵗ)
+	NegStep              float32 // −lr/(1−β1ᵗ)
+	Eps                  float32 // ε
+	Decay                float32 // 1−lr·wd
+}
+
+// AdamWRef applies one AdamW step to p in place from the gradient g and
+// the moments m and v (all of len(p)), in torch's _single_tensor_adamw
+// order and float32 arithmetic:
+//
+//	p  *= 1 − lr·wd                      (decoupled weight decay)
+//	m   = β1·m + (1−β1)·g
+//	v   = β2·v + (1−β2)·g²
+//	p  −= lr/(1−β1ᵗ) · m / (√v / √(1−β2ᵗ) + ε)
+func AdamWRef(p, g, m, v []float32, k AdamWConsts) {
+	g, m, v = g[:len(p)], m[:len(p)], v[:len(p)]
+	for i := range p {
+		gi := g[i]
+		mi := m[i]*k.Beta1 + k.OneMinusBeta1*gi
+		vi := v[i]*k.Beta2 + k.OneMinusBeta2*gi*gi
+		m[i], v[i] = mi, vi
+		denom := float32(math.Sqrt(float64(vi)))/k.BC2Sqrt + k.Eps
+		p[i] = p[i]*k.Decay + k.NegStep*(mi/denom)
+	}
+}
+
 // ScaleRef computes x[i] *= alpha.
 func ScaleRef(alpha float32, x []float32) {
 	for i := range x {

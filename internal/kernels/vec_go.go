@@ -15,6 +15,7 @@ var implGo = &impl{
 	dot:          dotGo,
 	dotBF16:      dotBF16Go,
 	axpy:         axpyGo,
+	adamw:        AdamWRef,
 	scale:        ScaleRef,
 	max:          MaxRef,
 	exp:          expGo,

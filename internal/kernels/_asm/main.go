@@ -34,6 +34,7 @@ func main() {
 	dotBF16()
 	dot4()
 	axpy()
+	adamw()
 	scale()
 	maxKernel()
 	expKernel()
@@ -771,6 +772,50 @@ func axpy() {
 		VMOVUPS(Mem{Base: y, Disp: disp}, t)
 		VFMADD231PS(Mem{Base: x, Disp: disp}, al, t)
 		VMOVUPS(t, Mem{Base: y, Disp: disp})
+	})
+	VZEROUPPER()
+	RET()
+}
+
+func adamw() {
+	TEXT("adamwAVX2", NOSPLIT, "func(p, g, m, v []float32, k *[64]float32)")
+	Pragma("noescape")
+	Doc("adamwAVX2 is AdamWRef's loop over len(p) elements (a multiple of 8) with",
+		"the constants of AdamWConsts each replicated over 8 lanes of k, in",
+		"the reference's order: k[0:8] β1, [8:16] 1−β1, [16:24] β2, [24:32] 1−β2,",
+		"[32:40] √(1−β2ᵗ), [40:48] −lr/(1−β1ᵗ), [48:56] ε, [56:64] 1−lr·wd. Every",
+		"operation is rounded on its own (no FMA), so the results equal AdamWRef's",
+		"bit for bit.")
+	p := Load(Param("p").Base(), GP64())
+	g := Load(Param("g").Base(), GP64())
+	m := Load(Param("m").Base(), GP64())
+	v := Load(Param("v").Base(), GP64())
+	kp := Load(Param("k"), GP64())
+	n := Load(Param("p").Len(), GP64())
+	c := func(i int) Mem { return Mem{Base: kp, Disp: 32 * i} }
+	stream(n, []Register{p, g, m, v}, func(_, disp int) {
+		gi, mi, vi, t := YMM(), YMM(), YMM(), YMM()
+		VMOVUPS(Mem{Base: g, Disp: disp}, gi)
+		VMOVUPS(Mem{Base: m, Disp: disp}, mi)
+		VMULPS(c(0), mi, mi) // m·β1
+		VMULPS(c(1), gi, t)                        // (1−β1)·g
+		VADDPS(t, mi, mi)
+		VMOVUPS(mi, Mem{Base: m, Disp: disp})
+		VMULPS(c(3), gi, t) // (1−β2)·g
+		VMULPS(gi, t, t)    // ·g
+		VMOVUPS(Mem{Base: v, Disp: disp}, vi)
+		VMULPS(c(2), vi, vi)
+		VADDPS(t, vi, vi)
+		VMOVUPS(vi, Mem{Base: v, Disp: disp})
+		VSQRTPS(vi, vi)
+		VDIVPS(c(4), vi, vi) // √v / √(1−β2ᵗ)
+		VADDPS(c(6), vi, vi) // + ε
+		VDIVPS(vi, mi, mi)   // m / denom
+		VMULPS(c(5), mi, mi) // −lr/(1−β1ᵗ) · m/denom
+		VMOVUPS(Mem{Base: p, Disp: disp}, t)
+		VMULPS(c(7), t, t)
+		VADDPS(mi, t, t)
+		VMOVUPS(t, Mem{Base: p, Disp: disp})
 	})
 	VZEROUPPER()
 	RET()
