@@ -38,20 +38,6 @@ func unaryBackward(g *Graph, nd *node) {
 		dy: nd.out.Grad.Data(), dx: g.grad(nd.in[0]).Data(), scratch: g.arena.Empty(n).Data()}})
 }
 
-const (
-	invSqrt2Pi  = 0.39894228040143267794
-	sqrt2OverPi = 0.79788456080286535588
-	geluCoef    = 0.044715
-)
-
-// gaussExp sets e[i] = exp(−x[i]²/2).
-func gaussExp(e, x []float32) {
-	for i, v := range x {
-		e[i] = -0.5 * v * v
-	}
-	kernels.Exp(e, e)
-}
-
 // GELU returns x·Φ(x) = 0.5·x·(1 + erf(x/√2)), torch's exact (erf) form;
 // dy/dx = Φ(x) + x·φ(x) with φ the standard normal density.
 func (g *Graph) GELU(x *Var) *Var { return g.unary(x, geluFwd, geluBack) }
@@ -60,20 +46,11 @@ func (g *Graph) GELU(x *Var) *Var { return g.unary(x, geluFwd, geluBack) }
 // erfc, vectorised).
 func geluFwd(t *task, lo, hi int) { kernels.GeluErf(t.unary.y[lo:hi], t.unary.x[lo:hi]) }
 
+// geluBack is kernels.GeluErfGrad: Φ(x) recovered from the forward's
+// y = x·Φ(x), φ(x) computed afresh, in one vectorised pass.
 func geluBack(t *task, lo, hi int) {
 	a := &t.unary
-	x, y, dy, dx, e := a.x[lo:hi], a.y[lo:hi], a.dy[lo:hi], a.dx[lo:hi], a.scratch[lo:hi]
-	gaussExp(e, x)
-	for i, v := range x {
-		// Φ(x) = y/x recovers the forward's CDF at the cost of a division;
-		// near 0 the quotient loses precision, and Φ(x) = ½ + x·φ(0) there
-		// (the next term, x³·φ(0)/6, is below 1e-10).
-		cdf := 0.5 + invSqrt2Pi*v
-		if v > 1e-3 || v < -1e-3 {
-			cdf = y[i] / v
-		}
-		dx[i] += dy[i] * (cdf + v*invSqrt2Pi*e[i])
-	}
+	kernels.GeluErfGrad(a.dx[lo:hi], a.dy[lo:hi], a.x[lo:hi], a.y[lo:hi])
 }
 
 // GELUTanh returns torch's gelu(approximate='tanh'):
@@ -82,24 +59,14 @@ func geluBack(t *task, lo, hi int) {
 //	dy/dx = 0.5·(1 + t) + 0.5·x·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²),  t = tanh(u)
 func (g *Graph) GELUTanh(x *Var) *Var { return g.unary(x, geluTanhFwd, geluTanhBack) }
 
-func geluTanhU(u, x []float32) {
-	for i, v := range x {
-		u[i] = sqrt2OverPi * (v + geluCoef*v*v*v)
-	}
-	kernels.Tanh(u, u)
-}
-
 // geluTanhFwd is kernels.GeluTanh (one pass, x / (1 + exp(−2u))).
 func geluTanhFwd(t *task, lo, hi int) { kernels.GeluTanh(t.unary.y[lo:hi], t.unary.x[lo:hi]) }
 
+// geluTanhBack is kernels.GeluTanhGrad (tanh and the derivative in one
+// vectorised pass).
 func geluTanhBack(t *task, lo, hi int) {
 	a := &t.unary
-	x, dy, dx, th := a.x[lo:hi], a.dy[lo:hi], a.dx[lo:hi], a.scratch[lo:hi]
-	geluTanhU(th, x)
-	for i, v := range x {
-		d := 0.5*(1+th[i]) + 0.5*v*(1-th[i]*th[i])*sqrt2OverPi*(1+3*geluCoef*v*v)
-		dx[i] += dy[i] * d
-	}
+	kernels.GeluTanhGrad(a.dx[lo:hi], a.dy[lo:hi], a.x[lo:hi])
 }
 
 // ReLU returns max(x, 0); dy/dx = 1 where x > 0, else 0 (torch's choice

@@ -153,3 +153,18 @@ func geluTanhAVX2(dst []float32, src []float32)
 //
 //go:noescape
 func geluErfAVX2(dst []float32, src []float32)
+
+// geluErfGradAVX2 computes dx[i] += dy[i]·(Φ(x) + x·φ(x)), x = x[i], with
+// Φ(x) = y[i]/x from the forward's y = x·Φ(x) where |x| > 1e-3 and
+// ½ + x·φ(0) nearer 0, φ(x) = exp(−x²/2)/√(2π); len(x) must be a multiple
+// of 8 and dx, dy, y at least as long.
+//
+//go:noescape
+func geluErfGradAVX2(dx []float32, dy []float32, x []float32, y []float32)
+
+// geluTanhGradAVX2 computes dx[i] += dy[i]·(½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715·x²)),
+// t = tanh(√(2/π)(x + 0.044715·x³)), x = x[i]: the derivative of gelu(approximate='tanh');
+// len(x) must be a multiple of 8 and dx, dy at least as long.
+//
+//go:noescape
+func geluTanhGradAVX2(dx []float32, dy []float32, x []float32)

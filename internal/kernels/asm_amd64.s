@@ -220,55 +220,95 @@ DATA c8<>+848(SB)/4, $0x3f000000
 DATA c8<>+852(SB)/4, $0x3f000000
 DATA c8<>+856(SB)/4, $0x3f000000
 DATA c8<>+860(SB)/4, $0x3f000000
-DATA c8<>+864(SB)/4, $0x3e6d3388
-DATA c8<>+868(SB)/4, $0x3e6d3388
-DATA c8<>+872(SB)/4, $0x3e6d3388
-DATA c8<>+876(SB)/4, $0x3e6d3388
-DATA c8<>+880(SB)/4, $0x3e6d3388
-DATA c8<>+884(SB)/4, $0x3e6d3388
-DATA c8<>+888(SB)/4, $0x3e6d3388
-DATA c8<>+892(SB)/4, $0x3e6d3388
-DATA c8<>+896(SB)/4, $0x3e827906
-DATA c8<>+900(SB)/4, $0x3e827906
-DATA c8<>+904(SB)/4, $0x3e827906
-DATA c8<>+908(SB)/4, $0x3e827906
-DATA c8<>+912(SB)/4, $0x3e827906
-DATA c8<>+916(SB)/4, $0x3e827906
-DATA c8<>+920(SB)/4, $0x3e827906
-DATA c8<>+924(SB)/4, $0x3e827906
-DATA c8<>+928(SB)/4, $0xbe91a98e
-DATA c8<>+932(SB)/4, $0xbe91a98e
-DATA c8<>+936(SB)/4, $0xbe91a98e
-DATA c8<>+940(SB)/4, $0xbe91a98e
-DATA c8<>+944(SB)/4, $0xbe91a98e
-DATA c8<>+948(SB)/4, $0xbe91a98e
-DATA c8<>+952(SB)/4, $0xbe91a98e
-DATA c8<>+956(SB)/4, $0xbe91a98e
-DATA c8<>+960(SB)/4, $0x3fb5f0e3
-DATA c8<>+964(SB)/4, $0x3fb5f0e3
-DATA c8<>+968(SB)/4, $0x3fb5f0e3
-DATA c8<>+972(SB)/4, $0x3fb5f0e3
-DATA c8<>+976(SB)/4, $0x3fb5f0e3
-DATA c8<>+980(SB)/4, $0x3fb5f0e3
-DATA c8<>+984(SB)/4, $0x3fb5f0e3
-DATA c8<>+988(SB)/4, $0x3fb5f0e3
-DATA c8<>+992(SB)/4, $0xbfba00e3
-DATA c8<>+996(SB)/4, $0xbfba00e3
-DATA c8<>+1000(SB)/4, $0xbfba00e3
-DATA c8<>+1004(SB)/4, $0xbfba00e3
-DATA c8<>+1008(SB)/4, $0xbfba00e3
-DATA c8<>+1012(SB)/4, $0xbfba00e3
-DATA c8<>+1016(SB)/4, $0xbfba00e3
-DATA c8<>+1020(SB)/4, $0xbfba00e3
-DATA c8<>+1024(SB)/4, $0x3f87dc22
-DATA c8<>+1028(SB)/4, $0x3f87dc22
-DATA c8<>+1032(SB)/4, $0x3f87dc22
-DATA c8<>+1036(SB)/4, $0x3f87dc22
-DATA c8<>+1040(SB)/4, $0x3f87dc22
-DATA c8<>+1044(SB)/4, $0x3f87dc22
-DATA c8<>+1048(SB)/4, $0x3f87dc22
-DATA c8<>+1052(SB)/4, $0x3f87dc22
-GLOBL c8<>(SB), RODATA|NOPTR, $1056
+DATA c8<>+864(SB)/4, $0x3f4c422a
+DATA c8<>+868(SB)/4, $0x3f4c422a
+DATA c8<>+872(SB)/4, $0x3f4c422a
+DATA c8<>+876(SB)/4, $0x3f4c422a
+DATA c8<>+880(SB)/4, $0x3f4c422a
+DATA c8<>+884(SB)/4, $0x3f4c422a
+DATA c8<>+888(SB)/4, $0x3f4c422a
+DATA c8<>+892(SB)/4, $0x3f4c422a
+DATA c8<>+896(SB)/4, $0x3d372713
+DATA c8<>+900(SB)/4, $0x3d372713
+DATA c8<>+904(SB)/4, $0x3d372713
+DATA c8<>+908(SB)/4, $0x3d372713
+DATA c8<>+912(SB)/4, $0x3d372713
+DATA c8<>+916(SB)/4, $0x3d372713
+DATA c8<>+920(SB)/4, $0x3d372713
+DATA c8<>+924(SB)/4, $0x3d372713
+DATA c8<>+928(SB)/4, $0x3e095d4f
+DATA c8<>+932(SB)/4, $0x3e095d4f
+DATA c8<>+936(SB)/4, $0x3e095d4f
+DATA c8<>+940(SB)/4, $0x3e095d4f
+DATA c8<>+944(SB)/4, $0x3e095d4f
+DATA c8<>+948(SB)/4, $0x3e095d4f
+DATA c8<>+952(SB)/4, $0x3e095d4f
+DATA c8<>+956(SB)/4, $0x3e095d4f
+DATA c8<>+960(SB)/4, $0x3ecc422a
+DATA c8<>+964(SB)/4, $0x3ecc422a
+DATA c8<>+968(SB)/4, $0x3ecc422a
+DATA c8<>+972(SB)/4, $0x3ecc422a
+DATA c8<>+976(SB)/4, $0x3ecc422a
+DATA c8<>+980(SB)/4, $0x3ecc422a
+DATA c8<>+984(SB)/4, $0x3ecc422a
+DATA c8<>+988(SB)/4, $0x3ecc422a
+DATA c8<>+992(SB)/4, $0x3a83126f
+DATA c8<>+996(SB)/4, $0x3a83126f
+DATA c8<>+1000(SB)/4, $0x3a83126f
+DATA c8<>+1004(SB)/4, $0x3a83126f
+DATA c8<>+1008(SB)/4, $0x3a83126f
+DATA c8<>+1012(SB)/4, $0x3a83126f
+DATA c8<>+1016(SB)/4, $0x3a83126f
+DATA c8<>+1020(SB)/4, $0x3a83126f
+DATA c8<>+1024(SB)/4, $0x3e6d3388
+DATA c8<>+1028(SB)/4, $0x3e6d3388
+DATA c8<>+1032(SB)/4, $0x3e6d3388
+DATA c8<>+1036(SB)/4, $0x3e6d3388
+DATA c8<>+1040(SB)/4, $0x3e6d3388
+DATA c8<>+1044(SB)/4, $0x3e6d3388
+DATA c8<>+1048(SB)/4, $0x3e6d3388
+DATA c8<>+1052(SB)/4, $0x3e6d3388
+DATA c8<>+1056(SB)/4, $0x3e827906
+DATA c8<>+1060(SB)/4, $0x3e827906
+DATA c8<>+1064(SB)/4, $0x3e827906
+DATA c8<>+1068(SB)/4, $0x3e827906
+DATA c8<>+1072(SB)/4, $0x3e827906
+DATA c8<>+1076(SB)/4, $0x3e827906
+DATA c8<>+1080(SB)/4, $0x3e827906
+DATA c8<>+1084(SB)/4, $0x3e827906
+DATA c8<>+1088(SB)/4, $0xbe91a98e
+DATA c8<>+1092(SB)/4, $0xbe91a98e
+DATA c8<>+1096(SB)/4, $0xbe91a98e
+DATA c8<>+1100(SB)/4, $0xbe91a98e
+DATA c8<>+1104(SB)/4, $0xbe91a98e
+DATA c8<>+1108(SB)/4, $0xbe91a98e
+DATA c8<>+1112(SB)/4, $0xbe91a98e
+DATA c8<>+1116(SB)/4, $0xbe91a98e
+DATA c8<>+1120(SB)/4, $0x3fb5f0e3
+DATA c8<>+1124(SB)/4, $0x3fb5f0e3
+DATA c8<>+1128(SB)/4, $0x3fb5f0e3
+DATA c8<>+1132(SB)/4, $0x3fb5f0e3
+DATA c8<>+1136(SB)/4, $0x3fb5f0e3
+DATA c8<>+1140(SB)/4, $0x3fb5f0e3
+DATA c8<>+1144(SB)/4, $0x3fb5f0e3
+DATA c8<>+1148(SB)/4, $0x3fb5f0e3
+DATA c8<>+1152(SB)/4, $0xbfba00e3
+DATA c8<>+1156(SB)/4, $0xbfba00e3
+DATA c8<>+1160(SB)/4, $0xbfba00e3
+DATA c8<>+1164(SB)/4, $0xbfba00e3
+DATA c8<>+1168(SB)/4, $0xbfba00e3
+DATA c8<>+1172(SB)/4, $0xbfba00e3
+DATA c8<>+1176(SB)/4, $0xbfba00e3
+DATA c8<>+1180(SB)/4, $0xbfba00e3
+DATA c8<>+1184(SB)/4, $0x3f87dc22
+DATA c8<>+1188(SB)/4, $0x3f87dc22
+DATA c8<>+1192(SB)/4, $0x3f87dc22
+DATA c8<>+1196(SB)/4, $0x3f87dc22
+DATA c8<>+1200(SB)/4, $0x3f87dc22
+DATA c8<>+1204(SB)/4, $0x3f87dc22
+DATA c8<>+1208(SB)/4, $0x3f87dc22
+DATA c8<>+1212(SB)/4, $0x3f87dc22
+GLOBL c8<>(SB), RODATA|NOPTR, $1216
 
 // func sgemmKernel6x16AVX2(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, pf *float32)
 // Requires: AVX, FMA3, MMX+
@@ -2453,23 +2493,23 @@ loop32:
 	CMPQ         DX, $0x20
 	JL           loop8
 	VMOVUPS      (CX), Y0
-	VANDPS       c8<>+448(SB), Y0, Y1
-	VADDPS       Y1, Y1, Y4
+	VANDPS       c8<>+448(SB), Y0, Y2
+	VADDPS       Y2, Y2, Y4
 	VMINPS       c8<>+0(SB), Y4, Y3
 	VMAXPS       c8<>+32(SB), Y3, Y3
 	VMULPS       c8<>+64(SB), Y3, Y5
 	VROUNDPS     $0x00, Y5, Y5
 	VFNMADD231PS c8<>+96(SB), Y5, Y3
 	VFNMADD231PS c8<>+128(SB), Y5, Y3
-	VMOVUPS      c8<>+160(SB), Y2
-	VFMADD213PS  c8<>+192(SB), Y3, Y2
-	VFMADD213PS  c8<>+224(SB), Y3, Y2
-	VFMADD213PS  c8<>+256(SB), Y3, Y2
-	VFMADD213PS  c8<>+288(SB), Y3, Y2
-	VFMADD213PS  c8<>+320(SB), Y3, Y2
+	VMOVUPS      c8<>+160(SB), Y1
+	VFMADD213PS  c8<>+192(SB), Y3, Y1
+	VFMADD213PS  c8<>+224(SB), Y3, Y1
+	VFMADD213PS  c8<>+256(SB), Y3, Y1
+	VFMADD213PS  c8<>+288(SB), Y3, Y1
+	VFMADD213PS  c8<>+320(SB), Y3, Y1
 	VMULPS       Y3, Y3, Y6
-	VFMADD213PS  Y3, Y6, Y2
-	VADDPS       c8<>+352(SB), Y2, Y2
+	VFMADD213PS  Y3, Y6, Y1
+	VADDPS       c8<>+352(SB), Y1, Y1
 	VCVTPS2DQ    Y5, Y5
 	VPSRAD       $0x01, Y5, Y3
 	VPSUBD       Y3, Y5, Y5
@@ -2477,17 +2517,17 @@ loop32:
 	VPADDD       c8<>+416(SB), Y5, Y5
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y5, Y5
-	VMULPS       Y3, Y2, Y2
-	VMULPS       Y5, Y2, Y2
+	VMULPS       Y3, Y1, Y1
+	VMULPS       Y5, Y1, Y1
 	VCMPPS       $0x03, Y4, Y4, Y3
-	VBLENDVPS    Y3, Y4, Y2, Y2
-	VADDPS       c8<>+352(SB), Y2, Y2
+	VBLENDVPS    Y3, Y4, Y1, Y1
+	VADDPS       c8<>+352(SB), Y1, Y1
 	VMOVUPS      c8<>+384(SB), Y4
-	VDIVPS       Y2, Y4, Y2
+	VDIVPS       Y1, Y4, Y1
 	VMOVUPS      c8<>+352(SB), Y4
-	VSUBPS       Y2, Y4, Y2
+	VSUBPS       Y1, Y4, Y1
 	VANDPS       c8<>+480(SB), Y0, Y4
-	VXORPS       Y4, Y2, Y2
+	VXORPS       Y4, Y1, Y1
 	VMULPS       Y0, Y0, Y4
 	VMOVUPS      c8<>+544(SB), Y3
 	VFMADD213PS  c8<>+576(SB), Y4, Y3
@@ -2496,27 +2536,27 @@ loop32:
 	VFMADD213PS  c8<>+672(SB), Y4, Y3
 	VMULPS       Y4, Y3, Y3
 	VFMADD213PS  Y0, Y0, Y3
-	VCMPPS       $0x01, c8<>+512(SB), Y1, Y4
-	VBLENDVPS    Y4, Y3, Y2, Y2
-	VMOVUPS      Y2, (AX)
+	VCMPPS       $0x01, c8<>+512(SB), Y2, Y4
+	VBLENDVPS    Y4, Y3, Y1, Y1
+	VMOVUPS      Y1, (AX)
 	VMOVUPS      32(CX), Y0
-	VANDPS       c8<>+448(SB), Y0, Y1
-	VADDPS       Y1, Y1, Y4
+	VANDPS       c8<>+448(SB), Y0, Y2
+	VADDPS       Y2, Y2, Y4
 	VMINPS       c8<>+0(SB), Y4, Y3
 	VMAXPS       c8<>+32(SB), Y3, Y3
 	VMULPS       c8<>+64(SB), Y3, Y5
 	VROUNDPS     $0x00, Y5, Y5
 	VFNMADD231PS c8<>+96(SB), Y5, Y3
 	VFNMADD231PS c8<>+128(SB), Y5, Y3
-	VMOVUPS      c8<>+160(SB), Y2
-	VFMADD213PS  c8<>+192(SB), Y3, Y2
-	VFMADD213PS  c8<>+224(SB), Y3, Y2
-	VFMADD213PS  c8<>+256(SB), Y3, Y2
-	VFMADD213PS  c8<>+288(SB), Y3, Y2
-	VFMADD213PS  c8<>+320(SB), Y3, Y2
+	VMOVUPS      c8<>+160(SB), Y1
+	VFMADD213PS  c8<>+192(SB), Y3, Y1
+	VFMADD213PS  c8<>+224(SB), Y3, Y1
+	VFMADD213PS  c8<>+256(SB), Y3, Y1
+	VFMADD213PS  c8<>+288(SB), Y3, Y1
+	VFMADD213PS  c8<>+320(SB), Y3, Y1
 	VMULPS       Y3, Y3, Y6
-	VFMADD213PS  Y3, Y6, Y2
-	VADDPS       c8<>+352(SB), Y2, Y2
+	VFMADD213PS  Y3, Y6, Y1
+	VADDPS       c8<>+352(SB), Y1, Y1
 	VCVTPS2DQ    Y5, Y5
 	VPSRAD       $0x01, Y5, Y3
 	VPSUBD       Y3, Y5, Y5
@@ -2524,17 +2564,17 @@ loop32:
 	VPADDD       c8<>+416(SB), Y5, Y5
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y5, Y5
-	VMULPS       Y3, Y2, Y2
-	VMULPS       Y5, Y2, Y2
+	VMULPS       Y3, Y1, Y1
+	VMULPS       Y5, Y1, Y1
 	VCMPPS       $0x03, Y4, Y4, Y3
-	VBLENDVPS    Y3, Y4, Y2, Y2
-	VADDPS       c8<>+352(SB), Y2, Y2
+	VBLENDVPS    Y3, Y4, Y1, Y1
+	VADDPS       c8<>+352(SB), Y1, Y1
 	VMOVUPS      c8<>+384(SB), Y4
-	VDIVPS       Y2, Y4, Y2
+	VDIVPS       Y1, Y4, Y1
 	VMOVUPS      c8<>+352(SB), Y4
-	VSUBPS       Y2, Y4, Y2
+	VSUBPS       Y1, Y4, Y1
 	VANDPS       c8<>+480(SB), Y0, Y4
-	VXORPS       Y4, Y2, Y2
+	VXORPS       Y4, Y1, Y1
 	VMULPS       Y0, Y0, Y4
 	VMOVUPS      c8<>+544(SB), Y3
 	VFMADD213PS  c8<>+576(SB), Y4, Y3
@@ -2543,27 +2583,27 @@ loop32:
 	VFMADD213PS  c8<>+672(SB), Y4, Y3
 	VMULPS       Y4, Y3, Y3
 	VFMADD213PS  Y0, Y0, Y3
-	VCMPPS       $0x01, c8<>+512(SB), Y1, Y4
-	VBLENDVPS    Y4, Y3, Y2, Y2
-	VMOVUPS      Y2, 32(AX)
+	VCMPPS       $0x01, c8<>+512(SB), Y2, Y4
+	VBLENDVPS    Y4, Y3, Y1, Y1
+	VMOVUPS      Y1, 32(AX)
 	VMOVUPS      64(CX), Y0
-	VANDPS       c8<>+448(SB), Y0, Y1
-	VADDPS       Y1, Y1, Y4
+	VANDPS       c8<>+448(SB), Y0, Y2
+	VADDPS       Y2, Y2, Y4
 	VMINPS       c8<>+0(SB), Y4, Y3
 	VMAXPS       c8<>+32(SB), Y3, Y3
 	VMULPS       c8<>+64(SB), Y3, Y5
 	VROUNDPS     $0x00, Y5, Y5
 	VFNMADD231PS c8<>+96(SB), Y5, Y3
 	VFNMADD231PS c8<>+128(SB), Y5, Y3
-	VMOVUPS      c8<>+160(SB), Y2
-	VFMADD213PS  c8<>+192(SB), Y3, Y2
-	VFMADD213PS  c8<>+224(SB), Y3, Y2
-	VFMADD213PS  c8<>+256(SB), Y3, Y2
-	VFMADD213PS  c8<>+288(SB), Y3, Y2
-	VFMADD213PS  c8<>+320(SB), Y3, Y2
+	VMOVUPS      c8<>+160(SB), Y1
+	VFMADD213PS  c8<>+192(SB), Y3, Y1
+	VFMADD213PS  c8<>+224(SB), Y3, Y1
+	VFMADD213PS  c8<>+256(SB), Y3, Y1
+	VFMADD213PS  c8<>+288(SB), Y3, Y1
+	VFMADD213PS  c8<>+320(SB), Y3, Y1
 	VMULPS       Y3, Y3, Y6
-	VFMADD213PS  Y3, Y6, Y2
-	VADDPS       c8<>+352(SB), Y2, Y2
+	VFMADD213PS  Y3, Y6, Y1
+	VADDPS       c8<>+352(SB), Y1, Y1
 	VCVTPS2DQ    Y5, Y5
 	VPSRAD       $0x01, Y5, Y3
 	VPSUBD       Y3, Y5, Y5
@@ -2571,17 +2611,17 @@ loop32:
 	VPADDD       c8<>+416(SB), Y5, Y5
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y5, Y5
-	VMULPS       Y3, Y2, Y2
-	VMULPS       Y5, Y2, Y2
+	VMULPS       Y3, Y1, Y1
+	VMULPS       Y5, Y1, Y1
 	VCMPPS       $0x03, Y4, Y4, Y3
-	VBLENDVPS    Y3, Y4, Y2, Y2
-	VADDPS       c8<>+352(SB), Y2, Y2
+	VBLENDVPS    Y3, Y4, Y1, Y1
+	VADDPS       c8<>+352(SB), Y1, Y1
 	VMOVUPS      c8<>+384(SB), Y4
-	VDIVPS       Y2, Y4, Y2
+	VDIVPS       Y1, Y4, Y1
 	VMOVUPS      c8<>+352(SB), Y4
-	VSUBPS       Y2, Y4, Y2
+	VSUBPS       Y1, Y4, Y1
 	VANDPS       c8<>+480(SB), Y0, Y4
-	VXORPS       Y4, Y2, Y2
+	VXORPS       Y4, Y1, Y1
 	VMULPS       Y0, Y0, Y4
 	VMOVUPS      c8<>+544(SB), Y3
 	VFMADD213PS  c8<>+576(SB), Y4, Y3
@@ -2590,27 +2630,27 @@ loop32:
 	VFMADD213PS  c8<>+672(SB), Y4, Y3
 	VMULPS       Y4, Y3, Y3
 	VFMADD213PS  Y0, Y0, Y3
-	VCMPPS       $0x01, c8<>+512(SB), Y1, Y4
-	VBLENDVPS    Y4, Y3, Y2, Y2
-	VMOVUPS      Y2, 64(AX)
+	VCMPPS       $0x01, c8<>+512(SB), Y2, Y4
+	VBLENDVPS    Y4, Y3, Y1, Y1
+	VMOVUPS      Y1, 64(AX)
 	VMOVUPS      96(CX), Y0
-	VANDPS       c8<>+448(SB), Y0, Y1
-	VADDPS       Y1, Y1, Y4
+	VANDPS       c8<>+448(SB), Y0, Y2
+	VADDPS       Y2, Y2, Y4
 	VMINPS       c8<>+0(SB), Y4, Y3
 	VMAXPS       c8<>+32(SB), Y3, Y3
 	VMULPS       c8<>+64(SB), Y3, Y5
 	VROUNDPS     $0x00, Y5, Y5
 	VFNMADD231PS c8<>+96(SB), Y5, Y3
 	VFNMADD231PS c8<>+128(SB), Y5, Y3
-	VMOVUPS      c8<>+160(SB), Y2
-	VFMADD213PS  c8<>+192(SB), Y3, Y2
-	VFMADD213PS  c8<>+224(SB), Y3, Y2
-	VFMADD213PS  c8<>+256(SB), Y3, Y2
-	VFMADD213PS  c8<>+288(SB), Y3, Y2
-	VFMADD213PS  c8<>+320(SB), Y3, Y2
+	VMOVUPS      c8<>+160(SB), Y1
+	VFMADD213PS  c8<>+192(SB), Y3, Y1
+	VFMADD213PS  c8<>+224(SB), Y3, Y1
+	VFMADD213PS  c8<>+256(SB), Y3, Y1
+	VFMADD213PS  c8<>+288(SB), Y3, Y1
+	VFMADD213PS  c8<>+320(SB), Y3, Y1
 	VMULPS       Y3, Y3, Y6
-	VFMADD213PS  Y3, Y6, Y2
-	VADDPS       c8<>+352(SB), Y2, Y2
+	VFMADD213PS  Y3, Y6, Y1
+	VADDPS       c8<>+352(SB), Y1, Y1
 	VCVTPS2DQ    Y5, Y5
 	VPSRAD       $0x01, Y5, Y3
 	VPSUBD       Y3, Y5, Y5
@@ -2618,17 +2658,17 @@ loop32:
 	VPADDD       c8<>+416(SB), Y5, Y5
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y5, Y5
-	VMULPS       Y3, Y2, Y2
-	VMULPS       Y5, Y2, Y2
+	VMULPS       Y3, Y1, Y1
+	VMULPS       Y5, Y1, Y1
 	VCMPPS       $0x03, Y4, Y4, Y3
-	VBLENDVPS    Y3, Y4, Y2, Y2
-	VADDPS       c8<>+352(SB), Y2, Y2
+	VBLENDVPS    Y3, Y4, Y1, Y1
+	VADDPS       c8<>+352(SB), Y1, Y1
 	VMOVUPS      c8<>+384(SB), Y4
-	VDIVPS       Y2, Y4, Y2
+	VDIVPS       Y1, Y4, Y1
 	VMOVUPS      c8<>+352(SB), Y4
-	VSUBPS       Y2, Y4, Y2
+	VSUBPS       Y1, Y4, Y1
 	VANDPS       c8<>+480(SB), Y0, Y4
-	VXORPS       Y4, Y2, Y2
+	VXORPS       Y4, Y1, Y1
 	VMULPS       Y0, Y0, Y4
 	VMOVUPS      c8<>+544(SB), Y3
 	VFMADD213PS  c8<>+576(SB), Y4, Y3
@@ -2637,9 +2677,9 @@ loop32:
 	VFMADD213PS  c8<>+672(SB), Y4, Y3
 	VMULPS       Y4, Y3, Y3
 	VFMADD213PS  Y0, Y0, Y3
-	VCMPPS       $0x01, c8<>+512(SB), Y1, Y4
-	VBLENDVPS    Y4, Y3, Y2, Y2
-	VMOVUPS      Y2, 96(AX)
+	VCMPPS       $0x01, c8<>+512(SB), Y2, Y4
+	VBLENDVPS    Y4, Y3, Y1, Y1
+	VMOVUPS      Y1, 96(AX)
 	ADDQ         $0x80, AX
 	ADDQ         $0x80, CX
 	SUBQ         $0x20, DX
@@ -2649,23 +2689,23 @@ loop8:
 	TESTQ        DX, DX
 	JE           done
 	VMOVUPS      (CX), Y0
-	VANDPS       c8<>+448(SB), Y0, Y1
-	VADDPS       Y1, Y1, Y4
+	VANDPS       c8<>+448(SB), Y0, Y2
+	VADDPS       Y2, Y2, Y4
 	VMINPS       c8<>+0(SB), Y4, Y3
 	VMAXPS       c8<>+32(SB), Y3, Y3
 	VMULPS       c8<>+64(SB), Y3, Y5
 	VROUNDPS     $0x00, Y5, Y5
 	VFNMADD231PS c8<>+96(SB), Y5, Y3
 	VFNMADD231PS c8<>+128(SB), Y5, Y3
-	VMOVUPS      c8<>+160(SB), Y2
-	VFMADD213PS  c8<>+192(SB), Y3, Y2
-	VFMADD213PS  c8<>+224(SB), Y3, Y2
-	VFMADD213PS  c8<>+256(SB), Y3, Y2
-	VFMADD213PS  c8<>+288(SB), Y3, Y2
-	VFMADD213PS  c8<>+320(SB), Y3, Y2
+	VMOVUPS      c8<>+160(SB), Y1
+	VFMADD213PS  c8<>+192(SB), Y3, Y1
+	VFMADD213PS  c8<>+224(SB), Y3, Y1
+	VFMADD213PS  c8<>+256(SB), Y3, Y1
+	VFMADD213PS  c8<>+288(SB), Y3, Y1
+	VFMADD213PS  c8<>+320(SB), Y3, Y1
 	VMULPS       Y3, Y3, Y6
-	VFMADD213PS  Y3, Y6, Y2
-	VADDPS       c8<>+352(SB), Y2, Y2
+	VFMADD213PS  Y3, Y6, Y1
+	VADDPS       c8<>+352(SB), Y1, Y1
 	VCVTPS2DQ    Y5, Y5
 	VPSRAD       $0x01, Y5, Y3
 	VPSUBD       Y3, Y5, Y5
@@ -2673,17 +2713,17 @@ loop8:
 	VPADDD       c8<>+416(SB), Y5, Y5
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y5, Y5
-	VMULPS       Y3, Y2, Y2
-	VMULPS       Y5, Y2, Y2
+	VMULPS       Y3, Y1, Y1
+	VMULPS       Y5, Y1, Y1
 	VCMPPS       $0x03, Y4, Y4, Y3
-	VBLENDVPS    Y3, Y4, Y2, Y2
-	VADDPS       c8<>+352(SB), Y2, Y2
+	VBLENDVPS    Y3, Y4, Y1, Y1
+	VADDPS       c8<>+352(SB), Y1, Y1
 	VMOVUPS      c8<>+384(SB), Y4
-	VDIVPS       Y2, Y4, Y2
+	VDIVPS       Y1, Y4, Y1
 	VMOVUPS      c8<>+352(SB), Y4
-	VSUBPS       Y2, Y4, Y2
+	VSUBPS       Y1, Y4, Y1
 	VANDPS       c8<>+480(SB), Y0, Y4
-	VXORPS       Y4, Y2, Y2
+	VXORPS       Y4, Y1, Y1
 	VMULPS       Y0, Y0, Y4
 	VMOVUPS      c8<>+544(SB), Y3
 	VFMADD213PS  c8<>+576(SB), Y4, Y3
@@ -2692,9 +2732,9 @@ loop8:
 	VFMADD213PS  c8<>+672(SB), Y4, Y3
 	VMULPS       Y4, Y3, Y3
 	VFMADD213PS  Y0, Y0, Y3
-	VCMPPS       $0x01, c8<>+512(SB), Y1, Y4
-	VBLENDVPS    Y4, Y3, Y2, Y2
-	VMOVUPS      Y2, (AX)
+	VCMPPS       $0x01, c8<>+512(SB), Y2, Y4
+	VBLENDVPS    Y4, Y3, Y1, Y1
+	VMOVUPS      Y1, (AX)
 	ADDQ         $0x20, AX
 	ADDQ         $0x20, CX
 	SUBQ         $0x08, DX
@@ -2942,14 +2982,14 @@ loop32:
 	VBLENDVPS    Y3, Y1, Y2, Y2
 	VANDPS       c8<>+448(SB), Y0, Y1
 	VMOVUPS      c8<>+352(SB), Y3
-	VFMADD231PS  c8<>+864(SB), Y1, Y3
+	VFMADD231PS  c8<>+1024(SB), Y1, Y3
 	VMOVUPS      c8<>+352(SB), Y1
 	VDIVPS       Y3, Y1, Y3
-	VMOVUPS      c8<>+1024(SB), Y4
-	VFMADD213PS  c8<>+992(SB), Y3, Y4
-	VFMADD213PS  c8<>+960(SB), Y3, Y4
-	VFMADD213PS  c8<>+928(SB), Y3, Y4
-	VFMADD213PS  c8<>+896(SB), Y3, Y4
+	VMOVUPS      c8<>+1184(SB), Y4
+	VFMADD213PS  c8<>+1152(SB), Y3, Y4
+	VFMADD213PS  c8<>+1120(SB), Y3, Y4
+	VFMADD213PS  c8<>+1088(SB), Y3, Y4
+	VFMADD213PS  c8<>+1056(SB), Y3, Y4
 	VMULPS       Y3, Y4, Y4
 	VMULPS       Y2, Y4, Y4
 	VMULPS       c8<>+832(SB), Y4, Y4
@@ -2988,14 +3028,14 @@ loop32:
 	VBLENDVPS    Y3, Y1, Y2, Y2
 	VANDPS       c8<>+448(SB), Y0, Y1
 	VMOVUPS      c8<>+352(SB), Y3
-	VFMADD231PS  c8<>+864(SB), Y1, Y3
+	VFMADD231PS  c8<>+1024(SB), Y1, Y3
 	VMOVUPS      c8<>+352(SB), Y1
 	VDIVPS       Y3, Y1, Y3
-	VMOVUPS      c8<>+1024(SB), Y4
-	VFMADD213PS  c8<>+992(SB), Y3, Y4
-	VFMADD213PS  c8<>+960(SB), Y3, Y4
-	VFMADD213PS  c8<>+928(SB), Y3, Y4
-	VFMADD213PS  c8<>+896(SB), Y3, Y4
+	VMOVUPS      c8<>+1184(SB), Y4
+	VFMADD213PS  c8<>+1152(SB), Y3, Y4
+	VFMADD213PS  c8<>+1120(SB), Y3, Y4
+	VFMADD213PS  c8<>+1088(SB), Y3, Y4
+	VFMADD213PS  c8<>+1056(SB), Y3, Y4
 	VMULPS       Y3, Y4, Y4
 	VMULPS       Y2, Y4, Y4
 	VMULPS       c8<>+832(SB), Y4, Y4
@@ -3034,14 +3074,14 @@ loop32:
 	VBLENDVPS    Y3, Y1, Y2, Y2
 	VANDPS       c8<>+448(SB), Y0, Y1
 	VMOVUPS      c8<>+352(SB), Y3
-	VFMADD231PS  c8<>+864(SB), Y1, Y3
+	VFMADD231PS  c8<>+1024(SB), Y1, Y3
 	VMOVUPS      c8<>+352(SB), Y1
 	VDIVPS       Y3, Y1, Y3
-	VMOVUPS      c8<>+1024(SB), Y4
-	VFMADD213PS  c8<>+992(SB), Y3, Y4
-	VFMADD213PS  c8<>+960(SB), Y3, Y4
-	VFMADD213PS  c8<>+928(SB), Y3, Y4
-	VFMADD213PS  c8<>+896(SB), Y3, Y4
+	VMOVUPS      c8<>+1184(SB), Y4
+	VFMADD213PS  c8<>+1152(SB), Y3, Y4
+	VFMADD213PS  c8<>+1120(SB), Y3, Y4
+	VFMADD213PS  c8<>+1088(SB), Y3, Y4
+	VFMADD213PS  c8<>+1056(SB), Y3, Y4
 	VMULPS       Y3, Y4, Y4
 	VMULPS       Y2, Y4, Y4
 	VMULPS       c8<>+832(SB), Y4, Y4
@@ -3080,14 +3120,14 @@ loop32:
 	VBLENDVPS    Y3, Y1, Y2, Y2
 	VANDPS       c8<>+448(SB), Y0, Y1
 	VMOVUPS      c8<>+352(SB), Y3
-	VFMADD231PS  c8<>+864(SB), Y1, Y3
+	VFMADD231PS  c8<>+1024(SB), Y1, Y3
 	VMOVUPS      c8<>+352(SB), Y1
 	VDIVPS       Y3, Y1, Y3
-	VMOVUPS      c8<>+1024(SB), Y4
-	VFMADD213PS  c8<>+992(SB), Y3, Y4
-	VFMADD213PS  c8<>+960(SB), Y3, Y4
-	VFMADD213PS  c8<>+928(SB), Y3, Y4
-	VFMADD213PS  c8<>+896(SB), Y3, Y4
+	VMOVUPS      c8<>+1184(SB), Y4
+	VFMADD213PS  c8<>+1152(SB), Y3, Y4
+	VFMADD213PS  c8<>+1120(SB), Y3, Y4
+	VFMADD213PS  c8<>+1088(SB), Y3, Y4
+	VFMADD213PS  c8<>+1056(SB), Y3, Y4
 	VMULPS       Y3, Y4, Y4
 	VMULPS       Y2, Y4, Y4
 	VMULPS       c8<>+832(SB), Y4, Y4
@@ -3134,14 +3174,14 @@ loop8:
 	VBLENDVPS    Y3, Y1, Y2, Y2
 	VANDPS       c8<>+448(SB), Y0, Y1
 	VMOVUPS      c8<>+352(SB), Y3
-	VFMADD231PS  c8<>+864(SB), Y1, Y3
+	VFMADD231PS  c8<>+1024(SB), Y1, Y3
 	VMOVUPS      c8<>+352(SB), Y1
 	VDIVPS       Y3, Y1, Y3
-	VMOVUPS      c8<>+1024(SB), Y4
-	VFMADD213PS  c8<>+992(SB), Y3, Y4
-	VFMADD213PS  c8<>+960(SB), Y3, Y4
-	VFMADD213PS  c8<>+928(SB), Y3, Y4
-	VFMADD213PS  c8<>+896(SB), Y3, Y4
+	VMOVUPS      c8<>+1184(SB), Y4
+	VFMADD213PS  c8<>+1152(SB), Y3, Y4
+	VFMADD213PS  c8<>+1120(SB), Y3, Y4
+	VFMADD213PS  c8<>+1088(SB), Y3, Y4
+	VFMADD213PS  c8<>+1056(SB), Y3, Y4
 	VMULPS       Y3, Y4, Y4
 	VMULPS       Y2, Y4, Y4
 	VMULPS       c8<>+832(SB), Y4, Y4
@@ -3152,6 +3192,599 @@ loop8:
 	ADDQ         $0x20, AX
 	ADDQ         $0x20, CX
 	SUBQ         $0x08, DX
+	JMP          loop8
+
+done:
+	VZEROUPPER
+	RET
+
+// func geluErfGradAVX2(dx []float32, dy []float32, x []float32, y []float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·geluErfGradAVX2(SB), NOSPLIT, $0-96
+	MOVQ dx_base+0(FP), AX
+	MOVQ dy_base+24(FP), CX
+	MOVQ x_base+48(FP), DX
+	MOVQ y_base+72(FP), BX
+	MOVQ x_len+56(FP), SI
+
+loop32:
+	CMPQ         SI, $0x20
+	JL           loop8
+	VMOVUPS      (DX), Y0
+	VMULPS       Y0, Y0, Y1
+	VMULPS       c8<>+800(SB), Y1, Y1
+	VMINPS       c8<>+0(SB), Y1, Y3
+	VMAXPS       c8<>+32(SB), Y3, Y3
+	VMULPS       c8<>+64(SB), Y3, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS c8<>+96(SB), Y4, Y3
+	VFNMADD231PS c8<>+128(SB), Y4, Y3
+	VMOVUPS      c8<>+160(SB), Y2
+	VFMADD213PS  c8<>+192(SB), Y3, Y2
+	VFMADD213PS  c8<>+224(SB), Y3, Y2
+	VFMADD213PS  c8<>+256(SB), Y3, Y2
+	VFMADD213PS  c8<>+288(SB), Y3, Y2
+	VFMADD213PS  c8<>+320(SB), Y3, Y2
+	VMULPS       Y3, Y3, Y5
+	VFMADD213PS  Y3, Y5, Y2
+	VADDPS       c8<>+352(SB), Y2, Y2
+	VCVTPS2DQ    Y4, Y4
+	VPSRAD       $0x01, Y4, Y3
+	VPSUBD       Y3, Y4, Y4
+	VPADDD       c8<>+416(SB), Y3, Y3
+	VPADDD       c8<>+416(SB), Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y3, Y2, Y2
+	VMULPS       Y4, Y2, Y2
+	VCMPPS       $0x03, Y1, Y1, Y3
+	VBLENDVPS    Y3, Y1, Y2, Y2
+	VMULPS       c8<>+960(SB), Y0, Y3
+	VMULPS       Y3, Y2, Y2
+	VADDPS       c8<>+832(SB), Y3, Y3
+	VMOVUPS      (BX), Y4
+	VDIVPS       Y0, Y4, Y4
+	VANDPS       c8<>+448(SB), Y0, Y1
+	VCMPPS       $0x01, c8<>+992(SB), Y1, Y1
+	VBLENDVPS    Y1, Y3, Y4, Y4
+	VADDPS       Y2, Y4, Y4
+	VMULPS       (CX), Y4, Y4
+	VADDPS       (AX), Y4, Y4
+	VMOVUPS      Y4, (AX)
+	VMOVUPS      32(DX), Y0
+	VMULPS       Y0, Y0, Y1
+	VMULPS       c8<>+800(SB), Y1, Y1
+	VMINPS       c8<>+0(SB), Y1, Y3
+	VMAXPS       c8<>+32(SB), Y3, Y3
+	VMULPS       c8<>+64(SB), Y3, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS c8<>+96(SB), Y4, Y3
+	VFNMADD231PS c8<>+128(SB), Y4, Y3
+	VMOVUPS      c8<>+160(SB), Y2
+	VFMADD213PS  c8<>+192(SB), Y3, Y2
+	VFMADD213PS  c8<>+224(SB), Y3, Y2
+	VFMADD213PS  c8<>+256(SB), Y3, Y2
+	VFMADD213PS  c8<>+288(SB), Y3, Y2
+	VFMADD213PS  c8<>+320(SB), Y3, Y2
+	VMULPS       Y3, Y3, Y5
+	VFMADD213PS  Y3, Y5, Y2
+	VADDPS       c8<>+352(SB), Y2, Y2
+	VCVTPS2DQ    Y4, Y4
+	VPSRAD       $0x01, Y4, Y3
+	VPSUBD       Y3, Y4, Y4
+	VPADDD       c8<>+416(SB), Y3, Y3
+	VPADDD       c8<>+416(SB), Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y3, Y2, Y2
+	VMULPS       Y4, Y2, Y2
+	VCMPPS       $0x03, Y1, Y1, Y3
+	VBLENDVPS    Y3, Y1, Y2, Y2
+	VMULPS       c8<>+960(SB), Y0, Y3
+	VMULPS       Y3, Y2, Y2
+	VADDPS       c8<>+832(SB), Y3, Y3
+	VMOVUPS      32(BX), Y4
+	VDIVPS       Y0, Y4, Y4
+	VANDPS       c8<>+448(SB), Y0, Y1
+	VCMPPS       $0x01, c8<>+992(SB), Y1, Y1
+	VBLENDVPS    Y1, Y3, Y4, Y4
+	VADDPS       Y2, Y4, Y4
+	VMULPS       32(CX), Y4, Y4
+	VADDPS       32(AX), Y4, Y4
+	VMOVUPS      Y4, 32(AX)
+	VMOVUPS      64(DX), Y0
+	VMULPS       Y0, Y0, Y1
+	VMULPS       c8<>+800(SB), Y1, Y1
+	VMINPS       c8<>+0(SB), Y1, Y3
+	VMAXPS       c8<>+32(SB), Y3, Y3
+	VMULPS       c8<>+64(SB), Y3, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS c8<>+96(SB), Y4, Y3
+	VFNMADD231PS c8<>+128(SB), Y4, Y3
+	VMOVUPS      c8<>+160(SB), Y2
+	VFMADD213PS  c8<>+192(SB), Y3, Y2
+	VFMADD213PS  c8<>+224(SB), Y3, Y2
+	VFMADD213PS  c8<>+256(SB), Y3, Y2
+	VFMADD213PS  c8<>+288(SB), Y3, Y2
+	VFMADD213PS  c8<>+320(SB), Y3, Y2
+	VMULPS       Y3, Y3, Y5
+	VFMADD213PS  Y3, Y5, Y2
+	VADDPS       c8<>+352(SB), Y2, Y2
+	VCVTPS2DQ    Y4, Y4
+	VPSRAD       $0x01, Y4, Y3
+	VPSUBD       Y3, Y4, Y4
+	VPADDD       c8<>+416(SB), Y3, Y3
+	VPADDD       c8<>+416(SB), Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y3, Y2, Y2
+	VMULPS       Y4, Y2, Y2
+	VCMPPS       $0x03, Y1, Y1, Y3
+	VBLENDVPS    Y3, Y1, Y2, Y2
+	VMULPS       c8<>+960(SB), Y0, Y3
+	VMULPS       Y3, Y2, Y2
+	VADDPS       c8<>+832(SB), Y3, Y3
+	VMOVUPS      64(BX), Y4
+	VDIVPS       Y0, Y4, Y4
+	VANDPS       c8<>+448(SB), Y0, Y1
+	VCMPPS       $0x01, c8<>+992(SB), Y1, Y1
+	VBLENDVPS    Y1, Y3, Y4, Y4
+	VADDPS       Y2, Y4, Y4
+	VMULPS       64(CX), Y4, Y4
+	VADDPS       64(AX), Y4, Y4
+	VMOVUPS      Y4, 64(AX)
+	VMOVUPS      96(DX), Y0
+	VMULPS       Y0, Y0, Y1
+	VMULPS       c8<>+800(SB), Y1, Y1
+	VMINPS       c8<>+0(SB), Y1, Y3
+	VMAXPS       c8<>+32(SB), Y3, Y3
+	VMULPS       c8<>+64(SB), Y3, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS c8<>+96(SB), Y4, Y3
+	VFNMADD231PS c8<>+128(SB), Y4, Y3
+	VMOVUPS      c8<>+160(SB), Y2
+	VFMADD213PS  c8<>+192(SB), Y3, Y2
+	VFMADD213PS  c8<>+224(SB), Y3, Y2
+	VFMADD213PS  c8<>+256(SB), Y3, Y2
+	VFMADD213PS  c8<>+288(SB), Y3, Y2
+	VFMADD213PS  c8<>+320(SB), Y3, Y2
+	VMULPS       Y3, Y3, Y5
+	VFMADD213PS  Y3, Y5, Y2
+	VADDPS       c8<>+352(SB), Y2, Y2
+	VCVTPS2DQ    Y4, Y4
+	VPSRAD       $0x01, Y4, Y3
+	VPSUBD       Y3, Y4, Y4
+	VPADDD       c8<>+416(SB), Y3, Y3
+	VPADDD       c8<>+416(SB), Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y3, Y2, Y2
+	VMULPS       Y4, Y2, Y2
+	VCMPPS       $0x03, Y1, Y1, Y3
+	VBLENDVPS    Y3, Y1, Y2, Y2
+	VMULPS       c8<>+960(SB), Y0, Y3
+	VMULPS       Y3, Y2, Y2
+	VADDPS       c8<>+832(SB), Y3, Y3
+	VMOVUPS      96(BX), Y4
+	VDIVPS       Y0, Y4, Y4
+	VANDPS       c8<>+448(SB), Y0, Y1
+	VCMPPS       $0x01, c8<>+992(SB), Y1, Y1
+	VBLENDVPS    Y1, Y3, Y4, Y4
+	VADDPS       Y2, Y4, Y4
+	VMULPS       96(CX), Y4, Y4
+	VADDPS       96(AX), Y4, Y4
+	VMOVUPS      Y4, 96(AX)
+	ADDQ         $0x80, AX
+	ADDQ         $0x80, CX
+	ADDQ         $0x80, DX
+	ADDQ         $0x80, BX
+	SUBQ         $0x20, SI
+	JMP          loop32
+
+loop8:
+	TESTQ        SI, SI
+	JE           done
+	VMOVUPS      (DX), Y0
+	VMULPS       Y0, Y0, Y1
+	VMULPS       c8<>+800(SB), Y1, Y1
+	VMINPS       c8<>+0(SB), Y1, Y3
+	VMAXPS       c8<>+32(SB), Y3, Y3
+	VMULPS       c8<>+64(SB), Y3, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS c8<>+96(SB), Y4, Y3
+	VFNMADD231PS c8<>+128(SB), Y4, Y3
+	VMOVUPS      c8<>+160(SB), Y2
+	VFMADD213PS  c8<>+192(SB), Y3, Y2
+	VFMADD213PS  c8<>+224(SB), Y3, Y2
+	VFMADD213PS  c8<>+256(SB), Y3, Y2
+	VFMADD213PS  c8<>+288(SB), Y3, Y2
+	VFMADD213PS  c8<>+320(SB), Y3, Y2
+	VMULPS       Y3, Y3, Y5
+	VFMADD213PS  Y3, Y5, Y2
+	VADDPS       c8<>+352(SB), Y2, Y2
+	VCVTPS2DQ    Y4, Y4
+	VPSRAD       $0x01, Y4, Y3
+	VPSUBD       Y3, Y4, Y4
+	VPADDD       c8<>+416(SB), Y3, Y3
+	VPADDD       c8<>+416(SB), Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y3, Y2, Y2
+	VMULPS       Y4, Y2, Y2
+	VCMPPS       $0x03, Y1, Y1, Y3
+	VBLENDVPS    Y3, Y1, Y2, Y2
+	VMULPS       c8<>+960(SB), Y0, Y3
+	VMULPS       Y3, Y2, Y2
+	VADDPS       c8<>+832(SB), Y3, Y3
+	VMOVUPS      (BX), Y4
+	VDIVPS       Y0, Y4, Y4
+	VANDPS       c8<>+448(SB), Y0, Y1
+	VCMPPS       $0x01, c8<>+992(SB), Y1, Y1
+	VBLENDVPS    Y1, Y3, Y4, Y4
+	VADDPS       Y2, Y4, Y4
+	VMULPS       (CX), Y4, Y4
+	VADDPS       (AX), Y4, Y4
+	VMOVUPS      Y4, (AX)
+	ADDQ         $0x20, AX
+	ADDQ         $0x20, CX
+	ADDQ         $0x20, DX
+	ADDQ         $0x20, BX
+	SUBQ         $0x08, SI
+	JMP          loop8
+
+done:
+	VZEROUPPER
+	RET
+
+// func geluTanhGradAVX2(dx []float32, dy []float32, x []float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·geluTanhGradAVX2(SB), NOSPLIT, $0-72
+	MOVQ dx_base+0(FP), AX
+	MOVQ dy_base+24(FP), CX
+	MOVQ x_base+48(FP), DX
+	MOVQ x_len+56(FP), BX
+
+loop32:
+	CMPQ         BX, $0x20
+	JL           loop8
+	VMOVUPS      (DX), Y0
+	VMULPS       Y0, Y0, Y1
+	VMULPS       c8<>+896(SB), Y1, Y2
+	VMULPS       Y0, Y2, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       c8<>+864(SB), Y2, Y2
+	VANDPS       c8<>+448(SB), Y2, Y4
+	VADDPS       Y4, Y4, Y6
+	VMINPS       c8<>+0(SB), Y6, Y5
+	VMAXPS       c8<>+32(SB), Y5, Y5
+	VMULPS       c8<>+64(SB), Y5, Y7
+	VROUNDPS     $0x00, Y7, Y7
+	VFNMADD231PS c8<>+96(SB), Y7, Y5
+	VFNMADD231PS c8<>+128(SB), Y7, Y5
+	VMOVUPS      c8<>+160(SB), Y3
+	VFMADD213PS  c8<>+192(SB), Y5, Y3
+	VFMADD213PS  c8<>+224(SB), Y5, Y3
+	VFMADD213PS  c8<>+256(SB), Y5, Y3
+	VFMADD213PS  c8<>+288(SB), Y5, Y3
+	VFMADD213PS  c8<>+320(SB), Y5, Y3
+	VMULPS       Y5, Y5, Y8
+	VFMADD213PS  Y5, Y8, Y3
+	VADDPS       c8<>+352(SB), Y3, Y3
+	VCVTPS2DQ    Y7, Y7
+	VPSRAD       $0x01, Y7, Y5
+	VPSUBD       Y5, Y7, Y7
+	VPADDD       c8<>+416(SB), Y5, Y5
+	VPADDD       c8<>+416(SB), Y7, Y7
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y5, Y3, Y3
+	VMULPS       Y7, Y3, Y3
+	VCMPPS       $0x03, Y6, Y6, Y5
+	VBLENDVPS    Y5, Y6, Y3, Y3
+	VADDPS       c8<>+352(SB), Y3, Y3
+	VMOVUPS      c8<>+384(SB), Y6
+	VDIVPS       Y3, Y6, Y3
+	VMOVUPS      c8<>+352(SB), Y6
+	VSUBPS       Y3, Y6, Y3
+	VANDPS       c8<>+480(SB), Y2, Y6
+	VXORPS       Y6, Y3, Y3
+	VMULPS       Y2, Y2, Y6
+	VMOVUPS      c8<>+544(SB), Y5
+	VFMADD213PS  c8<>+576(SB), Y6, Y5
+	VFMADD213PS  c8<>+608(SB), Y6, Y5
+	VFMADD213PS  c8<>+640(SB), Y6, Y5
+	VFMADD213PS  c8<>+672(SB), Y6, Y5
+	VMULPS       Y6, Y5, Y5
+	VFMADD213PS  Y2, Y2, Y5
+	VCMPPS       $0x01, c8<>+512(SB), Y4, Y6
+	VBLENDVPS    Y6, Y5, Y3, Y3
+	VMULPS       c8<>+928(SB), Y1, Y4
+	VADDPS       c8<>+352(SB), Y4, Y4
+	VMULPS       c8<>+864(SB), Y4, Y4
+	VMULPS       Y3, Y3, Y2
+	VMOVUPS      c8<>+352(SB), Y1
+	VSUBPS       Y2, Y1, Y2
+	VMULPS       Y2, Y4, Y4
+	VMULPS       Y0, Y4, Y4
+	VADDPS       c8<>+352(SB), Y3, Y3
+	VADDPS       Y3, Y4, Y4
+	VMULPS       c8<>+832(SB), Y4, Y4
+	VMULPS       (CX), Y4, Y4
+	VADDPS       (AX), Y4, Y4
+	VMOVUPS      Y4, (AX)
+	VMOVUPS      32(DX), Y0
+	VMULPS       Y0, Y0, Y1
+	VMULPS       c8<>+896(SB), Y1, Y2
+	VMULPS       Y0, Y2, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       c8<>+864(SB), Y2, Y2
+	VANDPS       c8<>+448(SB), Y2, Y4
+	VADDPS       Y4, Y4, Y6
+	VMINPS       c8<>+0(SB), Y6, Y5
+	VMAXPS       c8<>+32(SB), Y5, Y5
+	VMULPS       c8<>+64(SB), Y5, Y7
+	VROUNDPS     $0x00, Y7, Y7
+	VFNMADD231PS c8<>+96(SB), Y7, Y5
+	VFNMADD231PS c8<>+128(SB), Y7, Y5
+	VMOVUPS      c8<>+160(SB), Y3
+	VFMADD213PS  c8<>+192(SB), Y5, Y3
+	VFMADD213PS  c8<>+224(SB), Y5, Y3
+	VFMADD213PS  c8<>+256(SB), Y5, Y3
+	VFMADD213PS  c8<>+288(SB), Y5, Y3
+	VFMADD213PS  c8<>+320(SB), Y5, Y3
+	VMULPS       Y5, Y5, Y8
+	VFMADD213PS  Y5, Y8, Y3
+	VADDPS       c8<>+352(SB), Y3, Y3
+	VCVTPS2DQ    Y7, Y7
+	VPSRAD       $0x01, Y7, Y5
+	VPSUBD       Y5, Y7, Y7
+	VPADDD       c8<>+416(SB), Y5, Y5
+	VPADDD       c8<>+416(SB), Y7, Y7
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y5, Y3, Y3
+	VMULPS       Y7, Y3, Y3
+	VCMPPS       $0x03, Y6, Y6, Y5
+	VBLENDVPS    Y5, Y6, Y3, Y3
+	VADDPS       c8<>+352(SB), Y3, Y3
+	VMOVUPS      c8<>+384(SB), Y6
+	VDIVPS       Y3, Y6, Y3
+	VMOVUPS      c8<>+352(SB), Y6
+	VSUBPS       Y3, Y6, Y3
+	VANDPS       c8<>+480(SB), Y2, Y6
+	VXORPS       Y6, Y3, Y3
+	VMULPS       Y2, Y2, Y6
+	VMOVUPS      c8<>+544(SB), Y5
+	VFMADD213PS  c8<>+576(SB), Y6, Y5
+	VFMADD213PS  c8<>+608(SB), Y6, Y5
+	VFMADD213PS  c8<>+640(SB), Y6, Y5
+	VFMADD213PS  c8<>+672(SB), Y6, Y5
+	VMULPS       Y6, Y5, Y5
+	VFMADD213PS  Y2, Y2, Y5
+	VCMPPS       $0x01, c8<>+512(SB), Y4, Y6
+	VBLENDVPS    Y6, Y5, Y3, Y3
+	VMULPS       c8<>+928(SB), Y1, Y4
+	VADDPS       c8<>+352(SB), Y4, Y4
+	VMULPS       c8<>+864(SB), Y4, Y4
+	VMULPS       Y3, Y3, Y2
+	VMOVUPS      c8<>+352(SB), Y1
+	VSUBPS       Y2, Y1, Y2
+	VMULPS       Y2, Y4, Y4
+	VMULPS       Y0, Y4, Y4
+	VADDPS       c8<>+352(SB), Y3, Y3
+	VADDPS       Y3, Y4, Y4
+	VMULPS       c8<>+832(SB), Y4, Y4
+	VMULPS       32(CX), Y4, Y4
+	VADDPS       32(AX), Y4, Y4
+	VMOVUPS      Y4, 32(AX)
+	VMOVUPS      64(DX), Y0
+	VMULPS       Y0, Y0, Y1
+	VMULPS       c8<>+896(SB), Y1, Y2
+	VMULPS       Y0, Y2, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       c8<>+864(SB), Y2, Y2
+	VANDPS       c8<>+448(SB), Y2, Y4
+	VADDPS       Y4, Y4, Y6
+	VMINPS       c8<>+0(SB), Y6, Y5
+	VMAXPS       c8<>+32(SB), Y5, Y5
+	VMULPS       c8<>+64(SB), Y5, Y7
+	VROUNDPS     $0x00, Y7, Y7
+	VFNMADD231PS c8<>+96(SB), Y7, Y5
+	VFNMADD231PS c8<>+128(SB), Y7, Y5
+	VMOVUPS      c8<>+160(SB), Y3
+	VFMADD213PS  c8<>+192(SB), Y5, Y3
+	VFMADD213PS  c8<>+224(SB), Y5, Y3
+	VFMADD213PS  c8<>+256(SB), Y5, Y3
+	VFMADD213PS  c8<>+288(SB), Y5, Y3
+	VFMADD213PS  c8<>+320(SB), Y5, Y3
+	VMULPS       Y5, Y5, Y8
+	VFMADD213PS  Y5, Y8, Y3
+	VADDPS       c8<>+352(SB), Y3, Y3
+	VCVTPS2DQ    Y7, Y7
+	VPSRAD       $0x01, Y7, Y5
+	VPSUBD       Y5, Y7, Y7
+	VPADDD       c8<>+416(SB), Y5, Y5
+	VPADDD       c8<>+416(SB), Y7, Y7
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y5, Y3, Y3
+	VMULPS       Y7, Y3, Y3
+	VCMPPS       $0x03, Y6, Y6, Y5
+	VBLENDVPS    Y5, Y6, Y3, Y3
+	VADDPS       c8<>+352(SB), Y3, Y3
+	VMOVUPS      c8<>+384(SB), Y6
+	VDIVPS       Y3, Y6, Y3
+	VMOVUPS      c8<>+352(SB), Y6
+	VSUBPS       Y3, Y6, Y3
+	VANDPS       c8<>+480(SB), Y2, Y6
+	VXORPS       Y6, Y3, Y3
+	VMULPS       Y2, Y2, Y6
+	VMOVUPS      c8<>+544(SB), Y5
+	VFMADD213PS  c8<>+576(SB), Y6, Y5
+	VFMADD213PS  c8<>+608(SB), Y6, Y5
+	VFMADD213PS  c8<>+640(SB), Y6, Y5
+	VFMADD213PS  c8<>+672(SB), Y6, Y5
+	VMULPS       Y6, Y5, Y5
+	VFMADD213PS  Y2, Y2, Y5
+	VCMPPS       $0x01, c8<>+512(SB), Y4, Y6
+	VBLENDVPS    Y6, Y5, Y3, Y3
+	VMULPS       c8<>+928(SB), Y1, Y4
+	VADDPS       c8<>+352(SB), Y4, Y4
+	VMULPS       c8<>+864(SB), Y4, Y4
+	VMULPS       Y3, Y3, Y2
+	VMOVUPS      c8<>+352(SB), Y1
+	VSUBPS       Y2, Y1, Y2
+	VMULPS       Y2, Y4, Y4
+	VMULPS       Y0, Y4, Y4
+	VADDPS       c8<>+352(SB), Y3, Y3
+	VADDPS       Y3, Y4, Y4
+	VMULPS       c8<>+832(SB), Y4, Y4
+	VMULPS       64(CX), Y4, Y4
+	VADDPS       64(AX), Y4, Y4
+	VMOVUPS      Y4, 64(AX)
+	VMOVUPS      96(DX), Y0
+	VMULPS       Y0, Y0, Y1
+	VMULPS       c8<>+896(SB), Y1, Y2
+	VMULPS       Y0, Y2, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       c8<>+864(SB), Y2, Y2
+	VANDPS       c8<>+448(SB), Y2, Y4
+	VADDPS       Y4, Y4, Y6
+	VMINPS       c8<>+0(SB), Y6, Y5
+	VMAXPS       c8<>+32(SB), Y5, Y5
+	VMULPS       c8<>+64(SB), Y5, Y7
+	VROUNDPS     $0x00, Y7, Y7
+	VFNMADD231PS c8<>+96(SB), Y7, Y5
+	VFNMADD231PS c8<>+128(SB), Y7, Y5
+	VMOVUPS      c8<>+160(SB), Y3
+	VFMADD213PS  c8<>+192(SB), Y5, Y3
+	VFMADD213PS  c8<>+224(SB), Y5, Y3
+	VFMADD213PS  c8<>+256(SB), Y5, Y3
+	VFMADD213PS  c8<>+288(SB), Y5, Y3
+	VFMADD213PS  c8<>+320(SB), Y5, Y3
+	VMULPS       Y5, Y5, Y8
+	VFMADD213PS  Y5, Y8, Y3
+	VADDPS       c8<>+352(SB), Y3, Y3
+	VCVTPS2DQ    Y7, Y7
+	VPSRAD       $0x01, Y7, Y5
+	VPSUBD       Y5, Y7, Y7
+	VPADDD       c8<>+416(SB), Y5, Y5
+	VPADDD       c8<>+416(SB), Y7, Y7
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y5, Y3, Y3
+	VMULPS       Y7, Y3, Y3
+	VCMPPS       $0x03, Y6, Y6, Y5
+	VBLENDVPS    Y5, Y6, Y3, Y3
+	VADDPS       c8<>+352(SB), Y3, Y3
+	VMOVUPS      c8<>+384(SB), Y6
+	VDIVPS       Y3, Y6, Y3
+	VMOVUPS      c8<>+352(SB), Y6
+	VSUBPS       Y3, Y6, Y3
+	VANDPS       c8<>+480(SB), Y2, Y6
+	VXORPS       Y6, Y3, Y3
+	VMULPS       Y2, Y2, Y6
+	VMOVUPS      c8<>+544(SB), Y5
+	VFMADD213PS  c8<>+576(SB), Y6, Y5
+	VFMADD213PS  c8<>+608(SB), Y6, Y5
+	VFMADD213PS  c8<>+640(SB), Y6, Y5
+	VFMADD213PS  c8<>+672(SB), Y6, Y5
+	VMULPS       Y6, Y5, Y5
+	VFMADD213PS  Y2, Y2, Y5
+	VCMPPS       $0x01, c8<>+512(SB), Y4, Y6
+	VBLENDVPS    Y6, Y5, Y3, Y3
+	VMULPS       c8<>+928(SB), Y1, Y4
+	VADDPS       c8<>+352(SB), Y4, Y4
+	VMULPS       c8<>+864(SB), Y4, Y4
+	VMULPS       Y3, Y3, Y2
+	VMOVUPS      c8<>+352(SB), Y1
+	VSUBPS       Y2, Y1, Y2
+	VMULPS       Y2, Y4, Y4
+	VMULPS       Y0, Y4, Y4
+	VADDPS       c8<>+352(SB), Y3, Y3
+	VADDPS       Y3, Y4, Y4
+	VMULPS       c8<>+832(SB), Y4, Y4
+	VMULPS       96(CX), Y4, Y4
+	VADDPS       96(AX), Y4, Y4
+	VMOVUPS      Y4, 96(AX)
+	ADDQ         $0x80, AX
+	ADDQ         $0x80, CX
+	ADDQ         $0x80, DX
+	SUBQ         $0x20, BX
+	JMP          loop32
+
+loop8:
+	TESTQ        BX, BX
+	JE           done
+	VMOVUPS      (DX), Y0
+	VMULPS       Y0, Y0, Y1
+	VMULPS       c8<>+896(SB), Y1, Y2
+	VMULPS       Y0, Y2, Y2
+	VADDPS       Y0, Y2, Y2
+	VMULPS       c8<>+864(SB), Y2, Y2
+	VANDPS       c8<>+448(SB), Y2, Y4
+	VADDPS       Y4, Y4, Y6
+	VMINPS       c8<>+0(SB), Y6, Y5
+	VMAXPS       c8<>+32(SB), Y5, Y5
+	VMULPS       c8<>+64(SB), Y5, Y7
+	VROUNDPS     $0x00, Y7, Y7
+	VFNMADD231PS c8<>+96(SB), Y7, Y5
+	VFNMADD231PS c8<>+128(SB), Y7, Y5
+	VMOVUPS      c8<>+160(SB), Y3
+	VFMADD213PS  c8<>+192(SB), Y5, Y3
+	VFMADD213PS  c8<>+224(SB), Y5, Y3
+	VFMADD213PS  c8<>+256(SB), Y5, Y3
+	VFMADD213PS  c8<>+288(SB), Y5, Y3
+	VFMADD213PS  c8<>+320(SB), Y5, Y3
+	VMULPS       Y5, Y5, Y8
+	VFMADD213PS  Y5, Y8, Y3
+	VADDPS       c8<>+352(SB), Y3, Y3
+	VCVTPS2DQ    Y7, Y7
+	VPSRAD       $0x01, Y7, Y5
+	VPSUBD       Y5, Y7, Y7
+	VPADDD       c8<>+416(SB), Y5, Y5
+	VPADDD       c8<>+416(SB), Y7, Y7
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y5, Y3, Y3
+	VMULPS       Y7, Y3, Y3
+	VCMPPS       $0x03, Y6, Y6, Y5
+	VBLENDVPS    Y5, Y6, Y3, Y3
+	VADDPS       c8<>+352(SB), Y3, Y3
+	VMOVUPS      c8<>+384(SB), Y6
+	VDIVPS       Y3, Y6, Y3
+	VMOVUPS      c8<>+352(SB), Y6
+	VSUBPS       Y3, Y6, Y3
+	VANDPS       c8<>+480(SB), Y2, Y6
+	VXORPS       Y6, Y3, Y3
+	VMULPS       Y2, Y2, Y6
+	VMOVUPS      c8<>+544(SB), Y5
+	VFMADD213PS  c8<>+576(SB), Y6, Y5
+	VFMADD213PS  c8<>+608(SB), Y6, Y5
+	VFMADD213PS  c8<>+640(SB), Y6, Y5
+	VFMADD213PS  c8<>+672(SB), Y6, Y5
+	VMULPS       Y6, Y5, Y5
+	VFMADD213PS  Y2, Y2, Y5
+	VCMPPS       $0x01, c8<>+512(SB), Y4, Y6
+	VBLENDVPS    Y6, Y5, Y3, Y3
+	VMULPS       c8<>+928(SB), Y1, Y4
+	VADDPS       c8<>+352(SB), Y4, Y4
+	VMULPS       c8<>+864(SB), Y4, Y4
+	VMULPS       Y3, Y3, Y2
+	VMOVUPS      c8<>+352(SB), Y1
+	VSUBPS       Y2, Y1, Y2
+	VMULPS       Y2, Y4, Y4
+	VMULPS       Y0, Y4, Y4
+	VADDPS       c8<>+352(SB), Y3, Y3
+	VADDPS       Y3, Y4, Y4
+	VMULPS       c8<>+832(SB), Y4, Y4
+	VMULPS       (CX), Y4, Y4
+	VADDPS       (AX), Y4, Y4
+	VMOVUPS      Y4, (AX)
+	ADDQ         $0x20, AX
+	ADDQ         $0x20, CX
+	ADDQ         $0x20, DX
+	SUBQ         $0x08, BX
 	JMP          loop8
 
 done:

@@ -35,6 +35,8 @@ var implAVX2 = &impl{
 	tanh:         tanhAsm,
 	geluTanh:     geluTanhAsm,
 	geluErf:      geluErfAsm,
+	geluErfGrad:  geluErfGradAsm,
+	geluTanhGrad: geluTanhGradAsm,
 	expShiftSum:  expShiftSumAsm,
 	expShiftGrad: expShiftGradAsm,
 }
@@ -63,6 +65,8 @@ var implAVX512 = &impl{
 	tanh:         tanhAsm,
 	geluTanh:     geluTanhAsm,
 	geluErf:      geluErfAsm,
+	geluErfGrad:  geluErfGradAsm,
+	geluTanhGrad: geluTanhGradAsm,
 	expShiftSum:  expShiftSumAsm,
 	expShiftGrad: expShiftGradAsm,
 }
@@ -218,6 +222,26 @@ func adamwAsm(p, g, m, v []float32, k AdamWConsts) {
 	}
 	if n < len(p) {
 		AdamWRef(p[n:], g[n:], m[n:], v[n:], k)
+	}
+}
+
+func geluErfGradAsm(dx, dy, x, y []float32) {
+	n := len(x) &^ 7
+	if n > 0 {
+		geluErfGradAVX2(dx[:n], dy[:n], x[:n], y[:n])
+	}
+	if n < len(x) {
+		geluErfGradGo(dx[n:], dy[n:], x[n:], y[n:])
+	}
+}
+
+func geluTanhGradAsm(dx, dy, x []float32) {
+	n := len(x) &^ 7
+	if n > 0 {
+		geluTanhGradAVX2(dx[:n], dy[:n], x[:n])
+	}
+	if n < len(x) {
+		geluTanhGradGo(dx[n:], dy[n:], x[n:])
 	}
 }
 

@@ -50,7 +50,10 @@ type impl struct {
 	tanh        func(dst, src []float32)
 	geluTanh    func(dst, src []float32)
 	geluErf     func(dst, src []float32)
-	expShiftSum func(x []float32, shift float32) float32
+	geluErfGrad func(dx, dy, x, y []float32)
+	// geluTanhGrad computes dx[i] += dy[i]·gelu_tanh'(x[i]).
+	geluTanhGrad func(dx, dy, x []float32)
+	expShiftSum  func(x []float32, shift float32) float32
 	// expShiftGrad computes p[i] = exp(p[i] − shift), then
 	// ds[i] = p[i]·(ds[i] − d), for i < len(p).
 	expShiftGrad func(p, ds []float32, shift, d float32)
@@ -194,6 +197,25 @@ func GeluTanh(dst, src []float32) {
 func GeluErf(dst, src []float32) {
 	_ = dst[:len(src)]
 	cur.geluErf(dst, src)
+}
+
+// GeluErfGrad accumulates the gradient of GeluErf: dx[i] += dy[i]·(Φ(x) +
+// x·φ(x)) for x = x[i], given the forward's y = GeluErf(x), from which
+// Φ(x) = y/x where |x| > 1e-3 (nearer 0, Φ(x) = ½ + x·φ(0), whose next
+// term is below 1e-10). dx, dy and y must hold len(x) elements. Error:
+// that of y divided by |x|, plus a few float32 roundings.
+func GeluErfGrad(dx, dy, x, y []float32) {
+	_, _, _ = dx[:len(x)], dy[:len(x)], y[:len(x)]
+	cur.geluErfGrad(dx, dy, x, y)
+}
+
+// GeluTanhGrad accumulates the gradient of GeluTanh: dx[i] += dy[i]·d,
+// d = ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715·x²), t = tanh(u),
+// u = √(2/π)(x + 0.044715·x³), x = x[i]; dx and dy must hold len(x)
+// elements.
+func GeluTanhGrad(dx, dy, x []float32) {
+	_, _ = dx[:len(x)], dy[:len(x)]
+	cur.geluTanhGrad(dx, dy, x)
 }
 
 // Max returns the largest element of x (-Inf for an empty x); NaNs are

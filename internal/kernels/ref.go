@@ -138,6 +138,28 @@ func GeluErfRef(dst, src []float32) {
 	}
 }
 
+// GeluErfGradRef computes dx[i] += dy[i]·(Φ(x) + x·φ(x)), the derivative
+// of x·Φ(x) at x = x[i], in float64 from x alone (GeluErfGrad also reads
+// the forward's y).
+func GeluErfGradRef(dx, dy, x []float32) {
+	for i, v := range x {
+		t := float64(v)
+		cdf := 0.5 * math.Erfc(-t/math.Sqrt2)
+		dx[i] = float32(float64(dx[i]) + float64(dy[i])*(cdf+t*math.Exp(-t*t/2)/math.Sqrt(2*math.Pi)))
+	}
+}
+
+// GeluTanhGradRef computes dx[i] += dy[i]·gelu_tanh'(x[i]) in float64.
+func GeluTanhGradRef(dx, dy, x []float32) {
+	c := math.Sqrt(2 / math.Pi)
+	for i, v := range x {
+		t := float64(v)
+		th := math.Tanh(c * (t + 0.044715*t*t*t))
+		d := 0.5*(1+th) + 0.5*t*(1-th*th)*c*(1+3*0.044715*t*t)
+		dx[i] = float32(float64(dx[i]) + float64(dy[i])*d)
+	}
+}
+
 // MaxRef returns the largest element of x (-Inf for an empty x).
 func MaxRef(x []float32) float32 {
 	m := float32(math.Inf(-1))

@@ -22,6 +22,8 @@ var implGo = &impl{
 	tanh:         tanhGo,
 	geluTanh:     geluTanhGo,
 	geluErf:      geluErfGo,
+	geluErfGrad:  geluErfGradGo,
+	geluTanhGrad: geluTanhGradGo,
 	expShiftSum:  expShiftSumGo,
 	expShiftGrad: expShiftGradGo,
 }
@@ -239,6 +241,33 @@ func geluErfGo(dst, src []float32) {
 		} else {
 			dst[i] = x * (1 - r)
 		}
+	}
+}
+
+// geluErfGradGo is geluErfGradAVX2's loop in scalar form.
+func geluErfGradGo(dx, dy, x, y []float32) {
+	const invSqrt2Pi = float32(0.39894228040143267794)
+	dx, dy, y = dx[:len(x)], dy[:len(x)], y[:len(x)]
+	for i, v := range x {
+		e := expf(-0.5 * (v * v))
+		near := invSqrt2Pi * v
+		cdf := 0.5 + near
+		if !(v < 1e-3 && v > -1e-3) {
+			cdf = y[i] / v
+		}
+		dx[i] += dy[i] * (cdf + near*e)
+	}
+}
+
+// geluTanhGradGo is geluTanhGradAVX2's loop in scalar form.
+func geluTanhGradGo(dx, dy, x []float32) {
+	const s2pi, coef = float32(0.79788456080286535588), float32(0.044715)
+	dx, dy = dx[:len(x)], dy[:len(x)]
+	for i, v := range x {
+		x2 := v * v
+		t := tanhf(s2pi * ((coef*x2)*v + v))
+		a := s2pi * (3*coef*x2 + 1)
+		dx[i] += dy[i] * (0.5 * ((1 + t) + v*((1-t*t)*a)))
 	}
 }
 

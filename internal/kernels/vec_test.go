@@ -313,6 +313,61 @@ func TestGeluErfAccuracy(t *testing.T) {
 	})
 }
 
+// TestGeluErfGradAccuracy checks every variant's GeluErfGrad, fed the
+// forward's y, against the float64 GeluErfGradRef over [-12, 12] (and
+// lengths that leave tails): within 1e-6·(|dx| + |dy|·(1 + |x|)).
+func TestGeluErfGradAccuracy(t *testing.T) {
+	var xs []float32
+	for x := -12.0; x <= 12; x += 0.00071 {
+		xs = append(xs, float32(x))
+	}
+	xs = append(xs, 0, float32(math.Copysign(0, -1)), 1e-30, -1e-30, 1e-3, -1e-3, 1.0001e-3)
+	r := rand.New(rand.NewPCG(5, 5))
+	dy, dx0 := randSlice(r, len(xs)), randSlice(r, len(xs))
+	y := make([]float32, len(xs))
+	GeluErfRef(y, xs)
+	want := slices.Clone(dx0)
+	GeluErfGradRef(want, dy, xs)
+	forEachImpl(t, func(t *testing.T, im *impl) {
+		for _, n := range []int{len(xs), 13, 8, 7} {
+			got := slices.Clone(dx0[:n])
+			im.geluErfGrad(got, dy, xs[:n], y)
+			for i := range got {
+				tol := 1e-6 * (abs32(dx0[i]) + abs32(dy[i])*(1+abs32(xs[i])))
+				if e := abs32(got[i] - want[i]); !(e <= tol) {
+					t.Fatalf("n=%d: gelu'(%v): dx %v, want %v (error %.3g > %.3g)", n, xs[i], got[i], want[i], e, tol)
+				}
+			}
+		}
+	})
+}
+
+// TestGeluTanhGradAccuracy checks every variant's GeluTanhGrad against the
+// float64 GeluTanhGradRef over [-12, 12]: within 1e-6·(|dx| + |dy|·(1 + |x|)).
+func TestGeluTanhGradAccuracy(t *testing.T) {
+	var xs []float32
+	for x := -12.0; x <= 12; x += 0.00071 {
+		xs = append(xs, float32(x))
+	}
+	xs = append(xs, 0, float32(math.Copysign(0, -1)), 1e-30, -1e-30, 0.7, -0.7)
+	r := rand.New(rand.NewPCG(6, 6))
+	dy, dx0 := randSlice(r, len(xs)), randSlice(r, len(xs))
+	want := slices.Clone(dx0)
+	GeluTanhGradRef(want, dy, xs)
+	forEachImpl(t, func(t *testing.T, im *impl) {
+		for _, n := range []int{len(xs), 13, 8, 7} {
+			got := slices.Clone(dx0[:n])
+			im.geluTanhGrad(got, dy, xs[:n])
+			for i := range got {
+				tol := 1e-6 * (abs32(dx0[i]) + abs32(dy[i])*(1+abs32(xs[i])))
+				if e := abs32(got[i] - want[i]); !(e <= tol) {
+					t.Fatalf("n=%d: gelu_tanh'(%v): dx %v, want %v (error %.3g > %.3g)", n, xs[i], got[i], want[i], e, tol)
+				}
+			}
+		}
+	})
+}
+
 // TestGeluErfSpecials: infinities and NaN behave as torch's gelu (−Inf·0
 // is NaN), zero signs are kept, and tails (lengths not a multiple of 8)
 // are computed like whole vectors.

@@ -43,6 +43,8 @@ func main() {
 	tanhKernel()
 	geluKernel()
 	geluErfKernel()
+	geluErfGradKernel()
+	geluTanhGradKernel()
 	Generate()
 }
 
@@ -90,6 +92,11 @@ func consts() {
 		// Abramowitz & Stegun 7.1.26, t = 1/(1 + p·|x|/√2).
 		{"mhalf", math.Float32bits(-0.5)},
 		{"half", math.Float32bits(0.5)},
+		{"s2pi", math.Float32bits(float32(math.Sqrt(2 / math.Pi)))},
+		{"gCoef", math.Float32bits(0.044715)},
+		{"gCoef3", math.Float32bits(3 * 0.044715)},
+		{"invSqrt2Pi", math.Float32bits(float32(1 / math.Sqrt(2*math.Pi)))},
+		{"geluNear", math.Float32bits(1e-3)},
 		{"asP", math.Float32bits(float32(0.3275911 / math.Sqrt2))},
 		{"asA1", math.Float32bits(0.254829592)},
 		{"asA2", math.Float32bits(-0.284496736)},
@@ -798,7 +805,7 @@ func adamw() {
 		VMOVUPS(Mem{Base: g, Disp: disp}, gi)
 		VMOVUPS(Mem{Base: m, Disp: disp}, mi)
 		VMULPS(c(0), mi, mi) // m·β1
-		VMULPS(c(1), gi, t)                        // (1−β1)·g
+		VMULPS(c(1), gi, t)  // (1−β1)·g
 		VADDPS(t, mi, mi)
 		VMOVUPS(mi, Mem{Base: m, Disp: disp})
 		VMULPS(c(3), gi, t) // (1−β2)·g
@@ -993,31 +1000,76 @@ func tanhKernel() {
 	s := Load(Param("src").Base(), GP64())
 	n := Load(Param("src").Len(), GP64())
 	stream(n, []Register{d, s}, func(_, disp int) {
-		x, ax, e, small, z := YMM(), YMM(), YMM(), YMM(), YMM()
+		x, e := YMM(), YMM()
 		VMOVUPS(Mem{Base: s, Disp: disp}, x)
-		VANDPS(k("abs"), x, ax)
-		// large: 1 - 2/(exp(2|x|)+1), sign restored
-		VADDPS(ax, ax, z)
-		expVec(z, e)
-		VADDPS(k("one"), e, e)
-		VMOVUPS(k("two"), z)
-		VDIVPS(e, z, e)
-		VMOVUPS(k("one"), z)
-		VSUBPS(e, z, e)
-		VANDPS(k("sign"), x, z)
-		VXORPS(z, e, e)
-		// small: x + x·z·P(z)
-		VMULPS(x, x, z)
-		VMOVUPS(k("t0"), small)
-		VFMADD213PS(k("t1"), z, small)
-		VFMADD213PS(k("t2"), z, small)
-		VFMADD213PS(k("t3"), z, small)
-		VFMADD213PS(k("t4"), z, small)
-		VMULPS(z, small, small)
-		VFMADD213PS(x, x, small)             // small = x·small + x
-		VCMPPS(U8(1), k("tanhSmall"), ax, z) // |x| < 0.625
-		VBLENDVPS(z, small, e, e)
+		tanhVec(x, e)
 		VMOVUPS(e, Mem{Base: d, Disp: disp})
+	})
+	VZEROUPPER()
+	RET()
+}
+
+// tanhVec sets out = tanh(x) (see tanhAVX2); x is kept.
+func tanhVec(x, out VecVirtual) {
+	ax, small, z := YMM(), YMM(), YMM()
+	e := out
+	VANDPS(k("abs"), x, ax)
+	// large: 1 - 2/(exp(2|x|)+1), sign restored
+	VADDPS(ax, ax, z)
+	expVec(z, e)
+	VADDPS(k("one"), e, e)
+	VMOVUPS(k("two"), z)
+	VDIVPS(e, z, e)
+	VMOVUPS(k("one"), z)
+	VSUBPS(e, z, e)
+	VANDPS(k("sign"), x, z)
+	VXORPS(z, e, e)
+	// small: x + x·z·P(z)
+	VMULPS(x, x, z)
+	VMOVUPS(k("t0"), small)
+	VFMADD213PS(k("t1"), z, small)
+	VFMADD213PS(k("t2"), z, small)
+	VFMADD213PS(k("t3"), z, small)
+	VFMADD213PS(k("t4"), z, small)
+	VMULPS(z, small, small)
+	VFMADD213PS(x, x, small)             // small = x·small + x
+	VCMPPS(U8(1), k("tanhSmall"), ax, z) // |x| < 0.625
+	VBLENDVPS(z, small, e, e)
+}
+
+func geluTanhGradKernel() {
+	TEXT("geluTanhGradAVX2", NOSPLIT, "func(dx, dy, x []float32)")
+	Pragma("noescape")
+	Doc("geluTanhGradAVX2 computes dx[i] += dy[i]·(½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715·x²)),",
+		"t = tanh(√(2/π)(x + 0.044715·x³)), x = x[i]: the derivative of gelu(approximate='tanh');",
+		"len(x) must be a multiple of 8 and dx, dy at least as long.")
+	dx := Load(Param("dx").Base(), GP64())
+	dy := Load(Param("dy").Base(), GP64())
+	x := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	stream(n, []Register{dx, dy, x}, func(_, disp int) {
+		xv, x2, u, t, a := YMM(), YMM(), YMM(), YMM(), YMM()
+		VMOVUPS(Mem{Base: x, Disp: disp}, xv)
+		VMULPS(xv, xv, x2)
+		VMULPS(k("gCoef"), x2, u) // 0.044715·x²
+		VMULPS(xv, u, u)
+		VADDPS(xv, u, u)
+		VMULPS(k("s2pi"), u, u) // √(2/π)(x + 0.044715·x³)
+		tanhVec(u, t)
+		VMULPS(k("gCoef3"), x2, a) // 3·0.044715·x²
+		VADDPS(k("one"), a, a)
+		VMULPS(k("s2pi"), a, a) // √(2/π)(1 + 3·0.044715·x²)
+		VMULPS(t, t, u)
+		VMOVUPS(k("one"), x2)
+		VSUBPS(u, x2, u) // 1 − t²
+		VMULPS(u, a, a)
+		VMULPS(xv, a, a)
+		VADDPS(k("one"), t, t)
+		VADDPS(t, a, a)
+		VMULPS(k("half"), a, a) // ½(1 + t) + ½x(1 − t²)·…
+		VMULPS(Mem{Base: dy, Disp: disp}, a, a)
+		VADDPS(Mem{Base: dx, Disp: disp}, a, a)
+		VMOVUPS(a, Mem{Base: dx, Disp: disp})
 	})
 	VZEROUPPER()
 	RET()
@@ -1043,6 +1095,41 @@ func geluKernel() {
 		VADDPS(k("one"), e, e)
 		VDIVPS(e, x, e) // x / (1 + exp(-2u))
 		VMOVUPS(e, Mem{Base: d, Disp: disp})
+	})
+	VZEROUPPER()
+	RET()
+}
+
+func geluErfGradKernel() {
+	TEXT("geluErfGradAVX2", NOSPLIT, "func(dx, dy, x, y []float32)")
+	Pragma("noescape")
+	Doc("geluErfGradAVX2 computes dx[i] += dy[i]·(Φ(x) + x·φ(x)), x = x[i], with",
+		"Φ(x) = y[i]/x from the forward's y = x·Φ(x) where |x| > 1e-3 and",
+		"½ + x·φ(0) nearer 0, φ(x) = exp(−x²/2)/√(2π); len(x) must be a multiple",
+		"of 8 and dx, dy, y at least as long.")
+	dx := Load(Param("dx").Base(), GP64())
+	dy := Load(Param("dy").Base(), GP64())
+	x := Load(Param("x").Base(), GP64())
+	y := Load(Param("y").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	stream(n, []Register{dx, dy, x, y}, func(_, disp int) {
+		xv, z, e, near, far := YMM(), YMM(), YMM(), YMM(), YMM()
+		VMOVUPS(Mem{Base: x, Disp: disp}, xv)
+		VMULPS(xv, xv, z)
+		VMULPS(k("mhalf"), z, z) // −x²/2
+		expVec(z, e)
+		VMULPS(k("invSqrt2Pi"), xv, near) // x·φ(0)
+		VMULPS(near, e, e)                // x·φ(x)
+		VADDPS(k("half"), near, near)     // ½ + x·φ(0)
+		VMOVUPS(Mem{Base: y, Disp: disp}, far)
+		VDIVPS(xv, far, far) // y/x
+		VANDPS(k("abs"), xv, z)
+		VCMPPS(U8(1), k("geluNear"), z, z) // |x| < 1e-3 (false for NaN: y/x)
+		VBLENDVPS(z, near, far, far)
+		VADDPS(e, far, far)
+		VMULPS(Mem{Base: dy, Disp: disp}, far, far)
+		VADDPS(Mem{Base: dx, Disp: disp}, far, far)
+		VMOVUPS(far, Mem{Base: dx, Disp: disp})
 	})
 	VZEROUPPER()
 	RET()
