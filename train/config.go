@@ -33,7 +33,8 @@ type Config struct {
 	// Data: a UTF-8 text file (language-model tasks) or labelled lines
 	// (classify: a glob of .tsv/.txt, .csv or .jsonl files), tokenized by
 	// Tokenizer ("char", "bpe" — trained on the spot with VocabSize
-	// entries — or "model", the checkpoint's own); the last ValFraction
+	// entries —, "model", the checkpoint's own, or a directory holding
+	// tokenizer files, such as a WordPiece vocab.txt); the last ValFraction
 	// of the tokens (of the shuffled examples) validates.
 	Data           string  `json:"data"`
 	MLMProbability float64 `json:"mlm_probability"`
@@ -220,7 +221,9 @@ func (c *Config) Validate() error {
 	switch c.Tokenizer {
 	case "char", "bpe", "model":
 	default:
-		return fmt.Errorf("train: tokenizer %q: want char, bpe or model", c.Tokenizer)
+		if st, err := os.Stat(c.Tokenizer); err != nil || !st.IsDir() {
+			return fmt.Errorf("train: tokenizer %q: want char, bpe, model or a directory of tokenizer files (vocab.txt, tokenizer.json, …)", c.Tokenizer)
+		}
 	}
 	if c.Tokenizer == "model" && c.Model == "" {
 		return fmt.Errorf("train: tokenizer \"model\" needs a checkpoint (--model)")

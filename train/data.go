@@ -85,11 +85,17 @@ func makeTokenizer(cfg *Config, text []byte, modelTok tokenizer.Tokenizer) (toke
 			return nil, fmt.Errorf("train: training a BPE on %s: %w", cfg.Data, err)
 		}
 		return b, nil
-	default:
+	case "model":
 		if modelTok == nil {
 			return nil, fmt.Errorf("train: tokenizer \"model\": %s has no tokenizer files", cfg.Model)
 		}
 		return modelTok, nil
+	default: // a directory (Config.Validate)
+		t, err := tokenizer.Load(cfg.Tokenizer)
+		if err != nil {
+			return nil, fmt.Errorf("train: tokenizer: %w", err)
+		}
+		return t, nil
 	}
 }
 
@@ -131,8 +137,14 @@ func readTokenCache(dir string, cfg *Config, modelTok tokenizer.Tokenizer) (*tok
 		return nil, nil, nil, fmt.Errorf("stale")
 	}
 	tok := modelTok
-	if cfg.Tokenizer != "model" {
+	switch cfg.Tokenizer {
+	case "model":
+	case "char", "bpe": // made by the run, kept with the cache
 		if tok, err = LoadTokenizer(dir); err != nil {
+			return nil, nil, nil, err
+		}
+	default:
+		if tok, err = LoadTokenizer(cfg.Tokenizer); err != nil {
 			return nil, nil, nil, err
 		}
 	}

@@ -84,17 +84,19 @@ type Trainer struct {
 	data *TextData // language-model tasks
 	tok  tokenizer.Tokenizer
 	// tokDir is the directory tok was read from, unchanged (tokenizer
-	// "model"): checkpoints copy its tokenizer files.
-	tokDir string
-	task   task
-	sha    string // of the data, to refuse a resume on changed data
-	named  []nn.NamedParam
-	ps     []*autograd.Var
-	opt    *AdamW
-	sched  WarmupCosine
-	rng    *rand.Rand
-	pcg    *rand.PCG
-	step   int
+	// "model" or a directory): checkpoints copy its tokenizer files.
+	// tokChanged: the run added special tokens to the tokenizer it read.
+	tokDir     string
+	tokChanged bool
+	task       task
+	sha        string // of the data, to refuse a resume on changed data
+	named      []nn.NamedParam
+	ps         []*autograd.Var
+	opt        *AdamW
+	sched      WarmupCosine
+	rng        *rand.Rand
+	pcg        *rand.PCG
+	step       int
 
 	bestVal    float64
 	bestStep   int
@@ -139,8 +141,12 @@ func NewTrainer(cfg Config) (*Trainer, error) {
 	if err := tr.prepare(modelTok); err != nil {
 		return nil, err
 	}
-	if cfg.Tokenizer == "model" && tr.tok == modelTok {
+	switch {
+	case tr.tokChanged || cfg.Tokenizer == "char" || cfg.Tokenizer == "bpe":
+	case cfg.Tokenizer == "model":
 		tr.tokDir = cfg.Model
+	default:
+		tr.tokDir = cfg.Tokenizer
 	}
 	if tr.m != nil {
 		if err := tr.adaptHead(); err != nil {
@@ -248,7 +254,7 @@ func (tr *Trainer) prepare(tok tokenizer.Tokenizer) error {
 		}
 		sp := bertSpecials(data.Tok)
 		tr.task = &maskedTask{cfg: cfg, data: data, sp: sp}
-		tr.tok, err = withSpecials(data.Tok, sp)
+		tr.tok, tr.tokChanged, err = withSpecials(data.Tok, sp)
 		return err
 	}
 	if cfg.Task == TaskImage {
@@ -293,7 +299,7 @@ func (tr *Trainer) prepare(tok tokenizer.Tokenizer) error {
 		return err
 	}
 	tr.task = c
-	tr.tok, err = withSpecials(tok, c.sp)
+	tr.tok, tr.tokChanged, err = withSpecials(tok, c.sp)
 	return err
 }
 

@@ -77,16 +77,17 @@ func bertSpecials(tok tokenizer.Tokenizer) specials {
 // itself when it has sp's tokens, else (a BPE) tok with them added, so that
 // fill-mask, embeddings and classification of the checkpoint find [MASK],
 // [CLS] and [SEP] where training put them. A char vocabulary stays as it is.
-func withSpecials(tok tokenizer.Tokenizer, sp specials) (tokenizer.Tokenizer, error) {
+// It reports whether it added tokens.
+func withSpecials(tok tokenizer.Tokenizer, sp specials) (tokenizer.Tokenizer, bool, error) {
 	b, ok := tok.(*tokenizer.BPE)
 	if !ok || sp.n == tok.VocabSize() {
-		return tok, nil
+		return tok, false, nil
 	}
 	c, err := b.WithBERTSpecials()
 	if err != nil {
-		return nil, fmt.Errorf("train: tokenizer: %w", err)
+		return nil, false, fmt.Errorf("train: tokenizer: %w", err)
 	}
-	return c, nil
+	return c, true, nil
 }
 
 // causalTask: nanoGPT's random windows of a token stream.

@@ -209,6 +209,28 @@ func TestClassifyKeepsModelTokenizer(t *testing.T) {
 		t.Errorf("checkpoint tokenizes %v, the model %v", b, a)
 	}
 
+	// A fresh model on the directory's tokenizer (--tokenizer DIR).
+	cfg.Model, cfg.Tokenizer, cfg.Out = "", dir, filepath.Join(t.TempDir(), "fresh")
+	tr, err = NewTrainer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Run(); err != nil {
+		t.Fatal(err)
+	}
+	tr.Close()
+	if got, err = tokenizer.Load(filepath.Join(cfg.Out, "ckpt-0000002")); err != nil {
+		t.Fatalf("the fresh model's checkpoint has no tokenizer: %v", err)
+	}
+	if b, _ = got.Encode(text, true); !slices.Equal(a, b) {
+		t.Errorf("fresh model's checkpoint tokenizes %v, the directory %v", b, a)
+	}
+	cfg.Tokenizer = filepath.Join(dir, "vocab.txt")
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "directory of tokenizer files") {
+		t.Errorf("tokenizer naming a file: err = %v", err)
+	}
+	cfg.Model, cfg.Tokenizer = dir, "model"
+
 	if err := os.WriteFile(filepath.Join(dir, "tokenizer.json"), []byte("{not json"), 0o644); err != nil {
 		t.Fatal(err)
 	}
