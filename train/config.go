@@ -38,6 +38,10 @@ type Config struct {
 	// of the tokens (of the shuffled examples) validates.
 	Data           string  `json:"data"`
 	MLMProbability float64 `json:"mlm_probability"`
+	// MaskTokens (classify): each input token of a training batch is
+	// replaced by [MASK] with this probability, a fresh choice every
+	// batch — a regulariser for small data sets (0 = off).
+	MaskTokens float64 `json:"mask_tokens"`
 	PatchSize      int     `json:"patch_size"` // image: ViT patches of patch_size²
 	ImageSize      int     `json:"image_size"` // image folders: resized to image_size² (0 = the first image's size)
 	Tokenizer      string  `json:"tokenizer"`
@@ -100,6 +104,18 @@ var Presets = []Preset{
 			c := DefaultConfig()
 			c.Data = "data/tinyshakespeare/input.txt"
 			c.Out = "out-shakespeare-char"
+			return c
+		}},
+	{"sentiment", "a fresh 1-layer, 64-wide BERT classifier on the UCI sentiment sentences with BERT's WordPiece vocabulary, 400 iterations (tools/bench/sentiment.sh compares it with a bag of words over splits)",
+		func() Config {
+			c := DefaultConfig()
+			c.Task, c.Data = TaskClassify, "data/sentiment-labelled-sentences-uci/*_labelled.txt"
+			c.Tokenizer = "data/bert-base-uncased-vocab"
+			c.Layers, c.Heads, c.Hidden, c.Dropout = 1, 2, 64, 0.1
+			c.BatchSize, c.BlockSize = 32, 64
+			c.MaxIters, c.LRDecayIters, c.WarmupIters, c.LR = 400, 400, 50, 1e-3
+			c.EvalInterval, c.CheckpointEvery = 100, 400
+			c.Out = "out-sentiment"
 			return c
 		}},
 	{"tiny-char", "a 2-layer, 64-wide character GPT for smoke tests: 200 iterations",
@@ -214,6 +230,9 @@ func (c *Config) Validate() error {
 	case TaskCausalLM, TaskMaskedLM, TaskClassify, TaskSeq2Seq, TaskImage:
 	default:
 		return fmt.Errorf("train: task %q: want %s, %s, %s, %s or %s", c.Task, TaskCausalLM, TaskMaskedLM, TaskClassify, TaskSeq2Seq, TaskImage)
+	}
+	if !(c.MaskTokens >= 0 && c.MaskTokens < 1) {
+		return fmt.Errorf("train: mask_tokens %g must be in [0, 1)", c.MaskTokens)
 	}
 	if !(c.MLMProbability > 0 && c.MLMProbability < 1) {
 		return fmt.Errorf("train: mlm_probability %g must be in (0, 1)", c.MLMProbability)

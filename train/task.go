@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -321,6 +322,15 @@ func (c *classifyTask) trainBatch(rng *rand.Rand) (*model.Inputs, []int) {
 	for i := range rows {
 		k := rng.IntN(len(c.train))
 		rows[i], ys[i] = c.train[k], c.trainY[k]
+		if p := c.cfg.MaskTokens; p > 0 {
+			r := slices.Clone(rows[i])
+			for j := range r {
+				if rng.Float64() < p {
+					r[j] = c.sp.mask
+				}
+			}
+			rows[i] = r
+		}
 	}
 	return c.batch(rows, ys)
 }

@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -238,4 +239,65 @@ func TestClassifyKeepsModelTokenizer(t *testing.T) {
 	if _, err := NewTrainer(cfg); err == nil || !strings.Contains(err.Error(), "tokenizer.json") {
 		t.Errorf("corrupt tokenizer.json: err = %v, want it named", err)
 	}
+}
+
+// TestClassifyMaskTokens: mask_tokens replaces about that share of a
+// training batch's tokens by [MASK] (never [CLS], [SEP] or padding, never
+// in validation batches), and is validated.
+func TestClassifyMaskTokens(t *testing.T) {
+	cfg := tinyConfig(filepath.Join(t.TempDir(), "out"), 2)
+	cfg.Task, cfg.Data, cfg.MaskTokens = TaskClassify, writeSynthetic(t, 200), 0.25
+	ex, err := ReadExamples(cfg.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := newClassifyTask(&cfg, ex, mustChar(t, ex))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	masked, tokens := 0, 0
+	for range 50 {
+		in, _ := c.trainBatch(rng)
+		for i, id := range in.InputIDs {
+			if in.AttentionMask[i] == 0 || id == c.sp.cls || id == c.sp.sep {
+				if id == c.sp.mask {
+					t.Fatalf("a special or padding position was masked")
+				}
+				continue
+			}
+			tokens++
+			if id == c.sp.mask {
+				masked++
+			}
+		}
+	}
+	if f := float64(masked) / float64(tokens); f < 0.22 || f > 0.28 {
+		t.Errorf("%.3f of %d tokens masked, want about 0.25", f, tokens)
+	}
+	for i := range c.valBatches() {
+		in, _ := c.valBatch(nil, i)
+		if slices.Contains(in.InputIDs, c.sp.mask) {
+			t.Fatalf("validation batch %d has [MASK]", i)
+		}
+	}
+	for _, p := range []float64{-0.1, 1, math.NaN()} {
+		cfg.MaskTokens = p
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "mask_tokens") {
+			t.Errorf("mask_tokens %v: err = %v", p, err)
+		}
+	}
+}
+
+func mustChar(t *testing.T, ex []Example) tokenizer.Tokenizer {
+	t.Helper()
+	var b strings.Builder
+	for _, e := range ex {
+		b.WriteString(e.Text)
+	}
+	tok, err := tokenizer.NewChar(b.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
