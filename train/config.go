@@ -41,12 +41,12 @@ type Config struct {
 	// MaskTokens (classify): each input token of a training batch is
 	// replaced by [MASK] with this probability, a fresh choice every
 	// batch — a regulariser for small data sets (0 = off).
-	MaskTokens float64 `json:"mask_tokens"`
-	PatchSize      int     `json:"patch_size"` // image: ViT patches of patch_size²
-	ImageSize      int     `json:"image_size"` // image folders: resized to image_size² (0 = the first image's size)
-	Tokenizer      string  `json:"tokenizer"`
-	VocabSize      int     `json:"vocab_size"`
-	ValFraction    float64 `json:"val_fraction"`
+	MaskTokens  float64 `json:"mask_tokens"`
+	PatchSize   int     `json:"patch_size"` // image: ViT patches of patch_size²
+	ImageSize   int     `json:"image_size"` // image folders: resized to image_size² (0 = the first image's size)
+	Tokenizer   string  `json:"tokenizer"`
+	VocabSize   int     `json:"vocab_size"`
+	ValFraction float64 `json:"val_fraction"`
 
 	// Batches: BatchSize windows of BlockSize tokens per micro-step,
 	// GradAccum micro-steps per iteration.
@@ -106,15 +106,15 @@ var Presets = []Preset{
 			c.Out = "out-shakespeare-char"
 			return c
 		}},
-	{"sentiment", "a fresh 1-layer, 64-wide BERT classifier on the UCI sentiment sentences with BERT's WordPiece vocabulary, 400 iterations (tools/bench/sentiment.sh compares it with a bag of words over splits)",
+	{"sentiment", "a fresh 1-layer, 64-wide BERT classifier on the UCI sentiment sentences with BERT's WordPiece vocabulary, 600 iterations (tools/bench/sentiment.sh compares it with a bag of words over splits)",
 		func() Config {
 			c := DefaultConfig()
 			c.Task, c.Data = TaskClassify, "data/sentiment-labelled-sentences-uci/*_labelled.txt"
 			c.Tokenizer = "data/bert-base-uncased-vocab"
 			c.Layers, c.Heads, c.Hidden, c.Dropout = 1, 2, 64, 0.1
 			c.BatchSize, c.BlockSize = 32, 64
-			c.MaxIters, c.LRDecayIters, c.WarmupIters, c.LR = 400, 400, 50, 1e-3
-			c.EvalInterval, c.CheckpointEvery = 100, 400
+			c.MaxIters, c.LRDecayIters, c.WarmupIters, c.LR = 600, 600, 50, 1e-3
+			c.EvalInterval, c.CheckpointEvery = 200, 600
 			c.Out = "out-sentiment"
 			return c
 		}},
