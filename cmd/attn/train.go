@@ -34,7 +34,8 @@ func init() {
 (--preset), then a config file (--config), then --key value flags, each
 overriding the one before; an unknown key is an error. It trains a GPT-2
 (fresh, or --model DIR) as a causal LM on a text file (--data), tokenized
-by characters, by a BPE trained on the spot or by the model's tokenizer,
+by characters, by a BPE trained on the spot, by the model's tokenizer or
+by the tokenizer files of a directory (--tokenizer DIR),
 with nanoGPT's random windows, AdamW, warm-up + cosine decay, clipping and
 gradient accumulation; it validates every --eval-interval steps, prints a
 sample, and writes checkpoints OUT/ckpt-NNNNNNN (Hugging Face layout plus
