@@ -15,7 +15,6 @@ import (
 	"github.com/attn-dev/attn/model"
 	"github.com/attn-dev/attn/nn"
 	"github.com/attn-dev/attn/safetensors"
-	"github.com/attn-dev/attn/tokenizer"
 )
 
 // A checkpoint is a directory OUT/ckpt-NNNNNNN (N = optimizer steps
@@ -111,13 +110,9 @@ func (tr *Trainer) writeCheckpoint(st trainerState) (string, error) {
 	if err := os.Chmod(stage, 0o755); err != nil { // model.Save's temporary directory is private
 		return fail(err)
 	}
-	if tr.tokDir != "" {
-		for _, f := range tokenizer.Files(tr.tokDir) {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				return fail(fmt.Errorf("tokenizer: %w", err))
-			}
-			if err := writeFileSync(filepath.Join(stage, filepath.Base(f)), data); err != nil {
+	if tr.tokFiles != nil {
+		for _, f := range tr.tokFiles {
+			if err := writeFileSync(filepath.Join(stage, f.name), f.data); err != nil {
 				return fail(err)
 			}
 		}

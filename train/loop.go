@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -83,10 +82,12 @@ type Trainer struct {
 	m    model.Model
 	data *TextData // language-model tasks
 	tok  tokenizer.Tokenizer
-	// tokDir is the directory tok was read from, unchanged (tokenizer
-	// "model" or a directory): checkpoints copy its tokenizer files.
-	// tokChanged: the run added special tokens to the tokenizer it read.
-	tokDir     string
+	// tokFiles are the tokenizer files of the directory tok was read
+	// from, unchanged (tokenizer "model" or a directory), read when the
+	// run starts: checkpoints write them (that directory may be a
+	// checkpoint that rotation deletes). tokChanged: the run added
+	// special tokens to the tokenizer it read, and writes it itself.
+	tokFiles   []namedFile
 	tokChanged bool
 	task       task
 	sha        string // of the data, to refuse a resume on changed data
@@ -113,6 +114,30 @@ type Trainer struct {
 	log      *os.File
 }
 
+// keepTokenizerFiles reads the tokenizer files of dir, where tr.tok was
+// read from, into tr.tokFiles for the checkpoints to write, unless the run
+// makes its tokenizer (char, bpe) or changed it (tokChanged), in which
+// case checkpoints write tr.tok itself.
+func (tr *Trainer) keepTokenizerFiles(dir string) error {
+	if tr.tokChanged || tr.cfg.Tokenizer == "char" || tr.cfg.Tokenizer == "bpe" {
+		return nil
+	}
+	for _, f := range tokenizer.Files(dir) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("train: tokenizer: %w", err)
+		}
+		tr.tokFiles = append(tr.tokFiles, namedFile{filepath.Base(f), data})
+	}
+	return nil
+}
+
+// namedFile is a file's base name and contents.
+type namedFile struct {
+	name string
+	data []byte
+}
+
 // NewTrainer prepares a run: the data (tokenized, cached in OUT/data), a
 // fresh model (or cfg.Model's checkpoint) and the optimizer.
 func NewTrainer(cfg Config) (*Trainer, error) {
@@ -134,19 +159,19 @@ func NewTrainer(cfg Config) (*Trainer, error) {
 		switch {
 		case err == nil:
 			modelTok = t
-		case cfg.Tokenizer == "model" || !errors.Is(err, tokenizer.ErrNoTokenizer):
+		case cfg.Tokenizer == "model":
 			return nil, fmt.Errorf("train: the tokenizer of %s: %w", cfg.Model, err)
 		}
 	}
 	if err := tr.prepare(modelTok); err != nil {
 		return nil, err
 	}
-	switch {
-	case tr.tokChanged || cfg.Tokenizer == "char" || cfg.Tokenizer == "bpe":
-	case cfg.Tokenizer == "model":
-		tr.tokDir = cfg.Model
-	default:
-		tr.tokDir = cfg.Tokenizer
+	tokDir := cfg.Tokenizer
+	if cfg.Tokenizer == "model" {
+		tokDir = cfg.Model
+	}
+	if err := tr.keepTokenizerFiles(tokDir); err != nil {
+		return nil, err
 	}
 	if tr.m != nil {
 		if err := tr.adaptHead(); err != nil {
@@ -361,6 +386,9 @@ func Resume(dir string, maxIters int) (*Trainer, error) {
 	}
 	tr := &Trainer{cfg: cfg, m: m, step: st.Step, bestVal: st.BestVal, bestStep: st.BestStep, lastCkpt: ck, ckptStep: st.Step}
 	if err := tr.prepare(tok); err != nil {
+		return nil, err
+	}
+	if err := tr.keepTokenizerFiles(ck); err != nil { // read now: rotation may delete ck
 		return nil, err
 	}
 	if tr.sha != st.DataSHA {

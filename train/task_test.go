@@ -210,6 +210,23 @@ func TestClassifyKeepsModelTokenizer(t *testing.T) {
 		t.Errorf("checkpoint tokenizes %v, the model %v", b, a)
 	}
 
+	// A resumed run (its tokenizer read from the checkpoint it resumes,
+	// which rotation then deletes) keeps writing it.
+	rest, err := Resume(cfg.Out, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rest.Run(); err != nil {
+		t.Fatal(err)
+	}
+	rest.Close()
+	if got, err = tokenizer.Load(filepath.Join(cfg.Out, "ckpt-0000008")); err != nil {
+		t.Fatalf("the resumed run's checkpoint has no tokenizer: %v", err)
+	}
+	if b, _ = got.Encode(text, true); !slices.Equal(a, b) {
+		t.Errorf("resumed run's checkpoint tokenizes %v, the model %v", b, a)
+	}
+
 	// A fresh model on the directory's tokenizer (--tokenizer DIR).
 	cfg.Model, cfg.Tokenizer, cfg.Out = "", dir, filepath.Join(t.TempDir(), "fresh")
 	tr, err = NewTrainer(cfg)
