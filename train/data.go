@@ -136,17 +136,14 @@ func readTokenCache(dir string, cfg *Config, modelTok tokenizer.Tokenizer) (*tok
 	if meta.Tokenizer != cfg.Tokenizer || (cfg.Tokenizer == "bpe" && meta.VocabSize != cfg.VocabSize) {
 		return nil, nil, nil, fmt.Errorf("stale")
 	}
-	tok := modelTok
-	switch cfg.Tokenizer {
-	case "model":
-	case "char", "bpe": // made by the run, kept with the cache
-		if tok, err = LoadTokenizer(dir); err != nil {
-			return nil, nil, nil, err
-		}
-	default:
-		if tok, err = LoadTokenizer(cfg.Tokenizer); err != nil {
-			return nil, nil, nil, err
-		}
+	var tok tokenizer.Tokenizer
+	if cfg.Tokenizer == "char" || cfg.Tokenizer == "bpe" { // made from the text, kept with the cache
+		tok, err = LoadTokenizer(dir)
+	} else { // the model's or a directory's: not made from the text
+		tok, err = makeTokenizer(cfg, nil, modelTok)
+	}
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	raw, err := os.ReadFile(filepath.Join(dir, tokensFile))
 	if err != nil || len(raw) != 4*meta.Tokens {

@@ -546,7 +546,7 @@ func orNone(s string) string {
 // evaluate computes the validation loss, generates a sample, checkpoints
 // when r is the final record, and emits r.
 func (tr *Trainer) evaluate(r Record) error {
-	releaseLarge(tr.trainGraph, releaseAbove)
+	releaseLarge(tr.trainGraph)
 	v, acc, err := tr.Evaluate()
 	if err != nil {
 		return err
@@ -609,17 +609,17 @@ func capHeap() (restore func()) {
 	return func() { debug.SetMemoryLimit(prev) }
 }
 
-// releaseAbove is the size of the training graph's buffers (floats) from
+// releaseAbove is the size of a graph's buffers (floats) from
 // which evaluations and checkpoints release them first: 256 MB.
 const releaseAbove = 1 << 26
 
-// releaseLarge lets go of g's buffers when they hold more than above
-// floats (releaseAbove for the training graph): a large model's training activations, kept between
+// releaseLarge lets go of g's buffers when they hold more than
+// releaseAbove floats: a large model's training activations, kept between
 // steps, would otherwise sit beside the evaluation graph's and the
 // checkpoint's buffers and raise the peak. The next step allocates them
 // again.
-func releaseLarge(g *autograd.Graph, above int) {
-	if g != nil && g.Arena().Allocated() >= above {
+func releaseLarge(g *autograd.Graph) {
+	if g != nil && g.Arena().Allocated() >= releaseAbove {
 		g.Reset()
 		g.Arena().Release()
 		runtime.GC()
@@ -628,8 +628,8 @@ func releaseLarge(g *autograd.Graph, above int) {
 
 // checkpoint writes one and prunes old ones.
 func (tr *Trainer) checkpoint() error {
-	releaseLarge(tr.trainGraph, releaseAbove)
-	releaseLarge(tr.evalGraph, releaseAbove)
+	releaseLarge(tr.trainGraph)
+	releaseLarge(tr.evalGraph)
 	rngState, err := tr.pcg.MarshalBinary()
 	if err != nil {
 		return fmt.Errorf("train: %w", err)

@@ -185,30 +185,39 @@ func TestClassifyKeepsModelTokenizer(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "vocab.txt"), []byte(strings.Join(words, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg := tinyConfig(filepath.Join(t.TempDir(), "out"), 2)
-	cfg.Task, cfg.Data, cfg.Model, cfg.Tokenizer, cfg.CheckpointEvery = TaskClassify, writeSynthetic(t, 40), dir, "model", 2
-	tr, err := NewTrainer(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tr.Run(); err != nil {
-		t.Fatal(err)
-	}
-	tr.Close()
 	want, err := tokenizer.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := tokenizer.Load(filepath.Join(cfg.Out, "ckpt-0000002"))
-	if err != nil {
-		t.Fatalf("the checkpoint has no tokenizer: %v", err)
-	}
 	const text = "the film was great. the cast, awful"
 	a, _ := want.Encode(text, true)
-	b, _ := got.Encode(text, true)
-	if !slices.Equal(a, b) || len(a) < 10 {
-		t.Errorf("checkpoint tokenizes %v, the model %v", b, a)
+	if len(a) < 10 {
+		t.Fatalf("the model tokenizes %q as %v", text, a)
 	}
+	// tokenizes checks that checkpoint ckpt tokenizes as the model does.
+	tokenizes := func(ckpt, what string) {
+		t.Helper()
+		got, err := tokenizer.Load(ckpt)
+		if err != nil {
+			t.Fatalf("%s: the checkpoint has no tokenizer: %v", what, err)
+		}
+		if b, _ := got.Encode(text, true); !slices.Equal(a, b) {
+			t.Errorf("%s: checkpoint tokenizes %v, the model %v", what, b, a)
+		}
+	}
+	newTrainer := func(cfg Config) *Trainer {
+		t.Helper()
+		tr, err := NewTrainer(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+
+	cfg := tinyConfig(filepath.Join(t.TempDir(), "out"), 2)
+	cfg.Task, cfg.Data, cfg.Model, cfg.Tokenizer, cfg.CheckpointEvery = TaskClassify, writeSynthetic(t, 40), dir, "model", 2
+	runLosses(t, newTrainer(cfg))
+	tokenizes(filepath.Join(cfg.Out, "ckpt-0000002"), "--tokenizer model")
 
 	// A resumed run (its tokenizer read from the checkpoint it resumes,
 	// which rotation then deletes) keeps writing it.
@@ -216,33 +225,13 @@ func TestClassifyKeepsModelTokenizer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rest.Run(); err != nil {
-		t.Fatal(err)
-	}
-	rest.Close()
-	if got, err = tokenizer.Load(filepath.Join(cfg.Out, "ckpt-0000008")); err != nil {
-		t.Fatalf("the resumed run's checkpoint has no tokenizer: %v", err)
-	}
-	if b, _ = got.Encode(text, true); !slices.Equal(a, b) {
-		t.Errorf("resumed run's checkpoint tokenizes %v, the model %v", b, a)
-	}
+	runLosses(t, rest)
+	tokenizes(filepath.Join(cfg.Out, "ckpt-0000008"), "resumed run")
 
 	// A fresh model on the directory's tokenizer (--tokenizer DIR).
 	cfg.Model, cfg.Tokenizer, cfg.Out = "", dir, filepath.Join(t.TempDir(), "fresh")
-	tr, err = NewTrainer(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tr.Run(); err != nil {
-		t.Fatal(err)
-	}
-	tr.Close()
-	if got, err = tokenizer.Load(filepath.Join(cfg.Out, "ckpt-0000002")); err != nil {
-		t.Fatalf("the fresh model's checkpoint has no tokenizer: %v", err)
-	}
-	if b, _ = got.Encode(text, true); !slices.Equal(a, b) {
-		t.Errorf("fresh model's checkpoint tokenizes %v, the directory %v", b, a)
-	}
+	runLosses(t, newTrainer(cfg))
+	tokenizes(filepath.Join(cfg.Out, "ckpt-0000002"), "--tokenizer DIR")
 	cfg.Tokenizer = filepath.Join(dir, "vocab.txt")
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "directory of tokenizer files") {
 		t.Errorf("tokenizer naming a file: err = %v", err)
