@@ -85,17 +85,8 @@ func layerNormRows(t *task, lo, hi int) {
 	gamma, beta := a.gamma, a.beta
 	for r := lo; r < hi; r++ {
 		x, y := a.x[r*c:(r+1)*c], a.y[r*c:(r+1)*c]
-		var s float64
-		for _, v := range x {
-			s += float64(v)
-		}
-		m := s / float64(c)
-		var ss float64
-		for _, v := range x {
-			d := float64(v) - m
-			ss += d * d
-		}
-		rs := 1 / math.Sqrt(ss/float64(c)+eps)
+		m := sum64(x) / float64(c)
+		rs := 1 / math.Sqrt(sumSq64(x, m)/float64(c)+eps)
 		mf, rf := float32(m), float32(rs)
 		a.mean[r], a.rstd[r] = mf, rf
 		switch {
@@ -244,11 +235,7 @@ func rmsNormRows(t *task, lo, hi int) {
 	c, eps := a.c, float64(a.eps)
 	for r := lo; r < hi; r++ {
 		x, y := a.x[r*c:(r+1)*c], a.y[r*c:(r+1)*c]
-		var ss float64
-		for _, v := range x {
-			ss += float64(v) * float64(v)
-		}
-		rs := float32(1 / math.Sqrt(ss/float64(c)+eps))
+		rs := float32(1 / math.Sqrt(sumSq64(x, 0)/float64(c)+eps))
 		a.rstd[r] = rs
 		if a.gamma != nil {
 			gamma := a.gamma[:c]
@@ -303,4 +290,41 @@ func rmsNormGradRows(t *task, lo, hi int) {
 			dx[j] += rs * (dn - v*k)
 		}
 	}
+}
+
+// sum64 is Σ x in float64, over four interleaved partial sums (a chain of
+// dependent adds would wait on each add's latency).
+func sum64(x []float32) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		v := (*[4]float32)(x[i:])
+		s0 += float64(v[0])
+		s1 += float64(v[1])
+		s2 += float64(v[2])
+		s3 += float64(v[3])
+	}
+	for ; i < len(x); i++ {
+		s0 += float64(x[i])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// sumSq64 is Σ (x − m)² in float64, as sum64.
+func sumSq64(x []float32, m float64) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		v := (*[4]float32)(x[i:])
+		d0, d1, d2, d3 := float64(v[0])-m, float64(v[1])-m, float64(v[2])-m, float64(v[3])-m
+		s0 += d0 * d0
+		s1 += d1 * d1
+		s2 += d2 * d2
+		s3 += d3 * d3
+	}
+	for ; i < len(x); i++ {
+		d := float64(x[i]) - m
+		s0 += d * d
+	}
+	return (s0 + s1) + (s2 + s3)
 }

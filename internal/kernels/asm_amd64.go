@@ -33,6 +33,23 @@ func sgemmKernel12x32AVX512(k int, a *float32, b *float32, c *float32, ldc int, 
 //go:noescape
 func sgemmKernel8x32AVX512(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, pf *float32)
 
+// sgemmKernelUA12x32AVX512 is sgemmKernel12x32AVX512 with A read in place:
+// row i of the tile's A is a[i·lda : i·lda+k].
+// Each k step also prefetches one cache line of the stream at pf (into L1),
+// k lines in all: the caller points it at the B sliver it multiplies next,
+// so that a sliver read from memory arrives while this one is used.
+//
+//go:noescape
+func sgemmKernelUA12x32AVX512(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, pf *float32)
+
+// sgemmKernelUA8x32AVX512 is sgemmKernelUA12x32AVX512 for 8 rows of A and C.
+// Each k step also prefetches one cache line of the stream at pf (into L1),
+// k lines in all: the caller points it at the B sliver it multiplies next,
+// so that a sliver read from memory arrives while this one is used.
+//
+//go:noescape
+func sgemmKernelUA8x32AVX512(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, pf *float32)
+
 // sgemmSup6x16AVX2 computes the (6·tiles)×16 block C = alpha·A·B + beta·C with
 // A(i, p) = a[i·rsa + p·csa] (6·tiles×k) and B(p, j) = b[p·ldb + j] (k×16), C with row
 // stride ldc, as 6×16 tiles down C; beta == 0 means C is not read. k may be

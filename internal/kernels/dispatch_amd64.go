@@ -49,6 +49,8 @@ var implAVX512 = &impl{
 	nr:           32,
 	kernel:       kernelAVX512,
 	kernelEdge:   kernelAVX512Edge8,
+	kernelUA:     kernelUAAVX512,
+	kernelUAEdge: kernelUAAVX512Edge8,
 	edgeRows:     8,
 	gemvN:        gemvNAsm,
 	dot4:         dot4Asm,
@@ -116,6 +118,18 @@ func kernelAVX512Edge8(k int, a, b, c []float32, ldc int, alpha, beta float32, p
 	_, _ = a[12*k-1], b[32*k-1]
 	_ = c[7*ldc+31]
 	sgemmKernel8x32AVX512(k, &a[0], &b[0], &c[0], ldc, alpha, beta, prefetchAt(pf, b))
+}
+
+func kernelUAAVX512(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, pf []float32) {
+	_, _ = a[11*lda+k-1], b[32*k-1]
+	_ = c[11*ldc+31]
+	sgemmKernelUA12x32AVX512(k, &a[0], lda, &b[0], &c[0], ldc, alpha, beta, prefetchAt(pf, b))
+}
+
+func kernelUAAVX512Edge8(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, pf []float32) {
+	_, _ = a[7*lda+k-1], b[32*k-1]
+	_ = c[7*ldc+31]
+	sgemmKernelUA8x32AVX512(k, &a[0], lda, &b[0], &c[0], ldc, alpha, beta, prefetchAt(pf, b))
 }
 
 // prefetchAt is where a kernel's prefetch stream starts: pf, or B itself

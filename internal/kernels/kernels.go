@@ -24,6 +24,10 @@ type impl struct {
 	// of an M that leaves edgeRows rows over goes straight to C.
 	kernelEdge func(k int, a, b, c []float32, ldc int, alpha, beta float32, pf []float32)
 	edgeRows   int
+	// kernelUA and kernelUAEdge, when set, are kernel and kernelEdge
+	// reading A in place (row i at a[i·lda:][:k], depth contiguous)
+	// instead of from a packed sliver.
+	kernelUA, kernelUAEdge func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, pf []float32)
 	// sup, when set, is a supMR×supNR microkernel that reads A and B
 	// unpacked: A(i, p) = a[i·rsa + p·csa], B(p, j) = b[p·ldb + j]; one
 	// call does g tiles down C (rows 0 … supMR·g−1). Used for products

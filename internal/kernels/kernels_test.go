@@ -65,6 +65,13 @@ func gemmCases() []gemmCase {
 		{name: "smallM5", m: 5, n: 70, k: 300, padA: 2, padC: 1, alpha: 1, beta: 0.5},
 		{name: "smallM8", m: 8, n: 35, k: 200, alpha: -2},
 		{name: "batch-decode", m: 3, n: 260, k: 768, alpha: 1},
+		// A read in place (impl.kernelUA: at most mcBlock rows, a row
+		// stride that is not a multiple of 512 floats): whole tiles, the
+		// 8-row edge, a last sliver of other height (packed), columns that
+		// end mid-tile, two depth blocks; and a stride of 512 (packed).
+		{name: "in-place-A", m: 128, n: 70, k: 300, padA: 4, alpha: 1, beta: 0.5},
+		{name: "in-place-A-odd", m: 133, n: 96, k: 260, alpha: -1},
+		{name: "in-place-A-1024", m: 44, n: 64, k: 500, padA: 12, alpha: 1},
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := 0; i < 12; i++ {
@@ -97,9 +104,9 @@ func gemmCases() []gemmCase {
 func gemmImpls(t *testing.T, f func(t *testing.T, im *impl)) {
 	forEachImpl(t, func(t *testing.T, im *impl) {
 		f(t, im)
-		if im.sup != nil {
+		if im.sup != nil || im.kernelUA != nil {
 			packed := *im
-			packed.sup = nil
+			packed.sup, packed.kernelUA, packed.kernelUAEdge = nil, nil, nil
 			t.Run("packed-only", func(t *testing.T) { f(t, &packed) })
 		}
 	})
@@ -107,6 +114,7 @@ func gemmImpls(t *testing.T, f func(t *testing.T, im *impl)) {
 	geo := *avail[len(avail)-1]
 	geo.name, geo.mr, geo.nr, geo.kernel, geo.sup = "tile12x32", 12, 32, tileKernel(12, 32), nil
 	geo.kernelEdge, geo.edgeRows = tileRows(12, 8, 32), 8
+	geo.kernelUA, geo.kernelUAEdge = tileRowsUA(12, 32), tileRowsUA(8, 32)
 	t.Run(geo.name, func(t *testing.T) { f(t, &geo) })
 }
 
@@ -124,6 +132,26 @@ func tileRows(mr, rows, nr int) func(k int, a, b, c []float32, ldc int, alpha, b
 				var s float32
 				for p := 0; p < k; p++ {
 					s += a[p*mr+i] * b[p*nr+j]
+				}
+				if beta == 0 {
+					c[i*ldc+j] = alpha * s
+				} else {
+					c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
+				}
+			}
+		}
+	}
+}
+
+// tileRowsUA is tileRows reading A in place (the impl.kernelUA contract):
+// row i of the tile's A at a[i·lda:][:k].
+func tileRowsUA(rows, nr int) func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, _ []float32) {
+	return func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, _ []float32) {
+		for i := 0; i < rows; i++ {
+			for j := 0; j < nr; j++ {
+				var s float32
+				for p := 0; p < k; p++ {
+					s += a[i*lda+p] * b[p*nr+j]
 				}
 				if beta == 0 {
 					c[i*ldc+j] = alpha * s

@@ -137,6 +137,9 @@ type kernelSpec struct {
 	alpha, beta  VecPhysical
 	t0, t1       VecPhysical // store temporaries
 	zero         func(VecPhysical)
+	// unpackedA: A is read where it lies, row i of the tile at a + i·lda
+	// (k contiguous), instead of as a packed sliver.
+	unpackedA bool
 }
 
 // prefetchC asks for the first and last cache line of each of the rows of
@@ -187,10 +190,27 @@ func sgemmKernelAVX512() {
 		"12-row sliver Ap only: it reads and writes 8 rows of C."}
 	spec.acc = zs[:16]
 	genKernel(spec)
+
+	// The same tiles reading A in place: a few rows of A (M = 128) are
+	// cheaper to read from their rows than to pack, once per worker.
+	spec.unpackedA = true
+	spec.name, spec.rows = "sgemmKernelUA12x32AVX512", 0
+	spec.acc = zs
+	spec.doc = []string{"sgemmKernelUA12x32AVX512 is sgemmKernel12x32AVX512 with A read in place:",
+		"row i of the tile's A is a[i·lda : i·lda+k]."}
+	genKernel(spec)
+	spec.name, spec.rows = "sgemmKernelUA8x32AVX512", 8
+	spec.doc = []string{"sgemmKernelUA8x32AVX512 is sgemmKernelUA12x32AVX512 for 8 rows of A and C."}
+	spec.acc = zs[:16]
+	genKernel(spec)
 }
 
 func genKernel(s kernelSpec) {
-	TEXT(s.name, NOSPLIT, "func(k int, a, b, c *float32, ldc int, alpha, beta float32, pf *float32)")
+	if s.unpackedA {
+		TEXT(s.name, NOSPLIT, "func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, pf *float32)")
+	} else {
+		TEXT(s.name, NOSPLIT, "func(k int, a, b, c *float32, ldc int, alpha, beta float32, pf *float32)")
+	}
 	Pragma("noescape")
 	Doc(append(s.doc,
 		"Each k step also prefetches one cache line of the stream at pf (into L1),",
@@ -198,6 +218,37 @@ func genKernel(s kernelSpec) {
 		"so that a sliver read from memory arrives while this one is used.")...)
 	kk := Load(Param("k"), GP64())
 	a := Load(Param("a"), GP64())
+	// aRow(i, off) addresses A(i, p+off) for the current depth p: in the
+	// packed sliver, or in row i (bases every third row, lda in bytes).
+	var bases []Register
+	var lda Register
+	aStepRow := 0
+	if s.unpackedA {
+		lda = Load(Param("lda"), GP64())
+		SHLQ(U8(2), lda)
+		rows := s.mr
+		if s.rows > 0 {
+			rows = s.rows
+		}
+		bases = append(bases, a)
+		for len(bases)*3 < rows {
+			r := GP64()
+			LEAQ(Mem{Base: bases[len(bases)-1], Index: lda, Scale: 2}, r)
+			ADDQ(lda, r)
+			bases = append(bases, r)
+		}
+		aStepRow = 4
+	}
+	aRow := func(i, off int) Mem {
+		if !s.unpackedA {
+			return Mem{Base: a, Disp: 4*s.mr*off + 4*i}
+		}
+		m := Mem{Base: bases[i/3], Disp: 4 * off}
+		if i%3 > 0 {
+			m.Index, m.Scale = lda, uint8(i%3)
+		}
+		return m
+	}
 	b := Load(Param("b"), GP64())
 	c := Load(Param("c"), GP64())
 	ldc := Load(Param("ldc"), GP64())
@@ -209,6 +260,18 @@ func genKernel(s kernelSpec) {
 	}
 	prefetchC(c, ldc, rows, 2*vb) // measured +1..4% on 512³ and 1024³
 	aStep, bStep := 4*mr, 2*vb    // bytes of A and B consumed per k
+	if s.unpackedA {
+		aStep = aStepRow
+	}
+	advanceA := func(n int) {
+		if !s.unpackedA {
+			ADDQ(U32(aStep*n), a)
+			return
+		}
+		for _, r := range bases {
+			ADDQ(U32(aStep*n), r)
+		}
+	}
 	acc := func(i, h int) VecPhysical { return s.acc[2*i+h] }
 	for _, r := range s.acc {
 		s.zero(r)
@@ -222,7 +285,7 @@ func genKernel(s kernelSpec) {
 			if i%2 == 1 {
 				r = s.a1
 			}
-			VBROADCASTSS(Mem{Base: a, Disp: aStep*off + 4*i}, r)
+			VBROADCASTSS(aRow(i, off), r)
 			VFMADD231PS(s.b0, r, acc(i, 0))
 			VFMADD231PS(s.b1, r, acc(i, 1))
 		}
@@ -233,7 +296,7 @@ func genKernel(s kernelSpec) {
 	for u := 0; u < s.unroll; u++ {
 		step(u)
 	}
-	ADDQ(U32(aStep*s.unroll), a)
+	advanceA(s.unroll)
 	ADDQ(U32(bStep*s.unroll), b)
 	ADDQ(U32(64*s.unroll), pf)
 	SUBQ(U8(s.unroll), kk)
@@ -242,14 +305,18 @@ func genKernel(s kernelSpec) {
 	TESTQ(kk, kk)
 	JE(LabelRef("store"))
 	step(0)
-	ADDQ(U32(aStep), a)
+	advanceA(1)
 	ADDQ(U32(bStep), b)
 	ADDQ(U32(64), pf)
 	DECQ(kk)
 	JMP(LabelRef("kSingle"))
 
 	Label("store")
-	genStore(s, c, ldc, 40)
+	alphaOff := 40
+	if s.unpackedA {
+		alphaOff = 48
+	}
+	genStore(s, c, ldc, alphaOff)
 }
 
 // genStore writes the accumulators of s to the mr×nr tile at c (row stride
