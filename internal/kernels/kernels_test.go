@@ -127,19 +127,7 @@ func tileKernel(mr, nr int) func(k int, a, b, c []float32, ldc int, alpha, beta 
 // impl.kernelEdge contract).
 func tileRows(mr, rows, nr int) func(k int, a, b, c []float32, ldc int, alpha, beta float32, _ []float32) {
 	return func(k int, a, b, c []float32, ldc int, alpha, beta float32, _ []float32) {
-		for i := 0; i < rows; i++ {
-			for j := 0; j < nr; j++ {
-				var s float32
-				for p := 0; p < k; p++ {
-					s += a[p*mr+i] * b[p*nr+j]
-				}
-				if beta == 0 {
-					c[i*ldc+j] = alpha * s
-				} else {
-					c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
-				}
-			}
-		}
+		tileRef(rows, nr, k, func(i, p int) float32 { return a[p*mr+i] }, b, c, ldc, alpha, beta)
 	}
 }
 
@@ -147,17 +135,23 @@ func tileRows(mr, rows, nr int) func(k int, a, b, c []float32, ldc int, alpha, b
 // row i of the tile's A at a[i·lda:][:k].
 func tileRowsUA(rows, nr int) func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, _ []float32) {
 	return func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, _ []float32) {
-		for i := 0; i < rows; i++ {
-			for j := 0; j < nr; j++ {
-				var s float32
-				for p := 0; p < k; p++ {
-					s += a[i*lda+p] * b[p*nr+j]
-				}
-				if beta == 0 {
-					c[i*ldc+j] = alpha * s
-				} else {
-					c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
-				}
+		tileRef(rows, nr, k, func(i, p int) float32 { return a[i*lda+p] }, b, c, ldc, alpha, beta)
+	}
+}
+
+// tileRef sets the rows×nr tile C = alpha·A·Bp + beta·C (C not read when
+// beta == 0), A(i, p) = at(i, p), Bp a packed k×nr sliver.
+func tileRef(rows, nr, k int, at func(i, p int) float32, b, c []float32, ldc int, alpha, beta float32) {
+	for i := 0; i < rows; i++ {
+		for j := 0; j < nr; j++ {
+			var s float32
+			for p := 0; p < k; p++ {
+				s += at(i, p) * b[p*nr+j]
+			}
+			if beta == 0 {
+				c[i*ldc+j] = alpha * s
+			} else {
+				c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
 			}
 		}
 	}
