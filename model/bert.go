@@ -157,6 +157,9 @@ func (m *BERT) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, er
 	if err != nil {
 		return nil, fmt.Errorf("bert: %w", err)
 	}
+	if opt.HeadRows != nil && m.mlmDecoder == nil {
+		return nil, fmt.Errorf("bert: head_rows given, but this %s has no token-level head", m.info.Architecture)
+	}
 	out := opt.outputs()
 	var pooled *autograd.Var
 	if m.pooler != nil {
@@ -167,7 +170,12 @@ func (m *BERT) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, er
 		out.add("logits", m.classifier.Forward(g, pooled))
 	case m.mlmDecoder != nil:
 		hl := h
-		if opt.LastLogits {
+		switch {
+		case opt.HeadRows != nil:
+			if hl, err = pickRows(g, h, opt.HeadRows); err != nil {
+				return nil, fmt.Errorf("bert: %w", err)
+			}
+		case opt.LastLogits:
 			hl = lastPosition(g, h)
 		}
 		z := m.mlmNorm.Forward(g, m.headAct.Apply(g, m.mlmDense.Forward(g, hl)))
@@ -183,6 +191,9 @@ func (m *BERT) Forward(g *autograd.Graph, in *Inputs, opt Options) (*Outputs, er
 	out.addSeq("attentions", attns)
 	return out, nil
 }
+
+// HasRowHead implements RowHead: a BERT with its masked-LM head.
+func (m *BERT) HasRowHead() bool { return m.mlmDecoder != nil }
 
 // runEncoder runs layers on x, collecting the input of every layer and
 // the final output (hidden states) and the attention probabilities when

@@ -244,6 +244,19 @@ func lastPosition(g *autograd.Graph, h *autograd.Var) *autograd.Var {
 	return g.Narrow(h, 1, t-1, t)
 }
 
+// pickRows returns the rows of h [B, T, C] at the flattened positions
+// rows (indices into B·T) as [len(rows), C]; backward scatters into h.
+func pickRows(g *autograd.Graph, h *autograd.Var, rows []int) (*autograd.Var, error) {
+	s := h.Shape()
+	n := s[0] * s[1]
+	for i, r := range rows {
+		if r < 0 || r >= n {
+			return nil, fmt.Errorf("head row %d (at %d) outside the %d positions of %v", r, i, n, s)
+		}
+	}
+	return g.Embedding(g.Reshape(h, n, s[2]), rows, len(rows)), nil
+}
+
 // firstToken returns h[:, 0] as [B, C] (the CLS token).
 func firstToken(g *autograd.Graph, h *autograd.Var) *autograd.Var {
 	s := h.Shape()

@@ -43,6 +43,13 @@ type Options struct {
 	// LastLogits computes the LM head for the last position only: logits
 	// [B, 1, V] (for generation).
 	LastLogits bool
+	// HeadRows, for a model with a token-level head on an encoder
+	// (BERT's masked-LM head; see RowHead), runs that head on these rows
+	// of last_hidden_state only, indices into its B·T positions
+	// (row-major): logits [len(HeadRows), V]. A masked-LM step scores
+	// about one position in seven, and the head over a vocabulary is
+	// most of a small model's work.
+	HeadRows []int
 	// NoLogits skips the LM head of a LinearHead model: the caller
 	// applies LMHeadWeight to last_hidden_state itself (a trainer fusing
 	// it into the loss, autograd.LinearCrossEntropy).
@@ -71,6 +78,14 @@ type Options struct {
 	// that a forward repeated in one graph (a decode step) allocates
 	// nothing.
 	Out *Outputs
+}
+
+// RowHead is a model whose token-level head can run on chosen positions
+// only (Options.HeadRows).
+type RowHead interface {
+	// HasRowHead reports whether this model has such a head (a BERT
+	// with its masked-LM head; not one with a classifier).
+	HasRowHead() bool
 }
 
 // LinearHead is a language model whose logits are last_hidden_state·Wᵀ,

@@ -670,7 +670,7 @@ func (tr *Trainer) Evaluate() (loss, accuracy float64, err error) {
 	for i := 0; i < tr.task.valBatches(); i++ {
 		in, targets := tr.task.valBatch(rng, i)
 		g.Reset()
-		l, n, out, err := logitsLoss(g, tr.m, in, targets)
+		l, n, out, targets, err := logitsLoss(g, tr.m, in, targets)
 		if err != nil {
 			return 0, 0, fmt.Errorf("train: validation at step %d: %w", tr.step, err)
 		}

@@ -107,7 +107,8 @@ func lmLoss(g *autograd.Graph, m model.Model, obj Objective, in *model.Inputs, l
 		}
 		in.DecoderInputIDs, in.TDec = dec, t
 	}
-	return logitsLoss(g, m, in, targets)
+	loss, n, out, _, err := logitsLoss(g, m, in, targets)
+	return loss, n, out, err
 }
 
 // LogitsLoss runs m's forward in g on in and returns the mean
@@ -116,11 +117,15 @@ func lmLoss(g *autograd.Graph, m model.Model, obj Objective, in *model.Inputs, l
 // model.LinearHead whose logits would exceed fuseHeadFloats the head is
 // fused into the loss (autograd.LinearCrossEntropy) and no logits exist.
 func LogitsLoss(g *autograd.Graph, m model.Model, in *model.Inputs, targets []int) (*autograd.Var, int, error) {
-	loss, n, _, err := logitsLoss(g, m, in, targets)
+	loss, n, _, _, err := logitsLoss(g, m, in, targets)
 	return loss, n, err
 }
 
-func logitsLoss(g *autograd.Graph, m model.Model, in *model.Inputs, targets []int) (*autograd.Var, int, *model.Outputs, error) {
+// logitsLoss is LogitsLoss that also returns the outputs and the targets
+// of their logits' rows: targets itself, or only the scored ones when a
+// model.RowHead ran its head on the scored positions alone (a masked-LM
+// step, whose logits are then [n, V]).
+func logitsLoss(g *autograd.Graph, m model.Model, in *model.Inputs, targets []int) (*autograd.Var, int, *model.Outputs, []int, error) {
 	n := 0
 	for _, v := range targets {
 		if v != IgnoreIndex {
@@ -128,7 +133,21 @@ func logitsLoss(g *autograd.Graph, m model.Model, in *model.Inputs, targets []in
 		}
 	}
 	if n == 0 {
-		return nil, 0, nil, fmt.Errorf("train: every label of the batch is %d (ignored); nothing to learn from", IgnoreIndex)
+		return nil, 0, nil, nil, fmt.Errorf("train: every label of the batch is %d (ignored); nothing to learn from", IgnoreIndex)
+	}
+	var headRows []int
+	if rh, ok := m.(model.RowHead); ok && rh.HasRowHead() && n < len(targets) && len(targets) == in.B*in.T {
+		// The loss is the same mean over the scored rows; the head
+		// (a dense layer, a norm and the vocabulary) runs on n rows
+		// instead of B·T.
+		headRows = g.Ints(n)[:0]
+		scored := g.Ints(n)[:0]
+		for i, v := range targets {
+			if v != IgnoreIndex {
+				headRows, scored = append(headRows, i), append(scored, v)
+			}
+		}
+		targets = scored
 	}
 	// A step (training or validation) of an LM with a large vocabulary
 	// never holds its logits: the head is fused into the loss (GPT-2
@@ -143,33 +162,33 @@ func logitsLoss(g *autograd.Graph, m model.Model, in *model.Inputs, targets []in
 	// The config's dropout applies in a training graph (as model.train());
 	// a graph switched off with SetDropout(false) — the reproducibility
 	// mode, an evaluation — drops nothing.
-	out, err := m.Forward(g, in, model.Options{Dropout: true, NoLogits: head != nil})
+	out, err := m.Forward(g, in, model.Options{Dropout: true, NoLogits: head != nil, HeadRows: headRows})
 	if err != nil {
-		return nil, 0, nil, err
+		return nil, 0, nil, nil, err
 	}
 	if head != nil {
 		h := out.Var("last_hidden_state")
 		if h == nil || h.Value.Len()/h.Value.Shape[h.Value.Rank()-1] != len(targets) {
-			return nil, 0, nil, fmt.Errorf("train: %d labels for the hidden states of %s", len(targets), m.Info().Architecture)
+			return nil, 0, nil, nil, fmt.Errorf("train: %d labels for the hidden states of %s", len(targets), m.Info().Architecture)
 		}
 		if err := checkTargets(targets, head.Value.Shape[0]); err != nil {
-			return nil, 0, nil, err
+			return nil, 0, nil, nil, err
 		}
-		return g.LinearCrossEntropy(h, head, targets, IgnoreIndex), n, out, nil
+		return g.LinearCrossEntropy(h, head, targets, IgnoreIndex), n, out, targets, nil
 	}
 	logits := out.Var("logits")
 	if logits == nil {
-		return nil, 0, nil, fmt.Errorf("train: %s returned no logits", m.Info().Architecture)
+		return nil, 0, nil, nil, fmt.Errorf("train: %s returned no logits", m.Info().Architecture)
 	}
 	vocab := logits.Value.Shape[logits.Value.Rank()-1]
 	rows := logits.Value.Len() / vocab
 	if rows != len(targets) {
-		return nil, 0, nil, fmt.Errorf("train: %d labels for %d rows of logits %v", len(targets), rows, logits.Value.Shape)
+		return nil, 0, nil, nil, fmt.Errorf("train: %d labels for %d rows of logits %v", len(targets), rows, logits.Value.Shape)
 	}
 	if err := checkTargets(targets, vocab); err != nil {
-		return nil, 0, nil, err
+		return nil, 0, nil, nil, err
 	}
-	return g.CrossEntropy(g.Reshape(logits, rows, vocab), targets, IgnoreIndex), n, out, nil
+	return g.CrossEntropy(g.Reshape(logits, rows, vocab), targets, IgnoreIndex), n, out, targets, nil
 }
 
 // fuseHeadFloats is the size of the logits (floats) from which a training

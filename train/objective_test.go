@@ -34,7 +34,7 @@ func TestFusedHeadLoss(t *testing.T) {
 		}
 		defer m.Close()
 		g := autograd.NewGraph(true)
-		l, _, out, err := logitsLoss(g, m, &model.Inputs{B: b, T: tt, InputIDs: ids}, targets)
+		l, _, out, _, err := logitsLoss(g, m, &model.Inputs{B: b, T: tt, InputIDs: ids}, targets)
 		if err != nil {
 			t.Fatal(err)
 		}
