@@ -45,27 +45,9 @@ func (g *Graph) gemmBatched(nb int, transA, transB bool, m, n, k int, a []float3
 	}
 }
 
-// sgemm is kernels.Sgemm, except that a transposed A with more rows of C
-// than K is split over columns of C here, one serial GEMM per chunk:
-// kernels.Sgemm's row split slices A at i0·lda before checking transA and
-// goes out of bounds for those shapes (reported to the kernels owner).
+// sgemm is kernels.Sgemm (parallel over the workers).
 func (g *Graph) sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if !transA || m <= k {
-		kernels.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		return
-	}
-	g.forRows(n, 16, task{fn: gemmCols, gemm: gemmArgs{transA: transA, transB: transB, m: m, n: n, k: k,
-		alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc}})
-}
-
-// gemmCols computes columns [lo, hi) of C.
-func gemmCols(t *task, lo, hi int) {
-	a := &t.gemm
-	b := a.b[lo:]
-	if a.transB {
-		b = a.b[lo*a.ldb:]
-	}
-	kernels.SgemmSerial(a.transA, a.transB, a.m, hi-lo, a.k, a.alpha, a.a, a.lda, b, a.ldb, a.beta, a.c[lo:], a.ldc)
+	kernels.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // gemmBatches computes the GEMMs of batches [lo, hi).

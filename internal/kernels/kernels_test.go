@@ -69,6 +69,9 @@ func gemmCases() []gemmCase {
 		// stride that is not a multiple of 512 floats): whole tiles, the
 		// 8-row edge, a last sliver of other height (packed), columns that
 		// end mid-tile, two depth blocks; and a stride of 512 (packed).
+		// Many more rows of C than columns or depth (a weight gradient
+		// dW = dyᵀ·x of a vocabulary head): split over rows.
+		{name: "tall", m: 700, n: 40, k: 50, padA: 3, alpha: 1, beta: 1},
 		{name: "in-place-A", m: 128, n: 70, k: 300, padA: 4, alpha: 1, beta: 0.5},
 		{name: "in-place-A-odd", m: 133, n: 96, k: 260, alpha: -1},
 		{name: "in-place-A-1024", m: 44, n: 64, k: 500, padA: 12, alpha: 1},
