@@ -129,6 +129,15 @@ type binaryArgs struct {
 type accumArgs struct {
 	dy, by, dx []float32
 	scale      float32
+	set        bool // dx is new and not zeroed: set it, do not add
+}
+
+// accumInto adds the element-wise gradient acc (dy·scale, or dy ⊙ by) to
+// v's gradient, or writes it when v's gradient is new (gradFor).
+func (g *Graph) accumInto(v *Var, acc accumArgs) {
+	gv, fresh := g.gradFor(v)
+	acc.dx, acc.set = gv.Data(), fresh
+	g.forRows(len(acc.dy), elemGrain, task{fn: accumGrad, accum: acc})
 }
 
 func (g *Graph) binary(kind int, a, b *Var) *Var {
@@ -193,16 +202,29 @@ func binarySame(t *task, lo, hi int) {
 func accumGrad(t *task, lo, hi int) {
 	a := &t.accum
 	dy, dx := a.dy[lo:hi], a.dx[lo:hi]
-	if a.by != nil {
+	switch {
+	case a.by != nil && a.set:
+		by := a.by[lo:hi]
+		for k := range dx {
+			dx[k] = dy[k] * by[k]
+		}
+	case a.by != nil:
 		by := a.by[lo:hi]
 		for k := range dx {
 			dx[k] += dy[k] * by[k]
 		}
-		return
-	}
-	s := a.scale
-	for k := range dx {
-		dx[k] += s * dy[k]
+	case a.set:
+		copy(dx, dy)
+		if a.scale != 1 {
+			kernels.Scale(a.scale, dx) // s·dy rounded once, as below
+		}
+	case a.scale == 1:
+		kernels.Axpy(1, dy, dx) // 1·dy + dx rounds as dy + dx
+	default:
+		s := a.scale
+		for k := range dx {
+			dx[k] += s * dy[k]
+		}
 	}
 }
 
@@ -215,21 +237,21 @@ func binaryBackward(g *Graph, nd *node) {
 	if !s.broadcast {
 		// da = dy (⊙ b for Mul); db = dy, −dy for Sub (⊙ a for Mul).
 		if needs(a) {
-			acc := accumArgs{dy: dy, dx: g.grad(a).Data(), scale: 1}
+			acc := accumArgs{dy: dy, scale: 1}
 			if kind == opMul {
 				acc.by = bd
 			}
-			g.forRows(len(dy), elemGrain, task{fn: accumGrad, accum: acc})
+			g.accumInto(a, acc)
 		}
 		if needs(b) {
-			acc := accumArgs{dy: dy, dx: g.grad(b).Data(), scale: 1}
+			acc := accumArgs{dy: dy, scale: 1}
 			switch kind {
 			case opMul:
 				acc.by = ad
 			case opSub:
 				acc.scale = -1
 			}
-			g.forRows(len(dy), elemGrain, task{fn: accumGrad, accum: acc})
+			g.accumInto(b, acc)
 		}
 		return
 	}
@@ -310,7 +332,7 @@ func affineRows(t *task, lo, hi int) {
 // AddScalar, Reshape).
 func scaleBackward(g *Graph, nd *node) {
 	dy := nd.out.Grad.Data()
-	g.forRows(len(dy), elemGrain, task{fn: accumGrad, accum: accumArgs{dy: dy, dx: g.grad(nd.in[0]).Data(), scale: nd.scale}})
+	g.accumInto(nd.in[0], accumArgs{dy: dy, scale: nd.scale})
 }
 
 // Sum returns Σ x over all elements as a scalar (shape []), accumulated

@@ -70,7 +70,7 @@ func dropoutRows(t *task, lo, hi int) {
 // dropoutBackward: dx += dy ⊙ mask.
 func dropoutBackward(g *Graph, nd *node) {
 	dy := nd.out.Grad.Data()
-	g.forRows(len(dy), elemGrain, task{fn: accumGrad, accum: accumArgs{dy: dy, by: nd.mask.Data(), dx: g.grad(nd.in[0]).Data()}})
+	g.accumInto(nd.in[0], accumArgs{dy: dy, by: nd.mask.Data()})
 }
 
 // NextSeed returns the next value of the graph's random stream (see

@@ -307,6 +307,18 @@ func (g *Graph) grad(v *Var) *tensor.Tensor {
 	return v.Grad
 }
 
+// gradFor is grad for an op that writes every element of v's gradient:
+// when v (not a leaf) has none yet, the buffer is new and not zeroed, and
+// fresh tells the op to set each element instead of adding to it.
+func (g *Graph) gradFor(v *Var) (t *tensor.Tensor, fresh bool) {
+	if v.Grad == nil && !v.leaf {
+		v.Grad = g.arena.Empty(v.Value.Shape...)
+		g.newGrads = append(g.newGrads, v.Grad)
+		return v.Grad, true
+	}
+	return g.grad(v), false
+}
+
 // needs reports whether backward must produce a gradient for v.
 func needs(v *Var) bool { return v != nil && v.requiresGrad }
 

@@ -393,3 +393,74 @@ func TestAttentionProbs(t *testing.T) {
 		t.Fatal("probs returned without being asked for")
 	}
 }
+
+// TestCrossEntropyGradFreshOrAccumulated: the cross-entropy backward sets
+// a gradient it is first to write (no zeroing, ignored rows set to 0) and
+// adds to one another op wrote first (there the product and the sum round
+// once, fused: within an ulp of the other order).
+func TestCrossEntropyGradFreshOrAccumulated(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	x := Param(randTensor(r, 5, 7))
+	targets := []int{3, -100, 0, 6, -100}
+	g := NewGraph(true) // shared: later builds get recycled, dirty buffers
+	grad := func(build func(g *Graph, h *Var) *Var) []float32 {
+		g.Reset()
+		x.Grad = nil
+		h := g.Scale(x, 1) // not a leaf: its gradient is the graph's
+		if err := g.Backward(build(g, h)); err != nil {
+			t.Fatal(err)
+		}
+		return x.Grad.Clone().Data()
+	}
+	ce := grad(func(g *Graph, h *Var) *Var { return g.CrossEntropy(g.Scale(h, 3), targets, -100) })
+	ce = grad(func(g *Graph, h *Var) *Var { return g.CrossEntropy(h, targets, -100) })
+	sumLast := grad(func(g *Graph, h *Var) *Var {
+		return g.Add(g.CrossEntropy(h, targets, -100), g.Scale(g.Sum(h), 0.5))
+	})
+	sumFirst := grad(func(g *Graph, h *Var) *Var {
+		return g.Add(g.Scale(g.Sum(h), 0.5), g.CrossEntropy(h, targets, -100))
+	})
+	for i := range ce {
+		if row := i / 7; targets[row] == -100 && ce[i] != 0 {
+			t.Fatalf("ignored row %d: gradient %g, want 0", row, ce[i])
+		}
+		want := ce[i] + 0.5
+		if sumFirst[i] != want || math.Abs(float64(sumLast[i]-want)) > 1e-7 {
+			t.Fatalf("element %d: %g (sum recorded last), %g (first), want %g", i, sumLast[i], sumFirst[i], want)
+		}
+	}
+}
+
+// TestFreshGradsOnRecycledBuffers: ops that write an intermediate's first
+// gradient into an unzeroed buffer (Scale, Reshape, Add, Sub, Mul,
+// Dropout, CrossEntropy) give, in a graph whose buffers are recycled and
+// dirty, the gradients a new graph gives.
+func TestFreshGradsOnRecycledBuffers(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	x := Param(randTensor(r, 6, 5))
+	build := func(g *Graph) *Var {
+		g.SetSeed(7)
+		h := g.Scale(x, 1.5)
+		a := g.Sub(g.Mul(h, g.Scale(x, -2)), g.Reshape(g.Dropout(h, 0.5), 6, 5))
+		b := g.Add(a, g.Reshape(g.Scale(h, 0.25), 6, 5))
+		return g.Add(g.CrossEntropy(b, []int{0, 4, -100, 2, 1, 3}, -100), g.Mean(g.Mul(a, a)))
+	}
+	grads := func(g *Graph) []float32 {
+		x.Grad = nil
+		if err := g.Backward(build(g)); err != nil {
+			t.Fatal(err)
+		}
+		return x.Grad.Clone().Data()
+	}
+	want := grads(NewGraph(true))
+	g := NewGraph(true)
+	for range 3 { // the later rounds run on the earlier rounds' buffers
+		g.Reset()
+		got := grads(g)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("element %d: %g in a reused graph, %g in a new one", i, got[i], want[i])
+			}
+		}
+	}
+}

@@ -145,6 +145,7 @@ type xentArgs struct {
 	v, ignore       int
 	rows, chunks    int
 	scale           float32
+	fresh           bool // dlogits is new and not zeroed: set it, do not add
 }
 
 // CrossEntropy returns the mean over non-ignored rows of
@@ -230,34 +231,54 @@ func crossEntropyChunks(t *task, lo, hi int) {
 
 func crossEntropyBackward(g *Graph, nd *node) {
 	s := &nd.xent
-	dx := g.grad(nd.in[0]).Data()
+	gx, fresh := g.gradFor(nd.in[0])
+	dx := gx.Data()
 	if s.count == 0 {
+		if fresh {
+			clear(dx)
+		}
 		return
 	}
 	scale := nd.out.Grad.Data()[0] / float32(s.count)
 	chunks := min(parallel.Workers(), s.rows)
+	var scratch []float32
+	if !fresh {
+		scratch = g.arena.Empty(chunks, s.v).Data()
+	}
 	g.forRows(chunks, 1, task{fn: crossEntropyGradChunks, xent: xentArgs{logits: s.logits.Data(), lse: s.lse.Data(),
-		scratch: g.arena.Empty(chunks, s.v).Data(), dlogits: dx, targets: s.targets,
+		scratch: scratch, dlogits: dx, targets: s.targets, fresh: fresh,
 		v: s.v, ignore: s.ignore, rows: s.rows, chunks: chunks, scale: scale}})
 }
 
 // crossEntropyGradChunks accumulates dx += scale·(exp(x − lse) − onehot)
-// over the kept rows of chunks [lo, hi).
+// over the kept rows of chunks [lo, hi); into a fresh dx it writes that
+// (computed in place, no scratch, the same roundings) and zero rows for
+// the ignored ones.
 func crossEntropyGradChunks(t *task, lo, hi int) {
 	a := &t.xent
 	v, scale := a.v, a.scale
 	for c := lo; c < hi; c++ {
-		buf := a.scratch[c*v : (c+1)*v]
 		r0, r1 := chunkRows(c, a.rows, a.chunks)
 		for r := r0; r < r1; r++ {
 			tg := a.targets[r]
+			dx := a.dlogits[r*v : (r+1)*v]
 			if tg == a.ignore {
+				if a.fresh {
+					clear(dx)
+				}
 				continue
+			}
+			buf := dx
+			if !a.fresh {
+				buf = a.scratch[c*v : (c+1)*v]
 			}
 			copy(buf, a.logits[r*v:(r+1)*v])
 			kernels.ExpShiftSum(buf, a.lse[r])
-			dx := a.dlogits[r*v : (r+1)*v]
-			kernels.Axpy(scale, buf, dx)
+			if a.fresh {
+				kernels.Scale(scale, dx)
+			} else {
+				kernels.Axpy(scale, buf, dx)
+			}
 			dx[tg] -= scale
 		}
 	}
