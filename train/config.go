@@ -23,12 +23,18 @@ type Config struct {
 	Model string `json:"model"`
 	// InitFrom seeds a fresh model with a trained checkpoint of another
 	// architecture (a GPT-2 seeds a BERT of its width: see warmStart).
-	InitFrom string  `json:"init_from"`
-	Arch     string  `json:"arch"`
-	Layers   int     `json:"n_layer"`
-	Heads    int     `json:"n_head"`
-	Hidden   int     `json:"n_embd"`
-	Dropout  float64 `json:"dropout"`
+	InitFrom string `json:"init_from"`
+	// InitEmbeddings seeds a fresh model's token embedding with word
+	// vectors (GloVe's text format: a word and its n_embd values per
+	// line; word2vec's, with its "count dims" first line, too): each
+	// token spelled as a word of the file (less a leading Ġ or ▁) takes
+	// its vector, the others keep their initialisation.
+	InitEmbeddings string  `json:"init_embeddings"`
+	Arch           string  `json:"arch"`
+	Layers         int     `json:"n_layer"`
+	Heads          int     `json:"n_head"`
+	Hidden         int     `json:"n_embd"`
+	Dropout        float64 `json:"dropout"`
 
 	// Data: a UTF-8 text file (language-model tasks) or labelled lines
 	// (classify: a glob of .tsv/.txt, .csv or .jsonl files), tokenized by

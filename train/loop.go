@@ -198,8 +198,15 @@ func NewTrainer(cfg Config) (*Trainer, error) {
 				return nil, err
 			}
 		}
-	} else if cfg.InitFrom != "" {
-		return nil, fmt.Errorf("train: init_from seeds a fresh model; model %s is a checkpoint already", cfg.Model)
+		if cfg.InitEmbeddings != "" {
+			n, err := initEmbeddings(m, tr.tok, cfg.InitEmbeddings)
+			if err != nil {
+				return nil, err
+			}
+			slog.Info("train: token embeddings from word vectors", "file", cfg.InitEmbeddings, "tokens", n, "vocabulary", tr.tok.VocabSize())
+		}
+	} else if cfg.InitFrom != "" || cfg.InitEmbeddings != "" {
+		return nil, fmt.Errorf("train: init_from and init_embeddings seed a fresh model; model %s is a checkpoint already", cfg.Model)
 	}
 	if err := tr.setup(); err != nil {
 		return nil, err
@@ -749,7 +756,7 @@ func (tr *Trainer) sample() string {
 // model is known by. The data is tokenized by the checkpoint's own
 // tokenizer and cached in cfg.Out/data.
 func Validate(cfg Config, dir string) (float64, error) {
-	cfg.Model, cfg.Tokenizer, cfg.InitFrom = dir, "model", ""
+	cfg.Model, cfg.Tokenizer, cfg.InitFrom, cfg.InitEmbeddings = dir, "model", "", ""
 	tr, err := NewTrainer(cfg)
 	if err != nil {
 		return 0, err
