@@ -7,6 +7,8 @@
 # (the baseline alone ranges 78–85% over seeds), so each seed is a
 # different split and the means are compared.
 # Usage (from the repository root): tools/bench/sentiment.sh [seeds] [extra train flags...]
+# e.g. with token embeddings from GloVe's word vectors (fetched once by glove.sh):
+#   tools/bench/sentiment.sh 20 --n-embd 100 --lr 2e-3 --init-embeddings "$(sh tools/bench/glove.sh)"
 set -eu
 SEEDS=${1:-10}
 [ $# -gt 0 ] && shift
