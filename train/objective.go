@@ -188,7 +188,7 @@ func logitsLoss(g *autograd.Graph, m model.Model, in *model.Inputs, targets []in
 	if err := checkTargets(targets, vocab); err != nil {
 		return nil, 0, nil, nil, err
 	}
-	return g.CrossEntropy(g.Reshape(logits, rows, vocab), targets, IgnoreIndex), n, out, targets, nil
+	return g.CrossEntropy(logits, targets, IgnoreIndex), n, out, targets, nil // [..., V]: no reshape, whose backward would copy dlogits
 }
 
 // fuseHeadFloats is the size of the logits (floats) from which a training
