@@ -151,9 +151,10 @@ func gemmBlocked(im *impl, bufs *gemmBufs, transA, transB bool, m, j0, j1, k int
 }
 
 // macroKernel runs the microkernel over an mc×nc block of C from the packed
-// A block pa and B panel pb. Edge tiles are computed into bufs.tmp and
-// merged, so the microkernel only ever sees whole tiles. bias, when set
-// ([nc]), is added to each tile's rows while the tile is in cache.
+// A block pa (or A in place, see sliverTile) and B panel pb. Edge tiles
+// are computed into bufs.tmp and merged, so the microkernel only ever sees
+// whole tiles. bias, when set ([nc]), is added to each tile's rows while
+// the tile is in cache.
 func macroKernel(im *impl, bufs *gemmBufs, pa, ua []float32, lda int, pb []float32, mc, nc, kc int, alpha float32, c []float32, ldc int, beta float32, bias []float32) {
 	mr, nr := im.mr, im.nr
 	for jr := 0; jr < nc; jr += nr {
@@ -171,44 +172,39 @@ func macroKernel(im *impl, bufs *gemmBufs, pa, ua []float32, lda int, pb []float
 			if o := ir / mr * kc * 16; o < len(next) {
 				pf = next[o:]
 			}
-			if ua != nil {
-				switch {
-				case mrr == mr && nrr == nr:
-					im.kernelUA(kc, ua[ir*lda:], lda, bp, c[ir*ldc+jr:(ir+mr-1)*ldc+jr+nr], ldc, alpha, beta, pf)
-				case mrr == im.edgeRows && nrr == nr:
-					im.kernelUAEdge(kc, ua[ir*lda:], lda, bp, c[ir*ldc+jr:(ir+mrr-1)*ldc+jr+nr], ldc, alpha, beta, pf)
-				default: // through a scratch tile
-					tmp := bufs.tmp[:mr*nr]
-					switch mrr {
-					case mr:
-						im.kernelUA(kc, ua[ir*lda:], lda, bp, tmp, nr, 1, 0, pf)
-					case im.edgeRows:
-						im.kernelUAEdge(kc, ua[ir*lda:], lda, bp, tmp, nr, 1, 0, pf)
-					default: // the last sliver, packed into pa
-						im.kernel(kc, pa[:mr*kc], bp, tmp, nr, 1, 0, pf)
-					}
-					mergeTile(c[ir*ldc+jr:], ldc, tmp, nr, mrr, nrr, alpha, beta)
-				}
-				if bias != nil {
-					addBiasTile(im, c[ir*ldc+jr:], ldc, bias[jr:jr+nrr], mrr)
-				}
-				continue
-			}
-			ap := pa[ir*kc : (ir+mr)*kc]
-			switch {
-			case mrr == mr && nrr == nr:
-				im.kernel(kc, ap, bp, c[ir*ldc+jr:(ir+mr-1)*ldc+jr+nr], ldc, alpha, beta, pf)
-			case mrr == im.edgeRows && nrr == nr:
-				im.kernelEdge(kc, ap, bp, c[ir*ldc+jr:(ir+mrr-1)*ldc+jr+nr], ldc, alpha, beta, pf)
-			default:
+			if nrr == nr && (mrr == mr || mrr == im.edgeRows) {
+				sliverTile(im, pa, ua, lda, ir, mrr, kc, bp, c[ir*ldc+jr:(ir+mrr-1)*ldc+jr+nr], ldc, alpha, beta, pf)
+			} else {
 				tmp := bufs.tmp[:mr*nr]
-				im.kernel(kc, ap, bp, tmp, nr, 1, 0, pf)
+				sliverTile(im, pa, ua, lda, ir, mrr, kc, bp, tmp, nr, 1, 0, pf)
 				mergeTile(c[ir*ldc+jr:], ldc, tmp, nr, mrr, nrr, alpha, beta)
 			}
 			if bias != nil {
 				addBiasTile(im, c[ir*ldc+jr:], ldc, bias[jr:jr+nrr], mrr)
 			}
 		}
+	}
+}
+
+// sliverTile multiplies the A sliver at row ir of the block (mrr rows) by
+// the B sliver bp into the tile t (row stride ldt): t = alpha·A·B + beta·t
+// over mrr rows when a kernel has that height (mr, or edgeRows), else over
+// a whole mr-row tile from a zero-padded packed sliver. A is read in place
+// from ua (row stride lda) when ua is set, its last sliver of another
+// height then packed at the start of pa; else from the packed block pa.
+func sliverTile(im *impl, pa, ua []float32, lda, ir, mrr, kc int, bp, t []float32, ldt int, alpha, beta float32, pf []float32) {
+	mr := im.mr
+	switch {
+	case ua != nil && mrr == mr:
+		im.kernelUA(kc, ua[ir*lda:], lda, bp, t, ldt, alpha, beta, pf)
+	case ua != nil && mrr == im.edgeRows:
+		im.kernelUAEdge(kc, ua[ir*lda:], lda, bp, t, ldt, alpha, beta, pf)
+	case ua != nil:
+		im.kernel(kc, pa[:mr*kc], bp, t, ldt, alpha, beta, pf)
+	case mrr == im.edgeRows:
+		im.kernelEdge(kc, pa[ir*kc:(ir+mr)*kc], bp, t, ldt, alpha, beta, pf)
+	default:
+		im.kernel(kc, pa[ir*kc:(ir+mr)*kc], bp, t, ldt, alpha, beta, pf)
 	}
 }
 
