@@ -296,27 +296,28 @@ func (g *Graph) record(back func(*Graph, *node), out *Var, in ...*Var) *node {
 // grad returns v's gradient buffer, making it (zeroed) on first use: in
 // the arena for graph-owned Vars, on the heap for leaves.
 func (g *Graph) grad(v *Var) *tensor.Tensor {
-	if v.Grad == nil {
-		if v.leaf {
-			v.Grad = tensor.New(v.Value.Shape...)
-		} else {
-			v.Grad = g.arena.New(v.Value.Shape...)
-			g.newGrads = append(g.newGrads, v.Grad)
-		}
+	t, fresh := g.gradFor(v)
+	if fresh {
+		clear(t.Data())
 	}
-	return v.Grad
+	return t
 }
 
 // gradFor is grad for an op that writes every element of v's gradient:
 // when v (not a leaf) has none yet, the buffer is new and not zeroed, and
-// fresh tells the op to set each element instead of adding to it.
+// fresh tells the op to set each element instead of adding to it. A leaf's
+// gradient outlives the graph and is allocated zeroed.
 func (g *Graph) gradFor(v *Var) (t *tensor.Tensor, fresh bool) {
-	if v.Grad == nil && !v.leaf {
-		v.Grad = g.arena.Empty(v.Value.Shape...)
-		g.newGrads = append(g.newGrads, v.Grad)
-		return v.Grad, true
+	switch {
+	case v.Grad != nil:
+		return v.Grad, false
+	case v.leaf:
+		v.Grad = tensor.New(v.Value.Shape...)
+		return v.Grad, false
 	}
-	return g.grad(v), false
+	v.Grad = g.arena.Empty(v.Value.Shape...)
+	g.newGrads = append(g.newGrads, v.Grad)
+	return v.Grad, true
 }
 
 // needs reports whether backward must produce a gradient for v.
